@@ -1,0 +1,45 @@
+# The course's commands. `make course` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+export PYTHONDONTWRITEBYTECODE :=
+
+.PHONY: help install course lab test test-one test-full check-full notebooks record clean
+
+help:
+	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
+	@echo "make lab         open the chapters in JupyterLab"
+	@echo "make test        unit tests + every chapter through nbval (quick mode, offline)"
+	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
+
+$(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml
+	@bash tools/install.sh "$(PYTHON)" "$(VENV)"
+	@touch $@
+
+install: $(VENV)/.installed
+
+course: install
+	@mkdir -p build
+	COURSE_MODE=quick $(PY) tools/run_course.py --out build $(NOTEBOOKS)
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks
+
+# The quick suite: no network, checkpoints in a throw-away folder. Uses a GPU if TF sees one.
+test: install
+	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
+
+test-one: install
+	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest $(NBVAL) $(NB)
+
+check-full: install
+	COURSE_MODE=full $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
+
+notebooks: install
+	$(PY) tools/nb.py build
+	$(PY) tools/nb.py record
+
+clean:
+	rm -rf build

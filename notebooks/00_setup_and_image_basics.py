@@ -1,0 +1,208 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Setup and image basics
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/keras-cv-course/keras-cv-course/blob/main/notebooks/00_setup_and_image_basics.ipynb)
+# [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/keras-cv-course/keras-cv-course/blob/main/notebooks/00_setup_and_image_basics.ipynb)
+#
+# **What you will learn**
+# - how every chapter starts: the setup cell, the run modes (`full` and `quick`), where data and
+#   checkpoints live, and how to get a GPU and keep your work on Google Drive in Colab
+# - what an image is to a program: an array of shape (height, width, channels)
+# - reading, writing and resizing images with OpenCV, and what the interpolation methods do
+# - image pyramids: `pyrDown` and `pyrUp`
+# - the BGR-versus-RGB trap, and how Keras turns an image file into an array
+#
+# **Run time**: a few seconds in either mode; nothing is downloaded.
+
+# %% [markdown]
+# ## Setup
+# Every chapter begins with this cell. In a fresh Colab runtime it fetches the course helpers
+# (`course_utils`) and installs the few packages Colab lacks; everywhere, it seeds the random
+# generators, hides TensorFlow's start-up noise, and prints what it found.
+
+# %%
+import importlib.util, subprocess, sys
+REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
+if importlib.util.find_spec("course_utils") is None:  # a fresh Colab runtime
+    subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, "/content/keras-cv-course"], check=True)
+    sys.path.insert(0, "/content/keras-cv-course")
+    from course_utils import env
+    env.install_colab_extras()
+from course_utils import env
+ENV = env.setup()
+
+# %% [markdown]
+# What those lines mean:
+# - **running in**: `colab`, `local`, or `ci` (the instructors' automatic check).
+# - **GPU**: the GPU TensorFlow sees, or `none: CPU`. In Colab choose
+#   *Runtime → Change runtime type → GPU* and run the setup cell again. Every chapter runs on a
+#   CPU; a GPU makes the full-mode training chapters (06-10) many times faster.
+# - **mode**: `full` uses the real data sets and pretrained weights (downloaded once into the
+#   data folder) and trains for the real number of epochs. `quick` never touches the network: it
+#   uses small real data that ships inside Python packages, or a generated stand-in with the same
+#   layout, and trains briefly. Choose with the environment variable `COURSE_MODE` before
+#   starting Jupyter (`COURSE_MODE=quick jupyter lab`). Every chapter says which data it used.
+# - **data folder / checkpoint folder**: where downloads and trained models go.
+#
+# ### Keeping your work on Google Drive (Colab)
+# A Colab runtime is wiped when it disconnects. Mount Drive and the data and checkpoint folders
+# move there, so a disconnect costs at most the epoch in progress. Mounting asks you to sign in,
+# so it never happens by itself: set `USE_DRIVE = True` in Colab and run the cell.
+
+# %%
+USE_DRIVE = False  # True in Colab: data and checkpoints go to MyDrive/keras-cv-course
+if USE_DRIVE:
+    env.mount_drive()
+print("checkpoints go to:", env.checkpoint_dir())
+
+# %% [markdown]
+# ## 1. An image is an array
+# We use real photographs that ship with scikit-image, so nothing needs downloading. First we
+# write one to disk as a JPEG file, the way your own photos arrive.
+
+# %%
+from pathlib import Path
+import numpy as np
+import cv2
+import matplotlib.pyplot as plt
+import skimage.data
+
+work = env.data_dir() / "chapter00"
+work.mkdir(exist_ok=True)
+astronaut = skimage.data.astronaut()  # RGB, as most Python libraries give images
+print(type(astronaut).__name__, astronaut.shape, astronaut.dtype, astronaut.min(), astronaut.max())
+
+# %% [markdown]
+# Height 512, width 512, 3 colour channels, one byte (0-255) per channel. A grey image has no
+# channel axis, or one of size 1. The pixel at row 100, column 200 is three numbers:
+
+# %%
+print("pixel (100, 200):", astronaut[100, 200], " (red, green, blue)")
+plt.figure(figsize=(4, 4)); plt.imshow(astronaut); plt.title("astronaut: 512 x 512 x 3"); plt.axis("off");
+
+# %% [markdown]
+# ## 2. Reading and writing with OpenCV, and the BGR trap
+# `cv2.imwrite(path, array)` writes a file and `cv2.imread(path)` reads one. OpenCV stores colour
+# pixels in **BGR** order, blue first. Give it an RGB array and the file has red and blue swapped.
+# Predict: what colour will the astronaut's red-white-blue flag patch come out?
+
+# %%
+path = work / "astronaut.jpg"
+cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))  # convert, then write
+bgr = cv2.imread(str(path))  # OpenCV reads BGR
+print("read back:", bgr.shape, bgr.dtype)
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+axes[0].imshow(bgr); axes[0].set_title("BGR shown as if RGB (wrong)")
+axes[1].imshow(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)); axes[1].set_title("converted to RGB")
+for ax in axes: ax.axis("off")
+
+# %% [markdown]
+# Converting BGR to RGB is nothing but reversing the channel axis. JPEG is lossy, so the file is
+# close to the original but not equal to it:
+
+# %%
+rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+assert np.array_equal(rgb, bgr[..., ::-1]), "cvtColor BGR2RGB should equal reversing the channels"
+print("cvtColor(BGR2RGB) == bgr[..., ::-1]: PASS")
+print(f"mean |JPEG - original| = {np.abs(rgb.astype(int) - astronaut).mean():.2f} grey levels")
+
+# %% [markdown]
+# ## 3. Resizing and interpolation
+# `cv2.resize(img, (width, height), interpolation=...)` takes the size as **(width, height)**,
+# the opposite of the array's (height, width). When enlarging, the method decides how new pixels
+# are invented: `INTER_NEAREST` copies the closest pixel (blocky), `INTER_LINEAR` blends the 4
+# nearest, `INTER_CUBIC` fits a curve through 16. When shrinking, `INTER_AREA` averages the
+# pixels each output pixel covers, which avoids jagged edges.
+
+# %%
+crop = astronaut[60:124, 190:254]  # a 64x64 crop around the face
+methods = {"INTER_NEAREST": cv2.INTER_NEAREST, "INTER_LINEAR": cv2.INTER_LINEAR,
+           "INTER_CUBIC": cv2.INTER_CUBIC, "INTER_AREA": cv2.INTER_AREA}
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
+for ax, (name, flag) in zip(axes, methods.items()):
+    ax.imshow(cv2.resize(crop, (256, 256), interpolation=flag)); ax.set_title(f"64 -> 256, {name}"); ax.axis("off")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+wide = cv2.resize(astronaut, (300, 150), interpolation=cv2.INTER_AREA)
+print("cv2.resize(img, (300, 150)) ->", wide.shape, " (height 150, width 300)")
+
+# %% [markdown]
+# ## 4. Image pyramids: `pyrDown` and `pyrUp`
+# `cv2.pyrDown` blurs the image with a small Gaussian and drops every other row and column: half
+# the width, half the height, **a quarter of the area**. `cv2.pyrUp` goes the other way, doubling
+# each side. Blurring first is what makes `pyrDown` look smoother than just skipping pixels.
+# Sizes that are odd round up: `(n + 1) // 2`.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+down = cv2.pyrDown(astronaut)
+up = cv2.pyrUp(down)
+print("original      ", astronaut.shape)
+print("pyrDown       ", down.shape, f" area ratio {down.shape[0] * down.shape[1] / (512 * 512)}")
+print("pyrUp(pyrDown)", up.shape)
+cat = skimage.data.chelsea()
+print("chelsea", cat.shape, "-> pyrDown", cv2.pyrDown(cat).shape, "-> pyrUp", cv2.pyrUp(cv2.pyrDown(cat)).shape)
+
+# %% [markdown]
+# Going down and back up loses detail that cannot come back: the round trip is blurrier.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+for ax, img, title in zip(axes, [astronaut, down, up], ["original 512", "pyrDown 256", "pyrUp(pyrDown) 512"]):
+    ax.imshow(img[40:168, 160:288] if img.shape[0] == 512 else img[20:84, 80:144]); ax.set_title(title); ax.axis("off")
+print(f"mean |round trip - original| = {np.abs(up.astype(int) - astronaut).mean():.2f} grey levels")
+
+# %% [markdown]
+# ## 5. From a file to a Keras input
+# Keras has its own loaders, which return RGB and can resize on the way in:
+# `keras.utils.load_img` opens the file (a PIL image) and `keras.utils.img_to_array` turns it
+# into a float32 array of shape (height, width, channels). A model wants a **batch**, so we add
+# a leading axis of size 1.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import keras
+
+pil_image = keras.utils.load_img(path, target_size=(150, 150))
+array = keras.utils.img_to_array(pil_image)
+batch = np.expand_dims(array, axis=0)
+print(type(pil_image).__name__, pil_image.size, "(width, height)")
+print("img_to_array:", array.shape, array.dtype)
+print("batch:       ", batch.shape)
+
+# %% [markdown]
+# Keras' loader gave RGB: its array matches OpenCV's image once OpenCV's is converted from BGR
+# and resized the same way (up to small resampling differences between the two libraries).
+
+# %%
+same_size = cv2.resize(rgb, (150, 150), interpolation=cv2.INTER_NEAREST).astype("float32")
+print(f"mean |keras - opencv(RGB)| = {np.abs(array - same_size).mean():.2f}")
+print(f"mean |keras - opencv(BGR)| = {np.abs(array - same_size[..., ::-1]).mean():.2f}  (channels swapped)")
+
+# %% [markdown]
+# ## Recap
+# - Run the setup cell first in every chapter; it tells you the mode, GPU and folders. In Colab,
+#   pick a GPU runtime and set `USE_DRIVE = True` so your work survives a disconnect.
+# - An image is an array (height, width, channels) of 0-255 values; models want float batches.
+# - OpenCV reads and writes **BGR**; convert with `cv2.cvtColor` (or reverse the last axis).
+# - `cv2.resize` takes (width, height); `INTER_AREA` to shrink, `INTER_LINEAR`/`INTER_CUBIC`
+#   to enlarge. `pyrDown` halves each side (a quarter of the area), `pyrUp` doubles it.
+# - `keras.utils.load_img` + `keras.utils.img_to_array` give RGB float32 arrays.
+#
+# **Next**: chapter 01 classifies images with the simplest possible idea: find the most similar
+# picture you have already seen.

@@ -1,0 +1,75 @@
+"""Every chapter follows the course's conventions (docs/AUTHORING.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from course_utils import env
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+LEGACY = re.compile(
+    r"ImageDataGenerator|K\.gradients|cm\.get_cmap|fit_generator|keras\.preprocessing\.image"
+    r"|layers\.experimental|from tensorflow\.keras|import tensorflow\.keras|lr="
+)
+SETUP_CELL = f'''import importlib.util, subprocess, sys
+REPO_URL = "{env.REPO_URL}"
+if importlib.util.find_spec("course_utils") is None:  # a fresh Colab runtime
+    subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, "/content/keras-cv-course"], check=True)
+    sys.path.insert(0, "/content/keras-cv-course")
+    from course_utils import env
+    env.install_colab_extras()
+from course_utils import env
+ENV = env.setup()'''
+
+
+def checked(cell) -> bool:
+    return cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 2
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_conventions(path: Path):
+    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), "name must be NN_slug.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    cells = nb.cells
+    head = cells[0]
+    assert head.cell_type == "markdown" and head.source.startswith(f"# {path.name[:2]} · ")
+    assert "**What you will learn**" in head.source
+    assert "**Run time**" in head.source
+    repo_path = env.REPO_URL.removeprefix("https://github.com/")
+    badge = f"https://colab.research.google.com/github/{repo_path}/blob/{env.REPO_BRANCH}/notebooks/{path.name}"
+    assert badge in head.source, "the Open in Colab badge must point at this chapter"
+    code = [c for c in cells if c.cell_type == "code"]
+    assert code[0].source == SETUP_CELL, "the first code cell must be the standard setup cell"
+    assert any(c.cell_type == "markdown" and c.source.startswith("## Recap") for c in cells)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    for i, cell in enumerate(code):
+        assert not LEGACY.search(cell.source), f"code cell {i} uses a removed Keras 2 / matplotlib API"
+        if checked(cell):
+            assert cell.outputs, f"checked cell {i} has no recorded output: run tools/nb.py record"
+            assert all(o.get("name") != "stderr" for o in cell.outputs), f"checked cell {i} writes to stderr"
+        else:
+            assert not cell.outputs, f"code cell {i} stores outputs but is not a checked cell"
+            assert cell.execution_count is None
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_notebook_matches_its_percent_file(path: Path):
+    """The .py (what authors edit) and the .ipynb (what students open) say the same thing."""
+    source = path.with_suffix(".py")
+    assert source.exists(), f"{source.name} is missing: chapters are authored as percent files"
+    text = jupytext.read(source)
+    nb = nbformat.read(path, as_version=4)
+    assert [(c.cell_type, c.source) for c in text.cells] == [(c.cell_type, c.source) for c in nb.cells], (
+        f"{path.name} is out of date: run tools/nb.py build and record"
+    )

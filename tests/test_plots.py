@@ -1,0 +1,41 @@
+"""Plot helpers draw what they are given."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pytest
+
+from course_utils import plots
+
+
+def test_smooth_curve_is_an_exponential_moving_average():
+    assert plots.smooth_curve([1.0, 3.0, 3.0], factor=0.5).tolist() == [1.0, 2.0, 2.5]
+    assert plots.smooth_curve([4.0, 4.0], factor=0.9).tolist() == [4.0, 4.0]
+
+
+def test_plot_history_draws_train_and_validation_per_metric():
+    hist = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
+            "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7]}
+    fig = plots.plot_history(hist)
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["loss", "accuracy"]
+    assert np.allclose(axes[0].lines[1].get_ydata(), hist["val_loss"])
+    smoothed = plots.plot_history(hist, smooth=0.5)
+    assert len(smoothed.axes[0].lines) == 4  # raw (faint) + EMA, for training and validation
+
+
+def test_plot_history_names_what_is_missing():
+    with pytest.raises(ValueError, match="auc"):
+        plots.plot_history({"auc": [0.5]}, metrics=("loss",))
+
+
+def test_show_images_labels_each_image():
+    imgs = np.random.default_rng(0).integers(0, 255, (5, 8, 8), dtype=np.uint8)
+    fig = plots.show_images(imgs, labels=list("abcde"), ncols=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == list("abcde") and len(fig.axes) == 6
+    with pytest.raises(ValueError):
+        plots.show_images([])

@@ -1,0 +1,62 @@
+"""Execute chapters headless and write the executed notebooks and HTML pages.
+
+    python tools/run_course.py --out build notebooks/*.ipynb
+
+Runs each chapter in the current COURSE_MODE (the Makefile's `course` target sets quick),
+prints its wall time, and stops with a non-zero exit if any chapter fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbconvert import HTMLExporter
+
+
+def run_one(path: Path, out: Path, timeout: int) -> float:
+    """Execute one notebook; write build/<name>.ipynb and build/<name>.html; return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    finally:
+        seconds = time.perf_counter() - start
+        nbformat.write(nb, out / path.name)
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        (out / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("build"))
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for path in args.notebooks:
+        try:
+            seconds = run_one(path, args.out, args.timeout)
+            print(f"ok     {path.name:45s} {seconds:6.1f} s -> {args.out / path.with_suffix('.html').name}")
+        except CellExecutionError as err:
+            failed.append(path.name)
+            print(f"FAILED {path.name}: {str(err).splitlines()[0] if str(err) else err}")
+            print(f"       the executed notebook with the error is in {args.out / path.name}")
+    if failed:
+        print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}")
+        return 1
+    print(f"all {len(args.notebooks)} chapters ran; open {args.out}/*.html")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
