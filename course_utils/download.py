@@ -189,7 +189,8 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
         try:
             download_file(entry.urls, dest, entry.checksum, show_progress=show_progress)
         except DownloadError as err:
-            raise DownloadError(f"{manual_instructions(entry, dest)}\n\nDetails: {err}") from err
+            # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
+            raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}") from err
     if not entry.extract:
         return dest
     out = folder / (entry.filename.split(".")[0] + "_extracted")
