@@ -1,0 +1,355 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Activation functions and weight initialisation
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/keras-cv-course/keras-cv-course/blob/main/notebooks/04_activations_initialisation.ipynb)
+# [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/keras-cv-course/keras-cv-course/blob/main/notebooks/04_activations_initialisation.ipynb)
+#
+# **What you will learn**
+# - sigmoid, tanh, ReLU, Leaky ReLU, ELU and GELU: their shapes, their gradients, and the
+#   trouble each one fixes or causes (saturation, outputs that are not zero-centred, dead units)
+# - the properties used to describe activations: monotonic, unipolar or bipolar, linear or
+#   non-linear, continuous or binary
+# - why a deep network cannot learn from all-equal weights, and what too small and too large
+#   random weights do to the activations ten layers deep
+# - Xavier/Glorot and He initialisation, and that Keras' initialisers follow their formulas
+#
+# **Run time**: about half a minute on a 2-core CPU in either mode (no data set: the experiments use
+# random inputs).
+
+# %% [markdown]
+# ## Setup
+# The first cell makes the chapter work anywhere: in a fresh Colab runtime it fetches the
+# course helpers (`course_utils`); everywhere it seeds the random generators, hides
+# TensorFlow's start-up noise and tells you what it found: versions, GPU, run mode, folders.
+
+# %%
+import importlib.util, subprocess, sys
+REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
+if importlib.util.find_spec("course_utils") is None:  # a fresh Colab runtime
+    subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, "/content/keras-cv-course"], check=True)
+    sys.path.insert(0, "/content/keras-cv-course")
+    from course_utils import env
+    env.install_colab_extras()
+from course_utils import env
+ENV = env.setup()
+
+# %%
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+import matplotlib.pyplot as plt
+from scipy.special import erf
+
+# %% [markdown]
+# ## 1. Activation functions and their gradients
+# Without a non-linearity between them, two linear layers collapse into one ($W_2(W_1x) =
+# (W_2W_1)x$), so depth would buy nothing. The activation function is that non-linearity. During
+# backprop each one multiplies the incoming gradient by its own derivative, so the derivative
+# matters as much as the function. Each below is written in NumPy with its derivative.
+
+# %%
+def sigmoid(x):     return 1 / (1 + np.exp(-x))
+def d_sigmoid(x):   return sigmoid(x) * (1 - sigmoid(x))
+def tanh(x):        return np.tanh(x)
+def d_tanh(x):      return 1 - np.tanh(x) ** 2
+def relu(x):        return np.maximum(0, x)
+def d_relu(x):      return (x > 0).astype(float)
+def leaky_relu(x, a=0.1):   return np.where(x > 0, x, a * x)
+def d_leaky_relu(x, a=0.1): return np.where(x > 0, 1.0, a)
+def elu(x, a=1.0):          return np.where(x > 0, x, a * (np.exp(np.minimum(x, 0)) - 1))
+def d_elu(x, a=1.0):        return np.where(x > 0, 1.0, a * np.exp(np.minimum(x, 0)))
+def gelu(x):        return 0.5 * x * (1 + erf(x / np.sqrt(2)))     # x times the normal CDF
+def d_gelu(x):      return 0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+
+
+ACTIVATIONS = {  # name: (ours, our derivative, the Keras function)
+    "sigmoid": (sigmoid, d_sigmoid, keras.activations.sigmoid),
+    "tanh": (tanh, d_tanh, keras.activations.tanh),
+    "ReLU": (relu, d_relu, keras.activations.relu),
+    "Leaky ReLU (0.1)": (leaky_relu, d_leaky_relu, lambda t: keras.activations.leaky_relu(t, negative_slope=0.1)),
+    "ELU": (elu, d_elu, keras.activations.elu),
+    "GELU": (gelu, d_gelu, lambda t: keras.activations.gelu(t, approximate=False)),
+}
+
+# %% [markdown]
+# Each NumPy function must equal its Keras version, and each hand-written derivative must equal
+# the gradient `tf.GradientTape` computes through the Keras function (in `float64`; points
+# exactly at 0, where ReLU has a kink, are left out of the grid).
+
+# %%
+grid = np.linspace(-5, 5, 1000)  # an even count: no point lands exactly on 0
+for name, (f, df, kf) in ACTIVATIONS.items():
+    t = tf.Variable(grid)
+    with tf.GradientTape() as tape:
+        out = kf(t)
+    k_grad = tape.gradient(out, t).numpy()
+    assert np.allclose(f(grid), out.numpy(), atol=1e-12), name
+    assert np.allclose(df(grid), k_grad, atol=1e-12), name
+    print(f"{name:17s} NumPy == keras.activations, derivative == tf.GradientTape: PASS")
+
+# %%
+fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True)
+for ax, (name, (f, df, _)) in zip(axes.flat, ACTIVATIONS.items()):
+    ax.plot(grid, f(grid), label="f(x)")
+    ax.plot(grid, df(grid), "--", label="f'(x)")
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.axvline(0, color="grey", linewidth=0.5)
+    ax.set_title(name)
+    ax.set_ylim(-1.5, 3)
+    ax.grid(alpha=0.3)
+axes[0, 0].legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 2. What each one is like
+# The notes describe activations by a few properties: **monotonic** (never goes down),
+# **unipolar** (outputs of one sign, like $[0, 1]$) or **bipolar** (both signs, like $[-1, 1]$),
+# **linear** or **non-linear**, and **continuous** or **binary** (only two output values, like the
+# step function of the original perceptron). We measure them on the grid rather than asserting
+# them, adding the step and the identity for contrast:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def step(x): return (x > 0).astype(float)
+def identity(x): return x
+
+
+def describe(f) -> dict:
+    y = f(grid)
+    a, b = np.array([1.3, -0.4]), np.array([-2.1, 0.7])
+    return {
+        "monotonic": "yes" if np.all(np.diff(y) >= 0) else "no",
+        "polarity": "bipolar" if y.min() < 0 < y.max() else "unipolar",
+        "linear": "linear" if np.allclose(f(a + b), f(a) + f(b)) and np.allclose(f(3 * a), 3 * f(a)) else "non-linear",
+        "values": "binary" if len(np.unique(y)) == 2 else "continuous",
+        "range on [-5, 5]": f"[{y.min():.2f}, {y.max():.2f}]",
+    }
+
+
+funcs = {"step": step, "identity": identity, **{n: fs[0] for n, fs in ACTIVATIONS.items()}}
+print(f"{'':17s}" + "".join(f"{k:>18s}" for k in describe(step)))
+for name, f in funcs.items():
+    print(f"{name:17s}" + "".join(f"{v:>18s}" for v in describe(f).values()))
+
+# %% [markdown]
+# GELU is the odd one: not monotonic, it dips slightly below 0 around $x \approx -0.75$. It is
+# the activation of Transformers and of recent convnets such as ConvNeXt.
+#
+# ## 3. The trouble with sigmoid
+# Three problems, each visible in numbers:
+# 1. **Saturation kills gradients.** The derivative is at most 0.25 (at $x = 0$) and almost 0
+#    for large $|x|$. Backprop multiplies one such factor per layer.
+# 2. **Outputs are not zero-centred.** They are always positive, so for the next layer all
+#    inputs $x_i > 0$ and the gradients of its weights, $\partial L/\partial w_i = x_i \cdot
+#    \partial L/\partial s$, all share one sign: the weights can only all grow or all shrink
+#    together in one step, which makes the path zig-zag (chapter 03's SGD picture).
+# 3. `exp` is more expensive than ReLU's comparison (a minor point next to the convolutions).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"sigmoid'(0)   = {d_sigmoid(0.0):.4f}   (its largest value)")
+print(f"sigmoid'(5)   = {d_sigmoid(5.0):.2e}")
+print(f"sigmoid'(10)  = {d_sigmoid(10.0):.2e}")
+print(f"best case through 10 sigmoid layers: 0.25**10 = {0.25**10:.2e}")
+print(f"tanh'(0)      = {d_tanh(0.0):.4f}, but tanh'(5) = {d_tanh(5.0):.2e}: zero-centred, still saturates")
+
+# %% [markdown]
+# ## 4. Dead ReLUs
+# ReLU does not saturate for $x > 0$ and costs nothing to compute, which is why it became the
+# default. Its weak spot: a unit whose input is negative for **every** example outputs 0 and
+# passes back a gradient of 0, so its weights never change again. A large update or a bad
+# initialisation can push a unit's bias there. Leaky ReLU and ELU keep a small gradient for
+# $x < 0$ so such a unit can come back.
+
+# %%
+rng = np.random.default_rng(0)
+X = rng.standard_normal((1000, 20))
+w = rng.standard_normal(20) / np.sqrt(20)
+for bias in (0.0, -2.0, -6.0):
+    z = X @ w + bias
+    print(f"bias {bias:5.1f}: ReLU active on {np.mean(z > 0):6.1%} of inputs, mean gradient "
+          f"{d_relu(z).mean():.3f}; Leaky ReLU mean gradient {d_leaky_relu(z).mean():.3f}")
+
+# %% [markdown]
+# ## 5. Initialisation: all weights equal
+# Suppose every weight starts at the same value (zero is the common mistake). Then every hidden
+# unit in a layer computes the same output, receives the same gradient and makes the same
+# update: the units stay copies of each other for ever, and the layer behaves like one unit.
+# Random initial values **break the symmetry**. A small Keras network shows it:
+
+# %%
+x_small = rng.standard_normal((32, 8)).astype("float32")
+y_small = rng.integers(0, 3, 32)
+same = keras.Sequential([keras.Input((8,)),
+                         layers.Dense(6, activation="tanh", kernel_initializer=keras.initializers.Constant(0.1)),
+                         layers.Dense(3, kernel_initializer=keras.initializers.Constant(0.1))])
+same.compile(optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+same.fit(x_small, y_small, epochs=20, batch_size=32, verbose=0)
+W1 = same.layers[0].kernel.numpy()
+print("first layer after 20 SGD steps, one column per hidden unit:\n", np.round(W1[:3], 4), "...")
+assert np.allclose(W1, W1[:, :1]), "units should still be identical"
+print("all 6 hidden units still identical after training: PASS (symmetry never broke)")
+
+# %% [markdown]
+# The weights did change (they are no longer 0.1), but all six columns changed alike.
+#
+# ## 6. Initialisation: how large should random weights be?
+# The CS231n experiment: a 10-layer network with 500 units per layer, fed 1,000 random inputs,
+# and the distribution of each layer's activations recorded. The only thing that changes is the
+# scale of the random weights. A unit sums 500 inputs, so with weights of standard deviation
+# $\sigma$ and inputs of variance $v$, its input has variance about $500\,\sigma^2 v$: whether that
+# factor is below, at or above 1 decides everything, layer after layer.
+
+# %%
+from course_utils.datasets._common import announce
+
+announce("no data set: 1,000 random Gaussian inputs of 500 values, the same in every mode")
+x_in = np.random.default_rng(1).standard_normal((1000, 500))
+fan = 500
+inits = {  # name: (weight std, activation)
+    "small random (0.01), tanh": (0.01, np.tanh),
+    "large random (1.0), tanh": (1.0, np.tanh),
+    "Xavier 1/sqrt(fan_in), tanh": (1 / np.sqrt(fan), np.tanh),
+    "Xavier 1/sqrt(fan_in), ReLU": (1 / np.sqrt(fan), relu),
+    "He sqrt(2/fan_in), ReLU": (np.sqrt(2 / fan), relu),
+}
+
+
+def forward_layers(std: float, act, n_layers: int = 10, seed: int = 2) -> list[np.ndarray]:
+    rng, h, outs = np.random.default_rng(seed), x_in, []
+    for _ in range(n_layers):
+        h = act(h @ (std * rng.standard_normal((fan, fan))))
+        outs.append(h)
+    return outs
+
+
+activations = {name: forward_layers(std, act) for name, (std, act) in inits.items()}
+for name, outs in activations.items():
+    print(f"{name:29s} std per layer: " + " ".join(f"{o.std():.1e}" for o in outs))
+
+# %%
+fig, axes = plt.subplots(1, len(activations), figsize=(17, 4.5), sharey=True)
+for ax, (name, outs) in zip(axes, activations.items()):
+    relu_net = min(o.min() for o in outs) >= 0
+    lim = max(np.quantile(np.abs(o), 0.999) for o in outs)
+    for i, o in enumerate(outs):  # one histogram per layer, stacked upwards
+        values = o[o > 0] if relu_net else o  # ReLU: leave out the zeros (about half the units)
+        counts, edges = np.histogram(values, bins=50, range=(0 if relu_net else -lim, lim))
+        ax.stairs(i + 0.9 * counts / max(1, counts.max()), edges, baseline=i, fill=True, alpha=0.8)
+    ax.set_title(name.replace(", ", "\n") + (" (zeros left out)" if relu_net else ""), fontsize=9)
+    ax.set_xlabel("activation value")
+axes[0].set_yticks(np.arange(10) + 0.4, [f"layer {i}" for i in range(1, 11)])
+fig.suptitle("histogram of each layer's activations (x axis: the range of that network's activations)")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Read the panels, from layer 1 at the bottom to layer 10 at the top:
+# - **small random**: each layer shrinks the spread by about $0.01\sqrt{500} \approx 0.22$;
+#   ten layers deep the activations are all nearly 0, and so are the gradients of the weights
+#   (they are proportional to these inputs). Nothing learns.
+# - **large random**: every unit's input is huge, tanh sits at $\pm 1$, its derivative is 0:
+#   saturated, and again no gradient.
+# - **Xavier/Glorot** ($\sigma = 1/\sqrt{\text{fan\_in}}$) keeps tanh layers in a useful range:
+#   the spread shrinks only slowly with depth instead of collapsing or saturating.
+# - With **ReLU**, half of the units output 0, which halves the variance per layer, so Xavier
+#   slowly collapses; **He** ($\sigma = \sqrt{2/\text{fan\_in}}$) doubles the variance to make up
+#   for it and keeps the distribution steady.
+
+# %%
+std_last = {name: outs[-1].std() for name, outs in activations.items()}
+saturated = np.mean(np.abs(activations["large random (1.0), tanh"][-1]) > 0.95)
+assert std_last["small random (0.01), tanh"] < 1e-4
+assert saturated > 0.9
+assert 0.1 < std_last["Xavier 1/sqrt(fan_in), tanh"] < 1.0
+assert std_last["Xavier 1/sqrt(fan_in), ReLU"] < 0.1 * std_last["He sqrt(2/fan_in), ReLU"]
+print(f"small init collapses (last-layer std {std_last['small random (0.01), tanh']:.1e}); "
+      f"large init saturates ({saturated:.0%} of units at |a| > 0.95); "
+      f"Xavier+tanh and He+ReLU stay alive: PASS")
+
+# %% [markdown]
+# ## 7. Keras' initialisers follow the formulas
+# Keras names them after the papers. Glorot uniform draws from $U(-l, l)$ with
+# $l = \sqrt{6/(\text{fan\_in} + \text{fan\_out})}$, which has variance $2/(\text{fan\_in} +
+# \text{fan\_out})$; He normal draws from a normal truncated at two standard deviations, scaled
+# so that the result has standard deviation $\sqrt{2/\text{fan\_in}}$. The formulas for a
+# 500 -> 300 layer:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+fan_in, fan_out = 500, 300
+glorot_limit = np.sqrt(6 / (fan_in + fan_out))
+he_std = np.sqrt(2 / fan_in)
+print(f"Glorot uniform: limit sqrt(6/(fan_in+fan_out)) = {glorot_limit:.4f}, "
+      f"std sqrt(2/(fan_in+fan_out)) = {np.sqrt(2 / (fan_in + fan_out)):.4f}")
+print(f"He normal:      std sqrt(2/fan_in) = {he_std:.4f}")
+print(f"He uniform:     limit sqrt(6/fan_in) = {np.sqrt(6 / fan_in):.4f}")
+
+# %% [markdown]
+# Now draw real kernels from Keras and measure them (150,000 weights each, so the measured
+# standard deviation is within a fraction of a percent of the true one):
+
+# %%
+shape = (fan_in, fan_out)
+glorot = keras.initializers.GlorotUniform(seed=0)(shape).numpy()
+he = keras.initializers.HeNormal(seed=0)(shape).numpy()
+he_uniform = keras.initializers.HeUniform(seed=0)(shape).numpy()
+print(f"GlorotUniform: max |w| {np.abs(glorot).max():.4f} (limit {glorot_limit:.4f}), std {glorot.std():.4f}")
+print(f"HeNormal:      std {he.std():.4f} (formula {he_std:.4f}), max |w| {np.abs(he).max():.4f}")
+print(f"HeUniform:     max |w| {np.abs(he_uniform).max():.4f} (limit {np.sqrt(6 / fan_in):.4f})")
+assert np.abs(glorot).max() <= glorot_limit and np.abs(glorot).max() > 0.999 * glorot_limit
+assert abs(glorot.std() / np.sqrt(2 / (fan_in + fan_out)) - 1) < 0.01
+assert abs(he.std() / he_std - 1) < 0.01
+assert np.abs(he).max() <= 2 * he_std / 0.87962566103423978 + 1e-6  # truncated at 2 sigma
+assert np.abs(he_uniform).max() <= np.sqrt(6 / fan_in)
+print("Keras initialisers match their formulas: PASS")
+
+# %% [markdown]
+# The same 10-layer experiment with Keras layers, `tanh` with Keras' default
+# `glorot_uniform` and `relu` with `he_normal`, gives the same picture as our NumPy version:
+
+# %%
+def keras_stack(activation: str, initializer: str) -> keras.Model:
+    inputs = keras.Input((fan,))
+    h, outs = inputs, []
+    for _ in range(10):
+        h = layers.Dense(fan, activation=activation, kernel_initializer=initializer, use_bias=False)(h)
+        outs.append(h)
+    return keras.Model(inputs, outs)
+
+
+for act, init in (("tanh", "glorot_uniform"), ("relu", "he_normal"), ("relu", "glorot_uniform")):
+    stds = [float(np.std(o)) for o in keras_stack(act, init)(x_in.astype("float32"))]
+    print(f"Keras {act:4s} + {init:14s} std per layer: " + " ".join(f"{s:.2f}" for s in stds))
+
+# %% [markdown]
+# (Glorot uses $\text{fan\_in} + \text{fan\_out}$; for a square 500 x 500 layer that equals our
+# $1/\sqrt{\text{fan\_in}}$. With `relu`, Glorot again fades layer by layer and He does not.)
+
+# %% [markdown]
+# ## Recap
+# - Activations make depth worth having; their derivatives multiply the gradient in backprop.
+# - Sigmoid saturates (largest derivative 0.25; $0.25^{10} \approx 10^{-6}$ through ten layers)
+#   and is not zero-centred; tanh is zero-centred but saturates; ReLU is cheap and does not
+#   saturate for $x > 0$ but can die; Leaky ReLU, ELU and GELU keep a gradient for $x < 0$.
+# - Equal initial weights never break symmetry. Too small: activations and gradients vanish; too
+#   large: units saturate. Xavier/Glorot suits tanh, He suits ReLU, and Keras' `GlorotUniform`
+#   and `HeNormal` follow the formulas ($\sqrt{6/(\text{fan\_in}+\text{fan\_out})}$,
+#   $\sqrt{2/\text{fan\_in}}$).
+#
+# **Next**: chapter 05 replaces the dense layers with convolutions.
