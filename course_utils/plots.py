@@ -38,9 +38,10 @@ def plot_history(
                 continue
             values = np.asarray(hist[key], dtype=float)
             epochs = np.arange(1, len(values) + 1)
-            if smooth:
-                ax.plot(epochs, values, style, alpha=0.25, markersize=3)
-                ax.plot(epochs, smooth_curve(values, smooth), "-", label=f"{label} (EMA {smooth})")
+            if smooth:  # faint raw points, and the EMA line in the same colour
+                (raw,) = ax.plot(epochs, values, style, alpha=0.25, markersize=3)
+                ax.plot(epochs, smooth_curve(values, smooth), "-", color=raw.get_color(),
+                        label=f"{label} (EMA {smooth})")
             else:
                 ax.plot(epochs, values, style, markersize=4, label=label)
         ax.set_xlabel("epoch")

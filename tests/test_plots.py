@@ -24,7 +24,10 @@ def test_plot_history_draws_train_and_validation_per_metric():
     assert [ax.get_ylabel() for ax in axes] == ["loss", "accuracy"]
     assert np.allclose(axes[0].lines[1].get_ydata(), hist["val_loss"])
     smoothed = plots.plot_history(hist, smooth=0.5)
-    assert len(smoothed.axes[0].lines) == 4  # raw (faint) + EMA, for training and validation
+    lines = smoothed.axes[0].lines
+    assert len(lines) == 4  # raw (faint) + EMA, for training and validation
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert np.allclose(lines[1].get_ydata(), plots.smooth_curve(hist["loss"], 0.5))
 
 
 def test_plot_history_names_what_is_missing():
