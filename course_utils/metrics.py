@@ -1,0 +1,47 @@
+"""Segmentation metrics in NumPy: confusion matrix, IoU per class and mean IoU.
+
+They agree with `keras.metrics.MeanIoU` (tests/test_metrics.py checks it) and work on whole
+label maps after the fact, e.g. before and after a CRF, with an ignore label for void pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
+                     ignore_label: int | None = 255) -> np.ndarray:
+    """(num_classes, num_classes) pixel counts: row = true class, column = predicted class."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"label maps differ in shape: y_true {y_true.shape}, y_pred {y_pred.shape}; "
+            "take argmax over the class axis of the predictions first"
+        )
+    keep = np.ones(y_true.shape, bool) if ignore_label is None else y_true != ignore_label
+    t, p = y_true[keep].astype(np.int64), y_pred[keep].astype(np.int64)
+    for name, values in (("y_true", t), ("y_pred", p)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(
+                f"{name} holds labels outside 0..{num_classes - 1} "
+                f"(found {values.min()}..{values.max()}); is num_classes right?"
+            )
+    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def per_class_iou(confusion: np.ndarray) -> np.ndarray:
+    """IoU = TP / (TP + FP + FN) per class; NaN for a class absent from truth and prediction."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    tp = np.diag(confusion)
+    union = confusion.sum(axis=0) + confusion.sum(axis=1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, tp / union, np.nan)
+
+
+def mean_iou(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
+             ignore_label: int | None = 255) -> float:
+    """Mean of the per-class IoUs over the classes that occur (as keras.metrics.MeanIoU does)."""
+    iou = per_class_iou(confusion_matrix(y_true, y_pred, num_classes, ignore_label))
+    if np.all(np.isnan(iou)):
+        raise ValueError("no pixel left to score: every label is the ignore label")
+    return float(np.nanmean(iou))
