@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from course_utils import env
-from course_utils.registry import DataFile, get
+from course_utils.registry import UNPUBLISHED, DataFile, get
 
 CHUNK = 1 << 20
 
@@ -77,14 +77,17 @@ def _fetch_once(url: str, part: Path, timeout: float, show: bool) -> None:
 def download_file(
     urls: tuple[str, ...] | list[str],
     dest: Path,
-    checksum: str,
+    checksum: str | None,
     *,
     retries: int = 3,
     timeout: float = 30.0,
     backoff: float = 1.0,
     show_progress: bool = True,
 ) -> Path:
-    """Download `dest` from the first mirror that delivers a file with the right checksum."""
+    """Download `dest` from the first mirror that delivers a file with the right checksum.
+
+    `checksum=None` accepts any complete transfer (for files with no published checksum).
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -103,7 +106,7 @@ def download_file(
                 if attempt < retries:
                     time.sleep(backoff * attempt)
                 continue
-            if verify(part, checksum):
+            if checksum is None or verify(part, checksum):
                 part.replace(dest)
                 return dest
             actual = file_digest(part, checksum.split(":", 1)[0])
@@ -159,11 +162,13 @@ def safe_extract(archive: Path, target: Path) -> Path:
 def manual_instructions(entry: DataFile, dest: Path) -> str:
     """The message a student sees when a file cannot be downloaded."""
     urls = "\n    ".join(entry.urls)
+    expected = ("no checksum is published for it" if entry.checksum == UNPUBLISHED
+                else f"expected {entry.checksum}")
     return (
         f"Could not download '{entry.filename}' (data set '{entry.name}').\n"
         f"  Get it from:\n    {urls}\n"
         f"  and place it by hand at:\n    {dest}\n"
-        f"  (expected {entry.checksum}). Then run this cell again.\n"
+        f"  ({expected}). Then run this cell again.\n"
         f"  No network? Run the course offline on small data with COURSE_MODE=quick."
     )
 
@@ -177,7 +182,14 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
     entry = get(name)
     folder = Path(cache_dir) if cache_dir else env.data_dir() / "downloads"
     dest = folder / entry.filename
-    if not (dest.exists() and verify(dest, entry.checksum)):
+    checksum: str | None = entry.checksum
+    recorded = dest.with_name(dest.name + ".sha256")
+    if checksum == UNPUBLISHED:  # trust on first use: check against what arrived the first time
+        checksum = recorded.read_text().strip() if recorded.exists() else None
+        if checksum is None and dest.exists():
+            recorded.write_text(f"sha256:{file_digest(dest)}\n")
+            checksum = recorded.read_text().strip()
+    if not (dest.exists() and (checksum is None or verify(dest, checksum))):
         if env.is_quick():
             raise RuntimeError(
                 f"Quick mode never downloads, and '{entry.filename}' is not in {folder}. "
@@ -187,10 +199,14 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
             print(f"{dest} is there but its checksum is wrong: downloading it again.")
             dest.unlink()
         try:
-            download_file(entry.urls, dest, entry.checksum, show_progress=show_progress)
+            download_file(entry.urls, dest, checksum, show_progress=show_progress)
         except DownloadError as err:
             # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
             raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}") from err
+        if entry.checksum == UNPUBLISHED and not recorded.exists():
+            recorded.write_text(f"sha256:{file_digest(dest)}\n")
+            print(f"No checksum is published for {entry.filename}: recorded its sha256 in "
+                  f"{recorded.name}; later runs check the file against it.")
     if not entry.extract:
         return dest
     out = folder / (entry.filename.split(".")[0] + "_extracted")

@@ -2,12 +2,17 @@
 
 A chapter never names a URL itself: it asks `download.fetch("name")` for a registry entry.
 Checksums are written "sha256:<hex>"; a few upstream files (Keras' own weight files) are
-published with an MD5 only, and say so as "md5:<hex>".
+published with an MD5 only, and say so as "md5:<hex>". A file whose publisher gives no checksum
+at all says `UNPUBLISHED`: its sha256 is recorded when it first arrives and checked ever after
+(trust on first use), and the download says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+UNPUBLISHED = "unpublished"
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,17 @@ _ENTRIES: list[DataFile] = [
         size=35_363,
         licence="ImageNet (ILSVRC 2012) class list, as distributed with Keras (Apache 2.0)",
     ),
-    # The elephant photo of Chollet's Grad-CAM example
-    # (https://img-datasets.s3.amazonaws.com/elephant.jpg) is not registered: no checksum for
-    # it is published anywhere we could find, and none is made up here.
+    # The elephant photo of Chollet's Grad-CAM example. No checksum for it is published
+    # anywhere we could find, and none is made up here: its sha256 is recorded on first download.
+    DataFile(
+        name="elephant",
+        filename="creative_commons_elephant.jpg",
+        urls=("https://img-datasets.s3.amazonaws.com/elephant.jpg",),
+        checksum=UNPUBLISHED,
+        size=None,
+        licence="Creative Commons photo (as Chollet's 'Deep Learning with Python', 5.4.3, names "
+        "it); the exact licence is not published with the file",
+    ),
     # --- segmentation (chapter 10) ---
     # Oxford-IIIT Pet: sizes and sha256 as TensorFlow Datasets records them
     # (tensorflow_datasets/datasets/oxford_iiit_pet/checksums.tsv). The ".tar.gz" files are

@@ -131,9 +131,25 @@ def test_unknown_registry_name_lists_known_names():
         registry.get("no-such-set")
 
 
+def test_fetch_records_a_checksum_on_first_use_when_none_is_published(
+        file_server, payload, course_dirs, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    entry = DataFile(name="photo", filename="blob.bin", urls=(file_server.url("blob.bin"),),
+                     checksum=registry.UNPUBLISHED, size=None, licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "photo", entry)
+    path = download.fetch("photo", show_progress=False)
+    assert path.read_bytes() == payload and "recorded its sha256" in capsys.readouterr().out
+    assert path.with_name("blob.bin.sha256").read_text().strip() == sha(payload)
+    path.write_bytes(b"changed later")  # a damaged copy no longer matches what first arrived
+    assert download.fetch("photo", show_progress=False).read_bytes() == payload
+    assert file_server.requests == ["blob.bin", "blob.bin"]
+
+
 def test_registry_entries_are_well_formed():
     for entry in registry.REGISTRY.values():
         assert entry.urls and all(u.startswith("https://") for u in entry.urls), entry.name
+        if entry.checksum == registry.UNPUBLISHED:  # checked against its first download instead
+            continue
         algorithm, digest = entry.checksum.split(":")
         assert algorithm in ("sha256", "md5") and len(digest) == {"sha256": 64, "md5": 32}[algorithm]
         assert entry.licence
