@@ -1,0 +1,452 @@
+"""Seeing what a convnet learned: intermediate activations, filter patterns, Grad-CAM.
+
+Every function works on functional models, Sequential models, and models that hold a
+pretrained base as a nested layer. The trick is the same for all three: rebuild the model as
+one functional graph that also returns the outputs of the layers we want to look at
+(`tap_model`). Grad-CAM then needs nothing else: one forward pass inside a `tf.GradientTape`
+gives the conv maps and the class score, and the tape gives the gradient between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+# Keras and TensorFlow are imported inside the functions, so importing course_utils stays
+# cheap and `env.setup()` can quiet TensorFlow before its first import.
+if TYPE_CHECKING:
+    import keras
+
+
+def _conv_types() -> tuple[type, ...]:
+    from keras import layers
+
+    return (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D, layers.Conv2DTranspose)
+
+
+def _is_container(layer: object) -> bool:
+    import keras
+
+    return isinstance(layer, keras.Model)
+
+
+def _walk(model: keras.Model) -> list:
+    """Every layer of `model`, nested models opened up, in order."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if _is_container(layer):
+            found.extend(_walk(layer))
+    return found
+
+
+def conv_layer_names(model: keras.Model) -> list[str]:
+    """Names of the model's 2D conv layers (nested models included), first to last."""
+    return [layer.name for layer in _walk(model) if isinstance(layer, _conv_types())]
+
+
+def find_layer(model: keras.Model, name: str, conv_only: bool = False) -> keras.layers.Layer:
+    """The layer called `name` anywhere in `model`; a clear error listing its conv layers if not."""
+    matches = [layer for layer in _walk(model) if layer.name == name]
+    convs = conv_layer_names(model)
+    listing = ", ".join(convs) if convs else "none: this model has no Conv2D-type layer"
+    if not matches:
+        raise ValueError(
+            f"Model '{model.name}' has no layer called {name!r}. Its conv layers are: {listing}"
+        )
+    layer = matches[0]
+    if conv_only and not isinstance(layer, _conv_types()):
+        raise ValueError(
+            f"Layer {name!r} of model '{model.name}' ({type(layer).__name__}) is not a conv layer; "
+            f"Grad-CAM needs the output of a conv layer. Its conv layers are: {listing}"
+        )
+    return layer
+
+
+def _contains(model: keras.Model, name: str) -> bool:
+    return any(layer.name == name for layer in _walk(model))
+
+
+def _output_layer(model: keras.Model) -> keras.layers.Layer:
+    """The layer that makes the model's output (inside nested models too)."""
+    last = model.layers[-1]
+    return _output_layer(last) if _is_container(last) else last
+
+
+def _squashes(layer: keras.layers.Layer) -> bool:
+    """True for a layer that ends in a softmax or a sigmoid (a Dense with one, Activation, Softmax)."""
+    from keras import activations, layers
+
+    if isinstance(layer, layers.Softmax):
+        return True
+    return getattr(layer, "activation", None) in (activations.softmax, activations.sigmoid)
+
+
+def _linear_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A copy of `layer` without its activation (an Identity for a bare activation layer)."""
+    from keras import layers
+
+    if isinstance(layer, (layers.Softmax, layers.Activation, layers.ReLU)):
+        return layers.Identity(name=f"{layer.name}_linear")
+    config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_linear"}
+    return type(layer).from_config(config)  # the weights are copied in once it is built
+
+
+def rebuild_with_taps(
+    model: keras.Model, names: Sequence[str], replace: dict | None = None
+) -> tuple:
+    """Call `model`'s layers one by one on a new Input; return (input, output, {name: tensor}).
+
+    A nested model that holds a wanted layer is rebuilt the same way, recursively, so its
+    inner outputs become reachable from the outer input. `replace` maps layer names to
+    stand-in layers (same weights, e.g. without the softmax) used instead of the originals.
+    """
+    import keras
+
+    replace = replace or {}
+    taps: dict = {}
+
+    def call(layer, *args, **kwargs):
+        inside = [n for n in [*names, *replace] if _is_container(layer) and _contains(layer, n)]
+        if inside:  # a nested model that holds layers we want: rebuild it too
+            wanted = [n for n in names if n in inside]
+            stand_ins = {n: r for n, r in replace.items() if n in inside}
+            out, *inner_taps = _tap(layer, wanted, with_output=True, replace=stand_ins)(*args, **kwargs)
+            taps.update(zip(wanted, inner_taps))
+        elif layer.name in replace:  # a stand-in: called once to build it, then given the weights
+            out = replace[layer.name](*args, **kwargs)
+            replace[layer.name].set_weights(layer.get_weights())
+        else:
+            out = layer(*args, **kwargs)
+        if layer.name in names:
+            taps[layer.name] = out
+        return out
+
+    if isinstance(model, keras.Sequential):
+        if not model.built or not model.inputs:
+            raise ValueError(
+                f"Sequential model '{model.name}' has no input shape yet: start it with "
+                "keras.Input(shape=...) or call it on one batch of data first."
+            )
+        inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]))
+        x = inputs
+        for layer in model.layers:  # Keras 3 leaves the InputLayer out of .layers
+            x = call(layer, x)
+        return inputs, x, taps
+    if not getattr(model, "inputs", None):
+        raise ValueError(f"'{model.name}' is subclassed: build it with the functional API or Sequential.")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"'{model.name}' has several inputs or outputs; these tools need one of each.")
+    # A functional model: Keras re-runs its graph with the same layer objects (so the same
+    # weights), and `call` records the tensors we want on the way.
+    clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    return clone.inputs[0], clone.outputs[0], taps
+
+
+def _tap(
+    model: keras.Model, names: Sequence[str], with_output: bool, replace: dict | None = None
+) -> keras.Model:
+    import keras
+
+    inputs, output, taps = rebuild_with_taps(model, names, replace)
+    outputs = [taps[name] for name in names]
+    if with_output:
+        outputs = [output] + outputs
+    return keras.Model(inputs, outputs)
+
+
+def tap_model(
+    model: keras.Model,
+    layer_names: Sequence[str],
+    with_output: bool = False,
+    logits: bool = False,
+    before_activation: bool = False,
+) -> keras.Model:
+    """A functional model returning the outputs of `layer_names` (after the model's output if `with_output`).
+
+    `logits`: the model's output is taken before a final softmax or sigmoid.
+    `before_activation`: the named layers' outputs are taken before their activation (ReLU).
+    """
+    names = list(layer_names)
+    replace = {}
+    for name in names:
+        layer = find_layer(model, name)
+        if before_activation:
+            replace[name] = _linear_copy(layer)
+    last = _output_layer(model)
+    if logits and _squashes(last):
+        replace[last.name] = _linear_copy(last)
+    return _tap(model, names, with_output, replace)
+
+
+# ---- 1. intermediate activations -------------------------------------------------------
+
+
+def layer_activations(
+    model: keras.Model, image: np.ndarray, layer_names: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Outputs of the named layers for one image (already preprocessed), as {name: (h, w, channels)}."""
+    taps = tap_model(model, layer_names)
+    outputs = taps(np.asarray(image, dtype="float32")[None], training=False)
+    if len(layer_names) == 1:
+        outputs = [outputs]
+    return {name: np.asarray(out)[0] for name, out in zip(layer_names, outputs)}
+
+
+def _to_display(channel: np.ndarray) -> np.ndarray:
+    """One feature map in 0..1 for display; a blank (constant) map shows as 0."""
+    return np.zeros_like(channel) if channel.std() < 1e-8 else to_displayable(channel)
+
+
+def plot_activation_grid(
+    activation: np.ndarray,
+    ncols: int = 16,
+    max_channels: int = 64,
+    title: str | None = None,
+    size: float = 0.9,
+) -> plt.Figure:
+    """The first `max_channels` channels of one layer's (h, w, channels) output as a grid of images."""
+    if activation.ndim != 3:
+        raise ValueError(f"expected one image's feature maps (h, w, channels), got shape {activation.shape}")
+    n = min(max_channels, activation.shape[-1])
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(_to_display(activation[..., i]), cmap="viridis", vmin=0, vmax=1)
+    dead = int(sum(activation[..., i].std() < 1e-8 for i in range(n)))
+    fig.suptitle(f"{title or ''}  ({n} of {activation.shape[-1]} channels, {dead} blank)".strip())
+    fig.tight_layout()
+    return fig
+
+
+# ---- 2. filter patterns by gradient ascent ---------------------------------------------
+
+
+def filter_patterns(
+    model: keras.Model,
+    layer_name: str,
+    filter_indices: Sequence[int],
+    size: int = 64,
+    steps: int = 30,
+    step_size: float = 4.0,
+    preprocess: Callable | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, size, size, 3) in 0..1 that each excite one filter, and each filter's final response.
+
+    Gradient ascent in pixel space (0..255 RGB), from grey noise; `preprocess` (for example
+    `keras.applications.vgg16.preprocess_input`) turns pixels into what the model expects.
+    The response is the filter's mean output before its ReLU, away from the borders: after
+    the ReLU, a filter that is silent on the start image has no gradient to follow. All
+    filters are optimised at once, one image per filter, in a single batch.
+    """
+    import tensorflow as tf
+
+    features = tap_model(model, [layer_name], before_activation=True)
+    depth = features.outputs[0].shape[-1]
+    filter_indices = list(filter_indices)
+    bad = [f for f in filter_indices if not 0 <= f < depth]
+    if bad:
+        raise ValueError(f"{layer_name} has {depth} filters (0..{depth - 1}); got {bad}")
+    which = tf.one_hot(filter_indices, depth)  # (N, depth): picks each image's own filter
+
+    def response(pixels):
+        x = preprocess(pixels) if preprocess else pixels
+        maps = features(x, training=False)[:, 2:-2, 2:-2, :]  # borders give artefacts
+        return tf.reduce_sum(tf.reduce_mean(maps, axis=(1, 2)) * which, axis=1)  # (N,)
+
+    @tf.function  # one compiled step: eager Keras calls would cost more than the maths
+    def ascend(pixels):
+        with tf.GradientTape() as tape:
+            tape.watch(pixels)
+            score = tf.reduce_sum(response(pixels))  # images do not interact: one sum serves all
+        grads = tape.gradient(score, pixels)
+        # normalise each image's gradient (RMS = 1) so every step moves pixels by about step_size
+        rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=(1, 2, 3), keepdims=True)) + 1e-8
+        return pixels + step_size * grads / rms
+
+    start = tf.random.Generator.from_seed(seed)  # grey, with a little noise
+    pixels = start.uniform((len(filter_indices), size, size, 3), 0.4 * 255, 0.6 * 255)
+    for _ in range(steps):
+        pixels = ascend(pixels)
+    margin = max(2, size // 16)  # the outermost pixels feel the zero padding: leave them out
+    images = [to_displayable(p[margin:-margin, margin:-margin]) for p in pixels.numpy()]
+    return np.stack(images), response(pixels).numpy()
+
+
+def to_displayable(image: np.ndarray) -> np.ndarray:
+    """Standardise an optimised image and squeeze it into 0..1 for display."""
+    p = image - image.mean()
+    return np.clip(p / (p.std() + 1e-8) * 0.15 + 0.5, 0, 1)
+
+
+# ---- 3. Grad-CAM -------------------------------------------------------------------------
+
+
+def grad_cam(
+    model: keras.Model,
+    images: np.ndarray,
+    layer_name: str | None = None,
+    class_index: int | Sequence[int] | None = None,
+    use_logits: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM heatmaps (N, h, w) in 0..1 for a batch of preprocessed images, and the classes used.
+
+    `layer_name` defaults to the last conv layer; `class_index` (one, or one per image) to
+    each image's top class. As in the Grad-CAM paper, the class score is taken before a final
+    softmax (or sigmoid): after a softmax, the gradient mixes in the other classes.
+    """
+    import tensorflow as tf
+
+    layer_name = layer_name or _last_conv(model)
+    find_layer(model, layer_name, conv_only=True)
+    both = tap_model(model, [layer_name], with_output=True, logits=use_logits)
+    x = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(x)  # records the graph even when every weight is frozen
+        preds, conv = both(x, training=False)
+        if class_index is None:
+            classes = tf.argmax(preds, axis=-1, output_type=tf.int32)
+        else:
+            classes = tf.broadcast_to(tf.constant(class_index, tf.int32), [tf.shape(preds)[0]])
+        # the score of each image's class; images do not interact, so one sum serves all
+        score = tf.reduce_sum(tf.gather(preds, classes, axis=1, batch_dims=1))
+    grads = tape.gradient(score, conv)  # (N, h, w, channels)
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # how much each channel matters
+    cam = tf.nn.relu(tf.reduce_sum(conv * weights, axis=-1))  # (N, h, w), keep positive evidence
+    peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+    cam = tf.math.divide_no_nan(cam, peak)
+    return cam.numpy(), classes.numpy()
+
+
+def _last_conv(model: keras.Model) -> str:
+    names = conv_layer_names(model)
+    if not names:
+        raise ValueError(f"Model '{model.name}' has no conv layer: Grad-CAM needs one.")
+    return names[-1]
+
+
+def upsample_heatmap(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A (h, w) heatmap resized bilinearly to `size` = (height, width)."""
+    import tensorflow as tf
+
+    return tf.image.resize(np.asarray(heatmap, "float32")[..., None], size).numpy()[..., 0]
+
+
+def heatmap_peak(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
+    """(row, col) in an image of `size` = (height, width) where the upsampled heatmap is largest."""
+    big = upsample_heatmap(heatmap, size)
+    row, col = np.unravel_index(int(np.argmax(big)), big.shape)
+    return int(row), int(col)
+
+
+def overlay_heatmap(
+    image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet"
+) -> np.ndarray:
+    """The image (H, W[, C], 0..255 or 0..1) with the heatmap coloured and blended on top: uint8 RGB."""
+    img = np.asarray(image, dtype="float32")
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        img = np.stack([img] * 3, axis=-1)
+    if img.max() > 1.0:
+        img = img / 255.0
+    big = upsample_heatmap(heatmap, img.shape[:2])
+    colours = matplotlib.colormaps[colormap](np.clip(big, 0, 1))[..., :3]
+    blended = (1 - alpha) * img + alpha * colours
+    return np.clip(blended * 255, 0, 255).astype("uint8")
+
+
+# ---- a localisation benchmark: two kinds of object on clutter --------------------------
+
+
+RING_WIDTH = 2.6  # pixels; the plus's bars are 2 * BAR_HALF_WIDTH + 1 wide
+BAR_HALF_WIDTH = 1.2
+
+
+def _ring_mask(yy, xx, cy, cx, radius, start=0.0, span=2 * np.pi):
+    """Pixels of a ring (or of an arc of it, from angle `start` over `span`) of RING_WIDTH."""
+    r = np.hypot(yy - cy, xx - cx)
+    angle = (np.arctan2(yy - cy, xx - cx) - start) % (2 * np.pi)
+    return (r <= radius) & (r >= radius - RING_WIDTH) & (angle <= span)
+
+
+def _bar_mask(yy, xx, y0, x0, angle, length):
+    """Pixels within BAR_HALF_WIDTH of a straight segment from (y0, x0), `length` long."""
+    dy, dx = np.sin(angle), np.cos(angle)
+    t = np.clip((yy - y0) * dy + (xx - x0) * dx, 0, length)
+    return np.hypot(yy - (y0 + t * dy), xx - (x0 + t * dx)) <= BAR_HALF_WIDTH
+
+
+def clutter_scenes(
+    n: int,
+    image_size: int = 48,
+    object_size: int = 13,
+    max_clutter: int = 8,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Generated scenes on clutter, each holding a ring, a plus, both or neither, at random places.
+
+    The clutter is made of the objects' own parts (single bars, open arcs), so no local
+    stroke gives the answer away. Returns images (n, size, size, 1) float32 in 0..1, which
+    objects are present (n, 2) as 0/1 for (ring, plus), and their boxes (n, 2, 4) as (top,
+    left, bottom, right), bottom/right exclusive, all zeros for an absent object.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:image_size, 0:image_size].astype("float32")
+    noise = rng.uniform(0.05, 0.3, (n, 1, 1))  # how grainy the background is varies per scene
+    images = (rng.uniform(0, 1, (n, image_size, image_size)) * noise).astype("float32")
+    present = (rng.uniform(size=(n, 2)) < 0.5).astype("float32")
+    boxes = np.zeros((n, 2, 4), dtype="int64")
+    c = (object_size - 1) / 2
+    for i in range(n):
+        canvas = images[i]
+        for _ in range(rng.integers(0, max_clutter + 1)):
+            y0, x0 = rng.uniform(0, image_size, 2)
+            if rng.uniform() < 0.5:  # one bar, at most as long as a plus's arm pair
+                mask = _bar_mask(yy, xx, y0, x0, rng.uniform(0, np.pi), rng.uniform(3, c + 1))
+            else:  # an open arc of a ring, at most half of it
+                mask = _ring_mask(yy, xx, y0, x0, c, rng.uniform(0, 2 * np.pi), rng.uniform(0.5, np.pi))
+            canvas[mask] = rng.uniform(0.5, 0.9)
+        for kind in np.flatnonzero(present[i]):
+            while True:  # a place that does not overlap the other object
+                top, left = rng.integers(0, image_size - object_size + 1, 2)
+                other = boxes[i, 1 - kind]
+                apart = abs(top - other[0]) >= object_size or abs(left - other[1]) >= object_size
+                if other[2] == 0 or apart:
+                    break
+            cy, cx = top + c, left + c
+            if kind == 0:
+                mask = _ring_mask(yy, xx, cy, cx, c + 0.5)
+            else:
+                arm = object_size - 3  # the bars' round ends add one pixel on each side
+                mask = _bar_mask(yy, xx, cy, left + 1, 0.0, arm)  # across
+                mask |= _bar_mask(yy, xx, top + 1, cx, np.pi / 2, arm)  # down
+            canvas[mask] = 0.95
+            boxes[i, kind] = (top, left, top + object_size, left + object_size)
+    return images[..., None], present, boxes
+
+
+# ---- ImageNet class names ------------------------------------------------------------------
+
+
+def decode_imagenet(
+    probabilities: np.ndarray, class_index_file: str | Path, top: int = 3
+) -> list[tuple[str, float]]:
+    """The `top` ImageNet classes of one prediction as (name, probability), from Keras' class index."""
+    import json
+
+    index = json.loads(Path(class_index_file).read_text())
+    probabilities = np.asarray(probabilities).ravel()
+    if len(probabilities) != len(index):
+        raise ValueError(f"expected {len(index)} class probabilities, got {len(probabilities)}")
+    best = np.argsort(probabilities)[::-1][:top]
+    return [(index[str(i)][1], float(probabilities[i])) for i in best]

