@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import jupytext
@@ -60,6 +61,8 @@ def record(ipynb: Path, timeout: int = 600) -> Path:
 
     nb = nbformat.read(ipynb, as_version=4)
     os.environ["COURSE_MODE"] = "quick"
+    # Recording must not resume from (or leave) checkpoints in the checkout's checkpoints/.
+    os.environ["COURSE_CHECKPOINT_DIR"] = tempfile.mkdtemp(prefix="record-checkpoints-")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(ipynb.parent)}})
     client.execute()
