@@ -1,0 +1,187 @@
+"""Input pipelines for chapter 08: the same decode + augment work done by a naive Python
+generator and by a tuned `tf.data` pipeline, and a way to measure images per second.
+
+The images start as PNG files held in memory (as bytes), as they would after reading a folder
+of files: every pipeline has to decode them, then scale them to floats in [0, 1] and augment
+them (random flip, random crop after 4 pixels of padding).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+PAD = 4  # pixels of padding before the random crop (the usual CIFAR-10 augmentation)
+
+
+def encode_png(images: np.ndarray) -> np.ndarray:
+    """Encode uint8 RGB images (N, H, W, 3) as PNG files in memory: an object array of bytes."""
+    import cv2
+
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(
+            f"encode_png wants uint8 RGB images of shape (N, H, W, 3); got {images.dtype} "
+            f"{images.shape}. Convert with np.clip(x, 0, 255).astype(np.uint8) first."
+        )
+    out = np.empty(len(images), dtype=object)
+    for i, image in enumerate(images):
+        ok, buf = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))  # OpenCV writes BGR
+        if not ok:
+            raise RuntimeError(f"OpenCV could not encode image {i} as PNG")
+        out[i] = buf.tobytes()
+    return out
+
+
+def decode_image(png: tf.Tensor, shape: tuple[int, int, int] | None = None) -> tf.Tensor:
+    """PNG bytes -> uint8 RGB image; with `shape`, check it (and tell the graph the shape)."""
+    image = tf.io.decode_png(png, channels=3)
+    return image if shape is None else tf.ensure_shape(image, shape)
+
+
+def augment_image(image: tf.Tensor) -> tf.Tensor:
+    """uint8 image -> float32 in [0, 1], randomly flipped left-right, randomly cropped back to
+    its size from a copy padded by PAD pixels (reflected)."""
+    shape = tf.shape(image)
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    image = tf.image.random_flip_left_right(image)
+    padded = tf.pad(image, [[PAD, PAD], [PAD, PAD], [0, 0]], mode="REFLECT")
+    return tf.ensure_shape(tf.image.random_crop(padded, shape), image.shape)
+
+
+def decode_and_augment(
+    png: tf.Tensor, label: tf.Tensor, shape: tuple[int, int, int] | None = None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The per-image work every pipeline here does: decode, then augment."""
+    return augment_image(decode_image(png, shape)), label
+
+
+def naive_batches(
+    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The naive pipeline: a Python generator that runs `decode_and_augment` one image at a
+    time (eagerly, op by op), stacks a batch with NumPy, and only then lets the model have it."""
+    _check(encoded, labels, batch_size)
+    order = np.random.default_rng(seed).permutation(len(encoded))
+    for start in range(0, len(order), batch_size):
+        images, batch_labels = [], []
+        for i in order[start:start + batch_size]:
+            image, label = decode_and_augment(tf.constant(encoded[i]), tf.constant(labels[i]))
+            images.append(image.numpy())
+            batch_labels.append(label.numpy())
+        yield np.stack(images), np.array(batch_labels)
+
+
+def tuned_dataset(
+    encoded: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = 128,
+    seed: int = 0,
+    parallel: bool = True,
+    prefetch: bool = True,
+    cache: bool = False,
+) -> tf.data.Dataset:
+    """The tuned pipeline: the same work as a `tf.data` graph, with parallel `map` and `prefetch`.
+
+    `parallel=False, prefetch=False` gives the plain `tf.data` version. `cache=True` decodes,
+    caches the decoded uint8 images, then shuffles and augments: passes after the first skip
+    decoding (less work per pass) but still see a new order and new random crops.
+    """
+    _check(encoded, labels, batch_size)
+    calls = tf.data.AUTOTUNE if parallel else None
+    shape = tuple(decode_image(encoded[0]).shape)  # every image must have the first one's shape
+    ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(encoded), dtype=tf.string), labels))
+    if cache:
+        ds = ds.map(lambda png, y: (decode_image(png, shape), y), num_parallel_calls=calls).cache()
+        ds = ds.shuffle(len(encoded), seed=seed)
+        ds = ds.map(lambda x, y: (augment_image(x), y), num_parallel_calls=calls)
+    else:
+        ds = ds.shuffle(len(encoded), seed=seed)
+        ds = ds.map(lambda png, y: decode_and_augment(png, y, shape), num_parallel_calls=calls)
+    ds = ds.batch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
+
+
+def _check(encoded: np.ndarray, labels: np.ndarray, batch_size: int) -> None:
+    if len(encoded) != len(labels):
+        raise ValueError(f"{len(encoded)} images but {len(labels)} labels")
+    if len(encoded) == 0:
+        raise ValueError("no images: the pipeline needs at least one")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """What one timed run delivered."""
+
+    images: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else float("inf")
+
+
+def measure_throughput(
+    make_batches: Callable[[], Iterable], epochs: int = 1, warmup_batches: int = 1
+) -> Throughput:
+    """Images per second of a pipeline: `make_batches()` must return a fresh iterable of
+    (images, labels) batches. A few warm-up batches are drawn first and not timed."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    warm = iter(make_batches())
+    for _ in range(warmup_batches):
+        next(warm, None)
+    del warm
+    images = 0
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for batch in make_batches():
+            images += int(np.shape(batch[0])[0])
+    return Throughput(images, time.perf_counter() - start)
+
+
+def compare_pipelines(
+    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, repeats: int = 3,
+    epochs: int = 2,
+) -> dict[str, Throughput]:
+    """Time each pipeline `repeats` times, interleaved (so load on the machine hits all alike),
+    over `epochs` passes each, and keep each one's best run."""
+    variants: dict[str, Callable[[], Iterable]] = {
+        "naive Python generator": lambda: naive_batches(encoded, labels, batch_size),
+        "tf.data, map (one call at a time)": lambda: tuned_dataset(
+            encoded, labels, batch_size, parallel=False, prefetch=False),
+        "tf.data, parallel map + prefetch": lambda: tuned_dataset(encoded, labels, batch_size),
+    }
+    best: dict[str, Throughput] = {}
+    for _ in range(repeats):
+        for name, make in variants.items():
+            run = measure_throughput(make, epochs=epochs)
+            if name not in best or run.per_second > best[name].per_second:
+                best[name] = run
+    # cache: the same dataset object for every pass, so passes after the first skip decoding
+    for _ in range(repeats):
+        cached = tuned_dataset(encoded, labels, batch_size, cache=True)
+        run = measure_throughput(lambda: cached, epochs=epochs, warmup_batches=0)
+        name = f"+ cache after decode ({epochs} passes, decodes once)"
+        if name not in best or run.per_second > best[name].per_second:
+            best[name] = run
+    return best
+
+
+def format_table(results: dict[str, Throughput], baseline: str = "naive Python generator") -> str:
+    """A text table: pipeline, images, seconds, images per second, speed-up over `baseline`."""
+    if baseline not in results:
+        raise KeyError(f"no baseline {baseline!r} among {list(results)}")
+    base = results[baseline].per_second
+    width = max(len(name) for name in results)
+    lines = [f"{'pipeline':{width}s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} {'vs naive':>8s}"]
+    for name, r in results.items():
+        lines.append(f"{name:{width}s} {r.images:7d} {r.seconds:8.2f} {r.per_second:9.0f} "
+                     f"{r.per_second / base:7.1f}x")
+    return "\n".join(lines)
