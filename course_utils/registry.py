@@ -27,14 +27,6 @@ class DataFile:
     licence: str
     extract: bool = False  # unpack the archive next to the file after it is verified
 
-    @property
-    def algorithm(self) -> str:
-        return self.checksum.split(":", 1)[0]
-
-    @property
-    def digest(self) -> str:
-        return self.checksum.split(":", 1)[1]
-
 
 _ENTRIES: list[DataFile] = [
     # --- MNIST (chapter 05) ---
