@@ -14,7 +14,7 @@ help:
 	@echo "make test        unit tests + every chapter through nbval (quick mode, offline)"
 	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
 
-$(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml course_utils/extras.py
 	@bash tools/install.sh "$(PYTHON)" "$(VENV)"
 	@touch $@
 

