@@ -21,6 +21,10 @@ REPO_BRANCH = "main"
 MODES = ("full", "quick")
 DRIVE_ROOT = Path("/content/drive")
 DRIVE_COURSE_DIR = DRIVE_ROOT / "MyDrive" / "keras-cv-course"
+# With Drive mounted, unpacked photos and built splits go here: the Colab runtime's own disk.
+# Drive's FUSE mount is far too slow for thousands of small files; this folder is wiped when
+# the runtime disconnects, and rebuilt from the archives kept on Drive.
+COLAB_LOCAL_DATA_DIR = Path("/content/keras-cv-course-data")
 
 T = TypeVar("T")
 
@@ -68,32 +72,48 @@ def _repo_root() -> Path | None:
     return root if (root / "notebooks").is_dir() and (root / "data").is_dir() else None
 
 
-def data_dir() -> Path:
-    """Folder for data sets and weights: COURSE_DATA_DIR, else Drive, else the checkout's data/."""
-    if os.environ.get("COURSE_DATA_DIR"):
-        path = Path(os.environ["COURSE_DATA_DIR"]).expanduser()
+def _without_drive(in_checkout: str, in_home: str) -> Path:
+    """`<checkout>/<in_checkout>` when running from a course checkout, else `~/.keras/<in_home>`."""
+    root = _repo_root()
+    return root / in_checkout if root is not None else Path.home() / ".keras" / in_home
+
+
+def _pick_dir(variable: str, with_drive: Path, without_drive: Path) -> Path:
+    """The folder named by environment `variable` if set, else `with_drive` when Google Drive is
+    mounted, else `without_drive`. The folder is created."""
+    if os.environ.get(variable):
+        path = Path(os.environ[variable]).expanduser()
     elif drive_mounted():
-        path = DRIVE_COURSE_DIR / "data"
-    elif _repo_root() is not None:
-        path = _repo_root() / "data"  # type: ignore[operator]
+        path = with_drive
     else:
-        path = Path.home() / ".keras" / "keras-cv-course"
+        path = without_drive
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def data_dir() -> Path:
+    """Folder for unpacked data sets, built splits and generated files.
+
+    COURSE_DATA_DIR if set; with Drive mounted, the Colab runtime's local disk (fast, wiped on
+    disconnect: rebuilt from the archives on Drive); else the checkout's data/.
+    """
+    return _pick_dir("COURSE_DATA_DIR", COLAB_LOCAL_DATA_DIR, _without_drive("data", "keras-cv-course"))
+
+
+def downloads_dir() -> Path:
+    """Folder for downloaded files (archives, weights, their .sha256 / .verified records).
+
+    COURSE_DOWNLOAD_DIR if set; with Drive mounted, MyDrive/keras-cv-course/data/downloads (kept
+    across disconnects); else `downloads/` inside data_dir().
+    """
+    return _pick_dir("COURSE_DOWNLOAD_DIR", DRIVE_COURSE_DIR / "data" / "downloads",
+                     data_dir() / "downloads")
 
 
 def checkpoint_dir() -> Path:
     """Folder for checkpoints and saved models: COURSE_CHECKPOINT_DIR, else Drive, else local."""
-    if os.environ.get("COURSE_CHECKPOINT_DIR"):
-        path = Path(os.environ["COURSE_CHECKPOINT_DIR"]).expanduser()
-    elif drive_mounted():
-        path = DRIVE_COURSE_DIR / "checkpoints"
-    elif _repo_root() is not None:
-        path = _repo_root() / "checkpoints"  # type: ignore[operator]
-    else:
-        path = Path.home() / ".keras" / "keras-cv-course-checkpoints"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _pick_dir("COURSE_CHECKPOINT_DIR", DRIVE_COURSE_DIR / "checkpoints",
+                     _without_drive("checkpoints", "keras-cv-course-checkpoints"))
 
 
 def mount_drive() -> Path | None:
@@ -108,7 +128,8 @@ def mount_drive() -> Path | None:
 
     drive.mount(str(DRIVE_ROOT))
     DRIVE_COURSE_DIR.mkdir(parents=True, exist_ok=True)
-    print(f"Drive mounted: data in {data_dir()}, checkpoints in {checkpoint_dir()}")
+    print(f"Drive mounted: downloads in {downloads_dir()}, checkpoints in {checkpoint_dir()}; "
+          f"unpacked data on this runtime's disk in {data_dir()}")
     return DRIVE_COURSE_DIR
 
 

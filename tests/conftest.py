@@ -67,4 +67,42 @@ def course_dirs(tmp_path, monkeypatch):
     data, ckpt = tmp_path / "data", tmp_path / "ckpt"
     monkeypatch.setenv("COURSE_DATA_DIR", str(data))
     monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(ckpt))
+    monkeypatch.delenv("COURSE_DOWNLOAD_DIR", raising=False)  # downloads go to data/downloads
     return data, ckpt
+
+
+@dataclass
+class ColabDrive:
+    """Folders of a faked Colab runtime with Google Drive mounted."""
+
+    drive_course: Path  # stands in for /content/drive/MyDrive/keras-cv-course
+    local: Path  # stands in for the runtime's local disk folder (/content/keras-cv-course-data)
+
+    @property
+    def downloads(self) -> Path:
+        return self.drive_course / "data" / "downloads"
+
+    def disconnect(self) -> None:
+        """What a Colab disconnect does: the runtime's disk is wiped, Drive keeps its files."""
+        import shutil
+
+        shutil.rmtree(self.local)
+
+
+@pytest.fixture
+def colab_drive(tmp_path, monkeypatch):
+    """Colab with Drive mounted: one tmp folder is Drive, another the runtime's local disk."""
+    from course_utils import env
+
+    drive_root = tmp_path / "drive"
+    (drive_root / "MyDrive").mkdir(parents=True)
+    state = ColabDrive(drive_course=drive_root / "MyDrive" / "keras-cv-course",
+                       local=tmp_path / "runtime" / "keras-cv-course-data")
+    monkeypatch.setattr(env, "DRIVE_ROOT", drive_root)
+    monkeypatch.setattr(env, "DRIVE_COURSE_DIR", state.drive_course)
+    monkeypatch.setattr(env, "COLAB_LOCAL_DATA_DIR", state.local)
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")
+    for name in ("CI", "COURSE_DATA_DIR", "COURSE_CHECKPOINT_DIR", "COURSE_DOWNLOAD_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    assert env.drive_mounted() and env.where() == "colab"
+    return state

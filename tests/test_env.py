@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from course_utils import env
@@ -45,6 +47,46 @@ def test_folders_follow_the_environment_and_are_created(course_dirs):
     data, ckpt = course_dirs
     assert env.data_dir() == data and data.is_dir()
     assert env.checkpoint_dir() == ckpt and ckpt.is_dir()
+    assert env.downloads_dir() == data / "downloads" and (data / "downloads").is_dir()
+
+
+def test_without_drive_everything_stays_in_the_checkout(monkeypatch, tmp_path):
+    monkeypatch.setattr(env, "DRIVE_ROOT", tmp_path / "no-drive")  # nothing mounted
+    monkeypatch.setattr(env, "COLAB_LOCAL_DATA_DIR", tmp_path / "runtime")
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-123")  # Colab without Drive, too
+    for name in ("COURSE_DATA_DIR", "COURSE_CHECKPOINT_DIR", "COURSE_DOWNLOAD_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    checkout = tmp_path / "checkout"  # stands in for the course checkout (holds data/)
+    monkeypatch.setattr(env, "_repo_root", lambda: checkout)
+    assert not env.drive_mounted()
+    assert env.data_dir() == checkout / "data"
+    assert env.downloads_dir() == checkout / "data" / "downloads"
+    assert env.checkpoint_dir() == checkout / "checkpoints"
+    assert not (tmp_path / "runtime").exists()
+
+
+def test_colab_with_drive_keeps_downloads_and_checkpoints_on_drive_and_data_local(colab_drive):
+    assert env.downloads_dir() == colab_drive.downloads and colab_drive.downloads.is_dir()
+    assert env.checkpoint_dir() == colab_drive.drive_course / "checkpoints"
+    assert env.data_dir() == colab_drive.local and colab_drive.local.is_dir()
+    assert env.DRIVE_ROOT not in env.data_dir().parents  # unpacked photos never go to Drive
+
+
+def test_the_colab_local_folder_is_on_the_runtime_disk_not_on_drive():
+    assert env.COLAB_LOCAL_DATA_DIR.parent == Path("/content")
+    assert env.DRIVE_ROOT not in env.COLAB_LOCAL_DATA_DIR.parents
+    assert env.COLAB_LOCAL_DATA_DIR != env.DRIVE_ROOT
+
+
+def test_colab_folders_can_be_overridden_one_by_one(colab_drive, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DOWNLOAD_DIR", str(tmp_path / "my-downloads"))
+    assert env.downloads_dir() == tmp_path / "my-downloads"
+    assert env.data_dir() == colab_drive.local  # the others keep their Colab places
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "my-data"))
+    monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(tmp_path / "my-ckpt"))
+    assert env.data_dir() == tmp_path / "my-data" and env.checkpoint_dir() == tmp_path / "my-ckpt"
+    monkeypatch.delenv("COURSE_DOWNLOAD_DIR")
+    assert env.downloads_dir() == colab_drive.downloads  # archives stay on Drive
 
 
 def test_mount_drive_outside_colab_mounts_nothing(monkeypatch, course_dirs, capsys):
