@@ -2,12 +2,15 @@
 refuses members which would land outside the target folder.
 
 A download is written to `<file>.part` and renamed only after its checksum matched, so the
-cache never holds a half-written or wrong file.
+cache never holds a half-written or wrong file. Once a file has been checked, a small
+`<file>.verified` record (checksum, size, mtime) lets later runs skip reading it again while it
+is unchanged: hashing a 787 MB archive on Google Drive takes a long time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tarfile
 import time
@@ -47,6 +50,45 @@ def verify(path: Path, checksum: str) -> bool:
     """True when `path` matches a checksum written 'sha256:<hex>' or 'md5:<hex>'."""
     algorithm, digest = checksum.split(":", 1)
     return file_digest(path, algorithm) == digest.lower()
+
+
+def _verified_record(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _fingerprint(path: Path, checksum: str) -> dict:
+    """What a `.verified` record holds: the checksum the file matched, its size and mtime."""
+    stat = path.stat()
+    return {"checksum": checksum, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def record_verified(path: Path, checksum: str) -> None:
+    """Write `<path>.verified`: `path` matched `checksum` as it is now (size and mtime)."""
+    try:
+        _verified_record(path).write_text(json.dumps(_fingerprint(path, checksum)) + "\n")
+    except OSError:
+        pass  # a read-only folder: the file is simply hashed again next time
+
+
+def is_verified(path: Path, checksum: str) -> bool:
+    """True when `path` matches `checksum`, hashing it only if it changed since it last matched.
+
+    A `<path>.verified` record with the same checksum, size and mtime as the file now skips the
+    hashing. Any difference (another size, another mtime, another expected checksum) hashes the
+    file again; a match writes a fresh record, a mismatch deletes the record.
+    """
+    record = _verified_record(path)
+    try:
+        saved = json.loads(record.read_text())
+    except (OSError, ValueError):
+        saved = None
+    if saved == _fingerprint(path, checksum):
+        return True
+    if verify(path, checksum):
+        record_verified(path, checksum)
+        return True
+    record.unlink(missing_ok=True)
+    return False
 
 
 def _progress(total: int | None, desc: str, show: bool):
@@ -173,23 +215,47 @@ def manual_instructions(entry: DataFile, dest: Path) -> str:
     )
 
 
+def _expected_checksum(entry: DataFile, dest: Path) -> str | None:
+    """The checksum `dest` must match: the registry's, or for a file with no published checksum
+    the sha256 recorded in `<dest>.sha256` when it first arrived (None before that)."""
+    if entry.checksum != UNPUBLISHED:
+        return entry.checksum
+    recorded = dest.with_name(dest.name + ".sha256")
+    if not recorded.exists() and dest.exists():  # placed by hand: trust it on first use
+        digest = f"sha256:{file_digest(dest)}"
+        recorded.write_text(digest + "\n")
+        record_verified(dest, digest)
+    return recorded.read_text().strip() if recorded.exists() else None
+
+
+def cached_file(name: str, *, cache_dir: Path | None = None) -> Path | None:
+    """The already downloaded, verified file of registry entry `name`, or None. Never downloads.
+
+    The file is looked for in `cache_dir`, else in env.downloads_dir() (on Drive in Colab).
+    """
+    entry = get(name)
+    dest = (Path(cache_dir) if cache_dir else env.downloads_dir()) / entry.filename
+    checksum = _expected_checksum(entry, dest)
+    if dest.exists() and checksum is not None and is_verified(dest, checksum):
+        return dest
+    return None
+
+
 def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = True) -> Path:
     """Return the local path of registry file `name`, downloading it once into the cache.
 
-    Archives marked `extract` are unpacked into a folder named after the file; that folder
-    is returned. Quick mode never downloads: it raises instead of touching the network.
+    Downloads go to `cache_dir`, else env.downloads_dir() (on Drive in Colab). Archives marked
+    `extract` are unpacked into a folder named after the file, in `cache_dir`, else in
+    `downloads/` inside env.data_dir() (the runtime's local disk in Colab); that folder is
+    returned. If the unpacked folder is gone (a Colab disconnect wipes the local disk), it is
+    unpacked again from the archive already downloaded. Quick mode never downloads: it raises
+    instead of touching the network.
     """
     entry = get(name)
-    folder = Path(cache_dir) if cache_dir else env.data_dir() / "downloads"
+    folder = Path(cache_dir) if cache_dir else env.downloads_dir()
     dest = folder / entry.filename
-    checksum: str | None = entry.checksum
-    recorded = dest.with_name(dest.name + ".sha256")
-    if checksum == UNPUBLISHED:  # trust on first use: check against what arrived the first time
-        checksum = recorded.read_text().strip() if recorded.exists() else None
-        if checksum is None and dest.exists():
-            recorded.write_text(f"sha256:{file_digest(dest)}\n")
-            checksum = recorded.read_text().strip()
-    if not (dest.exists() and (checksum is None or verify(dest, checksum))):
+    downloaded = False
+    if cached_file(name, cache_dir=folder) is None:
         if env.is_quick():
             raise RuntimeError(
                 f"Quick mode never downloads, and '{entry.filename}' is not in {folder}. "
@@ -198,20 +264,29 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
         if dest.exists():
             print(f"{dest} is there but its checksum is wrong: downloading it again.")
             dest.unlink()
+        checksum = _expected_checksum(entry, dest)
         try:
             download_file(entry.urls, dest, checksum, show_progress=show_progress)
         except DownloadError as err:
             # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
             raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}") from err
-        if entry.checksum == UNPUBLISHED and not recorded.exists():
-            recorded.write_text(f"sha256:{file_digest(dest)}\n")
+        downloaded = True
+        if checksum is None:  # no published checksum: record what arrived the first time
+            checksum = f"sha256:{file_digest(dest)}"
+            dest.with_name(dest.name + ".sha256").write_text(checksum + "\n")
             print(f"No checksum is published for {entry.filename}: recorded its sha256 in "
-                  f"{recorded.name}; later runs check the file against it.")
+                  f"{dest.name}.sha256; later runs check the file against it.")
+        record_verified(dest, checksum)  # download_file checked it; later runs need not re-read it
     if not entry.extract:
         return dest
-    out = folder / (entry.filename.split(".")[0] + "_extracted")
+    unpack_root = Path(cache_dir) if cache_dir else env.data_dir() / "downloads"
+    out = unpack_root / (entry.filename.split(".")[0] + "_extracted")
     done = out / ".complete"
     if not done.exists():
+        if not downloaded:
+            print(f"{entry.filename} is already in {folder}: unpacking it into {out}, "
+                  "no download needed.")
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         safe_extract(dest, tmp)

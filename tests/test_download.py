@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -124,6 +127,149 @@ def test_fetch_extracts_archives_once(file_server, course_dirs, monkeypatch, tmp
     out = download.fetch("zipped", show_progress=False)
     assert (out / "set" / "a.txt").read_text() == "hello"
     assert download.fetch("zipped", show_progress=False) == out
+
+
+def _zip_entry(file_server, monkeypatch) -> DataFile:
+    """A zip with two files, served locally and registered (with `extract`) as 'zipped'."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("set/a.txt", "hello")
+        zf.writestr("set/b/c.txt", "world")
+    data = buf.getvalue()
+    (file_server.root / "set.zip").write_bytes(data)
+    entry = DataFile(name="zipped", filename="set.zip", urls=(file_server.url("set.zip"),),
+                     checksum=sha(data), size=len(data), licence="test", extract=True)
+    monkeypatch.setitem(registry.REGISTRY, "zipped", entry)
+    return entry
+
+
+def test_with_drive_the_archive_is_kept_on_drive_and_unpacked_on_local_disk(
+        file_server, colab_drive, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    _zip_entry(file_server, monkeypatch)
+    out = download.fetch("zipped", show_progress=False)
+    assert (colab_drive.downloads / "set.zip").is_file()
+    assert (colab_drive.downloads / "set.zip.verified").is_file()
+    assert colab_drive.local in out.parents and (out / "set" / "a.txt").read_text() == "hello"
+    on_drive = sorted(p.name for p in colab_drive.drive_course.rglob("*") if p.is_file())
+    assert on_drive == ["set.zip", "set.zip.verified"]  # no unpacked file on Drive
+
+
+def test_after_a_disconnect_the_archive_on_drive_is_unpacked_again_without_a_request(
+        file_server, colab_drive, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    _zip_entry(file_server, monkeypatch)
+    out = download.fetch("zipped", show_progress=False)
+    assert file_server.requests == ["set.zip"]
+    capsys.readouterr()
+
+    colab_drive.disconnect()
+    (file_server.root / "set.zip").unlink()  # the host is gone too: any download would fail
+    digests = []
+    monkeypatch.setattr(download, "file_digest", lambda *a, **k: digests.append(a) or "")
+    again = download.fetch("zipped", show_progress=False)
+    assert again == out and (again / "set" / "b" / "c.txt").read_text() == "world"
+    assert (again / ".complete").exists()
+    assert file_server.requests == ["set.zip"]  # no request made
+    assert digests == []  # the 787 MB case: the archive on Drive is not read to re-hash it
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "set.zip is already in" in lines[0] and "no download" in lines[0]
+    assert str(colab_drive.downloads) in lines[0] and str(out) in lines[0]
+
+
+def test_weights_and_recorded_checksums_go_to_drive(file_server, payload, colab_drive, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    entry = DataFile(name="photo", filename="blob.bin", urls=(file_server.url("blob.bin"),),
+                     checksum=registry.UNPUBLISHED, size=None, licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "photo", entry)
+    path = download.fetch("photo", show_progress=False)
+    assert path == colab_drive.downloads / "blob.bin" and path.read_bytes() == payload
+    assert (colab_drive.downloads / "blob.bin.sha256").read_text().strip() == sha(payload)
+    colab_drive.disconnect()
+    assert download.fetch("photo", show_progress=False) == path
+    assert file_server.requests == ["blob.bin"]
+
+
+def _count_digests(monkeypatch) -> list[str]:
+    """Record the name of every file download.file_digest reads (it still does the hashing)."""
+    calls: list[str] = []
+    real = download.file_digest
+
+    def counting(path, algorithm="sha256"):
+        calls.append(Path(path).name)
+        return real(path, algorithm)
+
+    monkeypatch.setattr(download, "file_digest", counting)
+    return calls
+
+
+def test_a_verified_file_is_not_hashed_again(file_server, payload, course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
+    calls = _count_digests(monkeypatch)
+    path = download.fetch("blob", show_progress=False)
+    assert calls == ["blob.bin.part"]  # checked once, as it arrived
+    record = json.loads(path.with_name("blob.bin.verified").read_text())
+    assert record == {"checksum": sha(payload), "size": len(payload),
+                      "mtime_ns": path.stat().st_mtime_ns}
+    for _ in range(3):
+        assert download.fetch("blob", show_progress=False) == path
+    assert calls == ["blob.bin.part"]
+    assert file_server.requests == ["blob.bin"]
+
+
+def test_a_file_whose_size_changed_is_verified_again_and_replaced(
+        file_server, payload, course_dirs, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
+    path = download.fetch("blob", show_progress=False)
+    calls = _count_digests(monkeypatch)
+    with open(path, "ab") as f:
+        f.write(b"garbage appended by a broken sync")
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    assert calls == ["blob.bin", "blob.bin.part"]  # re-hashed, found wrong, downloaded again
+    assert "checksum is wrong: downloading it again" in capsys.readouterr().out
+    assert file_server.requests == ["blob.bin", "blob.bin"]
+    assert json.loads(path.with_name("blob.bin.verified").read_text())["size"] == len(payload)
+    download.fetch("blob", show_progress=False)
+    assert calls == ["blob.bin", "blob.bin.part"]  # the new copy is trusted by its record
+
+
+def test_a_file_with_a_new_mtime_is_hashed_again_and_kept_if_intact(
+        file_server, payload, course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
+    path = download.fetch("blob", show_progress=False)
+    calls = _count_digests(monkeypatch)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # same size, touched
+    assert download.fetch("blob", show_progress=False) == path
+    assert calls == ["blob.bin"] and file_server.requests == ["blob.bin"]
+    download.fetch("blob", show_progress=False)
+    assert calls == ["blob.bin"]  # the record now holds the new mtime
+
+
+def test_same_size_corruption_with_a_new_mtime_is_caught(file_server, payload, course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
+    path = download.fetch("blob", show_progress=False)
+    stat = path.stat()
+    path.write_bytes(bytes(len(payload)))  # zeros, same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    assert file_server.requests == ["blob.bin", "blob.bin"]
+
+
+def test_a_record_for_another_checksum_is_not_trusted(tmp_path, monkeypatch):
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"abc")
+    download.record_verified(path, sha(b"abc"))
+    calls = _count_digests(monkeypatch)
+    # The registry now expects another file (a new release): the record is for the old checksum.
+    assert not download.is_verified(path, sha(b"new release"))
+    assert calls == ["blob.bin"] and not path.with_name("blob.bin.verified").exists()
+    assert download.is_verified(path, sha(b"abc")) and calls == ["blob.bin", "blob.bin"]
+    assert download.is_verified(path, sha(b"abc")) and calls == ["blob.bin", "blob.bin"]
 
 
 def test_unknown_registry_name_lists_known_names():
