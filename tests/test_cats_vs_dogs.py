@@ -145,6 +145,36 @@ def test_full_path_downloads_checks_scrubs_and_splits(full_mode, file_server, mo
     assert file_server.requests == ["missing.zip", "pets.zip"]
 
 
+def test_with_drive_the_zip_stays_on_drive_and_the_split_is_rebuilt_locally_after_a_disconnect(
+        colab_drive, file_server, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setattr(cvd, "FULL_PER_CLASS", SMALL_SPLIT)
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+    blob = _microsoft_zip()
+    (file_server.root / "pets.zip").write_bytes(blob)
+    _register(monkeypatch, [file_server.url("pets.zip")], blob)
+
+    base = cvd.load_cats_vs_dogs_split()
+    assert base == colab_drive.local / "cats_vs_dogs_small"  # the runtime's disk, not Drive
+    assert (colab_drive.downloads / "kagglecatsanddogs_5340.zip").read_bytes() == blob
+    assert not [p for p in colab_drive.drive_course.rglob("*.jpg")]  # no photo ever on Drive
+    assert not list(colab_drive.local.glob("cats_vs_dogs_raw_*"))  # scratch folder cleaned up
+    split = {p.relative_to(base): p.read_bytes() for p in base.rglob("*.jpg")}
+    assert len(split) == 14 and file_server.requests == ["pets.zip"]
+    capsys.readouterr()
+
+    colab_drive.disconnect()
+    (file_server.root / "pets.zip").unlink()  # the host is gone too: any download would fail
+    again = cvd.load_cats_vs_dogs_split()
+    out = capsys.readouterr().out
+    assert again == base and {p.relative_to(base): p.read_bytes() for p in base.rglob("*.jpg")} == split
+    assert file_server.requests == ["pets.zip"]  # no request made
+    said = [line for line in out.splitlines() if "no download needed" in line]
+    assert len(said) == 1 and "kagglecatsanddogs_5340.zip is already in" in said[0]
+    assert "4 unreadable files removed" in out and "6 train / 4 validation / 4 test" in out
+
+
 def test_checksum_mismatch_keeps_nothing_and_names_the_way_out(full_mode, file_server, monkeypatch):
     blob = _microsoft_zip()
     (file_server.root / "pets.zip").write_bytes(blob + b"tampered")

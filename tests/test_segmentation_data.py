@@ -136,6 +136,25 @@ def test_full_mode_downloads_extracts_and_reads_the_pet_layout(served_pets, caps
     assert len(served_pets.requests) == before
 
 
+def test_with_drive_pet_archives_stay_on_drive_and_are_unpacked_again_after_a_disconnect(
+        served_pets, colab_drive, capsys):
+    (xtr, ytr), (xva, yva), _ = seg.load_segmentation(full_size=48)
+    for filename in ("images.tar.gz", "annotations.tar.gz"):
+        assert (colab_drive.downloads / filename).is_file()
+    assert not list(colab_drive.drive_course.rglob("*.jpg"))  # the photos are unpacked locally
+    assert list(colab_drive.local.rglob("*.jpg"))
+    before = list(served_pets.requests)
+    capsys.readouterr()
+
+    colab_drive.disconnect()
+    (xtr2, ytr2), (xva2, yva2), _ = seg.load_segmentation(full_size=48)
+    np.testing.assert_array_equal(xtr2, xtr)
+    np.testing.assert_array_equal(yva2, yva)
+    assert served_pets.requests == before  # nothing downloaded again
+    said = [line for line in capsys.readouterr().out.splitlines() if "no download needed" in line]
+    assert len(said) == 2  # one line per archive unpacked again
+
+
 def test_full_mode_refuses_a_corrupted_archive(served_pets, course_dirs):
     (served_pets.root / "annotations.tar.gz").write_bytes(b"not the archive")
     with pytest.raises(DownloadError, match="checksum mismatch"):

@@ -240,20 +240,29 @@ def build_split(
 
 def _scratch_dir() -> Path:
     """Where the 25,000 photos are unpacked for a moment: local disk, never Drive (too slow)."""
-    return Path("/content") if env.where() == "colab" else env.data_dir()
+    if env.where() == "colab":
+        env.COLAB_LOCAL_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        return env.COLAB_LOCAL_DATA_DIR
+    return env.data_dir()
 
 
 def load_cats_vs_dogs_full() -> tuple[Path, dict]:
     """Download (once), scrub and split the real photos; return the split folder and a report.
 
-    The zip stays in the cache (Drive in Colab); the photos are unpacked into a temporary
-    folder on local disk, scrubbed, and only the 4,000-photo split is kept.
+    The zip stays in env.downloads_dir() (Drive in Colab, when mounted); the photos are unpacked
+    into a temporary folder on local disk, scrubbed, and only the 4,000-photo split is kept, in
+    env.data_dir() (the runtime's local disk in Colab). When the split is gone (a Colab
+    disconnect wipes that disk) it is built again from the zip, without downloading it again.
     """
-    from course_utils.download import DownloadError, fetch
+    from course_utils.download import DownloadError, cached_file, fetch
 
     out = env.data_dir() / "cats_vs_dogs_small"
     if (out / DONE_RECORD).exists():
         return out, json.loads((out / DONE_RECORD).read_text())
+    known = cached_file("cats_vs_dogs")
+    if known is not None:
+        print(f"{known.name} is already in {known.parent}: building the split from it into {out}, "
+              "no download needed.")
     try:
         archive, source = fetch("cats_vs_dogs"), "Microsoft release (kagglecatsanddogs_5340.zip)"
     except DownloadError as err:
@@ -262,7 +271,7 @@ def load_cats_vs_dogs_full() -> tuple[Path, dict]:
                 f"{err}\n\nOr: set KAGGLE_USERNAME and KAGGLE_KEY to download Kaggle's copy."
             ) from err
         print(f"Microsoft download failed; trying Kaggle with KAGGLE_USERNAME={os.environ['KAGGLE_USERNAME']}")
-        archive = download_from_kaggle(env.data_dir() / "downloads")
+        archive = download_from_kaggle(env.downloads_dir())
         source = "Kaggle dogs-vs-cats train.zip"
     with tempfile.TemporaryDirectory(prefix="cats_vs_dogs_raw_", dir=_scratch_dir()) as tmp:
         root = extract_release(archive, Path(tmp))
