@@ -6,12 +6,13 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install course lab test test-one test-full check-full notebooks record clean
+.PHONY: help install course lab test test-colab test-one test-full check-full notebooks record clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
 	@echo "make lab         open the chapters in JupyterLab"
 	@echo "make test        unit tests + every chapter through nbval (quick mode, offline)"
+	@echo "make test-colab  every chapter on Colab's own package versions (COLAB_RUNTIME=$(COLAB_RUNTIME))"
 	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
 
 $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml course_utils/extras.py
@@ -30,6 +31,12 @@ lab: install
 # The quick suite: no network, checkpoints in a throw-away folder. Uses a GPU if TF sees one.
 test: install
 	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
+
+# Every chapter on Colab's runtime: a fresh venv from Colab's published pins (tools/colab/),
+# bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime.
+COLAB_RUNTIME ?= 2026.08
+test-colab: install
+	$(PY) tools/test_colab.py run --runtime tools/colab/runtime-$(COLAB_RUNTIME).txt
 
 test-one: install
 	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest $(NBVAL) $(NB)

@@ -1,0 +1,197 @@
+"""Run the course on Colab's own package versions, bootstrapped the way Colab bootstraps it.
+
+    python tools/test_colab.py run [--runtime tools/colab/runtime-2026.08.txt] [notebooks ...]
+    python tools/test_colab.py transcribe pip-freeze.txt --date 2026-08-19 --python 3.13 \\
+        --source googlecolab/backend-info@<commit>
+
+`run` builds a fresh virtual environment with the runtime's Python from the runtime's pins (not
+from our requirements), copies this checkout where Colab would clone it, runs chapter 00's
+setup cell as it is (it finds the copy, so only the `git clone` is skipped), checks that no
+package Colab ships changed version, runs the chapters through nbval in quick mode, offline,
+and checks the versions once more (chapter 10 builds the dense CRF on the way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUNTIME = ROOT / "tools" / "colab" / "runtime-2026.08.txt"
+COLAB_COURSE_DIR = "/content/keras-cv-course"  # where the setup cell clones the course
+
+# What the course touches of Colab's runtime: installed at exactly Colab's versions. Anything
+# they pull in is pinned by the runtime file as well.
+COLAB_PACKAGES = [
+    "pip", "setuptools", "wheel", "Cython", "tensorflow", "keras", "numpy", "scipy",
+    "scikit-learn", "scikit-image", "matplotlib", "opencv-python", "opencv-python-headless",
+    "pandas", "protobuf", "h5py", "pillow", "mlxtend", "tqdm", "threadpoolctl", "requests",
+    "ipykernel", "ipython", "jupyter_client", "nbformat", "nbconvert", "nbclient", "jupytext",
+    "pytest",
+]
+# The checking harness, not part of Colab: installed under the same pins, before the snapshot.
+HARNESS = ["nbval", "pytest-xdist"]
+# The packages the issue of "never upgrade or downgrade" is about; reported by name.
+CORE = ["tensorflow", "keras", "numpy", "scipy", "scikit-learn", "scikit-image", "matplotlib",
+        "opencv-python", "pandas", "protobuf", "h5py"]
+NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg",
+         "--nbval-cell-timeout=900"]
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def transcribe(freeze: Path, date: str, python: str, source: str) -> str:
+    """Colab's pip freeze as a constraints file: `name==version` lines, links dropped."""
+    pins = [line.strip() for line in freeze.read_text().splitlines()
+            if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==\S+$", line.strip())]
+    head = [
+        f"# Colab runtime of {date}: Python {python}. Transcribed from {source}, pip-freeze.txt,",
+        "# without the lines that are links (packages Colab builds itself). Refresh: see README.md here.",
+        f"# python: {python}",
+    ]
+    return "\n".join(head + pins) + "\n"
+
+
+def runtime_python_version(runtime: Path) -> str:
+    match = re.search(r"^# python: (\d+\.\d+)$", runtime.read_text(), re.M)
+    if not match:
+        raise SystemExit(f"{runtime} has no '# python: X.Y' line")
+    return match.group(1)
+
+
+def find_python(version: str, given: str | None) -> str:
+    """An interpreter of `version`: the one given, pythonX.Y on PATH, or pyenv's."""
+    candidates = [given] if given else [f"python{version}"]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(str(p) for p in pyenv_root.glob(f"versions/{version}*/bin/python{version}"))
+    for cand in candidates:
+        try:
+            out = subprocess.run([cand, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0 and out.stdout.strip() == version:
+            return cand
+    raise SystemExit(f"No Python {version} found (tried {candidates}). Install it, e.g. "
+                     f"`pyenv install {version}`, or pass --python.")
+
+
+def versions(python: Path) -> dict[str, str]:
+    code = ("import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version "
+            "for d in m.distributions() if d.metadata['Name']}))")
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return {norm(k): v for k, v in json.loads(out.stdout).items()}
+
+
+def compare(before: dict[str, str], after: dict[str, str], where: str) -> bool:
+    changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
+    added = sorted(set(after) - set(before))
+    core = ", ".join(f"{name} {after.get(norm(name))}" for name in CORE)
+    if changed:
+        print(f"{where}: CHANGED packages Colab had: " +
+              ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sorted(changed.items())))
+        return False
+    print(f"{where}: all {len(before)} packages unchanged ({core}); added: {', '.join(added) or 'none'}")
+    return True
+
+
+def install(venv_python: Path, runtime: Path, packages: list[str]) -> None:
+    uv = Path(sys.prefix) / "bin" / "uv"
+    if uv.exists():
+        cmd = [str(uv), "pip", "install", "-q", "--compile-bytecode", "--python", str(venv_python)]
+    else:
+        cmd = [str(venv_python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run(cmd + ["-c", str(runtime), *packages], check=True)
+
+
+def copy_checkout(dest: Path) -> None:
+    """The course as `git clone` would give it, from this working tree (uncommitted edits too)."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    for name in files.stdout.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+
+
+def setup_cell() -> str:
+    """Chapter 00's first code cell, as students run it."""
+    nb = json.loads((ROOT / "notebooks" / "00_setup_and_image_basics.ipynb").read_text())
+    return "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+
+
+def run(args: argparse.Namespace) -> int:
+    runtime = Path(args.runtime).resolve()
+    version = runtime_python_version(runtime)
+    python = find_python(version, args.python)
+    work = Path(tempfile.mkdtemp(prefix="colab-runtime-"))
+    print(f"Colab runtime {runtime.name}: Python {version} ({python}); working in {work}", flush=True)
+    venv = work / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    vpy = venv / "bin" / "python"
+    install(vpy, runtime, COLAB_PACKAGES + HARNESS)
+    pins = {norm(m.group(1)): m.group(2)
+            for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)$", runtime.read_text(), re.M)}
+    before = versions(vpy)
+    wrong = {n: (before.get(norm(n)), pins.get(norm(n))) for n in CORE if before.get(norm(n)) != pins.get(norm(n))}
+    if wrong:
+        print(f"the venv is not Colab's runtime: {wrong}")
+        return 1
+
+    course = work / COLAB_COURSE_DIR.lstrip("/")
+    copy_checkout(course)
+    env = dict(os.environ, COURSE_MODE="quick", COLAB_RELEASE_TAG="test-colab",
+               COURSE_DATA_DIR=str(work / "data"), COURSE_CHECKPOINT_DIR=str(work / "checkpoints"),
+               PIP_DISABLE_PIP_VERSION_CHECK="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("PYTHONPATH", None)
+    cell = setup_cell()
+    if f'COURSE = "{COLAB_COURSE_DIR}"' not in cell:
+        print("chapter 00's setup cell no longer sets COURSE: update tools/test_colab.py")
+        return 1
+    cell = cell.replace(f'COURSE = "{COLAB_COURSE_DIR}"', f'COURSE = "{course}"')
+    print("--- the setup cell, as in a fresh Colab runtime ---", flush=True)
+    subprocess.run([str(vpy), "-c", cell], cwd=work, env=env, check=True)
+    ok = compare(before, versions(vpy), "after the setup cell")
+
+    notebooks = args.notebooks or sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+    print(f"--- {len(notebooks)} chapter(s) through nbval, quick mode, offline ---", flush=True)
+    env["PYTHONPATH"] = str(course)  # what the setup cell's sys.path.insert gives every chapter
+    workers = ["-n", str(args.workers), "--dist", "loadscope"] if args.workers > 1 else []
+    tests = subprocess.run([str(vpy), "-m", "pytest", *workers, *NBVAL, *notebooks], cwd=course, env=env)
+    ok = compare(before, versions(vpy), "after the chapters") and ok
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return tests.returncode or (0 if ok else 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="build the runtime and run the chapters in it")
+    r.add_argument("notebooks", nargs="*")
+    r.add_argument("--runtime", default=str(DEFAULT_RUNTIME))
+    r.add_argument("--python", help="interpreter of the runtime's Python version")
+    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--keep", action="store_true", help="keep the working folder")
+    t = sub.add_parser("transcribe", help="turn Colab's pip-freeze.txt into a runtime file")
+    t.add_argument("freeze")
+    t.add_argument("--date", required=True)
+    t.add_argument("--python", required=True)
+    t.add_argument("--source", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "transcribe":
+        sys.stdout.write(transcribe(Path(args.freeze), args.date, args.python, args.source))
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
