@@ -175,7 +175,12 @@ class Env:
 
 
 def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
-    """Prepare a chapter: quiet TF logs, seed everything, print versions, mode and folders."""
+    """Prepare a chapter: quiet TF logs, seed everything, print versions, mode and folders.
+
+    COURSE_SEED, when set, replaces `seed` (tools/threshold_margins.py uses it to measure how
+    much a chapter's numbers move from one seed to the next).
+    """
+    seed = int(os.environ.get("COURSE_SEED", seed))
     if quiet_tf:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -1,0 +1,83 @@
+"""Measure the margin of every threshold a chapter asserts, over several seeds.
+
+    python tools/threshold_margins.py [--seeds 42 43 44 45 46] [--workers 2] [05 10 ...]
+
+Each chapter runs in quick mode once per seed (COURSE_SEED, read by `env.setup`); afterwards
+the value behind each asserted threshold is read from the kernel. A threshold is safe when the
+lowest value over the seeds clears it with room to spare: a different TensorFlow or Python
+changes the arithmetic about as much as a different seed does. Prints one row per check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# chapter -> (check, the expression the chapter asserts on, "ge"/"le", quick-mode threshold)
+CHECKS: dict[str, list[tuple[str, str, str, float]]] = {
+    "01": [("kNN test accuracy", "test_acc", "ge", 0.25)],
+    "02": [("linear SVM val accuracy", "val['linear SVM']", "ge", 0.3),
+           ("softmax val accuracy", "val['softmax']", "ge", 0.3)],
+    "03": [("two-layer net val accuracy", "val_acc", "ge", 0.4)],
+    "04": [("std, small init, last tanh layer", "std_last['small random (0.01), tanh']", "le", 1e-4),
+           ("saturated share, large init", "saturated", "ge", 0.9),
+           ("std, Xavier tanh (upper bound 1.0)", "std_last['Xavier 1/sqrt(fan_in), tanh']", "ge", 0.1),
+           ("Xavier/He std ratio, ReLU", "std_last['Xavier 1/sqrt(fan_in), ReLU'] / std_last['He sqrt(2/fan_in), ReLU']", "le", 0.1)],
+    "05": [("MNIST convnet test accuracy", "results['mnist_convnet']", "ge", 0.95)],
+    "08": [("tuned / naive pipeline speed-up", "speedup", "ge", 3.0),
+           ("VGG-style test accuracy", "test_accuracy['vgg_style']", "ge", 0.3)],
+    "09": [("Grad-CAM peak inside the box", "rate", "ge", 0.9)],
+    "10": [("mean-field vs pydensecrf2 agreement", "float(np.mean(agreements))", "ge", 0.97)],
+    "11": [("box regressor mean IoU", "float(ious.mean())", "ge", 0.6)],
+}
+
+
+def measure(chapter: str, seed: int) -> dict[str, float]:
+    path = next(ROOT.glob(f"notebooks/{chapter}_*.ipynb"))
+    nb = nbformat.read(path, as_version=4)
+    exprs = {name: expr for name, expr, _, _ in CHECKS[chapter]}
+    probe = "import json as _j\nprint('MARGINS' + _j.dumps({k: float(eval(v)) for k, v in %r.items()}))" % exprs
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    os.environ.update(COURSE_MODE="quick", COURSE_SEED=str(seed))
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for output in nb.cells[-1].outputs:
+        for line in output.get("text", "").splitlines():
+            if line.startswith("MARGINS"):
+                return json.loads(line[len("MARGINS"):])
+    raise RuntimeError(f"chapter {chapter}, seed {seed}: no values printed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapters", nargs="*", default=sorted(CHECKS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44, 45, 46])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    jobs = [(c, s) for c in args.chapters for s in args.seeds]
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = dict(zip(jobs, pool.map(measure, *zip(*jobs))))
+    print(f"{'ch':3s} {'check':42s} {'threshold':>12s} {'lowest':>9s} {'highest':>9s}  values (seeds {args.seeds})")
+    bad = 0
+    for chapter in args.chapters:
+        for name, _, sense, limit in CHECKS[chapter]:
+            values = [results[(chapter, s)][name] for s in args.seeds]
+            holds = all(v >= limit for v in values) if sense == "ge" else all(v <= limit for v in values)
+            bad += not holds
+            print(f"{chapter:3s} {name:42s} {('>= ' if sense == 'ge' else '<= ') + f'{limit:g}':>12s} "
+                  f"{min(values):9.4g} {max(values):9.4g}  {' '.join(f'{v:.4g}' for v in values)}"
+                  + ("" if holds else "  FAILS"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
