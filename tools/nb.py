@@ -6,6 +6,8 @@ cleanly; the .ipynb beside each is what students open. Usage:
     python tools/nb.py build  [notebooks/05_convnet_basics.py ...]   # .py -> .ipynb, no outputs
     python tools/nb.py record [notebooks/05_convnet_basics.ipynb ...] # run in quick mode, keep
                                                                     # only checked cells' outputs
+    python tools/nb.py sync   [notebooks/05_convnet_basics.py ...]   # .py -> .ipynb, keeping the
+                                                                    # recorded checked outputs
 
 Without file arguments each command takes every chapter.
 """
@@ -74,14 +76,37 @@ def record(ipynb: Path, timeout: int = 600) -> Path:
     return ipynb
 
 
+def sync(py: Path) -> Path:
+    """Copy edited cell sources into the .ipynb without running it, keeping checked outputs.
+
+    Refuses (and changes nothing) when the cells no longer line up one to one or a checked
+    cell's source changed: then build and record.
+    """
+    text, out = jupytext.read(py), py.with_suffix(".ipynb")
+    nb = nbformat.read(out, as_version=4)
+    pairs = list(zip(text.cells, nb.cells))
+    if len(text.cells) != len(nb.cells) or any(a.cell_type != b.cell_type for a, b in pairs):
+        raise SystemExit(f"{py.name}: cells were added, removed or changed type: build and record it")
+    for new, old in pairs:
+        if new.source != old.source and (is_checked(old) or is_checked(new)):
+            raise SystemExit(f"{py.name}: a checked cell changed: build and record it")
+    for new, old in pairs:
+        old.source = new.source
+    nbformat.write(nb, out)
+    return out
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("build", "record"):
+    if not argv or argv[0] not in ("build", "record", "sync"):
         print(__doc__)
         return 2
     command, args = argv[0], argv[1:]
     if command == "build":
         for py in chapter_sources(".py", args):
             print("built", build(py).relative_to(ROOT))
+    elif command == "sync":
+        for py in chapter_sources(".py", args):
+            print("synced", sync(py).relative_to(ROOT))
     else:
         for nb in chapter_sources(".ipynb", args):
             print("recorded", record(nb).relative_to(ROOT))
