@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tarfile
 import time
 import urllib.error
@@ -19,7 +18,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from course_utils import env
+from course_utils import atomic, env
 from course_utils.registry import UNPUBLISHED, DataFile, get
 
 CHUNK = 1 << 20
@@ -35,6 +34,10 @@ class ChecksumError(DownloadError):
 
 class UnsafeArchiveError(ValueError):
     """An archive member would be written outside the extraction folder."""
+
+
+class _WrongFile(Exception):
+    """Inside download_file: the transfer was whole but its checksum is wrong (the digest it has)."""
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
@@ -65,7 +68,7 @@ def _fingerprint(path: Path, checksum: str) -> dict:
 def record_verified(path: Path, checksum: str) -> None:
     """Write `<path>.verified`: `path` matched `checksum` as it is now (size and mtime)."""
     try:
-        _verified_record(path).write_text(json.dumps(_fingerprint(path, checksum)) + "\n")
+        atomic.write_text(_verified_record(path), json.dumps(_fingerprint(path, checksum)) + "\n")
     except OSError:
         pass  # a read-only folder: the file is simply hashed again next time
 
@@ -131,31 +134,28 @@ def download_file(
     `checksum=None` accepts any complete transfer (for files with no published checksum).
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
     problems: list[str] = []
     for url in urls:
         for attempt in range(1, retries + 1):
             try:
-                _fetch_once(url, part, timeout, show_progress)
+                with atomic.writing(dest) as part:  # kept only when whole and verified
+                    _fetch_once(url, part, timeout, show_progress)
+                    if checksum is not None and not verify(part, checksum):
+                        raise _WrongFile(file_digest(part, checksum.split(":", 1)[0]))
+            except _WrongFile as wrong:
+                problems.append(f"{url}: checksum mismatch (got {wrong}), file deleted")
+                print(f"Checksum mismatch for {dest.name} from {url}: the file was deleted.")
+                break  # a mirror that serves a wrong file will serve it again
             except (OSError, urllib.error.URLError, DownloadError, ValueError) as err:
                 # OSError covers refused connections, resets and http.client.IncompleteRead's
                 # relatives; ValueError a malformed URL. The partial file never stays behind.
-                part.unlink(missing_ok=True)
                 problems.append(f"{url} (try {attempt}): {err}")
                 if isinstance(err, urllib.error.HTTPError) and err.code == 404:
                     break  # this mirror does not have it: retrying will not help
                 if attempt < retries:
                     time.sleep(backoff * attempt)
                 continue
-            if checksum is None or verify(part, checksum):
-                part.replace(dest)
-                return dest
-            actual = file_digest(part, checksum.split(":", 1)[0])
-            part.unlink(missing_ok=True)
-            problems.append(f"{url}: checksum mismatch (got {actual}), file deleted")
-            print(f"Checksum mismatch for {dest.name} from {url}: the file was deleted.")
-            break  # a mirror that serves a wrong file will serve it again
+            return dest
     summary = "\n  ".join(problems)
     if problems and all("checksum mismatch" in p for p in problems):
         raise ChecksumError(
@@ -223,7 +223,7 @@ def _expected_checksum(entry: DataFile, dest: Path) -> str | None:
     recorded = dest.with_name(dest.name + ".sha256")
     if not recorded.exists() and dest.exists():  # placed by hand: trust it on first use
         digest = f"sha256:{file_digest(dest)}"
-        recorded.write_text(digest + "\n")
+        atomic.write_text(recorded, digest + "\n")
         record_verified(dest, digest)
     return recorded.read_text().strip() if recorded.exists() else None
 
@@ -273,7 +273,7 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
         downloaded = True
         if checksum is None:  # no published checksum: record what arrived the first time
             checksum = f"sha256:{file_digest(dest)}"
-            dest.with_name(dest.name + ".sha256").write_text(checksum + "\n")
+            atomic.write_text(dest.with_name(dest.name + ".sha256"), checksum + "\n")
             print(f"No checksum is published for {entry.filename}: recorded its sha256 in "
                   f"{dest.name}.sha256; later runs check the file against it.")
         record_verified(dest, checksum)  # download_file checked it; later runs need not re-read it
@@ -281,16 +281,13 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
         return dest
     unpack_root = Path(cache_dir) if cache_dir else env.data_dir() / "downloads"
     out = unpack_root / (entry.filename.split(".")[0] + "_extracted")
-    done = out / ".complete"
-    if not done.exists():
+
+    def unpack(tmp: Path) -> dict:
         if not downloaded:
             print(f"{entry.filename} is already in {folder}: unpacking it into {out}, "
                   "no download needed.")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
         safe_extract(dest, tmp)
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.replace(out)
-        done.touch()
+        return {"archive": entry.filename}
+
+    atomic.build_folder(out, unpack)
     return out

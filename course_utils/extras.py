@@ -30,6 +30,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_utils import atomic
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # MediaPipe's selfie-segmentation model, as shipped in every mediapipe 0.10.21 wheel.
@@ -102,11 +104,7 @@ def extract_person_model(wheel: Path, dest: Path | None = None) -> Path:
             ) from None
     if hashlib.sha256(data).hexdigest() != PERSON_MODEL_SHA256:
         raise ExtraUnavailableError(f"{PERSON_MODEL_MEMBER} in {wheel.name} is not the expected file.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    part.write_bytes(data)
-    part.replace(dest)
-    return dest
+    return atomic.write_bytes(dest, data)
 
 
 def install_person_model(dest: Path | None = None) -> Path:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from course_utils import env
+from course_utils import atomic, env
 
 if TYPE_CHECKING:
     import keras
@@ -111,10 +110,8 @@ def _read_json(path: Path, default: Any) -> Any:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    """Write via a temporary file and rename, so a kill mid-write never leaves half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=1))
-    os.replace(tmp, path)
+    """Write whole or not at all: a kill mid-write never leaves half a file."""
+    atomic.write_text(path, json.dumps(value, indent=1))
 
 
 def backed_up_epoch(run_dir: Path) -> int:

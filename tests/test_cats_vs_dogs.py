@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import os
 import threading
 import zipfile
@@ -20,7 +19,7 @@ from skimage import data as skdata
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from course_utils import registry  # noqa: E402
+from course_utils import atomic, registry  # noqa: E402
 from course_utils.datasets import cats_vs_dogs as cvd  # noqa: E402
 from course_utils.download import DownloadError  # noqa: E402
 from course_utils.registry import DataFile  # noqa: E402
@@ -111,7 +110,7 @@ def test_full_path_downloads_checks_scrubs_and_splits(full_mode, file_server, mo
 
     # The scrub deleted exactly the broken photos and wrote down which; Thumbs.db is no photo.
     data_dir = full_mode[0]
-    record = json.loads((base / cvd.DONE_RECORD).read_text())
+    record = atomic.completed(base)
     assert record["removed_unreadable"] == 4 and record["checked"] == 22
     assert sorted(record["removed_files"]) == sorted(f"PetImages/{name}" for name in BROKEN)
     # The zip stays cached; the 22 unpacked photos were only needed for the split.
@@ -360,6 +359,6 @@ def test_quick_stand_in_has_the_same_layout(course_dirs, monkeypatch, capsys):
     with Image.open(next((base / "train" / "face").iterdir())) as img:
         assert img.size == (25, 25) and img.mode == "RGB"
     # Built once: the second call reuses the folder.
-    stamp = (base / cvd.DONE_RECORD).stat().st_mtime_ns
+    stamp = (base / atomic.COMPLETE).stat().st_mtime_ns
     assert cvd.load_cats_vs_dogs_split() == base
-    assert (base / cvd.DONE_RECORD).stat().st_mtime_ns == stamp
+    assert (base / atomic.COMPLETE).stat().st_mtime_ns == stamp

@@ -17,7 +17,6 @@ quick: no package ships these photos. The stand-in is the 200 real 25x25 grey ph
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shutil
@@ -25,7 +24,7 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-from course_utils import env
+from course_utils import atomic, env
 from course_utils.datasets._common import announce
 
 SPLITS = ("train", "validation", "test")
@@ -35,7 +34,6 @@ FULL_CLASSES = ("cat", "dog")
 QUICK_CLASSES = ("face", "non_face")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what image_dataset_from_directory reads
 KAGGLE_URL = "https://www.kaggle.com/api/v1/competitions/data/download/dogs-vs-cats/train.zip"
-DONE_RECORD = ".complete.json"
 UNREADABLE_DIR = "_unreadable"
 
 
@@ -222,19 +220,15 @@ def build_split(
             raise ImageFolderError(
                 f"Only {len(paths)} readable {cls} photos under {root}; the split needs {need}."
             )
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     for cls, paths in files.items():
         start = 0
         for split in SPLITS:
-            folder = tmp / split / cls
+            folder = Path(out) / split / cls
             folder.mkdir(parents=True)
             for path in paths[start:start + per_class[split]]:
                 number = re.findall(r"\d+", path.name)[-1]
                 shutil.copyfile(path, folder / f"{cls}.{number}.jpg")
             start += per_class[split]
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.replace(out)
     return check_image_folders(out, classes=FULL_CLASSES)
 
 
@@ -254,66 +248,66 @@ def load_cats_vs_dogs_full() -> tuple[Path, dict]:
     env.data_dir() (the runtime's local disk in Colab). When the split is gone (a Colab
     disconnect wipes that disk) it is built again from the zip, without downloading it again.
     """
+    out = env.data_dir() / "cats_vs_dogs_small"
+
+    def build(tmp: Path) -> dict:
+        archive, source = _download_release(out)
+        with tempfile.TemporaryDirectory(prefix="cats_vs_dogs_raw_", dir=_scratch_dir()) as raw:
+            root = extract_release(archive, Path(raw))
+            scrub = scrub_unreadable(root)
+            counts = build_split(root, tmp)
+        return {"source": source, "removed_unreadable": scrub["removed"],
+                "checked": scrub["checked"], "removed_files": scrub["files"], "counts": counts}
+
+    return out, atomic.build_folder(out, build)
+
+
+def _download_release(out: Path) -> tuple[Path, str]:
+    """The release zip (downloaded once, or found in the downloads folder) and its name."""
     from course_utils.download import DownloadError, cached_file, fetch
 
-    out = env.data_dir() / "cats_vs_dogs_small"
-    if (out / DONE_RECORD).exists():
-        return out, json.loads((out / DONE_RECORD).read_text())
     known = cached_file("cats_vs_dogs")
     if known is not None:
         print(f"{known.name} is already in {known.parent}: building the split from it into {out}, "
               "no download needed.")
     try:
-        archive, source = fetch("cats_vs_dogs"), "Microsoft release (kagglecatsanddogs_5340.zip)"
+        return fetch("cats_vs_dogs"), "Microsoft release (kagglecatsanddogs_5340.zip)"
     except DownloadError as err:
         if _kaggle_credentials() is None:
             raise DownloadError(
                 f"{err}\n\nOr: set KAGGLE_USERNAME and KAGGLE_KEY to download Kaggle's copy."
             ) from err
         print(f"Microsoft download failed; trying Kaggle with KAGGLE_USERNAME={os.environ['KAGGLE_USERNAME']}")
-        archive = download_from_kaggle(env.downloads_dir())
-        source = "Kaggle dogs-vs-cats train.zip"
-    with tempfile.TemporaryDirectory(prefix="cats_vs_dogs_raw_", dir=_scratch_dir()) as tmp:
-        root = extract_release(archive, Path(tmp))
-        scrub = scrub_unreadable(root)
-        counts = build_split(root, out)
-    report = {"source": source, "removed_unreadable": scrub["removed"],
-              "checked": scrub["checked"], "removed_files": scrub["files"], "counts": counts}
-    (out / DONE_RECORD).write_text(json.dumps(report))
-    return out, report
+        return download_from_kaggle(env.downloads_dir()), "Kaggle dogs-vs-cats train.zip"
 
 
 # --- quick mode: real faces vs non-faces from scikit-image ------------------------------------
 
 def load_cats_vs_dogs_quick(out: Path | None = None) -> tuple[Path, dict]:
     """Write scikit-image's lfw_subset (100 faces, 100 non-faces) as JPEGs in the same layout."""
-    import numpy as np
-    from PIL import Image
-    from skimage import data as skdata
-
     out = Path(out) if out else env.data_dir() / "cats_vs_dogs_quick_standin"
-    if (out / DONE_RECORD).exists():
-        return out, json.loads((out / DONE_RECORD).read_text())
-    images = (skdata.lfw_subset() * 255).round().astype(np.uint8)  # (200, 25, 25); faces first
-    groups = {"face": images[:100], "non_face": images[100:]}
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    rng = np.random.default_rng(0)
-    for cls, imgs in groups.items():
-        order = rng.permutation(len(imgs))
-        start = 0
-        for split in SPLITS:
-            folder = tmp / split / cls
-            folder.mkdir(parents=True)
-            for i in order[start:start + QUICK_PER_CLASS[split]]:
-                Image.fromarray(imgs[i]).convert("RGB").save(folder / f"{cls}.{i}.jpg", quality=95)
-            start += QUICK_PER_CLASS[split]
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.replace(out)
-    counts = check_image_folders(out, classes=QUICK_CLASSES)
-    report = {"source": "scikit-image lfw_subset", "removed_unreadable": 0, "counts": counts}
-    (out / DONE_RECORD).write_text(json.dumps(report))
-    return out, report
+
+    def build(tmp: Path) -> dict:
+        import numpy as np
+        from PIL import Image
+        from skimage import data as skdata
+
+        images = (skdata.lfw_subset() * 255).round().astype(np.uint8)  # (200, 25, 25); faces first
+        groups = {"face": images[:100], "non_face": images[100:]}
+        rng = np.random.default_rng(0)
+        for cls, imgs in groups.items():
+            order = rng.permutation(len(imgs))
+            start = 0
+            for split in SPLITS:
+                folder = tmp / split / cls
+                folder.mkdir(parents=True)
+                for i in order[start:start + QUICK_PER_CLASS[split]]:
+                    Image.fromarray(imgs[i]).convert("RGB").save(folder / f"{cls}.{i}.jpg", quality=95)
+                start += QUICK_PER_CLASS[split]
+        counts = check_image_folders(tmp, classes=QUICK_CLASSES)
+        return {"source": "scikit-image lfw_subset", "removed_unreadable": 0, "counts": counts}
+
+    return out, atomic.build_folder(out, build)
 
 
 def load_cats_vs_dogs_split() -> Path:
