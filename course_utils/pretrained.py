@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course_utils import env
-from course_utils.datasets._common import package_file
+from course_utils.assets import package_file
 
 if TYPE_CHECKING:
     import keras

@@ -218,7 +218,7 @@ print("all 6 hidden units still identical after training: PASS (symmetry never b
 # factor is below, at or above 1 decides everything, layer after layer.
 
 # %%
-from course_utils.datasets._common import announce
+from course_utils.datasets import announce
 
 announce("no data set: 1,000 random Gaussian inputs of 500 values, the same in every mode")
 x_in = np.random.default_rng(1).standard_normal((1000, 500))

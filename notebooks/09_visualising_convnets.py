@@ -63,7 +63,7 @@ import skimage
 from course_utils import download, viz
 from course_utils.plots import plot_history, show_images
 from course_utils.pretrained import load_vgg16_conv_base
-from course_utils.datasets._common import package_file
+from course_utils.assets import package_file
 
 # %% [markdown]
 # ## 1. A trained network and a photo

@@ -23,7 +23,7 @@ import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
 from course_utils import download, pretrained, registry, viz  # noqa: E402
-from course_utils.datasets._common import package_file  # noqa: E402
+from course_utils.assets import package_file  # noqa: E402
 from course_utils.registry import DataFile  # noqa: E402
 
 SIZE = 48

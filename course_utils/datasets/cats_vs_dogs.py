@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from course_utils import atomic, env
-from course_utils.datasets._common import announce
+from course_utils.datasets import announce
 
 SPLITS = ("train", "validation", "test")
 FULL_PER_CLASS = {"train": 1000, "validation": 500, "test": 500}

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import env
-from course_utils.datasets._common import announce
+from course_utils.datasets import Split, announce
 from course_utils.download import fetch
 
-Split = tuple[np.ndarray, np.ndarray]
 
 CIFAR10_CLASSES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",

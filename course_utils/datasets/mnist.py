@@ -12,10 +12,9 @@ import gzip
 import numpy as np
 
 from course_utils import env
-from course_utils.datasets._common import announce, package_file
+from course_utils.assets import package_file
+from course_utils.datasets import Split, announce
 from course_utils.download import fetch
-
-Split = tuple[np.ndarray, np.ndarray]
 
 
 def load_mnist_quick(test_fraction: float = 0.2, seed: int = 0) -> tuple[Split, Split]:

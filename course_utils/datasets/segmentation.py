@@ -27,14 +27,12 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import env
-from course_utils.datasets._common import announce
+from course_utils.datasets import Split, announce
 from course_utils.download import fetch
 
 IGNORE_LABEL = 255
 SHAPE_CLASSES = ("background", "disc", "triangle", "cross")
 PET_CLASSES = ("background", "pet")
-
-Split = tuple[np.ndarray, np.ndarray]
 
 
 # --- quick: generated shapes on clutter --------------------------------------------------
