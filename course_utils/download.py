@@ -9,8 +9,10 @@ is unchanged: hashing a 787 MB archive on Google Drive takes a long time.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
 import tarfile
 import time
 import urllib.error
@@ -100,9 +102,9 @@ def _progress(total: int | None, desc: str, show: bool):
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not show)
 
 
-def _fetch_once(url: str, part: Path, timeout: float, show: bool) -> None:
+def _fetch_once(url: str, part: Path, timeout: float, show: bool, headers: dict[str, str]) -> None:
     """Stream one URL into `part`; raise if the body is shorter than the server promised."""
-    request = urllib.request.Request(url, headers={"User-Agent": "keras-cv-course"})
+    request = urllib.request.Request(url, headers={"User-Agent": "keras-cv-course", **headers})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         expected = int(length) if length else None
@@ -128,10 +130,12 @@ def download_file(
     timeout: float = 30.0,
     backoff: float = 1.0,
     show_progress: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> Path:
     """Download `dest` from the first mirror that delivers a file with the right checksum.
 
-    `checksum=None` accepts any complete transfer (for files with no published checksum).
+    `checksum=None` accepts any complete transfer (for files with no published checksum);
+    `headers` go with every request (a login).
     """
     dest = Path(dest)
     problems: list[str] = []
@@ -139,7 +143,7 @@ def download_file(
         for attempt in range(1, retries + 1):
             try:
                 with atomic.writing(dest) as part:  # kept only when whole and verified
-                    _fetch_once(url, part, timeout, show_progress)
+                    _fetch_once(url, part, timeout, show_progress, headers or {})
                     if checksum is not None and not verify(part, checksum):
                         raise _WrongFile(file_digest(part, checksum.split(":", 1)[0]))
             except _WrongFile as wrong:
@@ -149,9 +153,12 @@ def download_file(
             except (OSError, urllib.error.URLError, DownloadError, ValueError) as err:
                 # OSError covers refused connections, resets and http.client.IncompleteRead's
                 # relatives; ValueError a malformed URL. The partial file never stays behind.
-                problems.append(f"{url} (try {attempt}): {err}")
-                if isinstance(err, urllib.error.HTTPError) and err.code == 404:
-                    break  # this mirror does not have it: retrying will not help
+                code = err.code if isinstance(err, urllib.error.HTTPError) else None
+                refused = " (401/403: the login was refused: a wrong key, or the data's terms " \
+                    "not accepted yet)" if code in (401, 403) else ""
+                problems.append(f"{url} (try {attempt}): {err}{refused}")
+                if code in (401, 403, 404):
+                    break  # refused, or this mirror does not have it: retrying will not help
                 if attempt < retries:
                     time.sleep(backoff * attempt)
                 continue
@@ -199,6 +206,29 @@ def safe_extract(archive: Path, target: Path) -> Path:
                 tf.extractall(target, members=members)
         return target
     raise ValueError(f"{archive} is neither a zip nor a tar archive.")
+
+
+def kaggle_credentials() -> tuple[str, str] | None:
+    """KAGGLE_USERNAME and KAGGLE_KEY from the environment, or None. Never prompts."""
+    user, key = os.environ.get("KAGGLE_USERNAME", ""), os.environ.get("KAGGLE_KEY", "")
+    return (user, key) if user and key else None
+
+
+def _login_headers(entry: DataFile) -> dict[str, str]:
+    """The HTTP headers that log in for `entry` (none for a public file)."""
+    if entry.login is None:
+        return {}
+    if entry.login != "kaggle":
+        raise ValueError(f"{entry.name}: unknown login {entry.login!r}")
+    credentials = kaggle_credentials()
+    if credentials is None:
+        raise DownloadError(
+            f"'{entry.filename}' comes from Kaggle, which needs an account: set KAGGLE_USERNAME "
+            "and KAGGLE_KEY in the environment (from kaggle.com > Settings > API > Create New "
+            "Token), accept the rules of the competition on its Kaggle page, and run the cell again."
+        )
+    token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 def manual_instructions(entry: DataFile, dest: Path) -> str:
@@ -265,8 +295,9 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
             print(f"{dest} is there but its checksum is wrong: downloading it again.")
             dest.unlink()
         checksum = _expected_checksum(entry, dest)
+        headers = _login_headers(entry)
         try:
-            download_file(entry.urls, dest, checksum, show_progress=show_progress)
+            download_file(entry.urls, dest, checksum, show_progress=show_progress, headers=headers)
         except DownloadError as err:
             # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
             raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}") from err

@@ -1,6 +1,7 @@
 """The data hub: every file the course downloads, with its mirrors, checksum, size and licence.
 
-A chapter never names a URL itself: it asks `download.fetch("name")` for a registry entry.
+No chapter and no loader names a URL itself: each asks `download.fetch("name")` for a registry
+entry, so every file goes through the same mirrors, retries, checksums and messages.
 Checksums are written "sha256:<hex>"; a few upstream files (Keras' own weight files) are
 published with an MD5 only, and say so as "md5:<hex>". A file whose publisher gives no checksum
 at all says `UNPUBLISHED`: its sha256 is recorded when it first arrives and checked ever after
@@ -26,6 +27,7 @@ class DataFile:
     size: int | None
     licence: str
     extract: bool = False  # unpack the archive next to the file after it is verified
+    login: str | None = None  # "kaggle": sent with KAGGLE_USERNAME / KAGGLE_KEY from the environment
 
 
 _ENTRIES: list[DataFile] = [
@@ -63,6 +65,19 @@ _ENTRIES: list[DataFile] = [
         size=None,
         licence="Asirra / Microsoft Research Dogs vs. Cats (Petfinder.com photos); terms on "
         "https://www.microsoft.com/en-us/download/details.aspx?id=54765",
+    ),
+    # Kaggle's copy of the same photos (the "dogs-vs-cats" competition's train.zip, with
+    # train/cat.N.jpg and train/dog.N.jpg), tried only when the Microsoft download fails and a
+    # Kaggle account's KAGGLE_USERNAME / KAGGLE_KEY are set. Kaggle publishes no checksum.
+    DataFile(
+        name="cats_vs_dogs_kaggle",
+        filename="kaggle_dogs_vs_cats_train.zip",
+        urls=("https://www.kaggle.com/api/v1/competitions/data/download/dogs-vs-cats/train.zip",),
+        checksum=UNPUBLISHED,
+        size=None,
+        licence="Kaggle 'Dogs vs. Cats' competition data (Asirra / Microsoft Research); the "
+        "competition's rules, accepted on its Kaggle page, apply",
+        login="kaggle",
     ),
     # Keras' VGG16 conv base without the classifier; Keras publishes only an MD5 for it.
     DataFile(

@@ -4,45 +4,27 @@ of real JPEGs with broken ones mixed in, the quick stand-in, and bad class folde
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import os
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
-from skimage import data as skdata
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from course_utils import atomic, registry  # noqa: E402
+from course_utils import atomic, download, registry  # noqa: E402
 from course_utils.datasets import cats_vs_dogs as cvd  # noqa: E402
+from course_utils.datasets.image_folders import ImageFolderError  # noqa: E402
 from course_utils.download import DownloadError  # noqa: E402
 from course_utils.registry import DataFile  # noqa: E402
+from photos import real_jpegs  # noqa: E402
 
 SMALL_SPLIT = {"train": 3, "validation": 2, "test": 2}  # 7 readable photos per class needed
-
-
-def _jpeg(image: np.ndarray, quality: int = 85) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(image).convert("RGB").save(buf, "JPEG", quality=quality)
-    return buf.getvalue()
-
-
-def _photos(n: int, seed: int) -> list[bytes]:
-    """n distinct real JPEGs: random 64x64 crops of scikit-image's photos."""
-    sources = [skdata.chelsea(), skdata.coffee(), skdata.astronaut(), skdata.rocket()]
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        img = sources[i % len(sources)]
-        y, x = rng.integers(0, img.shape[0] - 64), rng.integers(0, img.shape[1] - 64)
-        out.append(_jpeg(img[y:y + 64, x:x + 64]))
-    return out
 
 
 # The broken files, as the real release has them: empty, truncated, not an image at all.
@@ -55,11 +37,11 @@ def _microsoft_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for cls, seed in (("Cat", 1), ("Dog", 2)):
-            for i, photo in enumerate(_photos(10, seed)):
+            for i, photo in enumerate(real_jpegs(10, seed)):
                 if f"{cls}/{i}.jpg" not in BROKEN:
                     zf.writestr(f"PetImages/{cls}/{i}.jpg", photo)
             zf.writestr(f"PetImages/{cls}/Thumbs.db", b"\x00" * 100)
-        good = _photos(1, 3)[0]
+        good = real_jpegs(1, 3)[0]
         for name, kind in BROKEN.items():
             blob = {"truncated": good[: len(good) // 3], "empty": b"",
                     "text": b"<html>not an image</html>"}[kind]
@@ -72,7 +54,7 @@ def _kaggle_zip() -> bytes:
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as zf:
         for cls, seed in (("cat", 4), ("dog", 5)):
-            for i, photo in enumerate(_photos(8, seed)):
+            for i, photo in enumerate(real_jpegs(8, seed)):
                 zf.writestr(f"train/{cls}.{i}.jpg", photo)
     outer = io.BytesIO()
     with zipfile.ZipFile(outer, "w") as zf:
@@ -219,12 +201,17 @@ class _KaggleServer:
         self.server.server_close()
 
 
+def _register_kaggle(monkeypatch, url: str) -> None:
+    entry = dataclasses.replace(registry.get("cats_vs_dogs_kaggle"), urls=(url,))
+    monkeypatch.setitem(registry.REGISTRY, "cats_vs_dogs_kaggle", entry)
+
+
 def test_kaggle_fallback_uses_credentials_from_the_environment(full_mode, file_server, monkeypatch,
                                                                capsys):
     _register(monkeypatch, [file_server.url("gone.zip")], b"never served")
     kaggle = _KaggleServer(_kaggle_zip(), "student", "s3cret")
     try:
-        monkeypatch.setattr(cvd, "KAGGLE_URL", kaggle.url)
+        _register_kaggle(monkeypatch, kaggle.url)
         monkeypatch.setenv("KAGGLE_USERNAME", "student")
         monkeypatch.setenv("KAGGLE_KEY", "s3cret")
         base = cvd.load_cats_vs_dogs_split()
@@ -238,18 +225,20 @@ def test_kaggle_fallback_uses_credentials_from_the_environment(full_mode, file_s
 
 def test_kaggle_wrong_key_and_missing_credentials_are_clear(full_mode, file_server, monkeypatch):
     kaggle = _KaggleServer(_kaggle_zip(), "student", "s3cret")
+    downloads = full_mode[0] / "downloads"
     try:
+        _register_kaggle(monkeypatch, kaggle.url)
         monkeypatch.setenv("KAGGLE_USERNAME", "student")
         monkeypatch.setenv("KAGGLE_KEY", "wrong")
         with pytest.raises(DownloadError, match="401/403"):
-            cvd.download_from_kaggle(full_mode[0] / "k", url=kaggle.url)
+            download.fetch("cats_vs_dogs_kaggle", show_progress=False)
     finally:
         kaggle.close()
-    assert not any((full_mode[0] / "k").glob("*.zip*"))
+    assert kaggle.auth_seen and not any(downloads.glob("kaggle*"))
 
     monkeypatch.delenv("KAGGLE_KEY")
     with pytest.raises(DownloadError, match="KAGGLE_USERNAME and KAGGLE_KEY"):
-        cvd.download_from_kaggle(full_mode[0] / "k", url=kaggle.url)
+        download.fetch("cats_vs_dogs_kaggle", show_progress=False)
 
     # Without credentials a failed Microsoft download says how to use them, never prompts.
     _register(monkeypatch, [file_server.url("gone.zip")], b"never served")
@@ -261,9 +250,9 @@ def test_too_few_readable_photos_is_a_clear_error(tmp_path, monkeypatch):
     root = tmp_path / "raw"
     for cls in ("Cat", "Dog"):
         (root / "PetImages" / cls).mkdir(parents=True)
-        for i, photo in enumerate(_photos(4, 7)):
+        for i, photo in enumerate(real_jpegs(4, 7)):
             (root / "PetImages" / cls / f"{i}.jpg").write_bytes(photo)
-    with pytest.raises(cvd.ImageFolderError, match="Only 4 readable cat photos"):
+    with pytest.raises(ImageFolderError, match="Only 4 readable cat photos"):
         cvd.build_split(root, tmp_path / "out", per_class=SMALL_SPLIT)
     assert not (tmp_path / "out").exists()
 
@@ -271,74 +260,9 @@ def test_too_few_readable_photos_is_a_clear_error(tmp_path, monkeypatch):
 def test_release_without_dog_folder_is_a_clear_error(tmp_path):
     root = tmp_path / "raw"
     (root / "PetImages" / "Cat").mkdir(parents=True)
-    (root / "PetImages" / "Cat" / "0.jpg").write_bytes(_photos(1, 0)[0])
-    with pytest.raises(cvd.ImageFolderError, match="No dog photos"):
+    (root / "PetImages" / "Cat" / "0.jpg").write_bytes(real_jpegs(1, 0)[0])
+    with pytest.raises(ImageFolderError, match="No dog photos"):
         cvd.collect_class_files(root)
-
-
-# --- bad class folders --------------------------------------------------------------------
-
-def _tree(base: Path, layout: dict[str, dict[str, int]]) -> None:
-    photos = iter(_photos(40, 9))
-    for split, classes in layout.items():
-        for cls, n in classes.items():
-            folder = base / split / cls
-            folder.mkdir(parents=True)
-            for i in range(n):
-                (folder / f"{cls}.{i}.jpg").write_bytes(next(photos))
-
-
-GOOD = {"train": {"cat": 3, "dog": 3}, "validation": {"cat": 2, "dog": 2},
-        "test": {"cat": 2, "dog": 2}}
-
-
-def test_good_tree_is_counted(tmp_path):
-    _tree(tmp_path, GOOD)
-    assert cvd.check_image_folders(tmp_path, classes=("cat", "dog")) == GOOD
-
-
-def test_missing_class_folder(tmp_path):
-    _tree(tmp_path, {**GOOD, "validation": {"cat": 2}})
-    with pytest.raises(cvd.ImageFolderError, match=r"validation has no folder for class \['dog'\]"):
-        cvd.check_image_folders(tmp_path, classes=("cat", "dog"))
-
-
-def test_splits_with_different_classes(tmp_path):
-    _tree(tmp_path, {**GOOD, "test": {"cat": 2, "bird": 2}})
-    with pytest.raises(cvd.ImageFolderError, match="same class folders"):
-        cvd.check_image_folders(tmp_path)
-
-
-def test_empty_class_folder(tmp_path):
-    _tree(tmp_path, GOOD)
-    for f in (tmp_path / "test" / "dog").iterdir():
-        f.unlink()
-    (tmp_path / "test" / "dog" / "notes.txt").write_text("no images here")
-    with pytest.raises(cvd.ImageFolderError, match="test/dog holds no readable image"):
-        cvd.check_image_folders(tmp_path, classes=("cat", "dog"))
-
-
-def test_missing_split_folder(tmp_path):
-    _tree(tmp_path, {"train": GOOD["train"], "validation": GOOD["validation"]})
-    with pytest.raises(cvd.ImageFolderError, match="test is missing"):
-        cvd.check_image_folders(tmp_path)
-
-
-def test_unreadable_image_is_moved_aside_and_reported(tmp_path, capsys):
-    _tree(tmp_path, GOOD)
-    bad = tmp_path / "train" / "dog" / "dog.1.jpg"
-    bad.write_bytes(bad.read_bytes()[:200])  # truncated
-    counts = cvd.check_image_folders(tmp_path, classes=("cat", "dog"))
-    assert counts["train"]["dog"] == 2
-    assert not bad.exists()
-    assert (tmp_path / cvd.UNREADABLE_DIR / "train" / "dog" / "dog.1.jpg").exists()
-    assert "skipped 1 unreadable image(s)" in capsys.readouterr().out
-    # Keras now reads the folder without meeting the broken file.
-    import keras
-
-    ds = keras.utils.image_dataset_from_directory(tmp_path / "train", image_size=(32, 32),
-                                                  batch_size=8, verbose=False)
-    assert sum(int(x.shape[0]) for x, _ in ds) == 5
 
 
 # --- quick mode ---------------------------------------------------------------------------
