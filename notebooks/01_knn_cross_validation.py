@@ -91,10 +91,11 @@ print(f"L2 distance: {np.sqrt(np.sum((test_image - train_image) ** 2)):.2f}")
 # photos in some ways and harder in others; the loader's first line says which one you have.
 
 # %%
-from course_utils.datasets.cifar10 import CIFAR10_CLASSES, STANDIN_PATTERNS, load_cifar10
+from course_utils.datasets.cifar10 import CIFAR10_CLASSES, load_cifar10
+from course_utils.datasets.synthetic import CIFAR10_STANDIN_PATTERNS
 
 (x_train, y_train), (x_test, y_test) = load_cifar10(n_train=5000, n_test=500)
-class_names = STANDIN_PATTERNS if ENV.quick else CIFAR10_CLASSES
+class_names = CIFAR10_STANDIN_PATTERNS if ENV.quick else CIFAR10_CLASSES
 print("train:", x_train.shape, x_train.dtype, " test:", x_test.shape, " labels:", y_train.dtype)
 print("images per class in train:", np.bincount(y_train, minlength=10))
 

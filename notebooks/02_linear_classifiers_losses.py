@@ -338,10 +338,11 @@ for name, (ours, theirs) in checks.items():
 # the constant 1 for the bias trick. `float32` halves the memory and the time of every product.
 
 # %%
-from course_utils.datasets.cifar10 import CIFAR10_CLASSES, STANDIN_PATTERNS, load_cifar10
+from course_utils.datasets.cifar10 import CIFAR10_CLASSES, load_cifar10
+from course_utils.datasets.synthetic import CIFAR10_STANDIN_PATTERNS
 
 (x_all, y_all), (x_test, y_test) = load_cifar10()
-class_names = STANDIN_PATTERNS if ENV.quick else CIFAR10_CLASSES
+class_names = CIFAR10_STANDIN_PATTERNS if ENV.quick else CIFAR10_CLASSES
 n_val = 1000
 X = x_all.reshape(len(x_all), -1).astype(np.float32)
 X_train, y_train, X_val, y_val = X[:-n_val], y_all[:-n_val], X[-n_val:], y_all[-n_val:]

@@ -61,9 +61,11 @@ from keras import layers
 import matplotlib.pyplot as plt
 import skimage
 from course_utils import download, viz
-from course_utils.plots import plot_history, show_images
-from course_utils.pretrained import load_vgg16_conv_base
 from course_utils.assets import package_file
+from course_utils.boxes import draw_boxes
+from course_utils.datasets.synthetic import clutter_scenes
+from course_utils.plots import plot_history, show_images
+from course_utils.pretrained import decode_imagenet, load_vgg16_conv_base
 
 # %% [markdown]
 # ## 1. A trained network and a photo
@@ -272,7 +274,7 @@ else:
     elephant = keras.utils.img_to_array(keras.utils.load_img(download.fetch("elephant"), target_size=(224, 224)))
     elephant_input = keras.applications.vgg16.preprocess_input(elephant.copy())[None]
     elephant_probs = vgg16.predict(elephant_input, verbose=0)[0]
-    for name, p in viz.decode_imagenet(elephant_probs, download.fetch("imagenet_class_index"), top=3):
+    for name, p in decode_imagenet(elephant_probs, download.fetch("imagenet_class_index"), top=3):
         print(f"{name:20s} {p:.3f}")
     heatmap, _ = viz.grad_cam(vgg16, elephant_input, "block5_conv3")
     show_images([elephant, viz.overlay_heatmap(elephant, heatmap[0])], labels=["input", "Grad-CAM"], size=4);
@@ -293,8 +295,8 @@ else:
 
 # %%
 n_train = env.by_mode(quick=1200, full=4000)
-x_train, present_train, _ = viz.clutter_scenes(n_train, seed=1)
-x_test, present_test, boxes_test = viz.clutter_scenes(300, seed=2)
+x_train, present_train, _ = clutter_scenes(n_train, seed=1)
+x_test, present_test, boxes_test = clutter_scenes(300, seed=2)  # boxes: (x_min, y_min, x_max, y_max)
 kinds = ["ring", "plus"]
 
 
@@ -361,7 +363,7 @@ for kind, name in enumerate(kinds):
     has = present_test[:, kind] == 1
     heatmaps, _ = viz.grad_cam(spotter, x_test[has], "conv3", class_index=kind)
     peaks = [viz.heatmap_peak(h, (48, 48)) for h in heatmaps]
-    hits[name] = np.array([t <= r < b and l <= c < rt for (r, c), (t, l, b, rt) in zip(peaks, boxes_test[has, kind])])
+    hits[name] = np.array([x0 <= c < x1 and y0 <= r < y1 for (r, c), (x0, y0, x1, y1) in zip(peaks, boxes_test[has, kind])])
     print(f"{name}: Grad-CAM peak inside its box for {hits[name].mean():.1%} of {has.sum()} scenes")
 rate = np.concatenate(list(hits.values())).mean()
 assert rate >= 0.9, "the heatmaps miss the objects"
@@ -372,11 +374,6 @@ print(f"all objects: {rate:.1%} >= 90%: PASS")
 # scenes that hold both objects, with the heatmap for each question:
 
 # %%
-def draw_box(ax, box):
-    top, left, bottom, right = box
-    ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, ec="white", lw=1.5))
-
-
 both = np.flatnonzero(present_test.sum(axis=1) == 2)[:4]
 fig, axes = plt.subplots(1, 8, figsize=(14, 2.2))
 for i, scene in enumerate(both):
@@ -384,7 +381,7 @@ for i, scene in enumerate(both):
         heatmap, _ = viz.grad_cam(spotter, x_test[scene:scene + 1], "conv3", class_index=kind)
         ax = axes[2 * i + kind]
         ax.imshow(viz.overlay_heatmap(x_test[scene], heatmap[0]))
-        draw_box(ax, boxes_test[scene, kind])
+        draw_boxes(ax, boxes_test[scene, kind], color="white", linewidth=1.5)
         ax.set_title(f"where is the {name}?", fontsize=9)
         ax.axis("off")
 plt.show()

@@ -291,10 +291,12 @@ plt.tight_layout()
 # uint8 masks, 255 for "ignore".
 
 # %%
-from course_utils.datasets.segmentation import IGNORE_LABEL, load_segmentation
+from course_utils.datasets.oxford_pets import IGNORE_LABEL, PET_CLASSES, load_oxford_pets
+from course_utils.datasets.synthetic import SHAPE_CLASSES
 
-(x_train, y_train), (x_val, y_val), class_names = load_segmentation(
+(x_train, y_train), (x_val, y_val) = load_oxford_pets(
     quick_sizes=(1200, 150), full_size=384, full_val_limit=1000)
+class_names = SHAPE_CLASSES if ENV.quick else PET_CLASSES
 num_classes = len(class_names)
 print("images", x_train.shape, x_train.dtype, " masks", y_train.shape, y_train.dtype)
 present = np.bincount(y_val[y_val != IGNORE_LABEL].ravel(), minlength=num_classes) / np.sum(y_val != IGNORE_LABEL)
@@ -684,13 +686,21 @@ if refine is not None:
 # photo's colour edges. There is no ground truth for this photo: judge by eye.
 
 # %%
-from course_utils.datasets.segmentation import load_astronaut, person_probability
+import skimage.data
+from course_utils.datasets import announce
+from course_utils.pretrained import person_probability
 
-photo = load_astronaut()
-print("data: scikit-image astronaut (real photo),", photo.shape, "; MediaPipe selfie_segmentation.tflite")
+photo = skimage.data.astronaut()
+announce(f"scikit-image's astronaut (Eileen Collins, NASA), a real photo, {photo.shape}")
 person = person_probability(photo) if extras.person_model_ready() else None
 if person is None:
     print("MediaPipe's person model is missing (the setup cell said why): no real photo here")
+
+# %% [markdown]
+# The dense CRF then refines MediaPipe's probabilities. Its bilateral kernel spans 80 pixels
+# here, to suit the 512x512 photo.
+
+# %%
 photo_params = crf.CRFParams(bilateral_sxy=80.0, bilateral_srgb=13.0, bilateral_weight=10.0)
 if HAVE_PYDENSECRF and person is not None:
     photo_probs = np.stack([1.0 - person, person], axis=-1)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from course_utils import registry
-from course_utils.datasets import cifar10
+from course_utils.datasets import cifar10, synthetic
 from course_utils.download import DownloadError
 
 
@@ -54,7 +54,7 @@ def test_quick_is_learnable_but_not_trivial():
 
 def test_quick_rejects_unbalanced_size():
     with pytest.raises(ValueError, match="multiple of 10"):
-        cifar10.make_cifar10_standin(55)
+        synthetic.cifar10_standin(55)
 
 
 def test_load_in_quick_mode_announces_standin(monkeypatch, tmp_path, capsys):
@@ -64,7 +64,7 @@ def test_load_in_quick_mode_announces_standin(monkeypatch, tmp_path, capsys):
     assert xtr.shape == (100, 32, 32, 3) and xte.shape == (30, 32, 32, 3)
     out = capsys.readouterr().out
     assert "data: CIFAR-10 stand-in, quick mode" in out and "not real" in out
-    assert len(cifar10.CIFAR10_CLASSES) == 10 and len(cifar10.STANDIN_PATTERNS) == 10
+    assert len(cifar10.CIFAR10_CLASSES) == 10 and len(synthetic.CIFAR10_STANDIN_PATTERNS) == 10
     assert not any(tmp_path.iterdir())  # quick mode downloaded nothing
 
 

