@@ -53,11 +53,6 @@ class TrainingRun:
     def best_model_path(self) -> Path:
         return self.run_dir / BEST_FILE
 
-    @property
-    def epochs_run_now(self) -> int:
-        """Epochs trained by this call (0 when the run had already finished)."""
-        return self.epochs - self.initial_epoch
-
     def best_epoch(self) -> int:
         """1-based epoch with the best monitored value."""
         values = self.history[self.monitor]
