@@ -258,34 +258,31 @@ def _expected_checksum(entry: DataFile, dest: Path) -> str | None:
     return recorded.read_text().strip() if recorded.exists() else None
 
 
-def cached_file(name: str, *, cache_dir: Path | None = None) -> Path | None:
-    """The already downloaded, verified file of registry entry `name`, or None. Never downloads.
-
-    The file is looked for in `cache_dir`, else in env.downloads_dir() (on Drive in Colab).
-    """
+def cached_file(name: str) -> Path | None:
+    """The already downloaded, verified file of registry entry `name` in env.downloads_dir()
+    (on Drive in Colab), or None. Never downloads."""
     entry = get(name)
-    dest = (Path(cache_dir) if cache_dir else env.downloads_dir()) / entry.filename
+    dest = env.downloads_dir() / entry.filename
     checksum = _expected_checksum(entry, dest)
     if dest.exists() and checksum is not None and is_verified(dest, checksum):
         return dest
     return None
 
 
-def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = True) -> Path:
+def fetch(name: str, *, show_progress: bool = True) -> Path:
     """Return the local path of registry file `name`, downloading it once into the cache.
 
-    Downloads go to `cache_dir`, else env.downloads_dir() (on Drive in Colab). Archives marked
-    `extract` are unpacked into a folder named after the file, in `cache_dir`, else in
-    `downloads/` inside env.data_dir() (the runtime's local disk in Colab); that folder is
-    returned. If the unpacked folder is gone (a Colab disconnect wipes the local disk), it is
-    unpacked again from the archive already downloaded. Quick mode never downloads: it raises
-    instead of touching the network.
+    Downloads go to env.downloads_dir() (on Drive in Colab). Archives marked `extract` are
+    unpacked into a folder named after the file, in `downloads/` inside env.data_dir() (the
+    runtime's local disk in Colab); that folder is returned. If the unpacked folder is gone (a
+    Colab disconnect wipes the local disk), it is unpacked again from the archive already
+    downloaded. Quick mode never downloads: it raises instead of touching the network.
     """
     entry = get(name)
-    folder = Path(cache_dir) if cache_dir else env.downloads_dir()
+    folder = env.downloads_dir()
     dest = folder / entry.filename
     downloaded = False
-    if cached_file(name, cache_dir=folder) is None:
+    if cached_file(name) is None:
         if env.is_quick():
             raise RuntimeError(
                 f"Quick mode never downloads, and '{entry.filename}' is not in {folder}. "
@@ -310,8 +307,7 @@ def fetch(name: str, *, cache_dir: Path | None = None, show_progress: bool = Tru
         record_verified(dest, checksum)  # download_file checked it; later runs need not re-read it
     if not entry.extract:
         return dest
-    unpack_root = Path(cache_dir) if cache_dir else env.data_dir() / "downloads"
-    out = unpack_root / (entry.filename.split(".")[0] + "_extracted")
+    out = env.data_dir() / "downloads" / (entry.filename.split(".")[0] + "_extracted")
 
     def unpack(tmp: Path) -> dict:
         if not downloaded:

@@ -64,9 +64,9 @@ def read_batch(path: Path) -> Split:
     return np.ascontiguousarray(images), np.asarray(batch[b"labels"], dtype=np.int64)
 
 
-def load_cifar10_full(cache_dir: Path | None = None) -> tuple[Split, Split]:
+def load_cifar10_full() -> tuple[Split, Split]:
     """The real CIFAR-10 (50,000 / 10,000), downloaded once and verified through the registry."""
-    root = fetch("cifar10", cache_dir=cache_dir) / "cifar-10-batches-py"
+    root = fetch("cifar10") / "cifar-10-batches-py"
     if not root.is_dir():
         raise FileNotFoundError(
             f"{root} is missing: the CIFAR-10 archive did not unpack as expected. Delete its "
