@@ -4,7 +4,7 @@ refuses members which would land outside the target folder.
 A download is written to `<file>.part` and renamed only after its checksum matched, so the
 cache never holds a half-written or wrong file. Once a file has been checked, a small
 `<file>.verified` record (checksum, size, mtime) lets later runs skip reading it again while it
-is unchanged: hashing a 787 MB archive on Google Drive takes a long time.
+is unchanged: hashing an 825 MB archive on Google Drive takes a long time.
 """
 
 from __future__ import annotations
@@ -236,8 +236,9 @@ def manual_instructions(entry: DataFile, dest: Path) -> str:
     urls = "\n    ".join(entry.urls)
     expected = ("no checksum is published for it" if entry.checksum == UNPUBLISHED
                 else f"expected {entry.checksum}")
+    size = f", {entry.size_text}" if entry.size else ""
     return (
-        f"Could not download '{entry.filename}' (data set '{entry.name}').\n"
+        f"Could not download '{entry.filename}' (data set '{entry.name}'{size}).\n"
         f"  Get it from:\n    {urls}\n"
         f"  and place it by hand at:\n    {dest}\n"
         f"  ({expected}). Then run this cell again.\n"

@@ -29,6 +29,15 @@ class DataFile:
     extract: bool = False  # unpack the archive next to the file after it is verified
     login: str | None = None  # "kaggle": sent with KAGGLE_USERNAME / KAGGLE_KEY from the environment
 
+    @property
+    def size_text(self) -> str:
+        """The size as the README and the messages show it ("170 MB", "35 kB"), or "not published"."""
+        if self.size is None:
+            return "not published"
+        if self.size >= 1_000_000:
+            return f"{self.size / 1e6:,.0f} MB"
+        return f"{self.size / 1e3:,.0f} kB"
+
 
 _ENTRIES: list[DataFile] = [
     # --- MNIST (chapter 05) ---
@@ -52,7 +61,8 @@ _ENTRIES: list[DataFile] = [
     ),
     # --- cats vs dogs, VGG16 weights (chapters 06-07) ---
     # The Microsoft release of the Kaggle "Dogs vs. Cats" photos (25,000 JPEGs in
-    # PetImages/Cat and PetImages/Dog). sha256 as published by gomlx (examples/dogsvscats).
+    # PetImages/Cat and PetImages/Dog). sha256 as published by gomlx (examples/dogsvscats); size
+    # as Microsoft's server reports it for this file (Content-Length).
     # datasets/cats_vs_dogs.py unpacks it on local disk, scrubs it and keeps the small split.
     DataFile(
         name="cats_vs_dogs",
@@ -62,7 +72,7 @@ _ENTRIES: list[DataFile] = [
             "kagglecatsanddogs_5340.zip",
         ),
         checksum="sha256:b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9",
-        size=None,
+        size=824_887_076,
         licence="Asirra / Microsoft Research Dogs vs. Cats (Petfinder.com photos); terms on "
         "https://www.microsoft.com/en-us/download/details.aspx?id=54765",
     ),
@@ -158,7 +168,8 @@ _ENTRIES: list[DataFile] = [
         licence="Oxford-IIIT Pet, Parkhi et al. (2012); CC BY-SA 4.0",
         extract=True,
     ),
-    # Keras publishes only an MD5 for its application weights (keras/src/applications/resnet.py)
+    # Keras publishes only an MD5 for its application weights (keras/src/applications/resnet.py);
+    # size as Keras' own download reports it.
     DataFile(
         name="resnet50_imagenet_notop",
         filename="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -169,7 +180,7 @@ _ENTRIES: list[DataFile] = [
             "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
         ),
         checksum="md5:4d473c1dd8becc155b73f8504c6f6626",
-        size=None,
+        size=94_765_736,
         licence="Keras Applications ResNet50 ImageNet weights (He et al., 2015); MIT licence",
     ),
     # --- detection (chapter 11) ---

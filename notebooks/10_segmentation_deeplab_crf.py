@@ -31,7 +31,7 @@
 #
 # **Run time**: quick mode about one to one and a half minutes on a 2-core CPU (generated
 # scenes, a small network trained from scratch); full mode (Oxford-IIIT Pet, ResNet50 ImageNet backbone) downloads
-# 0.8 GB once and trains for roughly 20-30 minutes on a Colab GPU (estimated, not measured).
+# 0.9 GB once and trains for roughly 20-30 minutes on a Colab GPU (estimated, not measured).
 
 # %% [markdown]
 # ## Setup

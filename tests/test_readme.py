@@ -24,6 +24,19 @@ def test_readme_lists_every_download_of_the_data_hub():
     assert not missing, f"add these registry entries to README's full-mode table: {missing}"
 
 
+def test_readme_download_sizes_are_the_registrys():
+    """| `name` | what | size | chapters |: the size is DataFile.size, as DataFile.size_text writes it."""
+    rows = {}
+    for line in README.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].strip("`") in registry.REGISTRY:
+            rows[cells[0].strip("`")] = cells[2]
+    assert sorted(rows) == sorted(registry.REGISTRY)
+    wrong = {name: (size, registry.get(name).size_text) for name, size in rows.items()
+             if size != registry.get(name).size_text}
+    assert not wrong, f"README size vs registry (README, registry): {wrong}"
+
+
 def test_readme_links_every_chapter():
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f"(notebooks/{nb.name})" in README, f"README does not link {nb.name}"
