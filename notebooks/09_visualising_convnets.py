@@ -63,6 +63,7 @@ import skimage
 from course_utils import download, viz
 from course_utils.assets import package_file
 from course_utils.boxes import draw_boxes
+from course_utils.datasets import announce
 from course_utils.datasets.synthetic import clutter_scenes
 from course_utils.plots import plot_history, show_images
 from course_utils.pretrained import decode_imagenet, load_vgg16_conv_base
@@ -83,7 +84,7 @@ from course_utils.pretrained import decode_imagenet, load_vgg16_conv_base
 vgg_base = load_vgg16_conv_base(input_shape=(None, None, 3))
 cat = keras.ops.image.resize(skimage.data.chelsea().astype("float32"), (150, 150)).numpy()
 cat_input = keras.applications.vgg16.preprocess_input(cat.copy())  # RGB -> BGR, minus the mean
-print("data: chelsea the cat, a real photo shipped with scikit-image, resized to", cat.shape)
+announce(f"chelsea the cat, a real photo shipped with scikit-image, resized to {cat.shape}")
 show_images([cat], ncols=1, size=3, title="the input");
 
 # %% [markdown]
@@ -234,7 +235,7 @@ top, left, side = box["r"] - 10, box["c"] - 10, box["width"] + 20  # a margin, a
 face = astronaut[top:top + side, left:left + side]
 grey = keras.ops.image.resize(skimage.color.rgb2gray(face)[..., None], (64, 64)).numpy()
 face_input = (grey - 0.5) * 2.0  # rgb2gray gives 0..1; the model wants -1..1
-print("data: the scikit-image astronaut photo, face found at", (int(top), int(left)), "size", int(side))
+announce(f"the scikit-image astronaut photo, face found at {(int(top), int(left))} size {int(side)}")
 
 # %%
 probs = fer_model.predict(face_input[None], verbose=0)[0]
@@ -304,7 +305,7 @@ def describe(present):
     return " + ".join(k for k, on in zip(kinds, present) if on) or "nothing"
 
 
-print(f"data: generated scenes (stand-in), {len(x_train)} for training, {len(x_test)} held out, 48x48 grey")
+announce(f"generated scenes (stand-in), {len(x_train)} for training, {len(x_test)} held out, 48x48 grey")
 show_images(x_test[:8], labels=[describe(p) for p in present_test[:8]], ncols=8);
 
 # %% [markdown]

@@ -59,6 +59,7 @@ import tensorflow as tf
 import keras
 from keras import layers, ops
 from course_utils import boxes as bx
+from course_utils.datasets import announce
 from course_utils.plots import plot_history
 
 # %% [markdown]
@@ -446,8 +447,8 @@ def make_box_set(n: int, seed: int):
 n_train = env.by_mode(quick=3_000, full=20_000)
 x_train, box_train = make_box_set(n_train, seed=1)
 x_test, box_test = make_box_set(1_000, seed=2)  # a separate stream: never seen in training
-print(f"data: generated, one rectangle or ellipse on crops of 2 real photos (scikit-learn), "
-      f"{SIZE}x{SIZE}, {len(x_train):,} train / {len(x_test):,} held-out test")
+announce(f"generated, one rectangle or ellipse on crops of 2 real photos (scikit-learn), "
+         f"{SIZE}x{SIZE}, {len(x_train):,} train / {len(x_test):,} held-out test")
 
 fig, axes = plt.subplots(1, 8, figsize=(14, 2))
 for ax, img, box in zip(axes, x_train, box_train):
