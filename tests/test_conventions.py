@@ -34,8 +34,9 @@ def checked(cell) -> bool:
     return cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source
 
 
-def test_there_are_chapters():
-    assert len(CHAPTERS) >= 2
+def test_chapters_are_numbered_from_00_without_gaps():
+    numbers = [int(path.name[:2]) for path in CHAPTERS]
+    assert len(numbers) >= 2 and numbers == list(range(len(numbers))), [p.name for p in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
