@@ -1,8 +1,13 @@
 """Data loaders, one module per data set, and what every loader promises.
 
-Array loaders return ((x_train, y_train), (x_test, y_test)): two `Split`s. Every loader takes
-the run mode into account and prints which data it used (`announce`), so a quick run never
-passes for a full one.
+- `mnist`, `cifar10`, `oxford_pets`: arrays, as ((x_train, y_train), (x_test, y_test)): two
+  `Split`s (Oxford-IIIT Pet's second one is its validation set).
+- `cats_vs_dogs`: a folder of class folders for `keras.utils.image_dataset_from_directory`.
+- `synthetic`: the generated stand-ins quick mode uses where no package ships the real data.
+- `image_folders`: checks a folder of class folders before Keras reads it.
+
+Every loader takes the run mode into account and prints which data it used (`announce`), so a
+quick run never passes for a full one. Chapters call `announce` for any other data they use.
 """
 
 from __future__ import annotations
