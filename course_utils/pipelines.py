@@ -11,11 +11,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import tensorflow as tf
+
+# TensorFlow is imported inside the functions, so importing course_utils stays cheap and
+# `env.setup()` can quiet TensorFlow before its first import.
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 PAD = 4  # pixels of padding before the random crop (the usual CIFAR-10 augmentation)
+# The pipelines `compare_pipelines` times, by key, with the label the table shows.
+PIPELINES = {
+    "naive": "naive Python generator",
+    "map": "tf.data, map (one call at a time)",
+    "tuned": "tf.data, parallel map + prefetch",
+    "cached": "+ cache after decode (decodes on the first pass only)",
+}
 
 
 def encode_png(images: np.ndarray) -> np.ndarray:
@@ -39,6 +51,8 @@ def encode_png(images: np.ndarray) -> np.ndarray:
 
 def decode_image(png: tf.Tensor, shape: tuple[int, int, int] | None = None) -> tf.Tensor:
     """PNG bytes -> uint8 RGB image; with `shape`, check it (and tell the graph the shape)."""
+    import tensorflow as tf
+
     image = tf.io.decode_png(png, channels=3)
     return image if shape is None else tf.ensure_shape(image, shape)
 
@@ -46,6 +60,8 @@ def decode_image(png: tf.Tensor, shape: tuple[int, int, int] | None = None) -> t
 def augment_image(image: tf.Tensor) -> tf.Tensor:
     """uint8 image -> float32 in [0, 1], randomly flipped left-right, randomly cropped back to
     its size from a copy padded by PAD pixels (reflected)."""
+    import tensorflow as tf
+
     shape = tf.shape(image)
     image = tf.image.convert_image_dtype(image, tf.float32)
     image = tf.image.random_flip_left_right(image)
@@ -65,6 +81,8 @@ def naive_batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The naive pipeline: a Python generator that runs `decode_and_augment` one image at a
     time (eagerly, op by op), stacks a batch with NumPy, and only then lets the model have it."""
+    import tensorflow as tf
+
     _check(encoded, labels, batch_size)
     order = np.random.default_rng(seed).permutation(len(encoded))
     for start in range(0, len(order), batch_size):
@@ -76,34 +94,46 @@ def naive_batches(
         yield np.stack(images), np.array(batch_labels)
 
 
-def tuned_dataset(
-    encoded: np.ndarray,
-    labels: np.ndarray,
+def tuned_pipeline(
+    files: tf.data.Dataset,
+    shape: tuple[int, int, int],
     batch_size: int = 128,
     seed: int = 0,
     parallel: bool = True,
     prefetch: bool = True,
     cache: bool = False,
 ) -> tf.data.Dataset:
-    """The tuned pipeline: the same work as a `tf.data` graph, with parallel `map` and `prefetch`.
+    """The tuned pipeline on a dataset of (PNG bytes, label): decode, augment, batch, prefetch.
 
-    `parallel=False, prefetch=False` gives the plain `tf.data` version. `cache=True` decodes,
-    caches the decoded uint8 images, then shuffles and augments: passes after the first skip
-    decoding (less work per pass) but still see a new order and new random crops.
+    With `cache=True` it decodes, caches the decoded images, then shuffles and augments: passes
+    after the first skip decoding, yet each sees a new order and new random crops.
+    `parallel=False, prefetch=False` gives the plain `tf.data` version.
     """
-    _check(encoded, labels, batch_size)
+    import tensorflow as tf
+
     calls = tf.data.AUTOTUNE if parallel else None
-    shape = tuple(decode_image(encoded[0]).shape)  # every image must have the first one's shape
-    ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(encoded), dtype=tf.string), labels))
     if cache:
-        ds = ds.map(lambda png, y: (decode_image(png, shape), y), num_parallel_calls=calls).cache()
-        ds = ds.shuffle(len(encoded), seed=seed)
+        ds = files.map(lambda png, y: (decode_image(png, shape), y), num_parallel_calls=calls).cache()
+        ds = ds.shuffle(ds.cardinality(), seed=seed)
         ds = ds.map(lambda x, y: (augment_image(x), y), num_parallel_calls=calls)
     else:
-        ds = ds.shuffle(len(encoded), seed=seed)
+        ds = files.shuffle(files.cardinality(), seed=seed)
         ds = ds.map(lambda png, y: decode_and_augment(png, y, shape), num_parallel_calls=calls)
     ds = ds.batch(batch_size)
     return ds.prefetch(tf.data.AUTOTUNE) if prefetch else ds
+
+
+def tuned_dataset(
+    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, **options: Any
+) -> tf.data.Dataset:
+    """`tuned_pipeline` (with its `options`) on PNG files held in memory; every image must have
+    the first one's shape."""
+    import tensorflow as tf
+
+    _check(encoded, labels, batch_size)
+    shape = tuple(decode_image(encoded[0]).shape)
+    files = tf.data.Dataset.from_tensor_slices((tf.constant(list(encoded), dtype=tf.string), labels))
+    return tuned_pipeline(files, shape, batch_size, **options)
 
 
 def _check(encoded: np.ndarray, labels: np.ndarray, batch_size: int) -> None:
@@ -150,38 +180,38 @@ def compare_pipelines(
     encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, repeats: int = 3,
     epochs: int = 2,
 ) -> dict[str, Throughput]:
-    """Time each pipeline `repeats` times, interleaved (so load on the machine hits all alike),
-    over `epochs` passes each, and keep each one's best run."""
+    """Time each pipeline of PIPELINES `repeats` times, interleaved (so load on the machine hits
+    all alike), over `epochs` passes each; keep each one's best run, by key."""
     variants: dict[str, Callable[[], Iterable]] = {
-        "naive Python generator": lambda: naive_batches(encoded, labels, batch_size),
-        "tf.data, map (one call at a time)": lambda: tuned_dataset(
-            encoded, labels, batch_size, parallel=False, prefetch=False),
-        "tf.data, parallel map + prefetch": lambda: tuned_dataset(encoded, labels, batch_size),
+        "naive": lambda: naive_batches(encoded, labels, batch_size),
+        "map": lambda: tuned_dataset(encoded, labels, batch_size, parallel=False, prefetch=False),
+        "tuned": lambda: tuned_dataset(encoded, labels, batch_size),
     }
     best: dict[str, Throughput] = {}
+
+    def keep_best(key: str, run: Throughput) -> None:
+        if key not in best or run.per_second > best[key].per_second:
+            best[key] = run
+
     for _ in range(repeats):
-        for name, make in variants.items():
-            run = measure_throughput(make, epochs=epochs)
-            if name not in best or run.per_second > best[name].per_second:
-                best[name] = run
+        for key, make in variants.items():
+            keep_best(key, measure_throughput(make, epochs=epochs))
     # cache: the same dataset object for every pass, so passes after the first skip decoding
     for _ in range(repeats):
         cached = tuned_dataset(encoded, labels, batch_size, cache=True)
-        run = measure_throughput(lambda: cached, epochs=epochs, warmup_batches=0)
-        name = f"+ cache after decode ({epochs} passes, decodes once)"
-        if name not in best or run.per_second > best[name].per_second:
-            best[name] = run
+        keep_best("cached", measure_throughput(lambda: cached, epochs=epochs, warmup_batches=0))
     return best
 
 
-def format_table(results: dict[str, Throughput], baseline: str = "naive Python generator") -> str:
+def format_table(results: dict[str, Throughput], baseline: str = "naive") -> str:
     """A text table: pipeline, images, seconds, images per second, speed-up over `baseline`."""
     if baseline not in results:
         raise KeyError(f"no baseline {baseline!r} among {list(results)}")
     base = results[baseline].per_second
-    width = max(len(name) for name in results)
+    labels = {key: PIPELINES.get(key, key) for key in results}
+    width = max(len(label) for label in labels.values())
     lines = [f"{'pipeline':{width}s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} {'vs naive':>8s}"]
-    for name, r in results.items():
-        lines.append(f"{name:{width}s} {r.images:7d} {r.seconds:8.2f} {r.per_second:9.0f} "
+    for key, r in results.items():
+        lines.append(f"{labels[key]:{width}s} {r.images:7d} {r.seconds:8.2f} {r.per_second:9.0f} "
                      f"{r.per_second / base:7.1f}x")
     return "\n".join(lines)
