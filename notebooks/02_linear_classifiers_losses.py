@@ -348,7 +348,11 @@ X = x_all.reshape(len(x_all), -1).astype(np.float32)
 X_train, y_train, X_val, y_val = X[:-n_val], y_all[:-n_val], X[-n_val:], y_all[-n_val:]
 mean_image = X_train.mean(axis=0)
 
+# %% [markdown]
+# `prepare` does both, to the training, validation and test images alike, with the mean of
+# the training images only.
 
+# %%
 def prepare(X: np.ndarray) -> np.ndarray:
     return np.hstack([X - mean_image, np.ones((len(X), 1), np.float32)])  # centre, add the bias column
 
