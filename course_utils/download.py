@@ -155,7 +155,7 @@ def download_file(
                 # relatives; ValueError a malformed URL. The partial file never stays behind.
                 code = err.code if isinstance(err, urllib.error.HTTPError) else None
                 refused = " (401/403: the login was refused: a wrong key, or the data's terms " \
-                    "not accepted yet)" if code in (401, 403) else ""
+                    "not accepted yet)" if code in (401, 403) and headers else ""
                 problems.append(f"{url} (try {attempt}): {err}{refused}")
                 if code in (401, 403, 404):
                     break  # refused, or this mirror does not have it: retrying will not help

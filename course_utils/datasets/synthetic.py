@@ -43,8 +43,9 @@ _BG = np.array([
 
 @functools.lru_cache(maxsize=8)
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column coordinates of a size x size image, as float32 (shared: never change them)."""
+    """Row and column coordinates of a size x size image, as float32 (shared, so read-only)."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy.flags.writeable = xx.flags.writeable = False
     return yy, xx
 
 
