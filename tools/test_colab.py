@@ -8,7 +8,9 @@
 from our requirements), copies this checkout where Colab would clone it, runs chapter 00's
 setup cell as it is (it finds the copy, so only the `git clone` is skipped), checks that no
 package Colab ships changed version, runs the chapters through nbval in quick mode, offline,
-and checks the versions once more (chapter 10 builds the dense CRF on the way).
+and checks the versions once more (chapter 10 builds the dense CRF on the way). Colab's own
+`google.colab` is not on PyPI: a stand-in (tools/colab/stand_in) mounts "Drive" as a folder in
+the working directory, so the chapters that mount Drive run their Drive code paths.
 """
 
 from __future__ import annotations
@@ -150,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     copy_checkout(course)
     env = dict(os.environ, COURSE_MODE="quick", COLAB_RELEASE_TAG="test-colab",
                COURSE_DATA_DIR=str(work / "data"), COURSE_CHECKPOINT_DIR=str(work / "checkpoints"),
-               PIP_DISABLE_PIP_VERSION_CHECK="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+               COURSE_DRIVE_ROOT=str(work / "drive"), PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.pop("PYTHONPATH", None)
     cell = setup_cell()
     if f'COURSE = "{COLAB_COURSE_DIR}"' not in cell:
@@ -163,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
 
     notebooks = args.notebooks or sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
     print(f"--- {len(notebooks)} chapter(s) through nbval, quick mode, offline ---", flush=True)
-    env["PYTHONPATH"] = str(course)  # what the setup cell's sys.path.insert gives every chapter
+    # What the setup cell's sys.path.insert gives every chapter, and Colab's `google.colab`
+    # (a stand-in whose drive.mount makes a folder under COURSE_DRIVE_ROOT).
+    env["PYTHONPATH"] = os.pathsep.join([str(course), str(ROOT / "tools" / "colab" / "stand_in")])
     workers = ["-n", str(args.workers), "--dist", "loadscope"] if args.workers > 1 else []
     tests = subprocess.run([str(vpy), "-m", "pytest", *workers, *NBVAL, *notebooks], cwd=course, env=env)
     ok = compare(before, versions(vpy), "after the chapters") and ok

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -47,14 +48,21 @@ def measure(chapter: str, seed: int) -> dict[str, float]:
     exprs = {name: expr for name, expr, _, _ in CHECKS[chapter]}
     probe = "import json as _j\nprint('MARGINS' + _j.dumps({k: float(eval(v)) for k, v in %r.items()}))" % exprs
     nb.cells.append(nbformat.v4.new_code_cell(probe))
-    os.environ.update(COURSE_MODE="quick", COURSE_SEED=str(seed))
-    NotebookClient(nb, timeout=900, kernel_name="python3",
+    # a checkpoint folder of its own: runs side by side must not load each other's weights
+    os.environ.update(COURSE_MODE="quick", COURSE_SEED=str(seed),
+                      COURSE_CHECKPOINT_DIR=tempfile.mkdtemp(prefix=f"margins-{chapter}-{seed}-"))
+    # allow_errors: a failing assert must not hide the value it failed on
+    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [i for i, c in enumerate(nb.cells[:-1]) if c.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     for output in nb.cells[-1].outputs:
         for line in output.get("text", "").splitlines():
             if line.startswith("MARGINS"):
+                print(f"chapter {chapter} seed {seed}: {line[len('MARGINS'):]}"
+                      + (f"  (cells {errors} raised)" if errors else ""), flush=True)
                 return json.loads(line[len("MARGINS"):])
-    raise RuntimeError(f"chapter {chapter}, seed {seed}: no values printed")
+    raise RuntimeError(f"chapter {chapter}, seed {seed}: no values printed (cells {errors} raised)")
 
 
 def main(argv: list[str] | None = None) -> int:
