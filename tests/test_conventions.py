@@ -76,3 +76,45 @@ def test_notebook_matches_its_percent_file(path: Path):
     assert [(c.cell_type, c.source) for c in text.cells] == [(c.cell_type, c.source) for c in nb.cells], (
         f"{path.name} is out of date: run tools/nb.py build and record"
     )
+
+
+MAX_CODE_LINES = 15
+PREDICT = re.compile(r"\*\*Predict")
+ANSWER = re.compile(r"\*\*Answer")
+UNMARKED_PREDICT = re.compile(r"\b[Pp]redict(:| before| first| the)")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_cells_are_short(path: Path):
+    """A code cell shows one step: at most 15 lines (plumbing goes into course_utils)."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"][1:]  # the setup cell is the same everywhere
+    long = [(c.source.splitlines() or [""])[0] for c in code if len(c.source.rstrip().splitlines()) > MAX_CODE_LINES]
+    assert not long, f"{len(long)} code cell(s) over {MAX_CODE_LINES} lines, starting: {long}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_prediction_question_is_answered(path: Path):
+    """A **Predict** question is answered (**Answer**) in the first text after the cell that runs it."""
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"\*\*Predict[^*]*\*\*", "", cell.source)
+        assert not UNMARKED_PREDICT.search(text), (
+            f"markdown cell {i} asks for a prediction without the **Predict** marker: {cell.source[:80]!r}"
+        )
+        if not PREDICT.search(cell.source):
+            continue
+        question = PREDICT.search(cell.source).start()
+        assert not ANSWER.search(cell.source[question:]), f"markdown cell {i} answers its question before the code runs"
+        later = cells[i + 1 :]
+        code_at = next((k for k, c in enumerate(later) if c.cell_type == "code"), None)
+        assert code_at is not None, f"markdown cell {i} asks a question no code cell follows"
+        reply = next((c for c in later[code_at:] if c.cell_type == "markdown"), None)
+        assert reply is not None and ANSWER.search(reply.source), (
+            f"the question in markdown cell {i} ({cell.source[question:question + 60]!r}) needs an "
+            "**Answer** in the first text cell after its code"
+        )
+        if PREDICT.search(reply.source):
+            assert ANSWER.search(reply.source).start() < PREDICT.search(reply.source).start()
