@@ -49,9 +49,8 @@ ENV = env.setup()
 # %% [markdown]
 # What those lines mean:
 # - **running in**: `colab`, `local`, or `ci` (the instructors' automatic check).
-# - **GPU**: the GPU TensorFlow sees, or `none: CPU`. In Colab choose
-#   *Runtime → Change runtime type → GPU* and run the setup cell again. Every chapter runs on a
-#   CPU; a GPU makes the full-mode training chapters (06-10) many times faster.
+# - **GPU**: the GPU TensorFlow sees, or `none: CPU`. Every chapter runs on a CPU; a GPU makes
+#   the full-mode training chapters (06 onwards) many times faster.
 # - **mode**: `full` uses the real data sets and pretrained weights (downloaded once into the
 #   data folder) and trains for the real number of epochs. `quick` never touches the network: it
 #   uses small real data that ships inside Python packages, or a generated stand-in with the same
@@ -59,16 +58,52 @@ ENV = env.setup()
 #   starting Jupyter (`COURSE_MODE=quick jupyter lab`). Every chapter says which data it used.
 # - **data folder / checkpoint folder**: where downloads and trained models go.
 #
-# ### Keeping your work on Google Drive (Colab)
-# A Colab runtime is wiped when it disconnects. Mount Drive and the data and checkpoint folders
-# move there, so a disconnect costs at most the epoch in progress. Mounting asks you to sign in,
-# so it never happens by itself: set `USE_DRIVE = True` in Colab and run the cell.
+# ### Is there a GPU?
+# TensorFlow lists the devices it can compute on with `tf.config.list_physical_devices`. Ask it
+# for GPUs yourself; the setup cell asked the same question.
 
 # %%
-USE_DRIVE = False  # True in Colab: data and checkpoints go to MyDrive/keras-cv-course
+import tensorflow as tf
+
+gpus = tf.config.list_physical_devices("GPU")
+print("devices TensorFlow sees:", [d.name for d in tf.config.list_physical_devices()])
+print("GPUs:", len(gpus))
+assert (len(gpus) > 0) == (ENV.gpu != "none: CPU"), "the setup cell and TensorFlow disagree"
+print(f"PASS: {len(gpus)} GPU(s) here, and the setup cell said GPU: {ENV.gpu}")
+
+# %% [markdown]
+# TensorFlow places each computation on the GPU when there is one, without being told. A tensor
+# remembers where it was computed: on a GPU runtime this prints a device ending in `GPU:0`.
+
+# %%
+x = tf.random.normal((1000, 1000))
+print("x @ x was computed on", tf.matmul(x, x).device)
+
+# %% [markdown]
+# No GPU? In Colab choose *Runtime → Change runtime type → T4 GPU*. The runtime restarts, so run
+# the setup cell again, then this section.
+#
+# ### Keeping your work on Google Drive (Colab)
+# A Colab runtime is wiped when it disconnects. Mounting Google Drive makes your Drive a folder
+# of the runtime, `/content/drive/MyDrive`. Mounting asks you to sign in, so it never happens by
+# itself: set `USE_DRIVE = True` in Colab and run the cell.
+
+# %%
+USE_DRIVE = False  # True in Colab: downloads and checkpoints go to MyDrive/keras-cv-course
 if USE_DRIVE:
-    env.mount_drive()
+    from google.colab import drive
+    drive.mount("/content/drive")  # opens a sign-in window
+    assert env.drive_mounted(), "Drive is not mounted: run the cell again and finish signing in"
+    print("PASS: Drive is mounted at /content/drive/MyDrive")
 print("checkpoints go to:", env.checkpoint_dir())
+print("downloads go to:  ", env.downloads_dir())
+
+# %% [markdown]
+# Once Drive is mounted, the course's folder functions see it: checkpoints and downloaded
+# archives go to `MyDrive/keras-cv-course`, so a disconnect costs at most the epoch in progress.
+# Unpacked images stay on the runtime's own disk, which is much faster than Drive for many small
+# files; they are rebuilt from the archives on Drive when needed. Later chapters do the same in
+# one line, `env.mount_drive()`.
 
 # %% [markdown]
 # ## 1. An image is an array
@@ -99,7 +134,9 @@ plt.figure(figsize=(4, 4)); plt.imshow(astronaut); plt.title("astronaut: 512 x 5
 # ## 2. Reading and writing with OpenCV, and the BGR trap
 # `cv2.imwrite(path, array)` writes a file and `cv2.imread(path)` reads one. OpenCV stores colour
 # pixels in **BGR** order, blue first. Give it an RGB array and the file has red and blue swapped.
-# Predict: what colour will the astronaut's red-white-blue flag patch come out?
+# **Predict:** the cell below writes the file correctly, reads it back with OpenCV, and shows the
+# array once as it is and once converted. In the wrong picture, what colour will the orange
+# spacesuit and the red-white-blue flag behind the astronaut come out?
 
 # %%
 path = work / "astronaut.jpg"
@@ -113,6 +150,10 @@ axes[1].imshow(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)); axes[1].set_title("convert
 for ax in axes: ax.axis("off")
 
 # %% [markdown]
+# **Answer:** red and blue swap places. The orange suit comes out blue, the flag's red stripes
+# blue and its blue field reddish; white stays white (its red, green and blue are equal), and the
+# skin and hair turn a cold blue-grey.
+#
 # Converting BGR to RGB is nothing but reversing the channel axis. JPEG is lossy, so the file is
 # close to the original but not equal to it:
 
