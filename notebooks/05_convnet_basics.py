@@ -73,8 +73,8 @@ def conv_output_size(W: int, F: int, P: int = 0, S: int = 1) -> int:
 
 
 # %% [markdown]
-# Before running the next cell, predict: a 7x7 input and a 3x3 filter with stride 1, then
-# stride 2, then stride 3?
+# **Predict before you run:** a 7x7 input and a 3x3 filter with stride 1, then stride 2, then
+# stride 3: how wide is the output?
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -87,6 +87,7 @@ except ValueError as err:
     print("stride 3:", err)
 
 # %% [markdown]
+# **Answer:** stride 1 gives 5x5 ((7 - 3) / 1 + 1) and stride 2 gives 3x3 ((7 - 3) / 2 + 1).
 # Stride 3 does not fit a 7x7 input with a 3x3 filter: (7 - 3) / 3 is not whole. The last
 # line is AlexNet's first layer: 227x227 input, 11x11 filters, stride 4, so 55x55 outputs.
 # Keras computes the same sizes; let it confirm one case with a real layer.
@@ -153,14 +154,18 @@ by_hand = np.zeros((4, 4), dtype="float32")
 for i in range(4):
     for j in range(4):
         by_hand[i, j] = np.sum(image[i:i + 3, j:j + 3] * edge)
+print(by_hand)
 
+# %% [markdown]
+# Now a Keras `Conv2D` layer with one 3x3 filter, no bias, and our edge filter as its weights:
+
+# %%
 layer = layers.Conv2D(1, 3, use_bias=False)
 layer.build((None, 6, 6, 1))
 layer.set_weights([edge.reshape(3, 3, 1, 1)])
 by_keras = layer(image.reshape(1, 6, 6, 1)).numpy()[0, :, :, 0]
-print(by_hand)
 assert np.allclose(by_hand, by_keras), "the loop and Keras disagree"
-print("loop == Keras Conv2D: PASS")
+print(f"PASS: loop == Keras Conv2D on all {by_hand.size} outputs (max |diff| {np.abs(by_hand - by_keras).max():.1e})")
 
 # %% [markdown]
 # The filter answers strongly (3) where the window straddles the edge and 0 on flat regions.
@@ -208,7 +213,7 @@ x_test_f = (x_test.astype("float32") / 255.0)[..., None]
 # %% [markdown]
 # ## 7. The model
 # The classic small MNIST convnet: three 3x3 convolutions (32, 64, 64 filters) with max
-# pooling between them, then a small dense classifier. Predict before running: what is the
+# pooling between them, then a small dense classifier. **Predict before you run:** what is the
 # first layer's output shape for a 28x28x1 input, and how many parameters does it have?
 
 # %%
@@ -233,7 +238,7 @@ for layer in convnet.layers[1:]:
 print(f"total parameters: {convnet.count_params():,}")
 
 # %% [markdown]
-# The first layer gives (26, 26, 32): 28 - 3 + 1 = 26, and 32 filters of 3x3x1 + 1 = 320
+# **Answer:** the first layer gives (26, 26, 32): 28 - 3 + 1 = 26, and 32 filters of 3x3x1 + 1 = 320
 # parameters. Pooling takes 26 to 13, the second conv 13 to 11, pooling 11 to 5, the third conv
 # 5 to 3; 3x3x64 = 576 numbers reach the dense layers.
 #
