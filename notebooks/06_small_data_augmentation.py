@@ -114,6 +114,7 @@ def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
     return ds.prefetch(tf.data.AUTOTUNE)  # prepare the next batch while the model trains
 
 
+# %%
 train_ds = image_folder("train", shuffle=True)
 val_ds = image_folder("validation", shuffle=False)
 test_ds = image_folder("test", shuffle=False)
@@ -134,7 +135,7 @@ show_images(images[:16].numpy(), labels=[class_names[int(i)] for i in labels[:16
 # (the probability of class 1) finish the job. A `Rescaling` layer first maps the pixels from
 # 0..255 to 0..1, inside the model, so a saved model takes raw images.
 #
-# Predict before running: the first convolution outputs 148x148x32. What comes out of the
+# **Predict before you run:** the first convolution outputs 148x148x32. What comes out of the
 # fourth pooling layer, and which layer holds most of the parameters?
 
 # %%
@@ -158,7 +159,8 @@ for layer in model_150.layers[1:]:
 print(f"total parameters at 150x150: {model_150.count_params():,}")
 
 # %% [markdown]
-# The 3x3 convolutions take 2 pixels off each side (148, 72, 34, 15) and the poolings halve
+# **Answer:** (7, 7, 128), and the dense layer holds most parameters. A 3x3 convolution without
+# padding takes 1 pixel off each side, 2 in all (148, 72, 34, 15), and the poolings halve
 # (74, 36, 17, 7). The `Flatten` layer hands 7 x 7 x 128 = 6,272 numbers to the dense layer,
 # which therefore holds 6,272 x 512 + 512 = 3,211,776 of the 3,453,121 parameters.
 #
@@ -251,7 +253,7 @@ show_images([cat[0].numpy()] + versions, labels=["original"] + [f"random {i + 1}
 # does not remove overfitting. **Dropout** adds a second brake: during training, `Dropout(0.5)`
 # sets a random half of the flattened features to zero at every step (and scales the rest by
 # 2), so the dense layer cannot rely on any single feature. At inference it does nothing.
-# Neither augmentation nor dropout has parameters: predict the count before running.
+# **Predict:** neither augmentation nor dropout has parameters. How many does this model have?
 
 # %%
 def make_regularised(image_size: tuple[int, int]) -> keras.Model:
@@ -273,6 +275,9 @@ def make_regularised(image_size: tuple[int, int]) -> keras.Model:
 print(f"augmentation + dropout model at 150x150: {make_regularised((150, 150)).count_params():,} parameters")
 
 # %% [markdown]
+# **Answer:** 3,453,121, exactly the baseline's count: the new layers change what the weights
+# see during training, not how many weights there are.
+#
 # ## 6. Train, lose the connection, resume
 # This run is longer, so we use it to see the backup at work. The callback below cuts the
 # training at the start of the third epoch, the way a lost Colab connection would. Then we do
@@ -292,6 +297,10 @@ class SimulatedDisconnect(keras.callbacks.Callback):
             raise ConnectionError(f"simulated disconnect at the start of epoch {epoch + 1}")
 
 
+# %% [markdown]
+# The first run gets the disconnect at the start of epoch 3:
+
+# %%
 def compiled_regularised() -> keras.Model:
     m = make_regularised(IMAGE_SIZE)
     m.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
@@ -335,6 +344,14 @@ plot_history(regularised, smooth=0.8, title="augmentation + dropout (EMA-smoothe
 # less, so it can train for many more epochs. On the real data it reaches about 82% validation
 # accuracy after 100 epochs (Chollet, *Deep Learning with Python*, 1st ed., §5.2), against
 # 70-72% for the baseline.
+#
+# The book's augmentation was not quite ours. It used Keras 2's `ImageDataGenerator` with more
+# kinds of change: rotations up to 40 degrees, shifts of up to 20% of the width and height,
+# shears, zooms of up to 20% and horizontal flips, filling new pixels with the nearest edge
+# pixel. Our three layers flip, rotate (up to 36 degrees) and zoom, but never shift or shear,
+# and they fill new pixels by mirroring the image (`fill_mode="reflect"`, the layers' default).
+# `layers.RandomTranslation` and `layers.RandomShear` add the two missing kinds; expect a full
+# run near the book's number, not exactly on it.
 
 # %%
 best_regularised = regularised.load_best()
