@@ -115,7 +115,7 @@ print(f"ratio 5x5: {count(3, 3) / count(5):.2f}   ratio 7x7: {count(3, 3, 3) / c
 # textures, eyes and fur look like, and those features are useful far beyond ImageNet. The
 # dense top only knows ImageNet's classes, so we drop it.
 #
-# Predict before running: 150 halved five times, rounding down, gives what final map?
+# **Predict before you run:** 150 halved five times, rounding down, gives what final map?
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -127,7 +127,7 @@ print(f"conv base parameters: {architecture.count_params():,}")
 print(f"of which block 5: {sum(l.count_params() for l in architecture.layers if l.name.startswith('block5')):,}")
 
 # %% [markdown]
-# 150 -> 75 -> 37 -> 18 -> 9 -> 4: a 4x4x512 map. Half of the 14.7 million parameters are in
+# **Answer:** 150 -> 75 -> 37 -> 18 -> 9 -> 4: a 4x4x512 map. Half of the 14.7 million parameters are in
 # block 5 alone; keep that in mind for fine-tuning.
 #
 # Now the trained weights. In full mode the loader downloads Keras' ImageNet weights for the
@@ -151,7 +151,9 @@ print(f"conv base at {IMAGE_SIZE}: output {conv_base.output.shape}")
 #
 # VGG16 was trained on images converted from RGB to BGR with the ImageNet mean colour
 # subtracted (no scaling to 0..1). `keras.applications.vgg16.preprocess_input` does exactly
-# that; we apply it in the `tf.data` pipeline, so the models below take preprocessed images.
+# that. We call it inside the models below, right before the conv base, the way chapter 06 put
+# its `Rescaling` layer inside the model: the data stays raw RGB 0..255, and a saved model
+# takes raw images, so nobody who loads it can forget the preprocessing.
 
 # %%
 print("one RGB pixel (255, 128, 0) becomes BGR minus the mean:",
@@ -162,30 +164,30 @@ base_dir = load_cats_vs_dogs_split()
 BATCH_SIZE = 20  # as in the book
 
 
-def vgg_ready(split: str, shuffle: bool) -> tf.data.Dataset:
+def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
     ds = keras.utils.image_dataset_from_directory(
         base_dir / split, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE,
         label_mode="binary", shuffle=shuffle, seed=ENV.seed, verbose=False)
-    ds = ds.map(lambda x, y: (keras.applications.vgg16.preprocess_input(x), y),
-                num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)  # raw RGB, 0..255
 
 
-train_ds, val_ds, test_ds = (vgg_ready("train", True), vgg_ready("validation", False),
-                             vgg_ready("test", False))
+train_ds, val_ds, test_ds = (image_folder("train", True), image_folder("validation", False),
+                             image_folder("test", False))
 print("classes (label 0, label 1):", sorted(d.name for d in (base_dir / "train").iterdir()))
 
 # %% [markdown]
 # ## 4. Fast feature extraction
 # The conv base is expensive and we will not change it, so run every image through it
 # **once**, keep its output maps, and train a small dense classifier on them. Cheap, but the
-# classifier sees each photo exactly as it is: no augmentation is possible.
+# classifier sees each photo exactly as it is: no augmentation is possible. Here there is no
+# model around the base yet, so we preprocess each batch by hand on its way in.
 
 # %%
 def extract_features(ds: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
     features, labels = [], []
     for images, y in ds:
-        features.append(conv_base.predict(images, verbose=0))
+        preprocessed = keras.applications.vgg16.preprocess_input(images)
+        features.append(conv_base.predict(preprocessed, verbose=0))
         labels.append(y.numpy())
     return np.concatenate(features), np.concatenate(labels)
 
@@ -242,6 +244,7 @@ def make_augmentation() -> keras.Sequential:
 
 inputs = keras.Input(shape=IMAGE_SIZE + (3,))
 x = make_augmentation()(inputs)
+x = keras.applications.vgg16.preprocess_input(x)  # raw RGB in, VGG16's input out
 x = conv_base(x)
 x = layers.Flatten()(x)
 x = layers.Dense(256, activation="relu")(x)
@@ -304,8 +307,8 @@ print("unfrozen:", [l.name for l in conv_base.layers if l.trainable and l.weight
 print("trainable weight tensors, fine-tuning:", len(model.trainable_weights))
 
 # %% [markdown]
-# Recompile for the change to count, with a learning rate ten times smaller than before
-# (1e-5): the unfrozen filters are already good, we only want to nudge them.
+# Recompile for the change to count, with half the learning rate used so far (1e-5 instead of
+# 2e-5, as in the book): the unfrozen filters are already good, we only want to nudge them.
 
 # %%
 model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-5),
@@ -319,6 +322,18 @@ plot_history(fine_run, smooth=0.8, title="fine-tuning block 5 (EMA-smoothed)");
 fine_test = fine_run.load_best().evaluate(test_ds, verbose=0)[1]
 print(f"fine-tuned: best epoch {fine_run.best_epoch()}, "
       f"validation accuracy {max(fine_run.history['val_accuracy']):.3f}, test accuracy {fine_test:.3f}")
+
+# %% [markdown]
+# The saved file, `best.keras`, holds the whole path from raw pixels to a probability:
+# augmentation (idle at inference), preprocessing, the base and the classifier. Load it and give
+# it photos exactly as `image_dataset_from_directory` delivers them:
+
+# %%
+saved = keras.saving.load_model(fine_run.best_model_path)
+raw_images, raw_labels = next(iter(test_ds))
+print(f"pixels going in: {float(tf.reduce_min(raw_images)):.0f} to {float(tf.reduce_max(raw_images)):.0f}")
+print("P(label 1):", np.round(saved.predict(raw_images, verbose=0)[:8, 0], 2))
+print("labels:    ", raw_labels[:8, 0].numpy().astype(int))
 
 # %% [markdown]
 # ## 7. All three, on the test set
@@ -348,7 +363,8 @@ for name, acc in [("fast feature extraction", features_test),
 # - Fast feature extraction runs the base once and trains a small classifier on its output:
 #   cheap, about 90%, no augmentation.
 # - With augmentation the frozen base sits inside the model (`trainable = False`, then
-#   compile): about 96%. Trainable weight tensors go from 30 to 4.
+#   compile): about 96%. Trainable weight tensors go from 30 to 4. `preprocess_input` sits
+#   inside the model as well, so the saved `.keras` file takes raw RGB images.
 # - Fine-tuning unfreezes `block5_conv1` and up (10 trainable tensors), recompiles with a
 #   small learning rate and reaches about 97% test accuracy. Lower layers stay frozen: they
 #   are generic, and unfreezing them would overfit.
