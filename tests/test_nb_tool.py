@@ -1,0 +1,54 @@
+"""tools/nb.py sync: text edits reach the .ipynb, recorded checked outputs stay."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("nb_tool", ROOT / "tools" / "nb.py")
+nb_tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(nb_tool)
+
+CHAPTER = """# %% [markdown]
+# # 99 · A chapter
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(6 * 7)
+
+# %% [markdown]
+# The end.
+"""
+
+
+def recorded(tmp_path: Path, text: str = CHAPTER) -> Path:
+    py = tmp_path / "99_chapter.py"
+    py.write_text(text)
+    out = nb_tool.build(py)
+    nb = nbformat.read(out, as_version=4)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    nb.cells[1].execution_count = 1
+    nbformat.write(nb, out)
+    return py
+
+
+def test_sync_keeps_checked_outputs_when_unchecked_cells_are_added(tmp_path):
+    py = recorded(tmp_path)
+    py.write_text(CHAPTER.replace("# %%\n# NBVAL", "# %%\nprint('banner')\n\n# %% [markdown]\n# New text.\n\n# %%\n# NBVAL"))
+    nb = nbformat.read(nb_tool.sync(py), as_version=4)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "markdown", "code", "markdown"]
+    assert nb.cells[1].source == "print('banner')" and nb.cells[1].outputs == []
+    assert nb.cells[3].outputs[0]["text"] == "42\n" and nb.cells[3].execution_count == 1
+
+
+def test_sync_refuses_a_changed_checked_cell_and_leaves_the_notebook_alone(tmp_path):
+    py = recorded(tmp_path)
+    before = py.with_suffix(".ipynb").read_text()
+    py.write_text(CHAPTER.replace("6 * 7", "6 * 8"))
+    with pytest.raises(SystemExit, match="build and record"):
+        nb_tool.sync(py)
+    assert py.with_suffix(".ipynb").read_text() == before
