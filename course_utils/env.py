@@ -63,6 +63,30 @@ def by_mode(quick: T, full: T) -> T:
     return quick if is_quick() else full
 
 
+def banner(quick_data: str, full_data: str, reference: str = "", stand_in: bool = True) -> None:
+    """Print the chapter's data for this run and the full run's reference result.
+
+    `quick_data` / `full_data` say what quick and full mode train on; `reference` is the result a
+    full run should reach, with its source; `stand_in` is False when quick mode's data is real.
+    """
+    if not quick_data.strip() or not full_data.strip():
+        raise ValueError("banner() needs both quick_data and full_data: say what each mode uses")
+    if is_quick():
+        lines = [f"QUICK MODE  data: {quick_data}"]
+        if quick_data == full_data:
+            lines.append("            the same data as full mode")
+        elif stand_in:
+            lines.append(f"            a stand-in for {full_data}: its numbers show the code at work, "
+                         "not real results")
+        else:
+            lines.append(f"            real data, less of it than full mode's {full_data}")
+    else:
+        lines = [f"FULL MODE   data: {full_data}"]
+    if reference:
+        lines.append(f"FULL RUN    {reference}")
+    print("\n".join(lines))
+
+
 def drive_mounted() -> bool:
     """True when Google Drive is mounted at /content/drive (Colab)."""
     return (DRIVE_ROOT / "MyDrive").is_dir()

@@ -54,6 +54,9 @@ def test_chapter_conventions(path: Path):
     assert badge in head.source, "the Open in Colab badge must point at this chapter"
     code = [c for c in cells if c.cell_type == "code"]
     assert code[0].source == SETUP_CELL, "the first code cell must be the standard setup cell"
+    assert code[1].source.startswith("env.banner("), (
+        "the second code cell must be the quick-mode banner: env.banner(quick_data, full_data, reference)"
+    )
     assert any(c.cell_type == "markdown" and c.source.startswith("## Recap") for c in cells)
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     for i, cell in enumerate(code):

