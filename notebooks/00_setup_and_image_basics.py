@@ -47,6 +47,13 @@ from course_utils import env
 ENV = env.setup()
 
 # %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="photos that ship with scikit-image (nothing is downloaded)",
+           full_data="photos that ship with scikit-image (nothing is downloaded)")
+
+# %% [markdown]
 # What those lines mean:
 # - **running in**: `colab`, `local`, or `ci` (the instructors' automatic check).
 # - **GPU**: the GPU TensorFlow sees, or `none: CPU`. Every chapter runs on a CPU; a GPU makes

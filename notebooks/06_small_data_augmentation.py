@@ -51,6 +51,15 @@ if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course 
 from course_utils import env
 ENV = env.setup()
 
+# %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="faces vs non-faces (scikit-image lfw_subset) in the cats-vs-dogs folder layout",
+           full_data="2,000 cats-vs-dogs training photos (1,000 validation, 1,000 test)",
+           reference="about 82% validation accuracy with augmentation + dropout, 70-72% without "
+                     "(Chollet, Deep Learning with Python, 1st ed., 5.2)")
+
 # %%
 import inspect
 import numpy as np
