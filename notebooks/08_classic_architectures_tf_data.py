@@ -331,19 +331,16 @@ class LocalResponseNorm(layers.Layer):
 # %%
 def make_alexnet_style() -> keras.Model:
     inputs = keras.Input(shape=IMAGE_SHAPE)
-    x = layers.Conv2D(32, 5, padding="same", activation="relu")(inputs)
-    x = LocalResponseNorm()(x)
-    x = layers.MaxPooling2D(3, strides=2)(x)
-    x = layers.Conv2D(64, 5, padding="same", activation="relu")(x)
-    x = LocalResponseNorm()(x)
-    x = layers.MaxPooling2D(3, strides=2)(x)
-    x = layers.Conv2D(96, 3, padding="same", activation="relu")(x)
-    x = layers.Conv2D(96, 3, padding="same", activation="relu")(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = inputs
+    for filters in (32, 64):  # large filters, LRN, overlapping 3x3 / stride 2 pooling
+        x = layers.Conv2D(filters, 5, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(3, strides=2)(LocalResponseNorm()(x))
+    for filters in (96, 96, 64):  # then three 3x3 convolutions
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D(3, strides=2)(x)
     x = layers.Flatten()(x)
-    x = layers.Dropout(0.5)(layers.Dense(256, activation="relu")(x))
-    x = layers.Dropout(0.5)(layers.Dense(256, activation="relu")(x))
+    for _ in range(2):  # two wide dense layers, each followed by dropout
+        x = layers.Dropout(0.5)(layers.Dense(256, activation="relu")(x))
     outputs = layers.Dense(10, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="alexnet_style")
 
