@@ -132,10 +132,10 @@ plt.show()
 
 # %% [markdown]
 # **Answer:** the first layer, yes: it is a bank of edge and colour detectors, and almost
-# every channel still shows the cat (none of them is blank). The deepest, no: at 9x9 the maps
-# are too coarse to show a cat, and many of them are blank (see the titles), because the filter
-# looks for something that is not in this image. Deep layers carry less about the
-# pixels and more about *what* is there (and, in full mode, which ImageNet class it suggests).
+# every channel still shows the cat. The deepest, no: at 9x9 the maps are too coarse to show a
+# cat, and many of them are blank (see the titles), because the filter looks for something
+# that is not in this image. Deep layers carry less about the pixels and more about *what* is
+# there (and, in full mode, which ImageNet class it suggests).
 #
 # ## 3. Filter patterns by gradient ascent
 # Which input makes a filter respond most? Start from a grey image with a little noise and
