@@ -8,6 +8,8 @@
          Those real filters are loaded into `keras.applications.VGG16(weights=None,
          include_top=False)`. Same architecture, same layer names, same preprocessing; not the
          ImageNet weights, and every chapter that uses them says so.
+- The whole VGG16 with its ImageNet classifier (`load_vgg16_classifier`, chapter 09, full
+  mode only: no package ships it).
 - ImageNet class names for a prediction (`decode_imagenet`, chapter 09).
 - MediaPipe's person-segmentation model (`person_probability`, chapter 10): the
   `selfie_segmentation.tflite` file that `course_utils.extras` takes from the mediapipe
@@ -115,6 +117,27 @@ def load_vgg16_conv_base(
     if verbose:
         print(f"weights: {description}")
     return base
+
+
+# --- VGG16 with its ImageNet classifier (chapter 09) -------------------------------------------
+
+
+def load_vgg16_classifier(verbose: bool = True) -> keras.Model:
+    """The whole VGG16, conv base and ImageNet classifier (224x224 input, 1,000 softmax outputs).
+
+    Full mode only: no package ships these weights, and quick mode never downloads (the
+    553 MB file arrives through the course registry, so mirrors, checksum and cache apply).
+    Images go in prepared with `keras.applications.vgg16.preprocess_input`.
+    """
+    import keras
+
+    from course_utils.download import fetch
+
+    path = fetch("vgg16_imagenet")  # refuses in quick mode, before anything is built
+    model = keras.applications.VGG16(weights=str(path), include_top=True)
+    if verbose:
+        print("weights: VGG16 with its ImageNet classifier (Keras' release of the Oxford VGG weights)")
+    return model
 
 
 # --- ImageNet class names ---------------------------------------------------------------------

@@ -141,6 +141,37 @@ def test_quick_mode_never_downloads_imagenet_weights(course_dirs, monkeypatch):
         pretrained.load_vgg16_conv_base(weights="imagenet")
 
 
+# --- VGG16 with its ImageNet classifier (chapter 09) --------------------------------------------
+
+
+def test_the_classifier_arrives_through_the_registry_and_is_built_on_that_file(
+        file_server, course_dirs, monkeypatch, capsys):
+    """The real file is 553 MB: a small stand-in is served, and keras.applications.VGG16 is
+    replaced by a recorder, to check which file the classifier is built from and how."""
+    data = b"stand-in for the 553 MB weights file"
+    (file_server.root / "vgg16_full.h5").write_bytes(data)
+    entry = DataFile(name="vgg16_imagenet", filename=registry.get("vgg16_imagenet").filename,
+                     urls=(file_server.url("vgg16_full.h5"),),
+                     checksum="md5:" + hashlib.md5(data).hexdigest(), size=len(data), licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "vgg16_imagenet", entry)
+    monkeypatch.setenv("COURSE_MODE", "full")
+    calls = []
+    monkeypatch.setattr(keras.applications, "VGG16", lambda **kwargs: calls.append(kwargs) or "model")
+    assert pretrained.load_vgg16_classifier() == "model"
+    assert "ImageNet classifier" in capsys.readouterr().out
+    [kwargs] = calls
+    assert kwargs["include_top"] is True
+    assert open(kwargs["weights"], "rb").read() == data  # the registry's copy, checksum verified
+    assert file_server.requests == ["vgg16_full.h5"]
+
+
+def test_quick_mode_never_downloads_the_classifier(course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setattr(keras.applications, "VGG16", lambda **kwargs: pytest.fail("built a model"))
+    with pytest.raises(RuntimeError, match="Quick mode never downloads"):
+        pretrained.load_vgg16_classifier()
+
+
 # --- full-mode path: ImageNet class names through the registry ---------------------------------
 
 

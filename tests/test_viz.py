@@ -32,12 +32,16 @@ SIZE = 48
 CHAPTER = Path(__file__).resolve().parent.parent / "notebooks" / "09_visualising_convnets.py"
 
 
+def chapter_cell(marker: str) -> str:
+    """The source of the one code cell of chapter 09 that contains `marker`."""
+    [cell] = [c.source for c in jupytext.read(CHAPTER).cells if c.cell_type == "code" and marker in c.source]
+    return cell
+
+
 def chapter_spotter() -> keras.Sequential:
     """Chapter 09's `spotter`, built (fresh weights) by running the chapter's own cell."""
-    cell = next(c.source for c in jupytext.read(CHAPTER).cells
-                if c.cell_type == "code" and "spotter = keras.Sequential(" in c.source)
     namespace = {"keras": keras, "layers": layers, "print": lambda *args, **kwargs: None}
-    exec(cell, namespace)
+    exec(chapter_cell("spotter = keras.Sequential("), namespace)
     return namespace["spotter"]
 
 
@@ -90,7 +94,7 @@ def reference_grad_cam(conv_part, head_logits, images: np.ndarray) -> np.ndarray
     return cam / np.maximum(cam.max(axis=(1, 2), keepdims=True), 1e-12)
 
 
-# --- the two tests the chapter's issue asks for ---------------------------------------------
+# --- where the heatmap points, and that the model's wiring does not change it -----------------
 
 
 def localisation_rate(model, images, present, boxes) -> float:
@@ -213,18 +217,15 @@ def fer_model():
 
 
 def astronaut_face() -> np.ndarray:
-    """The astronaut's face, found by scikit-image's face detector, as fer's model wants it."""
-    photo = skimage.data.astronaut()
-    detector = skimage.feature.Cascade(skimage.data.lbp_frontal_face_cascade_filename())
-    box = detector.detect_multi_scale(photo, scale_factor=1.2, step_ratio=1, min_size=(60, 60),
-                                      max_size=(200, 200))[0]
-    face = photo[box["r"]:box["r"] + box["height"], box["c"]:box["c"] + box["width"]]
-    grey = keras.ops.image.resize(skimage.color.rgb2gray(face)[..., None], (64, 64)).numpy()
-    return (grey - 0.5) * 2.0
+    """The astronaut's face as fer's model wants it, cropped by running chapter 09's own cell."""
+    namespace = {"keras": keras, "skimage": skimage, "announce": lambda *args, **kwargs: None}
+    exec(chapter_cell("face_input = "), namespace)
+    return namespace["face_input"]
 
 
 def test_gradcam_on_fers_emotion_model_and_a_real_face(fer_model):
     face = astronaut_face()[None]
+    assert face.shape == (1, 64, 64, 1) and -1 <= face.min() and face.max() <= 1
     probs = fer_model.predict(face, verbose=0)[0]
     heatmap, classes = viz.grad_cam(fer_model, face)  # default: the last conv layer
     assert viz.conv_layer_names(fer_model)[-1] == "conv2d_7"
