@@ -523,8 +523,10 @@ assert val["softmax"] > env.by_mode(quick=0.3, full=0.32), val
 # ## 12. The weights as images
 # Each column of $W$ (without the bias row) has 3,072 numbers: reshape it to 32x32x3 and
 # stretch it to 0..255 to see the template the classifier learnt for that class. On real
-# CIFAR-10 the car template is red-ish and the ship and plane templates blue; on the stand-in
-# you should recognise the colours and, blurred over all positions, the shapes of each class.
+# CIFAR-10 the car template is red-ish and the ship and plane templates blue. On the stand-in
+# each template is mostly a blurred patch of its class's usual colour: the shapes turn up at
+# many positions and sizes, so their outlines average away (the diagonal stripes keep some of
+# their texture).
 
 # %%
 for name, W_ in models.items():

@@ -331,7 +331,8 @@ print("NumPy backward pass == tf.GradientTape: PASS")
 #   $w \leftarrow w + v$: it speeds up along directions that keep the same sign and damps zig-zags.
 # - **Nesterov**: the same velocity, but the step looks ahead: $w \leftarrow w + \mu v - \eta g$.
 # - **AdaGrad**: divides each coordinate's step by the root of the sum of all its squared
-#   gradients so far: big steps where gradients are small. The sum only grows, so steps shrink.
+#   gradients so far: big steps where gradients are small. The sum only grows, so steps can only
+#   shrink.
 # - **RMSprop**: AdaGrad with a leaky (exponential moving) average instead of the sum, so the
 #   step size does not die out.
 # - **Adam**: momentum (a moving average of $g$) and RMSprop (of $g^2$) together, with a
