@@ -99,8 +99,8 @@ print(f"keras Dense({C}) on {D} inputs: kernel {tuple(dense.kernel.shape)}, "
 #
 # $$L_i = \sum_{j \ne y_i} \max(0,\; s_j - s_{y_i} + 1)$$
 #
-# The CS231n lecture uses three training images (a cat, a car, a frog) and three classes. Before
-# running, work out the cat image's loss by hand: its scores are cat 3.2, car 5.1, frog -1.7.
+# The CS231n lecture uses three training images (a cat, a car, a frog) and three classes. First
+# the loss written with loops, exactly as the formula reads:
 
 # %%
 classes = ["cat", "car", "frog"]
@@ -119,11 +119,18 @@ def svm_loss_loops(S: np.ndarray, y: np.ndarray) -> np.ndarray:
     return losses
 
 
+# %% [markdown]
+# The same loss without loops: compute every margin at once, then zero the correct class's.
+
+# %%
 def svm_loss(S: np.ndarray, y: np.ndarray) -> np.ndarray:
     margins = np.maximum(0, S - S[np.arange(len(S)), y][:, None] + 1.0)
     margins[np.arange(len(S)), y] = 0  # the correct class is not compared with itself
     return margins.sum(axis=1)
 
+
+# %% [markdown]
+# **Predict:** work out the cat image's loss by hand. Its scores are cat 3.2, car 5.1, frog -1.7.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -134,11 +141,14 @@ for name, L in zip(classes, losses):
 print(f"mean over the three images: {losses.mean():.2f}")
 
 # %% [markdown]
+# **Answer:** 2.9. The car class beats the cat class by 1.9, which with the margin of 1 costs
+# $\max(0, 5.1 - 3.2 + 1) = 2.9$; the frog class is far below, $\max(0, -1.7 - 3.2 + 1) = 0$.
+#
 # The car image scores its own class highest by more than the margin, so its loss is 0; the frog
-# image is badly wrong and pays 12.9. Questions worth a moment: what are the smallest and largest
-# possible values of this loss (0 and infinity)? And if all scores are nearly equal, as they are
-# for small random weights, each of the $C - 1$ wrong classes contributes about 1, so the loss
-# is about $C - 1$: **2** here, **9** for CIFAR-10. That is a check we will use on real data.
+# image is badly wrong and pays 12.9. Two facts worth a moment: the loss is never below 0 and has
+# no upper limit. And if all scores are nearly equal, as they are for small random weights, each
+# of the $C - 1$ wrong classes contributes about 1, so the loss is about $C - 1$: **2** here,
+# **9** for CIFAR-10. That is a check we will use on real data.
 #
 # ## 3. The softmax classifier and cross-entropy
 # Softmax reads the scores as unnormalised log-probabilities: exponentiate, then normalise so
@@ -269,6 +279,10 @@ def smooth_l1(e: np.ndarray) -> np.ndarray:
     return np.where(a < 1, 0.5 * e**2, a - 0.5)
 
 
+# %% [markdown]
+# The three losses and their gradients side by side:
+
+# %%
 e = np.linspace(-3, 3, 601)
 curves = {"L2: e^2": (e**2, 2 * e), "L1: |e|": (np.abs(e), np.sign(e)),
           "smooth L1": (smooth_l1(e), np.clip(e, -1, 1))}
@@ -307,8 +321,24 @@ probs = softmax(logits_r.astype(np.float64))
 y_bin = rng.integers(0, 2, (n, c)).astype("float32")
 pred, target = rng.normal(0, 2, (n, 4)), rng.normal(0, 2, (n, 4))
 
+# %% [markdown]
+# `check_against_keras` takes pairs (ours, Keras') and asserts that each pair agrees, printing
+# the largest relative difference.
+
 # %%
-checks = {
+def check_against_keras(checks: dict) -> None:
+    for name, (ours, theirs) in checks.items():
+        theirs = np.asarray(theirs, dtype=np.float64)
+        gap = np.max(np.abs(ours - theirs) / np.maximum(1e-8, np.abs(ours)))
+        assert ours.shape == theirs.shape and gap < 1e-5, (name, gap)
+        print(f"{name:38s} NumPy == Keras on {n} samples: PASS (largest relative difference {gap:.1e})")
+
+
+# %% [markdown]
+# First the classification losses:
+
+# %%
+check_against_keras({
     "sparse categorical CE (logits)": (softmax_loss(logits_r.astype(np.float64), y_int),
         keras.losses.sparse_categorical_crossentropy(y_int, logits_r, from_logits=True)),
     "categorical CE (probabilities)": (-np.sum(y_hot * np.log(probs), axis=1),
@@ -317,18 +347,20 @@ checks = {
         keras.losses.binary_crossentropy(y_bin, logits_r, from_logits=True)),
     "Crammer-Singer hinge (probabilities)": (crammer_singer_hinge(probs, y_int),
         keras.losses.categorical_hinge(y_hot, probs.astype("float32"))),
+})
+
+# %% [markdown]
+# Then the regression losses, on four coordinates per sample:
+
+# %%
+check_against_keras({
     "L2 / mean squared error": (np.mean((pred - target) ** 2, axis=1),
         keras.losses.mean_squared_error(target, pred)),
     "L1 / mean absolute error": (np.mean(np.abs(pred - target), axis=1),
         keras.losses.mean_absolute_error(target, pred)),
     "smooth L1 / Huber(delta=1)": (smooth_l1(pred - target).mean(axis=1),
         keras.losses.huber(target, pred, delta=1.0)),
-}
-for name, (ours, theirs) in checks.items():
-    theirs = np.asarray(theirs, dtype=np.float64)
-    gap = np.max(np.abs(ours - theirs) / np.maximum(1e-8, np.abs(ours)))
-    assert ours.shape == theirs.shape and gap < 1e-5, (name, gap)
-    print(f"{name:38s} NumPy == Keras on {n} samples: PASS (largest relative difference {gap:.1e})")
+})
 
 # %% [markdown]
 # ## 9. Data for training
@@ -381,6 +413,11 @@ def svm_loss_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float):
     return loss, X.T @ G / n + 2 * reg * W
 
 
+# %% [markdown]
+# The softmax version is shorter: the gradient with respect to the scores is the probabilities
+# with 1 subtracted at the correct class.
+
+# %%
 def softmax_loss_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float):
     n = len(y)
     P = softmax(X @ W)
@@ -392,7 +429,7 @@ def softmax_loss_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float):
 # %% [markdown]
 # Two checks before training. The vectorised SVM gradient must equal a slow version that loops
 # over images and classes, and the initial losses with tiny random weights must be near $C - 1 = 9$
-# and $\ln C = 2.30$ (section 2 and 3). Chapter 03 adds the strongest check of all: comparing an
+# and $\ln C = 2.30$ (sections 2 and 3). Chapter 03 adds the strongest check of all: comparing an
 # analytic gradient with a numerically measured one.
 
 # %%
@@ -407,13 +444,18 @@ def svm_grad_loops(W: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return dW / len(X)
 
 
+# %% [markdown]
+# Both checks on tiny random weights:
+
+# %%
 W0 = 1e-5 * np.random.default_rng(0).standard_normal((X_train.shape[1], 10))
 X_small = X_train[:100].astype(np.float64)  # float64 so the two sums agree to rounding
 _, dW_fast = svm_loss_grad(W0, X_small, y_train[:100], reg=0.0)
-assert np.allclose(dW_fast, svm_grad_loops(W0, X_small, y_train[:100]))
+dW_loops = svm_grad_loops(W0, X_small, y_train[:100])
+assert np.allclose(dW_fast, dW_loops)
+print(f"vectorised SVM gradient == loop version: PASS (largest difference {np.abs(dW_fast - dW_loops).max():.1e})")
 svm0 = svm_loss_grad(W0, X_train[:1000], y_train[:1000], 0.0)[0]
 soft0 = softmax_loss_grad(W0, X_train[:1000], y_train[:1000], 0.0)[0]
-print(f"vectorised SVM gradient == loop version: PASS")
 print(f"initial SVM loss {svm0:.3f} (expect about 9), initial softmax loss {soft0:.3f} (expect about 2.303)")
 assert abs(svm0 - 9) < 0.3 and abs(soft0 - np.log(10)) < 0.05
 
@@ -426,7 +468,7 @@ assert abs(svm0 - 9) < 0.3 and abs(soft0 - np.log(10)) < 0.05
 #
 # A practical note: each step multiplies small matrices (200 x 3,073 by 3,073 x 10). Splitting
 # such small products across CPU threads costs more than it saves, badly so on a busy machine,
-# so the training runs with one BLAS thread (`threadpoolctl`, which ships with scikit-learn).
+# so the training runs with one BLAS thread (`threadpoolctl`, installed along with scikit-learn).
 
 # %%
 def train_linear(loss_grad, X, y, learning_rate=1e-7, reg=2.5e4, iters=1500, batch=200, seed=0):
@@ -481,8 +523,10 @@ assert val["softmax"] > env.by_mode(quick=0.3, full=0.32), val
 # ## 12. The weights as images
 # Each column of $W$ (without the bias row) has 3,072 numbers: reshape it to 32x32x3 and
 # stretch it to 0..255 to see the template the classifier learnt for that class. On real
-# CIFAR-10 the car template is red-ish and the ship and plane templates blue; on the stand-in
-# you should recognise the colours and, blurred over all positions, the shapes of each class.
+# CIFAR-10 the car template is red-ish and the ship and plane templates blue. On the stand-in
+# each template is mostly a blurred patch of its class's usual colour: the shapes turn up at
+# many positions and sizes, so their outlines average away (the diagonal stripes keep some of
+# their texture).
 
 # %%
 for name, W_ in models.items():

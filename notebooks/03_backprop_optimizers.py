@@ -49,7 +49,6 @@ from course_utils import env
 ENV = env.setup()
 
 # %%
-import inspect
 import numpy as np
 import tensorflow as tf
 import keras
@@ -64,7 +63,7 @@ from course_utils.plots import plot_history
 # \frac{\partial f}{\partial q}\frac{\partial q}{\partial x}$. Each node only needs to know its
 # own local derivative and the gradient arriving from above.
 #
-# Predict first: at $x = -2, y = 5, z = -4$, what are $f$ and the three gradients?
+# **Predict:** at $x = -2, y = 5, z = -4$, what are $f$ and the three gradients?
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -79,6 +78,10 @@ print(f"q = {q}, f = {f}")
 print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
 
 # %% [markdown]
+# **Answer:** $q = 3$ and $f = 3 \cdot (-4) = -12$. Going backwards, $\partial f/\partial z = q = 3$
+# and $\partial f/\partial q = z = -4$; the add node hands that $-4$ unchanged to both $x$ and
+# $y$, so $\partial f/\partial x = \partial f/\partial y = -4$.
+#
 # TensorFlow records the same graph while the function runs and walks it backwards for us:
 
 # %%
@@ -144,16 +147,51 @@ print("gate-by-gate == sigmoid shortcut: PASS")
 #
 # $$\frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}$$
 #
-# (the centred difference, whose error shrinks like $h^2$), and to compare the two with a
-# **relative** error, since an absolute difference of 1e-4 is tiny for a gradient of 100 and huge
-# for one of 1e-4. These two helpers live in `course_utils.gradcheck`; here is their code:
+# (the centred difference, whose error shrinks like $h^2$). Written out, one coordinate at a
+# time, each put back before the next is nudged:
 
 # %%
-from course_utils import gradcheck
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = f(x)
+        x[i] = old - h
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+# %% [markdown]
+# The two gradients are compared with a **relative** error, since an absolute difference of 1e-4
+# is tiny for a gradient of 100 and huge for one of 1e-4. The floor of 1e-8 keeps two gradients
+# that are both 0 from dividing 0 by 0.
+
+# %%
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+# %% [markdown]
+# The course keeps the same two functions in `course_utils.gradcheck` (with checks on their
+# inputs: `numeric_gradient` refuses `float32`, for the reason shown below). Ours must give the
+# same numbers; from here on the chapter uses the helpers.
+
+# %%
 from course_utils.gradcheck import numeric_gradient, rel_error
 
-print(inspect.getsource(gradcheck.rel_error))
-print(inspect.getsource(gradcheck.numeric_gradient))
+rng = np.random.default_rng(0)
+M = rng.standard_normal((4, 6))
+def wobbly(v: np.ndarray) -> float: return float(np.sum(np.tanh(M @ v) ** 2))
+v0 = rng.standard_normal(6)
+ours, theirs = numerical_gradient(wobbly, v0.copy()), numeric_gradient(wobbly, v0.copy())
+assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+a, b = rng.standard_normal(500), rng.standard_normal(500)
+assert relative_error(a, b) == rel_error(a, b)
+print(f"PASS: ours == gradcheck.numeric_gradient on a 6-input function (max |diff| "
+      f"{np.abs(ours - theirs).max():.1e}), ours == gradcheck.rel_error on 500 random pairs")
 
 # %% [markdown]
 # CS231n's rule of thumb for the relative error: above 1e-2 the gradient is probably wrong;
@@ -206,13 +244,27 @@ def init_two_layer(D: int, H: int, C: int, std: float = 1e-2, seed: int = 0, dty
             "W2": (std * rng.standard_normal((H, C))).astype(dtype), "b2": np.zeros(C, dtype)}
 
 
-def two_layer_loss(p: dict, X: np.ndarray, y: np.ndarray, reg: float = 0.0):
-    N = len(X)
-    z1 = X @ p["W1"] + p["b1"]                         # forward
+# %% [markdown]
+# The forward pass keeps what the backward pass will need: the hidden layer's input `z1`, its
+# output `h`, and the class probabilities.
+
+# %%
+def two_layer_forward(p: dict, X: np.ndarray):
+    z1 = X @ p["W1"] + p["b1"]
     h = np.maximum(0, z1)
     s = h @ p["W2"] + p["b2"]
     s = s - s.max(axis=1, keepdims=True)               # stable softmax
     prob = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+    return z1, h, prob
+
+
+# %% [markdown]
+# The loss, then the backward pass, from the scores down to the first layer:
+
+# %%
+def two_layer_loss(p: dict, X: np.ndarray, y: np.ndarray, reg: float = 0.0):
+    N = len(X)
+    z1, h, prob = two_layer_forward(p, X)
     loss = -np.log(prob[np.arange(N), y]).mean() + reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
     ds = prob.copy()                                   # backward
     ds[np.arange(N), y] -= 1
@@ -226,8 +278,8 @@ def two_layer_loss(p: dict, X: np.ndarray, y: np.ndarray, reg: float = 0.0):
 
 
 # %% [markdown]
-# First the numerical check, on a tiny network (5 inputs, 10 hidden units, 3 classes), every
-# parameter one by one:
+# First the numerical check, on a tiny network (4 inputs, 10 hidden units, 3 classes) and a
+# batch of 5 examples, every parameter one by one:
 
 # %%
 rng = np.random.default_rng(1)
@@ -243,7 +295,8 @@ for name in ("W1", "b1", "W2", "b2"):
 # %% [markdown]
 # Then against `tf.GradientTape`, on a bigger network in `float64`: TensorFlow builds its own
 # backward pass from the forward code, so agreement means our hand-written backward pass is
-# right. The issue's bar is a relative error under 1e-6.
+# right. Both compute in `float64`, so we ask for a relative error under 1e-6, far below
+# CS231n's "probably wrong" level of 1e-2 (section 3).
 
 # %%
 D, H, C, N = 3072, 50, 10, 64
@@ -278,7 +331,8 @@ print("NumPy backward pass == tf.GradientTape: PASS")
 #   $w \leftarrow w + v$: it speeds up along directions that keep the same sign and damps zig-zags.
 # - **Nesterov**: the same velocity, but the step looks ahead: $w \leftarrow w + \mu v - \eta g$.
 # - **AdaGrad**: divides each coordinate's step by the root of the sum of all its squared
-#   gradients so far: big steps where gradients are small. The sum only grows, so steps shrink.
+#   gradients so far: big steps where gradients are small. The sum only grows, so steps can only
+#   shrink.
 # - **RMSprop**: AdaGrad with a leaky (exponential moving) average instead of the sum, so the
 #   step size does not die out.
 # - **Adam**: momentum (a moving average of $g$) and RMSprop (of $g^2$) together, with a
@@ -298,6 +352,11 @@ class SGD:
             params[k] -= self.lr * grads[k]
 
 
+# %% [markdown]
+# Momentum keeps one velocity array per parameter, created at the first step; `nesterov=True`
+# switches to the look-ahead step.
+
+# %%
 class Momentum:
     def __init__(self, lr: float, mu: float = 0.9, nesterov: bool = False):
         self.lr, self.mu, self.nesterov, self.v = lr, mu, nesterov, {}
@@ -321,6 +380,10 @@ class AdaGrad:
             params[k] -= self.lr * grads[k] / np.sqrt(cache + self.eps)
 
 
+# %% [markdown]
+# RMSprop differs from AdaGrad in one line: the cache forgets old gradients at the rate $\rho$.
+
+# %%
 class RMSprop:
     def __init__(self, lr: float, rho: float = 0.9, eps: float = 1e-7):
         self.lr, self.rho, self.eps, self.cache = lr, rho, eps, {}
@@ -380,6 +443,10 @@ def f32(v: float) -> float:
     return float(np.float32(v))
 
 
+# %% [markdown]
+# Each entry below pairs our optimiser with the Keras one, both with the same settings:
+
+# %%
 start = np.array([-4.5, 1.5])
 mu, rho, b1, b2, eps, acc0 = (f32(v) for v in (0.9, 0.9, 0.9, 0.999, 1e-7, 0.1))
 setups = {  # name: (our optimiser, the Keras one with the same settings)
@@ -394,11 +461,11 @@ setups = {  # name: (our optimiser, the Keras one with the same settings)
              lambda: keras.optimizers.Adam(1 / 4, beta_1=b1, beta_2=b2, epsilon=eps)),
 }
 
+# %% [markdown]
+# `run_both` takes the steps side by side and returns our path and the largest gap to Keras:
+
 # %%
-steps = 60
-paths = {}
-for name, (make_ours, make_keras) in setups.items():
-    ours, theirs = make_ours(), make_keras()
+def run_both(ours, theirs, steps: int):
     p = {"w": start.copy()}
     var = keras.Variable(start.copy(), dtype="float64")
     path, gap = [start.copy()], 0.0
@@ -407,15 +474,24 @@ for name, (make_ours, make_keras) in setups.items():
         theirs.apply_gradients([(bowl_grad(var.numpy()), var)])
         gap = max(gap, rel_error(p["w"], var.numpy()))
         path.append(p["w"].copy())
-    paths[name] = np.array(path)
+    return np.array(path), gap
+
+
+# %%
+steps, paths = 60, {}
+for name, (make_ours, make_keras) in setups.items():
+    paths[name], gap = run_both(make_ours(), make_keras(), steps)
     assert gap < 1e-10, (name, gap)
     print(f"{name:9s} {steps} steps == keras.optimizers: PASS (largest relative error {gap:.1e}), "
-          f"final loss {bowl(p['w']):.2e}")
+          f"final loss {bowl(paths[name][-1]):.2e}")
 
 # %% [markdown]
 # ## 7. Their paths on the bowl
-# Predict before looking: which one zig-zags, which one overshoots and swings back, and which
-# one slows down too early?
+# **Predict:** which optimiser zig-zags across the narrow valley at every step, which one runs
+# past the minimum along the long, shallow direction and has to turn back, and which one ends
+# closest to the minimum? The plot shows the paths; the table after it gives them in numbers:
+# how often each one crosses the valley floor ($w_1 = 0$), how far from the floor it still strays
+# in its last 20 steps, and the largest $w_0$ it reaches (above 0 means it ran past the minimum).
 
 # %%
 g0, g1 = np.meshgrid(np.linspace(-5, 1.5, 200), np.linspace(-2, 2, 200))
@@ -430,13 +506,66 @@ fig.suptitle("L(w) = (0.25 w0^2 + 20 w1^2) / 2, same start, 60 steps each")
 fig.tight_layout()
 plt.show()
 
+# %%
+print(f"{'':9s} {'crossings of w1=0':>18s} {'max |w1|, last 20':>18s} {'largest w0':>11s} {'final loss':>11s}")
+for name, path in paths.items():
+    crossings = int(np.sum(np.diff(np.sign(path[:, 1])) != 0))
+    print(f"{name:9s} {crossings:18d} {np.abs(path[-20:, 1]).max():18.1e} "
+          f"{path[:, 0].max():11.2f} {bowl(path[-1]):11.1e}")
+
 # %% [markdown]
-# SGD zig-zags across the steep direction while it crawls along the shallow one: a learning
-# rate small enough not to diverge across the valley is too small along it. Momentum builds up
-# speed along the valley but, with $\mu = 0.9$, also swings back and forth across it for a while;
-# Nesterov's look-ahead step damps that swing. AdaGrad and RMSprop rescale each coordinate so
-# both directions move at a similar pace; Adam does both, and its momentum carries it briefly
-# past the minimum before it settles.
+# **Answer:** **SGD** zig-zags: it crosses the valley floor at every one of its 60 steps, while it
+# crawls along the shallow direction ($w_0$ is still about $-1$). A learning rate small enough not
+# to diverge across the valley is too small along it. **Adam** runs past the minimum: its
+# momentum carries $w_0$ to about $+0.7$ before it turns back. **AdaGrad** ends closest (final
+# loss about $3 \cdot 10^{-7}$), just ahead of **RMSprop**: scaling each coordinate's step by its
+# own gradient history lets both directions move at a similar pace.
+#
+# Momentum and Nesterov also swing across the valley (11 crossings each), but Nesterov's
+# look-ahead step damps the swing far sooner: in the last 20 steps it strays more than a thousand
+# times less far from the floor. RMSprop crosses the floor often too, but by tiny amounts (in its
+# last 20 steps it never strays more than about $10^{-16}$ from it); the step sizes below show why.
+#
+# AdaGrad's weak point is that its cache is a sum, which only grows, so its step sizes can only
+# shrink. Record each coordinate's step size, $\eta / \sqrt{\text{cache} + \epsilon}$, for
+# AdaGrad and RMSprop on the same bowl:
+
+# %%
+def step_sizes(opt, steps: int) -> np.ndarray:
+    p, sizes = {"w": start.copy()}, []
+    for _ in range(steps):
+        opt.step(p, {"w": bowl_grad(p["w"])})
+        sizes.append(opt.lr / np.sqrt(opt.cache["w"] + opt.eps))
+    return np.array(sizes)
+
+
+sizes = {"AdaGrad": step_sizes(AdaGrad(1.0, acc0, eps), steps),
+         "RMSprop": step_sizes(RMSprop(1 / 8, rho, eps), steps)}
+assert np.all(np.diff(sizes["AdaGrad"], axis=0) <= 0)  # a growing sum: steps never grow
+for name, size in sizes.items():
+    print(f"{name:8s} step size (w0, w1) at steps 1, 10, 30, 60: "
+          + "  ".join(f"({size[i, 0]:.3f}, {size[i, 1]:.3f})" for i in (0, 9, 29, 59)))
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, size in sizes.items():
+    for j, style in ((0, "-"), (1, "--")):
+        ax.plot(np.arange(1, steps + 1), size[:, j], style, label=f"{name}, w{j}")
+ax.set(yscale="log", xlabel="step", ylabel="step size", title="per-coordinate step size on the bowl")
+ax.grid(alpha=0.3)
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# AdaGrad's step sizes fall, mostly in the first ten steps, and then stay where they are: near the
+# minimum the gradients are tiny and the sum hardly grows. On this bowl that does no harm. But
+# the sum never forgets: in a long training run, where mini-batch gradients stay large for
+# thousands of steps, it keeps growing and every step keeps shrinking, roughly like $1/\sqrt{t}$.
+# The CS231n notes put it this way: in deep learning, AdaGrad's monotonically falling learning
+# rate "usually proves too aggressive and stops learning too early". RMSprop's leaky average
+# forgets old gradients: as its gradients shrink, its step sizes grow again (about sevenfold
+# for $w_0$ between steps 10 and 60), which is also why it ends up hopping across the valley
+# floor in tiny steps.
 #
 # ## 8. Putting it together: the two-layer net on CIFAR-10
 # Our NumPy network, trained with our Adam on mini-batches of 200 images. Inputs are centred
@@ -456,28 +585,38 @@ X_test = (x_test.reshape(len(x_test), -1).astype(np.float32) - mean) / scale
 print("train", X_train.shape, " val", X_val.shape, " test", X_test.shape)
 
 # %% [markdown]
+# `train_epoch` makes one pass over the training set in shuffled mini-batches of 200: for each,
+# our loss and gradients, then one step of our Adam. `predict` takes the class with the highest
+# score.
+
+# %%
+def predict(p: dict, X: np.ndarray) -> np.ndarray:
+    return (np.maximum(0, X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]).argmax(axis=1)
+
+
+def train_epoch(net: dict, opt, X: np.ndarray, y: np.ndarray, rng, batch: int = 200) -> float:
+    """One pass over (X, y) in shuffled mini-batches; returns the mean mini-batch loss."""
+    losses = []
+    for idx in np.array_split(rng.permutation(len(X)), len(X) // batch):
+        loss, grads = two_layer_loss(net, X[idx], y[idx], reg=1e-4)
+        opt.step(net, grads)
+        losses.append(loss)
+    return float(np.mean(losses))
+
+
+# %% [markdown]
 # As in chapter 02, the training loop multiplies small matrices, so it runs with one BLAS thread.
 
 # %%
 from threadpoolctl import threadpool_limits
 
-
-def predict(p: dict, X: np.ndarray) -> np.ndarray:
-    return (np.maximum(0, X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]).argmax(axis=1)
-
-
-hidden, epochs, batch = env.by_mode(quick=100, full=200), env.by_mode(quick=8, full=15), 200
+hidden, epochs = env.by_mode(quick=100, full=200), env.by_mode(quick=8, full=15)
 net = init_two_layer(X_train.shape[1], hidden, 10, std=np.sqrt(2 / X_train.shape[1]), dtype=np.float32)
 opt, rng = Adam(1e-3), np.random.default_rng(0)
 history = {"loss": [], "accuracy": [], "val_accuracy": []}
 with threadpool_limits(limits=1, user_api="blas"):
     for epoch in range(epochs):
-        losses = []
-        for idx in np.array_split(rng.permutation(len(X_train)), len(X_train) // batch):
-            loss, grads = two_layer_loss(net, X_train[idx], y_train[idx], reg=1e-4)
-            opt.step(net, grads)
-            losses.append(loss)
-        history["loss"].append(float(np.mean(losses)))
+        history["loss"].append(train_epoch(net, opt, X_train, y_train, rng))
         history["accuracy"].append(float(np.mean(predict(net, X_train) == y_train)))
         history["val_accuracy"].append(float(np.mean(predict(net, X_val) == y_val)))
         print(f"epoch {epoch + 1:2d}: loss {history['loss'][-1]:.3f}  train acc "

@@ -78,6 +78,13 @@ def gelu(x):        return 0.5 * x * (1 + erf(x / np.sqrt(2)))     # x times the
 def d_gelu(x):      return 0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
 
 
+# %% [markdown]
+# Keras has each of them in `keras.activations`. Its Leaky ReLU has a slope of 0.2 for $x < 0$
+# unless told otherwise, so we pass 0.1 to match ours; for GELU we ask for the exact form
+# explicitly (`approximate=False`, which `keras.activations.gelu` uses by default and
+# `keras.ops.gelu` does not).
+
+# %%
 ACTIVATIONS = {  # name: (ours, our derivative, the Keras function)
     "sigmoid": (sigmoid, d_sigmoid, keras.activations.sigmoid),
     "tanh": (tanh, d_tanh, keras.activations.tanh),
@@ -119,14 +126,14 @@ plt.show()
 
 # %% [markdown]
 # ## 2. What each one is like
-# The notes describe activations by a few properties: **monotonic** (never goes down),
+# Activation functions are often compared by a few properties: **monotonic** (never goes down),
 # **unipolar** (outputs of one sign, like $[0, 1]$) or **bipolar** (both signs, like $[-1, 1]$),
 # **linear** or **non-linear**, and **continuous** or **binary** (only two output values, like the
-# step function of the original perceptron). We measure them on the grid rather than asserting
-# them, adding the step and the identity for contrast:
+# step function of the original perceptron). We measure them on the grid rather than take them
+# on trust, adding the step and the identity for contrast. `describe` tests each property on the
+# sampled values:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def step(x): return (x > 0).astype(float)
 def identity(x): return x
 
@@ -143,6 +150,11 @@ def describe(f) -> dict:
     }
 
 
+# %% [markdown]
+# One row per function:
+
+# %%
+# NBVAL_CHECK_OUTPUT
 funcs = {"step": step, "identity": identity, **{n: fs[0] for n, fs in ACTIVATIONS.items()}}
 print(f"{'':17s}" + "".join(f"{k:>18s}" for k in describe(step)))
 for name, f in funcs.items():
@@ -159,7 +171,8 @@ for name, f in funcs.items():
 # 2. **Outputs are not zero-centred.** They are always positive, so for the next layer all
 #    inputs $x_i > 0$ and the gradients of its weights, $\partial L/\partial w_i = x_i \cdot
 #    \partial L/\partial s$, all share one sign: the weights can only all grow or all shrink
-#    together in one step, which makes the path zig-zag (chapter 03's SGD picture).
+#    together in one step, so reaching weights of mixed signs takes a zig-zag path (CS231n
+#    notes, "Neural Networks Part 1").
 # 3. `exp` is more expensive than ReLU's comparison (a minor point next to the convolutions).
 
 # %%
@@ -271,11 +284,12 @@ plt.show()
 #   (they are proportional to these inputs). Nothing learns.
 # - **large random**: every unit's input is huge, tanh sits at $\pm 1$, its derivative is 0:
 #   saturated, and again no gradient.
-# - **Xavier/Glorot** ($\sigma = 1/\sqrt{\text{fan\_in}}$) keeps tanh layers in a useful range:
+# - **Xavier/Glorot** ($\sigma = 1/\sqrt{\text{fan\_in}}$: the CS231n notes' simple form of the
+#   rule of Glorot & Bengio, 2010) keeps tanh layers in a useful range:
 #   the spread shrinks only slowly with depth instead of collapsing or saturating.
 # - With **ReLU**, half of the units output 0, which halves the variance per layer, so Xavier
-#   slowly collapses; **He** ($\sigma = \sqrt{2/\text{fan\_in}}$) doubles the variance to make up
-#   for it and keeps the distribution steady.
+#   slowly collapses; **He** ($\sigma = \sqrt{2/\text{fan\_in}}$, He et al., 2015) doubles the
+#   variance to make up for it and keeps the distribution steady.
 
 # %%
 std_last = {name: outs[-1].std() for name, outs in activations.items()}
