@@ -49,6 +49,14 @@ if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course 
 from course_utils import env
 ENV = env.setup()
 
+# %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="5,000 training and 500 test generated 32x32 images of ten drawn patterns",
+           full_data="5,000 training and 500 test photos of CIFAR-10",
+           reference="about 28% test accuracy for kNN with k near 10 (CS231n assignment 1)")
+
 # %%
 import time
 import timeit

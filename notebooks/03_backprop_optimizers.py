@@ -48,6 +48,15 @@ if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course 
 from course_utils import env
 ENV = env.setup()
 
+# %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="4,000 training, 1,000 validation and 1,000 test generated 32x32 pattern images",
+           full_data="CIFAR-10: 49,000 training, 1,000 validation and 10,000 test photos",
+           reference="about 48-52% validation accuracy for a tuned two-layer net "
+                     "(CS231n assignment 1 asks for more than 48%)")
+
 # %%
 import numpy as np
 import tensorflow as tf

@@ -48,6 +48,12 @@ if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course 
 from course_utils import env
 ENV = env.setup()
 
+# %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="random Gaussian inputs (no data set)", full_data="random Gaussian inputs (no data set)")
+
 # %%
 import numpy as np
 import tensorflow as tf
