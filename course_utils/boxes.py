@@ -1,5 +1,5 @@
-"""Bounding boxes for chapter 11: IoU, the YOLO output grid, non-max suppression, SSD default
-boxes and their matching, box offsets, and drawing.
+"""Bounding boxes for the detection chapter: IoU, the YOLO output grid, non-max suppression,
+SSD default boxes and their matching, box offsets, and drawing.
 
 Convention: a box is four numbers. "Corners" means (x_min, y_min, x_max, y_max); "centres"
 means (cx, cy, w, h). Coordinates may be pixels or fractions of the image, as long as all boxes

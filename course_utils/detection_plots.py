@@ -27,7 +27,7 @@ def show_detections(
     title: str = "",
     grid_size: int | None = None,
 ) -> plt.Axes:
-    """Show an image with its detections: boxes as fractions of the image, labelled class + score."""
+    """Show an image with its detections (boxes as fractions of the image), each labelled."""
     size = image.shape[0]
     _, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(image)
@@ -35,7 +35,8 @@ def show_detections(
         draw_grid(ax, size, grid_size)
     labels = [f"{class_names[c]} {s:.2f}" for c, s in zip(classes, scores)]
     if len(boxes):
-        draw_boxes(ax, np.asarray(boxes, dtype=float) * size, color="red", linewidth=1.2, labels=labels)
+        pixels = np.asarray(boxes, dtype=float) * size
+        draw_boxes(ax, pixels, color="red", linewidth=1.2, labels=labels)
     ax.set_title(title)
     ax.axis("off")
     return ax

@@ -29,7 +29,7 @@
 # - why detectors regress boxes with smooth L1 instead of L2, seen in the gradients
 # - how to train a small convnet that finds one object and measure it with IoU
 #
-# **Run time**: quick mode about a minute on a 2-core CPU (3,000 training images, 15 epochs);
+# **Run time**: quick mode one to two minutes on a 2-core CPU (3,000 training images, 15 epochs);
 # full mode (20,000 images, 40 epochs) about 5-10 minutes on a 2-core CPU (estimated from
 # shorter runs), a minute or two on a GPU.
 
@@ -283,7 +283,7 @@ print("PASS: decode(encode(boxes)) == boxes for the 3 objects; class scores", sc
 # %% [markdown]
 # A trained network does not output clean one-hot targets. Let us imitate one: the responsible
 # cell is sure of its object, and the neighbouring cells are less sure but still predict boxes
-# near it (their centres land in the wrong cell, yet they see the object). This is why YOLO's
+# near it (the object's centre is not in their cell, yet they see it). This is why YOLO's
 # raw output holds several boxes per object: the job of the next section.
 
 # %%
