@@ -1,5 +1,5 @@
-"""Bounding boxes for chapter 11: IoU, the YOLO output grid, non-max suppression, SSD default
-boxes and their matching, box offsets, and drawing.
+"""Bounding boxes for the detection chapter: IoU, the YOLO output grid, non-max suppression,
+SSD default boxes and their matching, box offsets, and drawing.
 
 Convention: a box is four numbers. "Corners" means (x_min, y_min, x_max, y_max); "centres"
 means (cx, cy, w, h). Coordinates may be pixels or fractions of the image, as long as all boxes
@@ -230,8 +230,8 @@ def match_default_boxes(
     """For each default box, the index of the ground-truth box it must predict, or -1 (background).
 
     As in SSD: first every ground-truth box takes the default box it overlaps most (so no
-    object is left without one); then every other default box whose best IoU is above
-    `iou_threshold` takes its best ground-truth box.
+    object is left without one); then every default box still unmatched whose best IoU is at
+    least `iou_threshold` takes its best ground-truth box.
     """
     d = _as_corners(default_corners, "default_corners")
     g = _as_corners(gt_corners, "gt_corners")
@@ -239,11 +239,11 @@ def match_default_boxes(
     if len(g) == 0:
         return matches
     iou = box_iou(d, g)  # (D, G)
-    best_gt = iou.argmax(axis=1)
-    above = iou[np.arange(len(d)), best_gt] > iou_threshold
-    matches[above] = best_gt[above]
     for k, best_default in enumerate(iou.argmax(axis=0)):
-        matches[best_default] = k
+        matches[best_default] = k  # two objects with the same best default box: the later one
+    best_gt = iou.argmax(axis=1)
+    rest = (matches == -1) & (iou[np.arange(len(d)), best_gt] >= iou_threshold)
+    matches[rest] = best_gt[rest]
     return matches
 
 

@@ -19,15 +19,17 @@
 #
 # **What you will learn**
 # - how to write a box (corners or centre + size) and how to score the overlap of two boxes
-#   with intersection over union (IoU)
+#   with intersection over union (IoU), written step by step
 # - what a YOLO network outputs: an S x S grid where each cell predicts B boxes
-#   (x, y, w, h, confidence) and class probabilities, and class score = confidence x probability
+#   (x, y, w, h, confidence) and class probabilities, and class score = confidence x probability;
+#   how true boxes are encoded into that grid as a training target
 # - non-max suppression (NMS), written by hand and checked against TensorFlow's
-# - SSD's default boxes at several scales and aspect ratios, and how they are matched to objects
+# - SSD's default boxes at several scales and aspect ratios, and how they are matched to objects,
+#   both written by hand
 # - why detectors regress boxes with smooth L1 instead of L2, seen in the gradients
 # - how to train a small convnet that finds one object and measure it with IoU
 #
-# **Run time**: quick mode about a minute on a 2-core CPU (3,000 training images, 15 epochs);
+# **Run time**: quick mode one to two minutes on a 2-core CPU (3,000 training images, 15 epochs);
 # full mode (20,000 images, 40 epochs) about 5-10 minutes on a 2-core CPU (estimated from
 # shorter runs), a minute or two on a GPU.
 
@@ -51,7 +53,6 @@ from course_utils import env
 ENV = env.setup()
 
 # %%
-import inspect
 import cv2
 import numpy as np
 import matplotlib.pyplot as plt
@@ -60,6 +61,8 @@ import keras
 from keras import layers, ops
 from course_utils import boxes as bx
 from course_utils.datasets import announce
+from course_utils.datasets.one_object import load_one_object
+from course_utils.detection_plots import show_detections
 from course_utils.plots import plot_history
 
 # %% [markdown]
@@ -67,7 +70,7 @@ from course_utils.plots import plot_history
 # A detector answers two questions per object: *what* is it (a class) and *where* is it (a box).
 # A box is four numbers, written in one of two ways:
 # - **corners** `(x_min, y_min, x_max, y_max)`, handy for overlaps and drawing;
-# - **centre and size** `(cx, cy, w, h)`, handy for predicting (YOLO and SSD predict these).
+# - **centre and size** `(cx, cy, w, h)`, handy for predicting (YOLO and SSD output these).
 #
 # $x$ runs to the right and $y$ runs *down*, as in an image array. `course_utils.boxes`
 # converts between the two.
@@ -77,16 +80,56 @@ print(bx.corners_to_centers([10, 20, 50, 40]))   # -> centre (30, 30), size 40 x
 print(bx.centers_to_corners([30, 30, 40, 20]))
 
 # %% [markdown]
-# How good is a predicted box? The standard score is **intersection over union**: the area both
-# boxes cover divided by the area either covers. It is 1 for a perfect box, 0 when they do not
-# touch, and it does not depend on the image's size. Here is the helper; read it once.
+# How good is a predicted box? The standard score is **intersection over union** (IoU): the area
+# both boxes cover divided by the area either covers. It is 1 for a perfect box, 0 when they do
+# not touch, and it does not depend on the image's size. We build it on two 2x2 boxes that
+# overlap in a 1x1 square.
+#
+# **Step 1, the intersection.** The overlap of two axis-aligned boxes is itself a box: its min
+# corner is the larger of the two min corners, its max corner the smaller of the two max
+# corners. When the boxes do not overlap its width or height comes out negative, so we clip
+# them at 0.
 
 # %%
-print(inspect.getsource(bx.box_iou))
+box_a, box_b = np.array([0.0, 0, 2, 2]), np.array([1.0, 1, 3, 3])
+top_left = np.maximum(box_a[:2], box_b[:2])
+bottom_right = np.minimum(box_a[2:], box_b[2:])
+inter_wh = np.clip(bottom_right - top_left, 0, None)
+intersection = inter_wh[0] * inter_wh[1]
+print("intersection from", top_left, "to", bottom_right, "-> area", intersection)
 
 # %% [markdown]
-# Predict before running: two 2x2 boxes that overlap in a 1x1 square; a 4x4 box with a 2x2 box
-# inside it; two boxes that only share an edge.
+# **Step 2, the union.** Adding the two areas counts the intersection twice, so take it off
+# once. IoU is the ratio of the two.
+
+# %%
+area_a = (box_a[2] - box_a[0]) * (box_a[3] - box_a[1])
+area_b = (box_b[2] - box_b[0]) * (box_b[3] - box_b[1])
+union = area_a + area_b - intersection
+print(f"union = {area_a} + {area_b} - {intersection} = {union}; IoU = {intersection / union:.4f}")
+
+# %% [markdown]
+# A detector compares thousands of boxes with a few objects, so we write the same two steps for
+# whole arrays: every box of `boxes_a` (N, 4) against every box of `boxes_b` (M, 4). The extra
+# axes (`[:, None]` and `[None]`) make NumPy broadcast the steps over all N x M pairs.
+
+# %%
+def iou(boxes_a, boxes_b):
+    """IoU of every box in boxes_a (N, 4) with every box in boxes_b (M, 4): an (N, M) array."""
+    a = np.asarray(boxes_a, float).reshape(-1, 4)[:, None]  # (N, 1, 4)
+    b = np.asarray(boxes_b, float).reshape(-1, 4)[None]  # (1, M, 4)
+    top_left = np.maximum(a[..., :2], b[..., :2])
+    bottom_right = np.minimum(a[..., 2:], b[..., 2:])
+    inter_wh = np.clip(bottom_right - top_left, 0, None)
+    intersection = inter_wh[..., 0] * inter_wh[..., 1]
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return intersection / (area_a + area_b - intersection)
+
+
+# %% [markdown]
+# **Predict:** the IoU of a 4x4 box with a 2x2 box inside it; of two boxes far apart; of two
+# 2x2 boxes that share only an edge; of a box with itself.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -98,22 +141,29 @@ pairs = {
     "identical": ([1, 1, 3, 3], [1, 1, 3, 3]),
 }
 for name, (a, b) in pairs.items():
-    print(f"{name:17s} {a} vs {b}: IoU = {bx.box_iou(a, b)[0, 0]:.4f}")
+    print(f"{name:17s} {a} vs {b}: IoU = {iou(a, b)[0, 0]:.4f}")
 
 # %% [markdown]
-# Partial overlap: intersection 1, union 4 + 4 - 1 = 7, so 1/7. Containment: the union is the
-# big box, so 4/16. A shared edge has zero area in common. The function takes whole arrays and
-# returns every pair at once, which is what detectors need (thousands of boxes against a few
-# objects):
+# **Answer:** containment gives 4/16 = 0.25, since the union is the big box; boxes far apart
+# and boxes that share only an edge give 0 (no area in common); a box with itself gives 1.
+#
+# `course_utils.boxes.box_iou` does the same, and also refuses boxes whose max corner is below
+# their min corner (a box in `(cx, cy, w, h)` by mistake) and gives 0, not a division by zero,
+# for two boxes of zero area. Both must agree on random boxes:
 
 # %%
-a = np.array([p[0] for p in pairs.values()], dtype=float)
-b = np.array([p[1] for p in pairs.values()], dtype=float)
-loop = np.array([[bx.box_iou(ai, bj)[0, 0] for bj in b] for ai in a])
-assert np.allclose(bx.box_iou(a, b), loop)
-print("IoU matrix", bx.box_iou(a, b).shape, "== pair by pair: PASS")
+rng = np.random.default_rng(0)
+xy = rng.uniform(0, 100, (600, 2))
+rand_boxes = np.concatenate([xy, xy + rng.uniform(1, 60, (600, 2))], axis=1)
+ours, helper = iou(rand_boxes[:300], rand_boxes[300:]), bx.box_iou(rand_boxes[:300], rand_boxes[300:])
+diff = np.abs(ours - helper).max()
+assert diff < 1e-12, diff
+print(f"PASS: iou == bx.box_iou on {ours.size:,} random pairs, {np.mean(ours > 0):.0%} of them "
+      f"overlapping (max |diff| {diff:.1e})")
 
 # %% [markdown]
+# From here on the chapter uses `bx.box_iou`.
+#
 # ## 2. A scene to detect in
 # For the next sections we draw a 448x448 scene (the input size of YOLO v1) with three objects
 # of three classes, and keep their true boxes. Boxes are written as fractions of the image, so
@@ -129,7 +179,9 @@ cv2.fillPoly(scene, [np.array([[90, 420], [200, 420], [145, 300]])], (60, 170, 8
 gt_px = np.array([[40, 50, 181, 191], [250, 200, 411, 331], [90, 300, 201, 421]], float)
 gt_labels = np.array([0, 1, 2])
 gt = gt_px / S_IMG  # fractions of the image
+announce("a 448x448 scene drawn here with OpenCV: one disc, one square, one triangle")
 
+# %%
 fig, ax = plt.subplots(figsize=(4, 4))
 ax.imshow(scene)
 bx.draw_boxes(ax, gt_px, labels=[CLASSES[k] for k in gt_labels])
@@ -155,16 +207,43 @@ print(f"YOLO v1 output: {S} x {S} x (5*{B} + {C}) = {S} x {S} x {5 * B + C}"
       f" = {S * S * (5 * B + C)} numbers")
 
 # %% [markdown]
-# Now encode our three boxes as a training target with $S = 7$, $B = 2$ and our $C = 3$ classes.
-# Read the encoder first: it finds the cell, stores the offsets, and one-hot encodes the class.
+# To train such a network we turn the true boxes into a **target** tensor of that shape. Take
+# the disc with $S = 7$: find its centre, the cell that holds it (column from $x$, row from
+# $y$), and the centre's offset inside that cell, in cells. Width and height stay fractions of
+# the image.
 
 # %%
-print(inspect.getsource(bx.yolo_encode))
+S, B, C = 7, 2, len(CLASSES)
+x0, y0, x1, y1 = gt[0]  # the disc, as fractions of the image
+cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+col, row = int(cx * S), int(cy * S)  # the responsible cell
+x, y = cx * S - col, cy * S - row  # offset of the centre inside that cell, 0..1
+print(f"centre ({cx:.3f}, {cy:.3f}) x {S} = ({cx * S:.3f}, {cy * S:.3f})"
+      f" -> cell (row {row}, col {col}), x={x:.3f} y={y:.3f} w={w:.3f} h={h:.3f}")
+
+# %% [markdown]
+# The encoder does this for every object: it writes $(x, y, w, h)$ and confidence 1 into the
+# first of the cell's $B$ slots, and a 1 at the object's class among the cell's $C$ class
+# probabilities. All other numbers stay 0, meaning "no object here". (YOLO v1 has one set of
+# class probabilities per cell, so two objects whose centres fall in the same cell cannot both
+# be encoded.) A centre exactly on the image's right or bottom edge would give cell $S$, so it
+# is kept in the last cell.
+
+# %%
+def encode_yolo(boxes, labels, S, B, C):
+    """YOLO v1 target (S, S, 5B + C) for corner boxes given as fractions of the image."""
+    target = np.zeros((S, S, 5 * B + C), np.float32)
+    for (x0, y0, x1, y1), label in zip(boxes, labels):
+        cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+        col, row = min(int(cx * S), S - 1), min(int(cy * S), S - 1)
+        target[row, col, :5] = (cx * S - col, cy * S - row, w, h, 1.0)  # slot 0
+        target[row, col, 5 * B + label] = 1.0  # one-hot class
+    return target
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
-S, B, C = 7, 2, len(CLASSES)
-target = bx.yolo_encode(gt, gt_labels, grid_size=S, boxes_per_cell=B, num_classes=C)
+target = encode_yolo(gt, gt_labels, S, B, C)
 print("target shape:", target.shape)
 for row, col in zip(*np.nonzero(target[..., 4])):
     x, y, w, h, conf = target[row, col, :5]
@@ -172,19 +251,39 @@ for row, col in zip(*np.nonzero(target[..., 4])):
           "class probs", target[row, col, 5 * B:])
 
 # %% [markdown]
-# Three of the 49 cells hold an object; everything else is zero ("no object here").
-# Decoding turns the grid back into boxes: cell position + offset gives the centre.
+# Three of the 49 cells hold an object. `bx.yolo_encode` is the course's version (it also
+# refuses pixel boxes, wrong labels and two centres in one cell); on random scenes, with at most
+# one centre per cell, both must write the same tensor:
+
+# %%
+rng = np.random.default_rng(2)
+worst, n_objects = 0.0, 0
+for trial in range(300):
+    k = rng.integers(1, 8)
+    cells = rng.choice(S * S, k, replace=False)  # at most one centre per cell
+    centre = (np.stack([cells % S, cells // S], axis=1) + rng.uniform(0, 1, (k, 2))) / S
+    half = rng.uniform(0.01, 1, (k, 2)) * np.minimum(centre, 1 - centre)  # inside the image
+    rand_gt, rand_labels = np.concatenate([centre - half, centre + half], axis=1), rng.integers(0, C, k)
+    diff = np.abs(encode_yolo(rand_gt, rand_labels, S, B, C) - bx.yolo_encode(rand_gt, rand_labels, S, B, C))
+    worst, n_objects = max(worst, diff.max()), n_objects + k
+assert worst < 1e-6, worst
+print(f"PASS: encode_yolo == bx.yolo_encode on 300 random scenes, {n_objects:,} objects (max |diff| {worst:.1e})")
+
+# %% [markdown]
+# From here on the chapter uses `bx.yolo_encode`. Decoding, `bx.yolo_decode`, goes the other
+# way: cell position + offset gives the centre, and each slot's class score is its confidence
+# times the cell's class probabilities.
 
 # %%
 boxes, scores, classes = bx.yolo_decode(target, boxes_per_cell=B, num_classes=C)
 order = np.argsort(classes)
 assert np.allclose(boxes[order], gt, atol=1e-6) and (classes[order] == gt_labels).all()
-print("decode(encode(boxes)) == boxes: PASS; class scores", scores)
+print("PASS: decode(encode(boxes)) == boxes for the 3 objects; class scores", scores)
 
 # %% [markdown]
 # A trained network does not output clean one-hot targets. Let us imitate one: the responsible
 # cell is sure of its object, and the neighbouring cells are less sure but still predict boxes
-# near it (their centres land in the wrong cell, yet they see the object). This is why YOLO's
+# near it (the object's centre is not in their cell, yet they see it). This is why YOLO's
 # raw output holds several boxes per object: the job of the next section.
 
 # %%
@@ -208,38 +307,72 @@ for (x0, y0, x1, y1), label in zip(gt, gt_labels):
 boxes, scores, classes = bx.yolo_decode(fake, boxes_per_cell=B, num_classes=C, score_threshold=0.3)
 print(f"{len(boxes)} boxes above the score threshold, for {len(gt)} objects")
 print("scores:", np.round(np.sort(scores)[::-1], 3))
-
-
-# %%
-def show_detections(boxes, scores, classes, title):
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(scene)
-    for k in range(S + 1):  # the YOLO grid
-        ax.axhline(k * S_IMG / S - 0.5, color="gray", lw=0.5)
-        ax.axvline(k * S_IMG / S - 0.5, color="gray", lw=0.5)
-    bx.draw_boxes(ax, boxes * S_IMG, color="red", linewidth=1.2,
-                  labels=[f"{CLASSES[c]} {s:.2f}" for c, s in zip(classes, scores)])
-    ax.set_title(title); ax.axis("off")
-
-
-show_detections(boxes, scores, classes, "before non-max suppression")
+show_detections(scene, boxes, scores, classes, CLASSES, "before non-max suppression", grid_size=S);
 
 # %% [markdown]
 # ## 4. Non-max suppression
-# Many boxes, one object. **Non-max suppression** keeps the best and drops its near copies:
+# Many boxes, one object. **Non-max suppression** (NMS) keeps the best and drops its near copies:
 # 1. sort the boxes by score;
 # 2. keep the highest-scoring box;
 # 3. remove every remaining box whose IoU with it is above a threshold (0.5 is usual);
 # 4. repeat with what is left.
 #
-# Here it is, in NumPy:
+# One round of it, on the twelve boxes above:
 
 # %%
-print(inspect.getsource(bx.non_max_suppression))
+order = np.argsort(-scores)  # step 1: best first
+best, rest = order[0], order[1:]  # step 2: keep the best
+overlap = bx.box_iou(boxes[best], boxes[rest])[0]
+print(f"kept box {best} ({CLASSES[classes[best]]}, score {scores[best]:.2f});"
+      f" IoU of the others with it: {np.round(overlap, 2)}")
+print("step 3 drops", rest[overlap > 0.5], "and leaves", rest[overlap <= 0.5], "for the next round")
 
 # %% [markdown]
-# Detectors run NMS per class (a dog box should not suppress an overlapping person box). Our
-# three objects have different classes anyway; we do it properly all the same.
+# Step 4 repeats this until nothing is left. Equal scores are taken in their original order
+# (`kind="stable"`), as TensorFlow does.
+
+# %%
+def nms(boxes, scores, iou_threshold=0.5):
+    """Indices of the boxes greedy non-max suppression keeps, best score first."""
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    keep = []
+    while len(order) > 0:
+        best, rest = order[0], order[1:]
+        keep.append(best)
+        overlap = bx.box_iou(boxes[best], boxes[rest])[0]
+        order = rest[overlap <= iou_threshold]  # drop the near copies of the kept box
+    return np.array(keep, dtype=int)
+
+
+# %% [markdown]
+# `bx.non_max_suppression` is the course's version (it adds TensorFlow's `max_output_size` and
+# `score_threshold`), and TensorFlow has the algorithm built in, `tf.image.non_max_suppression`.
+# TensorFlow's boxes are `(y_min, x_min, y_max, x_max)`, but IoU does not change when x and y
+# swap roles, so our corners go in as they are. On random boxes, with three thresholds, all
+# three must keep exactly the same boxes in the same order.
+
+# %%
+rng = np.random.default_rng(1)
+kept = 0
+for trial in range(21):
+    xy = rng.uniform(0, 400, (300, 2))
+    rand_boxes = np.concatenate([xy, xy + rng.uniform(10, 120, (300, 2))], axis=1).astype("float32")
+    rand_scores = rng.uniform(0, 1, 300).astype("float32")
+    t = [0.3, 0.5, 0.7][trial % 3]
+    ours = nms(rand_boxes, rand_scores, t)
+    assert np.array_equal(ours, bx.non_max_suppression(rand_boxes, rand_scores, t)), trial
+    theirs = tf.image.non_max_suppression(rand_boxes, rand_scores, 300, t).numpy()
+    assert np.array_equal(ours, theirs), trial
+    kept += len(ours)
+print(f"PASS: nms == bx.non_max_suppression == tf.image.non_max_suppression on 21 random sets"
+      f" of 300 boxes ({kept:,} boxes kept in all, same boxes in the same order)")
+
+# %% [markdown]
+# From here on the chapter uses `bx.non_max_suppression`. Detectors run NMS per class (a dog
+# box should not suppress an overlapping person box). Our three objects have different classes
+# anyway; we do it properly all the same.
+#
+# **Predict:** how many of the twelve boxes are left?
 
 # %%
 keep = []
@@ -248,29 +381,13 @@ for k in range(C):
     keep.extend(of_class[bx.non_max_suppression(boxes[of_class], scores[of_class], iou_threshold=0.5)])
 keep = np.array(keep)
 print(f"kept {len(keep)} of {len(boxes)} boxes")
-show_detections(boxes[keep], scores[keep], classes[keep], "after non-max suppression")
+show_detections(scene, boxes[keep], scores[keep], classes[keep], CLASSES, "after non-max suppression", grid_size=S);
 
 # %% [markdown]
-# TensorFlow has the same algorithm built in, `tf.image.non_max_suppression` (its boxes are
-# `(y_min, x_min, y_max, x_max)`, but IoU does not change when x and y swap roles, so our
-# corners go in as they are). On random boxes, with several thresholds and score cut-offs,
-# both must keep exactly the same boxes in the same order.
-
-# %%
-rng = np.random.default_rng(1)
-checks = 0
-for trial in range(20):
-    xy = rng.uniform(0, 400, (300, 2))
-    rand_boxes = np.concatenate([xy, xy + rng.uniform(10, 120, (300, 2))], axis=1).astype("float32")
-    rand_scores = rng.uniform(0, 1, 300).astype("float32")
-    iou_t, score_t = [0.3, 0.5, 0.7][trial % 3], [float("-inf"), 0.25][trial % 2]
-    ours = bx.non_max_suppression(rand_boxes, rand_scores, iou_t, 100, score_threshold=score_t)
-    theirs = tf.image.non_max_suppression(rand_boxes, rand_scores, 100, iou_t, score_t).numpy()
-    assert np.array_equal(ours, theirs), (trial, ours[:10], theirs[:10])
-    checks += 1
-print(f"hand-written NMS == tf.image.non_max_suppression on {checks} random sets of 300 boxes: PASS")
-
-# %% [markdown]
+# **Answer:** 3, one per object: each object's four boxes lie almost on top of each other (the
+# disc's three others have IoU 0.69 to 0.87 with its best box, printed above), so the best box
+# suppresses the other three.
+#
 # ## 5. SSD: default boxes at several scales
 # SSD ("Single Shot MultiBox Detector", Liu et al. 2016) also predicts everything in one pass,
 # but from *several* feature maps of decreasing size. Every cell of every map carries a fixed
@@ -279,25 +396,47 @@ print(f"hand-written NMS == tf.image.non_max_suppression on {checks} random sets
 # default boxes catch small objects; small maps with large default boxes catch large ones.
 #
 # For map $k$ of $m$ the box scale is $s_k = s_{min} + \frac{s_{max} - s_{min}}{m - 1}(k - 1)$
-# with $s_{min} = 0.2$, $s_{max} = 0.9$; an aspect ratio $a$ gives $w = s_k\sqrt{a}$,
-# $h = s_k/\sqrt{a}$, and ratio 1 gets an extra box of scale $\sqrt{s_k s_{k+1}}$.
+# with $s_{min} = 0.2$, $s_{max} = 0.9$ (`bx.ssd_scales`); an aspect ratio $a$ gives
+# $w = s_k\sqrt{a}$, $h = s_k/\sqrt{a}$, and ratio 1 gets an extra box of scale
+# $\sqrt{s_k s_{k+1}}$ (with $s_{m+1} = 1$). Every shape sits on every cell centre of the map:
 
 # %%
-print(inspect.getsource(bx.ssd_default_boxes))
+def default_boxes(f, ratios, s, s_next):
+    """Default boxes (cx, cy, w, h) of one f x f map, as fractions of the image, row by row."""
+    shapes = [(s * np.sqrt(a), s / np.sqrt(a)) for a in ratios]
+    shapes.append((np.sqrt(s * s_next),) * 2)  # the extra box of ratio 1
+    rows, cols = np.mgrid[0:f, 0:f]
+    centres = np.stack([cols.ravel() + 0.5, rows.ravel() + 0.5], axis=1) / f
+    return np.array([(cx, cy, w, h) for cx, cy in centres for w, h in shapes])
+
 
 # %% [markdown]
 # SSD300 uses six maps (38, 19, 10, 5, 3, 1 cells a side), with 4 default boxes per cell on
 # three of them (ratios 1, 2, 1/2 and the extra one) and 6 on the others (adding 3 and 1/3).
-# Predict the total before running.
+# **Predict:** how many default boxes is that in all?
 
 # %%
 # NBVAL_CHECK_OUTPUT
 four, six = (1.0, 2.0, 0.5), (1.0, 2.0, 3.0, 0.5, 1 / 3)
 maps, ratios = (38, 19, 10, 5, 3, 1), [four, six, six, six, four, four]
-ssd300 = bx.ssd_default_boxes(maps, ratios)
-for f, r, s in zip(maps, ratios, bx.ssd_scales(len(maps))):
-    print(f"map {f:2d}x{f:<2d} scale {s:.2f}: {len(r) + 1} boxes per cell -> {f * f * (len(r) + 1):5d}")
+scales = bx.ssd_scales(len(maps))
+per_map = [default_boxes(f, r, s, s_next)
+           for f, r, s, s_next in zip(maps, ratios, scales, np.append(scales[1:], 1.0))]
+for f, s, d in zip(maps, scales, per_map):
+    print(f"map {f:2d}x{f:<2d} scale {s:.2f}: {len(d) // (f * f)} boxes per cell -> {len(d):5d}")
+ssd300 = np.concatenate(per_map)
 print("default boxes in SSD300:", len(ssd300))
+
+# %% [markdown]
+# **Answer:** 8,732: 38² x 4 + 19² x 6 + 10² x 6 + 5² x 6 + 3² x 4 + 1² x 4
+# = 5,776 + 2,166 + 600 + 150 + 36 + 4. The 38x38 map alone holds two thirds of them.
+#
+# `bx.ssd_default_boxes` builds all maps in one call; it must give the same boxes:
+
+# %%
+diff = np.abs(ssd300 - bx.ssd_default_boxes(maps, ratios)).max()
+assert diff < 1e-12, diff
+print(f"PASS: default_boxes == bx.ssd_default_boxes on all {len(ssd300):,} SSD300 boxes (max |diff| {diff:.1e})")
 
 # %% [markdown]
 # A smaller set of four maps (8x8, 4x4, 2x2, 1x1 cells) on our scene is easier to look at.
@@ -319,22 +458,70 @@ for ax, f in zip(axes, small_maps):
     start += f * f * per_cell
 
 # %% [markdown]
-# **Matching.** To train SSD, each default box is told which object (if any) it must predict:
-# first every object takes the default box it overlaps most, so none is left out; then every
-# default box whose IoU with some object is above 0.5 takes that object. Everything else is
-# background.
-
-# %%
-print(inspect.getsource(bx.match_default_boxes))
+# **Matching.** To train SSD, each default box is told which object (if any) it must predict.
+# Step 1: every object takes the default box it overlaps most, so none is left out, however
+# oddly shaped.
 
 # %%
 default_corners = bx.centers_to_corners(defaults)
-matches = bx.match_default_boxes(default_corners, gt, iou_threshold=0.5)
-best_iou = bx.box_iou(default_corners, gt)  # (default boxes, objects)
-for k, name in enumerate(CLASSES):
-    print(f"{name:8s}: {np.sum(matches == k)} default boxes, best IoU {best_iou[:, k].max():.2f}")
-print(f"background: {np.sum(matches == -1)} of {len(defaults)} default boxes")
+overlaps = bx.box_iou(default_corners, gt)  # (default boxes, objects)
+matches = np.full(len(defaults), -1)  # -1: background
+best_default = overlaps.argmax(axis=0)  # one per object
+matches[best_default] = np.arange(len(gt))
+print("step 1: default boxes", best_default, "IoU", np.round(overlaps.max(axis=0), 2))
 
+# %% [markdown]
+# Step 2: every default box still unmatched whose IoU with some object is at least 0.5 takes
+# the object it overlaps most. Everything else is background.
+
+# %%
+best_object = overlaps.argmax(axis=1)
+step2 = (matches == -1) & (overlaps.max(axis=1) >= 0.5)
+matches[step2] = best_object[step2]
+print(f"step 2: {step2.sum()} more default boxes; {np.sum(matches >= 0)} positives in all,"
+      f" {np.sum(matches == -1)} background, of {len(defaults)}")
+
+# %% [markdown]
+# The two steps as one function:
+
+# %%
+def match(default_corners, gt_corners, iou_threshold=0.5):
+    """Index of the object each default box must predict, or -1 for background."""
+    overlaps = bx.box_iou(default_corners, gt_corners)
+    matches = np.full(len(default_corners), -1)
+    matches[overlaps.argmax(axis=0)] = np.arange(len(gt_corners))  # step 1
+    best_object = overlaps.argmax(axis=1)
+    step2 = (matches == -1) & (overlaps.max(axis=1) >= iou_threshold)
+    matches[step2] = best_object[step2]  # step 2
+    return matches
+
+
+# %% [markdown]
+# `bx.match_default_boxes` is the course's version. On random scenes of one to six objects,
+# against the SSD300 default boxes, both must give every default box the same object:
+
+# %%
+rng = np.random.default_rng(3)
+ssd300_corners = bx.centers_to_corners(ssd300)
+positives = 0
+for trial in range(100):
+    k = rng.integers(1, 7)
+    xy = rng.uniform(0, 0.8, (k, 2))
+    rand_gt = np.concatenate([xy, np.minimum(xy + rng.uniform(0.05, 0.6, (k, 2)), 1)], axis=1)
+    ours = match(ssd300_corners, rand_gt)
+    assert np.array_equal(ours, bx.match_default_boxes(ssd300_corners, rand_gt)), trial
+    positives += np.sum(ours >= 0)
+print(f"PASS: match == bx.match_default_boxes on 100 random scenes x {len(ssd300):,} default boxes"
+      f" ({positives:,} positives, all with the same object)")
+
+# %% [markdown]
+# From here on the chapter uses `bx.match_default_boxes`. On our scene:
+
+# %%
+matches = bx.match_default_boxes(default_corners, gt, iou_threshold=0.5)
+for k, name in enumerate(CLASSES):
+    print(f"{name:8s}: {np.sum(matches == k)} default boxes, best IoU {overlaps[:, k].max():.2f}")
+print(f"background: {np.sum(matches == -1)} of {len(defaults)} default boxes")
 fig, ax = plt.subplots(figsize=(4, 4))
 ax.imshow(scene)
 bx.draw_boxes(ax, default_corners[matches >= 0] * S_IMG, color="orange", linewidth=1.2)
@@ -353,7 +540,7 @@ gt_centres = bx.corners_to_centers(gt[matches[pos]])
 offsets = bx.encode_offsets(gt_centres, defaults[pos])
 print("offsets of the first matched default box:", np.round(offsets[0], 3))
 assert np.allclose(bx.decode_offsets(offsets, defaults[pos]), gt_centres)
-print("decode(encode(box)) == box for all", len(pos), "matches: PASS")
+print("PASS: decode(encode(box)) == box for all", len(pos), "matches")
 
 # %% [markdown]
 # ## 6. Smooth L1 against L2 for box regression
@@ -378,7 +565,7 @@ assert np.allclose(smooth_l1(err), keras.ops.convert_to_numpy(keras_huber), atol
 print("NumPy smooth L1 == keras.losses.Huber(delta=1): PASS")
 
 # %% [markdown]
-# What matters for training is the **gradient**. Predict first: for an error of 10 pixels, what
+# What matters for training is the **gradient**. **Predict:** for an error of 10 pixels, what
 # is the gradient of L2, and of smooth L1? And for an error of 0.01? `tf.GradientTape` answers.
 
 # %%
@@ -404,6 +591,10 @@ for ax in (ax1, ax2):
     ax.set_xlabel("error (prediction - target)"); ax.grid(alpha=0.3); ax.legend()
 
 # %% [markdown]
+# **Answer:** the gradient of L2 (0.5 x²) is the error itself: 10 for an error of 10, 0.01
+# for 0.01. Smooth L1's is capped at 1 for an error of 10, and is 0.01 for 0.01, the same as
+# L2's, since smooth L1 is 0.5 x² below 1.
+#
 # - **Large errors**: the L2 gradient grows with the error (100 for an error of 100), so one
 #   badly placed box, or one mislabelled box in the data, dominates a whole batch and can make
 #   early training unstable. Smooth L1 caps the gradient at 1, like L1: it is robust to outliers.
@@ -415,41 +606,14 @@ for ax in (ax1, ax2):
 # Now a network that finds one object per image. The data is generated: a rectangle or an
 # ellipse of random size, place and colour, pasted on a random crop of one of the two real
 # photos that ship with scikit-learn (so the background is real clutter), with a little noise.
-# Since we draw the object, we know its true box exactly.
-
-# %%
-from sklearn.datasets import load_sample_images
-
-SIZE = 48
-PHOTOS = [np.asarray(p) for p in load_sample_images().images]  # china.jpg, flower.jpg
-
-
-def make_box_set(n: int, seed: int):
-    """n images (n, SIZE, SIZE, 3) uint8 with one object each, and its box in pixel corners."""
-    rng = np.random.default_rng(seed)
-    images, boxes = np.empty((n, SIZE, SIZE, 3), np.uint8), np.empty((n, 4), np.float32)
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE] + 0.5  # pixel centres
-    for i in range(n):
-        photo = PHOTOS[rng.integers(len(PHOTOS))]
-        y0, x0 = rng.integers(0, photo.shape[0] - 2 * SIZE), rng.integers(0, photo.shape[1] - 2 * SIZE)
-        background = photo[y0:y0 + 2 * SIZE:2, x0:x0 + 2 * SIZE:2].astype(np.float32)
-        w, h = rng.uniform(0.25, 0.9, 2) * SIZE
-        cx, cy = rng.uniform(w / 2, SIZE - w / 2), rng.uniform(h / 2, SIZE - h / 2)
-        u, v = (xx - cx) / (w / 2), (yy - cy) / (h / 2)
-        inside = np.maximum(abs(u), abs(v)) <= 1 if rng.random() < 0.5 else u**2 + v**2 <= 1
-        image = np.where(inside[..., None], rng.uniform(0, 255, 3), background)
-        images[i] = np.clip(image + rng.normal(0, 8, image.shape), 0, 255)
-        boxes[i] = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-    return images, boxes
-
+# Since we draw the object, we know its true box exactly. `course_utils.datasets.one_object`
+# makes the images: the training images and 1,000 held-out test images come from two separate
+# random streams.
 
 # %%
 n_train = env.by_mode(quick=3_000, full=20_000)
-x_train, box_train = make_box_set(n_train, seed=1)
-x_test, box_test = make_box_set(1_000, seed=2)  # a separate stream: never seen in training
-announce(f"generated, one rectangle or ellipse on crops of 2 real photos (scikit-learn), "
-         f"{SIZE}x{SIZE}, {len(x_train):,} train / {len(x_test):,} held-out test")
-
+(x_train, box_train), (x_test, box_test) = load_one_object(n_train, n_test=1_000, size=48)
+SIZE = x_train.shape[1]
 fig, axes = plt.subplots(1, 8, figsize=(14, 2))
 for ax, img, box in zip(axes, x_train, box_train):
     ax.imshow(img); bx.draw_boxes(ax, box, linewidth=1.5); ax.axis("off")
@@ -457,8 +621,9 @@ for ax, img, box in zip(axes, x_train, box_train):
 # %% [markdown]
 # **The model** is a small convnet whose head predicts $(c_x, c_y, w, h)$ through a sigmoid,
 # scaled to pixels, and converts them to corners. Because its targets are in pixels, the
-# smooth L1 loss is linear for errors above one pixel (early in training) and quadratic for
-# sub-pixel errors (late in training). Strided convolutions keep it cheap on a CPU.
+# smooth L1 loss is linear for errors above one pixel, where each coordinate's gradient is
+# capped at 1, and quadratic for sub-pixel errors. Early in training every error is many pixels.
+# Strided convolutions keep the network cheap on a CPU.
 
 # %%
 def make_box_regressor() -> keras.Model:
@@ -506,7 +671,7 @@ history = regressor.fit(x_train, box_train, epochs=epochs, batch_size=64,
 plot_history(history, metrics=("loss", "mean_iou"), title="box regressor, smooth L1 loss");
 
 # %% [markdown]
-# **Evaluate** on the 1,000 held-out images, with the NumPy `box_iou` (one IoU per image):
+# **Evaluate** on the 1,000 held-out images, with `bx.box_iou` (one IoU per image):
 
 # %%
 pred_test = regressor.predict(x_test, batch_size=256, verbose=0)
@@ -514,18 +679,19 @@ ious = np.array([bx.box_iou(t, p)[0, 0] for t, p in zip(box_test, pred_test)])
 print(f"mean IoU on {len(x_test):,} held-out images: {ious.mean():.3f}")
 print(f"boxes with IoU >= 0.5 (the PASCAL VOC 'correct' rule): {np.mean(ious >= 0.5):.1%}")
 print(f"boxes with IoU >= 0.75: {np.mean(ious >= 0.75):.1%}   mode: {ENV.mode}")
+print(f"corner coordinates within 1 pixel of the truth: {np.mean(np.abs(pred_test - box_test) < 1):.1%}")
 
 # %%
 fig, axes = plt.subplots(2, 8, figsize=(14, 4))
-for ax, img, t, p, iou in zip(axes.flat, x_test, box_test, pred_test, ious):
+for ax, img, t, p, score in zip(axes.flat, x_test, box_test, pred_test, ious):
     ax.imshow(img)
     bx.draw_boxes(ax, t, color="lime", linewidth=1.5)
     bx.draw_boxes(ax, np.clip(p, 0, SIZE), color="red", linewidth=1.5, linestyle="--")
-    ax.set_title(f"IoU {iou:.2f}", fontsize=9); ax.axis("off")
+    ax.set_title(f"IoU {score:.2f}", fontsize=9); ax.axis("off")
 fig.suptitle("held-out images: true box (green), predicted (red, dashed)");
 
 # %% [markdown]
-# This is one object per image, so there is nothing to suppress and no class to predict: a
+# This is one object per image, so there is nothing to suppress and no class to choose: a
 # real detector adds both, and predicts offsets from many default boxes instead of one box.
 # The numbers above are what this run measured on the generated set (the same kind of data in
 # both modes; full mode trains on 20,000 images for 40 epochs). A PASCAL VOC detector counts a
@@ -540,14 +706,23 @@ assert ious.mean() >= env.by_mode(quick=0.6, full=0.8), ious.mean()
 # - A box is corners `(x_min, y_min, x_max, y_max)` or centre and size `(cx, cy, w, h)`; IoU =
 #   intersection / union scores overlap from 0 (apart, or touching at an edge) to 1.
 # - YOLO outputs an $S \times S \times (5B + C)$ tensor: per cell, B boxes (x, y, w, h,
-#   confidence) and C class probabilities; class score = confidence x class probability.
+#   confidence) and C class probabilities; class score = confidence x class probability. In
+#   the target, the cell holding an object's centre gets its offset inside the cell (x, y), its
+#   size as a fraction of the image (w, h), confidence 1 and its class.
 # - Non-max suppression keeps the best box and drops those overlapping it by more than a
-#   threshold, class by class; ours matches `tf.image.non_max_suppression` exactly.
+#   threshold, class by class; ours keeps the same boxes as `tf.image.non_max_suppression`.
 # - SSD places default boxes of several scales and shapes on several feature maps (8,732 in
-#   SSD300), matches them to objects by IoU and regresses offsets from them.
+#   SSD300), matches them to objects (each object's best default box, then every default box
+#   with IoU >= 0.5) and regresses offsets from them.
 # - Smooth L1 has L2's small gradients near zero and L1's bounded gradients for large errors,
 #   which is why detectors use it for boxes.
 #
 # **Next**: with boxes, IoU, NMS and anchors in hand you can read the code of a real one-stage
 # detector: KerasHub's `RetinaNetObjectDetector` (preset `retinanet_resnet50_fpn_coco`, trained
-# on COCO) uses the same anchors, matching, smooth L1 box loss and NMS.
+# on COCO). RetinaNet (Lin et al. 2017) shares SSD's plan: anchors (default boxes) of several
+# scales and aspect ratios on several feature maps, matched to objects by IoU, offsets
+# regressed with smooth L1, and NMS at the end. Its anchors and loss differ: 9 anchors per
+# location (3 scales x 3 aspect ratios) on the five levels P3-P7 of a feature pyramid network;
+# an anchor is positive at IoU >= 0.5 with an object, background below 0.4, and ignored in
+# between; and its class loss is the **focal loss**, which scales down the loss of the many
+# easy background anchors, where SSD keeps only the hardest negatives.

@@ -176,6 +176,19 @@ def test_matching_gives_every_object_a_default_box():
     assert (bx.match_default_boxes(defaults, np.zeros((0, 4))) == -1).all()
 
 
+def test_matching_threshold_is_inclusive_and_best_matches_are_kept():
+    # default 1 has IoU exactly 0.5 with the object: matched at threshold 0.5, not above it
+    defaults = np.array([[0, 0, 4, 4], [0, 0, 4, 2], [10, 10, 12, 12]])
+    gt = np.array([[0, 0, 4, 4]])
+    np.testing.assert_array_equal(bx.match_default_boxes(defaults, gt, 0.5), [0, 0, -1])
+    np.testing.assert_array_equal(bx.match_default_boxes(defaults, gt, 0.51), [0, -1, -1])
+    # default 0 overlaps object 1 most (IoU 0.9, above the threshold) but is object 0's best
+    # default box (IoU 0.6, against 0.5 for default 2): it stays object 0's
+    defaults = np.array([[0, 0, 10, 10], [40, 40, 50, 50], [0, 1, 10, 10]])
+    gt = np.array([[0, 0, 10, 6], [0, 1, 10, 10]])
+    np.testing.assert_array_equal(bx.match_default_boxes(defaults, gt), [0, -1, 1])
+
+
 def test_offsets_round_trip_and_zero_for_a_perfect_default():
     rng = np.random.default_rng(1)
     d = np.concatenate([rng.uniform(0, 1, (30, 2)), rng.uniform(0.05, 0.5, (30, 2))], axis=1)

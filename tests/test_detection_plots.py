@@ -1,0 +1,34 @@
+"""The detection pictures: one rectangle and one label per detection, at the right pixels."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from course_utils import detection_plots  # noqa: E402
+
+
+def test_show_detections_draws_each_box_in_pixels_with_its_label():
+    image = np.zeros((100, 100, 3), np.uint8)
+    boxes = np.array([[0.1, 0.2, 0.5, 0.6], [0.5, 0.5, 0.9, 1.0]])
+    ax = detection_plots.show_detections(image, boxes, [0.91, 0.4], [1, 0], ("disc", "square"), "t")
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(rects) == 2
+    np.testing.assert_allclose([rects[0].get_x(), rects[0].get_y()], [10 - 0.5, 20 - 0.5])
+    np.testing.assert_allclose([rects[1].get_width(), rects[1].get_height()], [40, 50])
+    assert [t.get_text() for t in ax.texts] == ["square 0.91", "disc 0.40"]
+    assert ax.get_title() == "t" and not ax.lines  # no grid unless asked
+    plt.close("all")
+
+
+def test_grid_lines_sit_on_cell_edges_and_no_boxes_is_fine():
+    image = np.zeros((70, 70, 3), np.uint8)
+    ax = detection_plots.show_detections(image, np.zeros((0, 4)), [], [], ("a",), grid_size=7)
+    assert len(ax.lines) == 2 * 8 and not ax.patches
+    horizontal = sorted(line.get_ydata()[0] for line in ax.lines[::2])
+    np.testing.assert_allclose(horizontal, np.arange(8) * 10 - 0.5)
+    plt.close("all")
