@@ -11,8 +11,8 @@ Two floors: the chapters call these modules, never the other way round. Each mod
 - `datasets`: one loader per data set, the generated stand-ins (`synthetic`) and the
   class-folder checker (`image_folders`).
 - `pretrained`: pretrained networks and how to read what they say.
-- `viz`, `pipelines`, `training`, `plots`, `gradcheck`, `metrics`, `crf`, `boxes`: the tools
-  the chapters teach with.
+- `viz`, `pipelines`, `training`, `plots`, `gradcheck`, `metrics`, `crf`, `boxes`,
+  `detection_plots`: the tools the chapters teach with.
 
 Importing the package does not import TensorFlow: modules import it inside their functions.
 """

@@ -4,6 +4,8 @@
   `Split`s (Oxford-IIIT Pet's second one is its validation set).
 - `cats_vs_dogs`: a folder of class folders for `keras.utils.image_dataset_from_directory`.
 - `synthetic`: the generated stand-ins quick mode uses where no package ships the real data.
+- `one_object`: the detection chapter's images of one object each, with its box (the same
+  generated set in both modes: it stands in for nothing).
 - `image_folders`: checks a folder of class folders before Keras reads it.
 
 Every loader takes the run mode into account and prints which data it used (`announce`), so a
