@@ -27,8 +27,8 @@
 # - the pixel-wise loss and mean IoU, checked against Keras
 # - how to train a DeepLabV3+ and draw its predictions over the images
 #
-# **Run time**: quick mode about a minute on a 2-core CPU (generated scenes, a small network
-# trained from scratch). Full mode (Oxford-IIIT Pet, a ResNet50 backbone with ImageNet weights)
+# **Run time**: quick mode one to one and a half minutes on a 2-core CPU (generated scenes, a
+# small network trained from scratch). Full mode (Oxford-IIIT Pet, a ResNet50 backbone with ImageNet weights)
 # downloads 0.9 GB once, then trains 15 epochs on 3,680 photos at 384x384: keras-io's
 # DeepLabV3+ example, the same network on 1,000 images at 512x512, takes about 93 s per epoch
 # on its GPU, which puts this run at roughly three quarters of an hour on a similar GPU.

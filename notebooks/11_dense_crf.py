@@ -26,9 +26,9 @@
 #   IoU (measured, whatever the sign)
 # - the CRF on a real photo, after a real trained person-segmentation network
 #
-# **Run time**: quick mode about a minute on a 2-core CPU, a little more when chapter 10's
-# trained network is not in the checkpoint folder and the chapter trains it (generated scenes,
-# a small network). Full mode (Oxford-IIIT Pet) loads chapter 10's network, or trains it as
+# **Run time**: quick mode about a minute on a 2-core CPU when chapter 10's trained network is
+# in the checkpoint folder, one to one and a half minutes when the chapter trains it itself
+# (generated scenes, a small network). Full mode (Oxford-IIIT Pet) loads chapter 10's network, or trains it as
 # chapter 10 does; the CRF then runs 800 times on 384x384 photos (choosing its parameters, then measuring), which takes several minutes.
 
 # %% [markdown]
@@ -190,8 +190,9 @@ def mean_field(image: np.ndarray, probs: np.ndarray, params: crf.CRFParams = crf
 # The same images, the same probabilities, the same parameters, through both. The
 # permutohedral lattice only approximates the Gaussian kernels, so the two can differ at a few
 # pixels, most of them on one image or another where two labels are nearly tied; over six
-# images the chapter asks for at least 97% of the labels to agree. The more telling number
-# is how many of the pixels that the CRF *changed* were changed the same way by both. In full
+# images the chapter asks for at least 95% of the labels to agree. The more telling number
+# is how many of the pixels that the CRF *changed* were changed the same way by both (most of
+# the pixels keep the network's label either way): the chapter asks for at least 70%. In full
 # mode `crf.shrink` first resizes the images and probabilities to 64x64: the explicit kernels
 # of a 384x384 image would not fit in memory (147,456 pixels, 21.7 billion pairs).
 
@@ -212,8 +213,9 @@ print(f"NumPy mean-field: {np.mean(seconds):.2f} s per 64x64 image, {check_param
 if HAVE_PYDENSECRF:
     print("label agreement per image:", [f"{a:.2%}" for a in agreements])
     print(f"pixels either method relabelled: {changed}; relabelled the same way by both: {same_change}")
-    assert np.mean(agreements) >= 0.97, agreements
-    print(f"PASS: mean-field by hand agrees with pydensecrf2 on {np.mean(agreements):.2%} of pixels (>= 97%)")
+    assert np.mean(agreements) >= 0.95 and same_change >= 0.7 * changed, (agreements, changed, same_change)
+    print(f"PASS: mean-field by hand agrees with pydensecrf2 on {np.mean(agreements):.2%} of pixels (>= 95%) "
+          f"and on {same_change / changed:.1%} of the relabelled ones (>= 70%)")
 else:
     print("pydensecrf2 is not installed here, so there is nothing to compare with: NO CHECK RUN. "
           "The rest of the chapter uses the NumPy mean-field above.")
@@ -267,6 +269,21 @@ if refine is not None:
         print(f"{'IoU ' + name:22s}{b:10.4f}{a:10.4f}{a - b:+10.4f}")
     print(f"{'mean IoU':22s}{miou_before:10.4f}{miou_after:10.4f}{miou_after - miou_before:+10.4f}")
     print(f"\nCRF time per image: {seconds_per_image * 1000:.1f} ms ({best_params.iterations} mean-field iterations)")
+
+# %% [markdown]
+# On the generated scenes the chapter also checks the sign: their objects have crisp,
+# single-coloured edges, just what the bilateral kernel looks for, so there the tuned CRF must
+# raise mean IoU by at least 0.03; it typically gains about 0.1 here. On
+# real photos nothing is promised: the table is the answer.
+
+# %%
+gain = miou_after - miou_before if refine is not None else float("nan")
+if ENV.quick and HAVE_PYDENSECRF:
+    assert gain >= 0.03, gain
+    print(f"PASS: on the generated scenes the CRF raises mean IoU by {gain:+.4f} (>= +0.03)")
+else:
+    print(f"mean IoU change from the CRF: {gain:+.4f} (measured, not checked: "
+          f"{'real photos' if not ENV.quick else 'the fallback mean-field, default parameters'})")
 
 # %% [markdown]
 # Read the last column as it came out. In quick mode the network's outlines are soft (its
