@@ -213,9 +213,10 @@ print(f"NumPy mean-field: {np.mean(seconds):.2f} s per 64x64 image, {check_param
 if HAVE_PYDENSECRF:
     print("label agreement per image:", [f"{a:.2%}" for a in agreements])
     print(f"pixels either method relabelled: {changed}; relabelled the same way by both: {same_change}")
-    assert np.mean(agreements) >= 0.95 and same_change >= 0.7 * changed, (agreements, changed, same_change)
+    alike = same_change / max(changed, 1)  # share of the relabelled pixels relabelled alike
+    assert np.mean(agreements) >= 0.95 and (alike >= 0.7 or changed == 0), (agreements, changed, same_change)
     print(f"PASS: mean-field by hand agrees with pydensecrf2 on {np.mean(agreements):.2%} of pixels (>= 95%) "
-          f"and on {same_change / changed:.1%} of the relabelled ones (>= 70%)")
+          f"and on {alike:.1%} of the relabelled ones (>= 70%)")
 else:
     print("pydensecrf2 is not installed here, so there is nothing to compare with: NO CHECK RUN. "
           "The rest of the chapter uses the NumPy mean-field above.")
