@@ -27,7 +27,7 @@
 # - the CRF on a real photo, after a real trained person-segmentation network
 #
 # **Run time**: quick mode about half a minute on a 2-core CPU when chapter 10's trained network is
-# in the checkpoint folder, one to one and a half minutes when the chapter trains it itself
+# in the checkpoint folder, about one and a half minutes when the chapter trains it itself
 # (generated scenes, a small network). Full mode (Oxford-IIIT Pet) loads chapter 10's network, or trains it as
 # chapter 10 does; the CRF then runs 800 times on 384x384 photos (choosing its parameters, then measuring), which takes several minutes.
 
