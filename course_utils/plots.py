@@ -86,3 +86,25 @@ def show_images(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# One colour per class of a label map: 0 (background) is left untinted.
+LABEL_PALETTE = np.array([[0, 0, 0], [230, 60, 60], [60, 200, 80], [70, 110, 240],
+                          [240, 200, 40], [200, 80, 220], [40, 200, 220]], np.float32)
+
+
+def overlay_labels(image: np.ndarray, mask: np.ndarray, alpha: float = 0.55,
+                   ignore_label: int = 255) -> np.ndarray:
+    """RGB uint8 image with each class > 0 of `mask` tinted in its colour; ignored pixels white."""
+    image, mask = np.asarray(image), np.asarray(mask)
+    if image.shape[:2] != mask.shape:
+        raise ValueError(f"mask {mask.shape} does not cover the image {image.shape[:2]}")
+    out = image.astype(np.float32)
+    for cls in range(1, len(LABEL_PALETTE)):
+        out[mask == cls] = (1 - alpha) * out[mask == cls] + alpha * LABEL_PALETTE[cls]
+    known = (mask < len(LABEL_PALETTE)) | (mask == ignore_label)
+    if not known.all():
+        raise ValueError(f"overlay_labels colours classes 0-{len(LABEL_PALETTE) - 1}; "
+                         f"the mask also holds {sorted(set(np.unique(mask[~known]).tolist()))}")
+    out[mask == ignore_label] = 255
+    return out.astype(np.uint8)

@@ -11,9 +11,12 @@
 - The whole VGG16 with its ImageNet classifier (`load_vgg16_classifier`, chapter 09, full
   mode only: no package ships it).
 - ImageNet class names for a prediction (`decode_imagenet`, chapter 09).
-- MediaPipe's person-segmentation model (`person_probability`, chapter 10): the
+- MediaPipe's person-segmentation model (`person_probability`, chapter 11): the
   `selfie_segmentation.tflite` file that `course_utils.extras` takes from the mediapipe
   0.10.21 wheel, run by TensorFlow's `tf.lite.Interpreter`.
+- The ResNet50 convolutional base (`load_resnet50_conv_base`, the full-mode DeepLabV3+ backbone
+  of chapters 10 and 11): ImageNet weights through the course registry. No package ships them,
+  so quick mode has only `weights="random"`.
 """
 
 from __future__ import annotations
@@ -207,3 +210,37 @@ def person_probability(image: np.ndarray) -> np.ndarray:
     prob = interpreter.get_tensor(out["index"])[0, :, :, 0]
     prob = cv2.resize(prob, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(prob, 0.0, 1.0).astype(np.float32)
+
+
+# --- ResNet50 conv base (DeepLabV3+ backbone, chapters 10 and 11) -------------------------------
+
+RESNET50_WEIGHT_SOURCES = ("imagenet", "random")
+
+
+def load_resnet50_conv_base(
+    input_tensor: keras.KerasTensor | None = None,
+    input_shape: tuple[int | None, int | None, int] = (384, 384, 3),
+    weights: str = "imagenet",
+    verbose: bool = True,
+) -> keras.Model:
+    """ResNet50 without its classifier, on `input_tensor` if given: ImageNet weights or 'random'.
+
+    The ImageNet file is Keras' `resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5`, fetched
+    through the registry (so quick mode refuses it). Images go in prepared with
+    `keras.applications.resnet50.preprocess_input` (RGB -> BGR, minus the ImageNet mean).
+    """
+    import keras
+
+    if weights not in RESNET50_WEIGHT_SOURCES:
+        raise ValueError(f"weights={weights!r}: use one of {RESNET50_WEIGHT_SOURCES}")
+    shape = None if input_tensor is not None else input_shape
+    base = keras.applications.ResNet50(weights=None, include_top=False, input_tensor=input_tensor,
+                                       input_shape=shape)
+    if weights == "imagenet":
+        from course_utils.download import fetch
+
+        base.load_weights(fetch("resnet50_imagenet_notop"))
+    if verbose:
+        print("weights: ResNet50 conv base, " + ("ImageNet weights (Keras' release)"
+                                                  if weights == "imagenet" else "random (untrained)"))
+    return base

@@ -140,7 +140,7 @@ _ENTRIES: list[DataFile] = [
         licence="Creative Commons photo (as Chollet's 'Deep Learning with Python', 5.4.3, names "
         "it); the exact licence is not published with the file",
     ),
-    # --- segmentation (chapter 10) ---
+    # --- segmentation (chapters 10 and 11) ---
     # Oxford-IIIT Pet: sizes and sha256 as TensorFlow Datasets records them
     # (tensorflow_datasets/datasets/oxford_iiit_pet/checksums.tsv). The ".tar.gz" files are
     # plain tar archives; safe_extract opens either kind.

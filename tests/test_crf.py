@@ -165,3 +165,33 @@ def test_without_pydensecrf_it_says_so(monkeypatch):
         crf.dense_crf(image, probs)
     with pytest.raises(TypeError, match="uint8"):  # inputs are still checked first
         crf.dense_crf(image.astype(float), probs)
+
+
+def test_shrink_keeps_a_distribution_and_leaves_small_images_alone():
+    image, probs, _ = two_region_scene(size=128, edge=64)
+    small_image, small_probs = crf.shrink(image, probs, 32)
+    assert small_image.shape == (32, 32, 3) and small_image.dtype == np.uint8
+    assert small_probs.shape == (32, 32, 2) and small_probs.dtype == np.float32
+    np.testing.assert_allclose(small_probs.sum(-1), 1.0, atol=1e-5)
+    # area averaging: the left quarter is dark and mostly class 0, as in the big image
+    assert small_image[:, :8].mean() < 80 and small_probs[:, :4, 0].min() > 0.9
+    same_image, same_probs = crf.shrink(small_image, small_probs, 32)
+    np.testing.assert_array_equal(same_image, small_image)
+    with pytest.raises(ValueError, match="logits"):
+        crf.shrink(image, np.log(probs + 1e-3))
+
+
+def test_refine_labels_runs_the_refiner_on_each_image():
+    image, probs, _ = two_region_scene()
+    calls = []
+
+    def refine(img, p, params):
+        calls.append(params)
+        return p[..., ::-1]  # swap the two classes: labels flip
+
+    labels, seconds = crf.refine_labels(refine, np.stack([image] * 3), np.stack([probs] * 3))
+    assert labels.shape == (3, 32, 32) and labels.dtype == np.uint8 and seconds >= 0
+    np.testing.assert_array_equal(labels[0], probs[..., ::-1].argmax(-1))
+    assert calls == [crf.CRFParams()] * 3
+    with pytest.raises(ValueError, match="as many"):
+        crf.refine_labels(refine, np.stack([image] * 2), probs[None])

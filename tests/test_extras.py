@@ -36,7 +36,7 @@ def test_a_failing_extra_is_reported_with_the_chapter_it_costs(monkeypatch, caps
     assert report["mlxtend"] == "ok"
     assert "no C++ compiler" in report["crf"]
     out = capsys.readouterr().out
-    assert "missing: pydensecrf2" in out and "Chapter 10" in out and "mean-field" in out
+    assert "missing: pydensecrf2" in out and "Chapter 11" in out and "mean-field" in out
     assert not extras.ensure("crf")
 
 

@@ -1,4 +1,4 @@
-"""Oxford-IIIT Pet, chapter 10's data: the quick loader announces its generated stand-in; the Pet
+"""Oxford-IIIT Pet, chapters 10 and 11's data: the quick loader announces its generated stand-in; the Pet
 trimaps come through the registry, served by a real local HTTP server."""
 
 from __future__ import annotations

@@ -42,3 +42,18 @@ def test_show_images_labels_each_image():
     assert titles == list("abcde") and len(fig.axes) == 6
     with pytest.raises(ValueError):
         plots.show_images([])
+
+
+def test_overlay_labels_tints_classes_and_whitens_ignored_pixels():
+    image = np.full((4, 4, 3), 100, np.uint8)
+    mask = np.array([[0, 1, 2, 255]] * 4, np.uint8)
+    out = plots.overlay_labels(image, mask, alpha=0.5)
+    assert out.dtype == np.uint8 and out.shape == image.shape
+    np.testing.assert_array_equal(out[:, 0], image[:, 0])  # background untouched
+    np.testing.assert_array_equal(out[0, 1], (0.5 * 100 + 0.5 * plots.LABEL_PALETTE[1]).astype(np.uint8))
+    assert not np.array_equal(out[0, 1], out[0, 2])  # two classes, two colours
+    np.testing.assert_array_equal(out[:, 3], 255)
+    with pytest.raises(ValueError, match="does not cover"):
+        plots.overlay_labels(image, mask[:2])
+    with pytest.raises(ValueError, match="also holds"):
+        plots.overlay_labels(image, np.full((4, 4), 9, np.uint8))

@@ -222,3 +222,42 @@ def test_person_probability_refuses_bad_images():
         pretrained.person_probability(np.zeros((64, 64), np.uint8))
     with pytest.raises(ValueError, match="RGB uint8"):
         pretrained.person_probability(np.zeros((64, 64, 3), np.float32))
+
+
+def test_resnet50_conv_base_has_the_layers_deeplab_reads():
+    base = pretrained.load_resnet50_conv_base(input_shape=(128, 128, 3), weights="random", verbose=False)
+    assert base.get_layer("conv2_block3_2_relu").output.shape == (None, 32, 32, 64)
+    assert base.get_layer("conv4_block6_2_relu").output.shape == (None, 8, 8, 256)
+    assert base.output.shape == (None, 4, 4, 2048)
+    inputs = keras.Input((64, 64, 3))
+    on_tensor = pretrained.load_resnet50_conv_base(input_tensor=inputs, weights="random", verbose=False)
+    assert on_tensor.input is inputs or on_tensor.inputs[0] is inputs
+    with pytest.raises(ValueError, match="imagenet"):
+        pretrained.load_resnet50_conv_base(weights="hed")
+
+
+def test_quick_mode_never_downloads_resnet50_weights(course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    with pytest.raises(RuntimeError, match="Quick mode never downloads"):
+        pretrained.load_resnet50_conv_base(input_shape=(64, 64, 3))
+
+
+def test_full_mode_loads_resnet50_imagenet_weights_through_the_registry(
+        file_server, course_dirs, monkeypatch, capsys):
+    from keras.src.legacy.saving import legacy_h5_format
+
+    expected = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    kernel = expected.get_layer("conv1_conv").weights[0]
+    kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
+    path = file_server.root / "resnet50_notop.h5"
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, expected)
+    entry = DataFile(name="resnet50_imagenet_notop", filename=registry.get("resnet50_imagenet_notop").filename,
+                     urls=(file_server.url("resnet50_notop.h5"),),
+                     checksum=f"md5:{hashlib.md5(path.read_bytes()).hexdigest()}",
+                     size=path.stat().st_size, licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "resnet50_imagenet_notop", entry)
+    monkeypatch.setenv("COURSE_MODE", "full")
+    base = pretrained.load_resnet50_conv_base(input_shape=(96, 96, 3))
+    assert "ImageNet weights" in capsys.readouterr().out
+    np.testing.assert_array_equal(base.get_layer("conv1_conv").get_weights()[0], np.asarray(kernel))

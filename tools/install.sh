@@ -29,8 +29,8 @@ install -r requirements.txt
 install --no-deps -r requirements-assets.txt
 # The dense CRF (compiled against the Cython and NumPy just installed, about a minute the first
 # time) and MediaPipe's person-segmentation model (one file from the mediapipe 0.10.21 wheel).
-# Chapter 10 runs without them, with less, and says so; CI fails its CRF tests without them.
-"$PY" -m course_utils.extras crf person_model || echo "warning: an extra is missing (see above); only chapter 10 is affected" >&2
+# Chapter 11 runs without them, with less, and says so; CI fails its CRF tests without them.
+"$PY" -m course_utils.extras crf person_model || echo "warning: an extra is missing (see above); only chapter 11 is affected" >&2
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   echo "NVIDIA GPU found: replacing tensorflow-cpu with TensorFlow's CUDA build"
   tf_version=$("$PY" -c 'import importlib.metadata as m; print(m.version("tensorflow-cpu"))' 2>/dev/null || true)

@@ -8,7 +8,7 @@
 from our requirements), copies this checkout where Colab would clone it, runs chapter 00's
 setup cell as it is (it finds the copy, so only the `git clone` is skipped), checks that no
 package Colab ships changed version, runs the chapters through nbval in quick mode, offline,
-and checks the versions once more (chapter 10 builds the dense CRF on the way). Colab's own
+and checks the versions once more (chapter 11 builds the dense CRF on the way). Colab's own
 `google.colab` is not on PyPI: a stand-in (tools/colab/stand_in) mounts "Drive" as a folder in
 the working directory, so the chapters that mount Drive run their Drive code paths.
 """

@@ -1,5 +1,5 @@
 """Oxford-IIIT Pet (Parkhi et al., 2012): photos of cats and dogs with pixel trimaps, the
-segmentation data of chapter 10.
+segmentation data of chapters 10 and 11.
 
 full:  the real set through the course registry: 7,349 photos. Trimap 1 (pet) becomes class 1,
        2 (background) class 0, 3 (the uncertain border) the ignore label 255, as PASCAL VOC

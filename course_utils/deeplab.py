@@ -1,0 +1,241 @@
+"""DeepLabV3+ as chapter 10 builds it, and the short training that chapters 10 and 11 share.
+
+Chapter 10 writes every piece in front of the student (`conv_bn_relu`, `aspp`, `decoder`, the
+quick backbone, the model), asserts that its network equals `build_deeplabv3plus`'s, and trains
+it under `run_name()`. Chapter 11 needs a trained network's probabilities: `load_or_train` loads
+chapter 10's best model when that run has finished in the checkpoint folder, and otherwise
+trains the same network on the same data with the same recipe (`train`) under a run name of
+its own, so the two chapters never write into one folder.
+
+Settings per mode (`settings()`):
+  quick: a five-layer backbone trained from scratch (output strides 4 and 8), ASPP rates 1/2/3
+         with 32 filters, 6 epochs on the generated 64x64 scenes.
+  full:  ResNet50 with ImageNet weights (`pretrained.load_resnet50_conv_base`), tapped as
+         keras-io's DeepLabV3+ example does, ASPP rates 6/12/18 with 256 filters, 15 epochs
+         on Oxford-IIIT Pet at 384x384.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from course_utils import env
+from course_utils.datasets import Split
+from course_utils.datasets.oxford_pets import IGNORE_LABEL, load_oxford_pets
+from course_utils.training import BEST_FILE, TrainingRun, backed_up_epoch, fit_resumable
+
+if TYPE_CHECKING:
+    import keras
+
+# ResNet50 layers the full-mode network reads (keras-io's choice): 64 channels at output
+# stride 4 for the decoder, 256 channels at output stride 16 for ASPP.
+RESNET50_LOW, RESNET50_HIGH = "conv2_block3_2_relu", "conv4_block6_2_relu"
+# The data both chapters use: load_oxford_pets(**DATA).
+DATA: dict[str, Any] = {"quick_sizes": (1200, 150), "full_size": 384, "full_val_limit": 1000}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that differs between the quick and the full DeepLabV3+."""
+
+    backbone: str  # "small" (trained from scratch) or "resnet50" (ImageNet weights)
+    filters: int
+    rates: tuple[int, ...]
+    low_filters: int
+    learning_rate: float
+    epochs: int
+    batch_size: int
+
+
+QUICK = Settings("small", 32, (1, 2, 3), 16, 3e-3, 6, 16)
+FULL = Settings("resnet50", 256, (6, 12, 18), 48, 5e-4, 15, 8)
+
+
+def settings() -> Settings:
+    """QUICK or FULL, by run mode."""
+    return env.by_mode(quick=QUICK, full=FULL)
+
+
+def load_data() -> tuple[Split, Split]:
+    """The segmentation data of chapters 10 and 11 for this mode (announced by the loader)."""
+    return load_oxford_pets(**DATA)
+
+
+def run_name(chapter: int = 10) -> str:
+    """Checkpoint folder name of the DeepLabV3+ run a chapter trains, e.g. 'ch10_deeplabv3plus_quick'."""
+    return f"ch{chapter}_deeplabv3plus_{env.mode()}"
+
+
+# --- the network ---------------------------------------------------------------------------------
+
+
+def conv_bn_relu(x, filters: int, kernel: int, name: str, strides: int = 1, rate: int = 1):
+    """Convolution (no bias: batch norm adds one), batch normalisation, ReLU."""
+    from keras import layers
+
+    x = layers.Conv2D(filters, kernel, strides=strides, dilation_rate=rate, padding="same",
+                      use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def aspp(x, filters: int = 256, rates: tuple[int, ...] = (6, 12, 18), name: str = "aspp"):
+    """ASPP output, its branches and their concatenation: 1x1 conv, atrous 3x3s, image pooling."""
+    from keras import layers
+
+    branches = [conv_bn_relu(x, filters, 1, name=f"{name}_1x1")]
+    branches += [conv_bn_relu(x, filters, 3, rate=r, name=f"{name}_rate{r}") for r in rates]
+    pooled = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_image_pool")(x)
+    pooled = conv_bn_relu(pooled, filters, 1, name=f"{name}_pool")
+    up = layers.UpSampling2D((x.shape[1], x.shape[2]), interpolation="bilinear", name=f"{name}_pool_up")
+    branches.append(up(pooled))
+    merged = layers.Concatenate(name=f"{name}_concat")(branches)
+    return conv_bn_relu(merged, filters, 1, name=f"{name}_project"), branches, merged
+
+
+def decoder(high, low, num_classes: int, filters: int = 256, low_filters: int = 48, name: str = "decoder"):
+    """DeepLabV3+ decoder: per-class scores (logits) at the low-level features' resolution."""
+    from keras import layers
+
+    low = conv_bn_relu(low, low_filters, 1, name=f"{name}_low")
+    x = layers.UpSampling2D(low.shape[1] // high.shape[1], interpolation="bilinear", name=f"{name}_up")(high)
+    x = layers.Concatenate(name=f"{name}_concat")([x, low])
+    x = conv_bn_relu(x, filters, 3, name=f"{name}_refine1")
+    x = conv_bn_relu(x, filters, 3, name=f"{name}_refine2")
+    return layers.Conv2D(num_classes, 1, name=f"{name}_classes")(x)
+
+
+def small_backbone(inputs):
+    """Quick mode: (low-level features at stride 4, atrous features at stride 8)."""
+    x = conv_bn_relu(inputs, 16, 3, strides=2, name="stem")
+    low = conv_bn_relu(x, 32, 3, strides=2, name="block1")
+    x = conv_bn_relu(low, 64, 3, strides=2, name="block2")
+    x = conv_bn_relu(x, 64, 3, rate=2, name="block3_atrous")
+    return low, conv_bn_relu(x, 64, 3, rate=4, name="block4_atrous")
+
+
+def resnet50_backbone(inputs, weights: str = "imagenet"):
+    """Full mode: ResNet50's (stride-4, stride-16) features, tapped where keras-io taps them."""
+    from course_utils.pretrained import load_resnet50_conv_base
+
+    resnet = load_resnet50_conv_base(input_tensor=inputs, weights=weights, verbose=False)
+    return resnet.get_layer(RESNET50_LOW).output, resnet.get_layer(RESNET50_HIGH).output
+
+
+def build_deeplabv3plus(size: int, num_classes: int, config: Settings | None = None,
+                        backbone_weights: str = "imagenet") -> keras.Model:
+    """The DeepLabV3+ of chapter 10 for size x size RGB images; softmax probabilities out."""
+    import keras
+    from keras import layers
+
+    config = config or settings()
+    inputs = keras.Input((size, size, 3), name="image")
+    if config.backbone == "small":
+        low, high = small_backbone(inputs)
+    else:
+        low, high = resnet50_backbone(inputs, backbone_weights)
+    x, _, _ = aspp(high, config.filters, config.rates)
+    x = decoder(x, low, num_classes, config.filters, config.low_filters)
+    x = layers.UpSampling2D(size // low.shape[1], interpolation="bilinear", name="to_image")(x)
+    return keras.Model(inputs, layers.Softmax(name="class_probabilities")(x), name="deeplabv3plus")
+
+
+def print_shapes(rows: Sequence[tuple[str, Any]], width: int = 19) -> None:
+    """One line per (label, tensor or shape): the label, then the shape as a tuple."""
+    for label, tensor in rows:
+        shape = tensor if isinstance(tensor, tuple) else tuple(tensor.shape)
+        print(f"{label:{width}s}{shape}")
+
+
+# --- the training --------------------------------------------------------------------------------
+
+
+def preprocess_fn(config: Settings | None = None) -> Callable:
+    """What images go through before the network: /255 (small backbone) or ResNet50's preprocessing."""
+    if (config or settings()).backbone == "small":
+        return lambda images: images / 255.0
+    import keras
+
+    return keras.applications.resnet50.preprocess_input
+
+
+def flip_both(image, mask):
+    """Flip an image and its mask left-right together, half of the time."""
+    import tensorflow as tf
+
+    flip = tf.random.uniform(()) < 0.5
+    return tf.cond(flip, lambda: (image[:, ::-1], mask[:, ::-1]), lambda: (image, mask))
+
+
+def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callable):
+    """(train_ds, val_ds): shuffled, jointly flipped training batches; validation batches of 64."""
+    import tensorflow as tf
+
+    to_float = lambda image, mask: (preprocess(tf.cast(image, tf.float32)), mask)  # noqa: E731
+    train_ds = (tf.data.Dataset.from_tensor_slices(train).shuffle(len(train[0]), seed=0)
+                .map(flip_both, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+                .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    val_ds = (tf.data.Dataset.from_tensor_slices(val).batch(64)
+              .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    return train_ds, val_ds
+
+
+def compile_deeplab(model: keras.Model, num_classes: int, learning_rate: float) -> keras.Model:
+    """Adam, pixel-wise cross-entropy and mean IoU, both skipping the ignore label."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORE_LABEL),
+        metrics=[keras.metrics.MeanIoU(num_classes, sparse_y_pred=False, ignore_class=IGNORE_LABEL,
+                                       name="mean_iou")],
+    )
+    return model
+
+
+def train(train_split: Split, val_split: Split, num_classes: int, name: str,
+          config: Settings | None = None) -> TrainingRun:
+    """Build, compile and fit the DeepLabV3+ (resumable, best model kept) under run `name`."""
+    config = config or settings()
+    model = build_deeplabv3plus(train_split[0].shape[1], num_classes, config)
+    compile_deeplab(model, num_classes, config.learning_rate)
+    train_ds, val_ds = make_datasets(train_split, val_split, config.batch_size, preprocess_fn(config))
+    return fit_resumable(model, train_ds, validation_data=val_ds, epochs=config.epochs,
+                         run_name=name, monitor="val_mean_iou")
+
+
+def finished_model(name: str, epochs: int, root: Path | None = None) -> Path | None:
+    """The best model of run `name` if all `epochs` are backed up (the run is over), else None."""
+    run_dir = Path(root or env.checkpoint_dir()) / name
+    best = run_dir / BEST_FILE
+    return best if best.exists() and backed_up_epoch(run_dir) >= epochs else None
+
+
+def load_or_train(train_split: Split, val_split: Split, num_classes: int,
+                  config: Settings | None = None) -> keras.Model:
+    """Chapter 10's trained DeepLabV3+ if its run has finished here; else train it now (chapter 11's run)."""
+    import keras
+
+    config = config or settings()
+    found = finished_model(run_name(10), config.epochs)
+    if found is not None:
+        print(f"loaded chapter 10's trained DeepLabV3+ from {found}")
+        return keras.models.load_model(found)
+    print(f"chapter 10's DeepLabV3+ has not finished training in {env.checkpoint_dir()}: training "
+          f"the same network on the same data here ({config.epochs} epochs)")
+    return train(train_split, val_split, num_classes, run_name(11), config).load_best()
+
+
+def predict_probs(model: keras.Model, images: np.ndarray, config: Settings | None = None) -> np.ndarray:
+    """(N, H, W, C) class probabilities for uint8 images, preprocessed as in training."""
+    import tensorflow as tf
+
+    preprocess = preprocess_fn(config)
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(64).map(
+        lambda x: preprocess(tf.cast(x, tf.float32)), num_parallel_calls=tf.data.AUTOTUNE)
+    return model.predict(ds, verbose=0)

@@ -1,0 +1,104 @@
+"""The DeepLabV3+ chapters 10 and 11 share: shapes per mode, the ResNet50 taps, the training
+recipe on a few generated scenes, and chapter 11 finding (or not) chapter 10's finished run."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+
+from course_utils import deeplab  # noqa: E402
+from course_utils.datasets.synthetic import shapes_scenes  # noqa: E402
+
+TINY = dataclasses.replace(deeplab.QUICK, epochs=2, batch_size=8)
+
+
+def test_quick_network_shapes_and_outputs_are_probabilities():
+    model = deeplab.build_deeplabv3plus(64, 4, deeplab.QUICK)
+    assert model.input_shape == (None, 64, 64, 3) and model.output_shape == (None, 64, 64, 4)
+    assert model.get_layer("block1_relu").output.shape == (None, 16, 16, 32)  # output stride 4
+    assert model.get_layer("block4_atrous_relu").output.shape == (None, 8, 8, 64)  # stride 8
+    assert model.get_layer("aspp_concat").output.shape == (None, 8, 8, 5 * 32)  # 1x1, 3 rates, pool
+    probs = np.asarray(model(np.random.default_rng(0).uniform(0, 1, (2, 64, 64, 3))))
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+
+
+def test_full_network_reads_resnet50_where_keras_io_does():
+    model = deeplab.build_deeplabv3plus(128, 2, deeplab.FULL, backbone_weights="random")
+    assert model.get_layer(deeplab.RESNET50_LOW).output.shape == (None, 32, 32, 64)
+    assert model.get_layer(deeplab.RESNET50_HIGH).output.shape == (None, 8, 8, 256)
+    assert model.get_layer("decoder_low_relu").output.shape == (None, 32, 32, 48)
+    assert model.get_layer("aspp_rate18_conv").dilation_rate == (18, 18)
+    assert model.output_shape == (None, 128, 128, 2)
+
+
+def test_print_shapes_prints_one_row_per_tensor(capsys):
+    deeplab.print_shapes([("input", keras.Input((8, 8, 3))), ("a shape", (1, 2))])
+    assert capsys.readouterr().out.splitlines() == [
+        f"{'input':19s}(None, 8, 8, 3)", f"{'a shape':19s}(1, 2)"]
+
+
+def test_flip_both_flips_image_and_mask_together():
+    image = np.arange(2 * 3 * 1, dtype=np.float32).reshape(2, 3, 1).repeat(3, -1)
+    mask = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    seen = set()
+    for _ in range(20):
+        im, m = (np.asarray(t) for t in deeplab.flip_both(image, mask))
+        flipped = bool((m == mask[:, ::-1]).all() and (m != mask).any())
+        assert flipped or (m == mask).all()
+        np.testing.assert_array_equal(im[..., 0], np.asarray(m, np.float32))  # still paired
+        seen.add(flipped)
+    assert seen == {True, False}
+
+
+def test_train_then_load_or_train_finds_the_finished_run(course_dirs, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setattr(deeplab, "QUICK", TINY)
+    train, val = shapes_scenes(32, 64, seed=0), shapes_scenes(16, 64, seed=1)
+    # Nothing trained yet: chapter 11 trains under its own run name, never in chapter 10's folder.
+    model = deeplab.load_or_train(train, val, 4)
+    assert "training the same network" in capsys.readouterr().out
+    _, ckpt = course_dirs
+    assert (ckpt / "ch11_deeplabv3plus_quick" / "best.keras").exists()
+    assert not (ckpt / "ch10_deeplabv3plus_quick").exists()
+    # Chapter 10's finished run is loaded as it is, with the same predictions.
+    run = deeplab.train(train, val, 4, deeplab.run_name(10))
+    assert deeplab.finished_model(deeplab.run_name(10), TINY.epochs) == run.best_model_path
+    loaded = deeplab.load_or_train(train, val, 4)
+    assert "loaded chapter 10's trained DeepLabV3+" in capsys.readouterr().out
+    np.testing.assert_allclose(deeplab.predict_probs(loaded, val[0]),
+                               deeplab.predict_probs(run.load_best(), val[0]), atol=1e-6)
+    assert model.count_params() == loaded.count_params()
+
+
+def test_an_unfinished_run_is_not_loaded(course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setattr(deeplab, "QUICK", TINY)
+    train, val = shapes_scenes(16, 64, seed=0), shapes_scenes(8, 64, seed=1)
+    deeplab.train(train, val, 4, deeplab.run_name(10), dataclasses.replace(TINY, epochs=1))
+    assert deeplab.finished_model(deeplab.run_name(10), TINY.epochs) is None
+    assert deeplab.finished_model(deeplab.run_name(10), 1) is not None
+
+
+def test_preprocessing_follows_the_backbone():
+    x = np.full((1, 2, 2, 3), 255.0, np.float32)
+    np.testing.assert_allclose(np.asarray(deeplab.preprocess_fn(deeplab.QUICK)(x)), 1.0)
+    bgr_minus_mean = np.asarray(deeplab.preprocess_fn(deeplab.FULL)(x.copy()))
+    np.testing.assert_allclose(bgr_minus_mean[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68],
+                               rtol=1e-5)
+
+
+def test_settings_follow_the_mode(monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    assert deeplab.settings() is deeplab.QUICK and deeplab.run_name() == "ch10_deeplabv3plus_quick"
+    monkeypatch.setenv("COURSE_MODE", "full")
+    assert deeplab.settings().backbone == "resnet50" and deeplab.run_name(11).startswith("ch11_")
+    with pytest.raises(ValueError, match="random"):
+        deeplab.build_deeplabv3plus(64, 2, deeplab.FULL, backbone_weights="hed")
