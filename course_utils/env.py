@@ -79,7 +79,7 @@ def banner(quick_data: str, full_data: str, reference: str = "", stand_in: bool 
             lines.append(f"            a stand-in for {full_data}: its numbers show the code at work, "
                          "not real results")
         else:
-            lines.append(f"            real data, less of it than full mode's {full_data}")
+            lines.append(f"            the same kind of data as full mode, less of it (full mode: {full_data})")
     else:
         lines = [f"FULL MODE   data: {full_data}"]
     if reference:

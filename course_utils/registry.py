@@ -183,7 +183,7 @@ _ENTRIES: list[DataFile] = [
         size=94_765_736,
         licence="Keras Applications ResNet50 ImageNet weights (He et al., 2015); MIT licence",
     ),
-    # --- detection (chapter 11) ---
+    # --- detection (chapter 12) ---
 ]
 
 REGISTRY: dict[str, DataFile] = {entry.name: entry for entry in _ENTRIES}

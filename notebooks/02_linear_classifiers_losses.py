@@ -276,7 +276,7 @@ print("Keras BinaryCrossentropy      ==", np.round(np.asarray(k_bce), 4), "PASS"
 
 # %% [markdown]
 # ## 7. Smooth L1 against L1 and L2
-# For regression (box coordinates in detection, chapter 11) the usual losses on an error $e$ are
+# For regression (box coordinates in detection, chapter 12) the usual losses on an error $e$ are
 # L2 ($e^2$) and L1 ($|e|$). L2's gradient grows with the error, so one outlier can dominate
 # training; L1's gradient has the same size everywhere and jumps at 0. **Smooth L1** (Fast
 # R-CNN) uses $0.5e^2$ for $|e| < 1$ and $|e| - 0.5$ outside: quadratic near 0, linear far away.

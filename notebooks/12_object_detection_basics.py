@@ -12,10 +12,10 @@
 # ---
 
 # %% [markdown]
-# # 11 · Object detection basics: boxes, YOLO, NMS, SSD and box regression
+# # 12 · Object detection basics: boxes, YOLO, NMS, SSD and box regression
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/keras-cv-course/keras-cv-course/blob/main/notebooks/11_object_detection_basics.ipynb)
-# [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/keras-cv-course/keras-cv-course/blob/main/notebooks/11_object_detection_basics.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/keras-cv-course/keras-cv-course/blob/main/notebooks/12_object_detection_basics.ipynb)
+# [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/keras-cv-course/keras-cv-course/blob/main/notebooks/12_object_detection_basics.ipynb)
 #
 # **What you will learn**
 # - how to write a box (corners or centre + size) and how to score the overlap of two boxes
@@ -51,6 +51,13 @@ if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course 
     extras.install_colab_extras()
 from course_utils import env
 ENV = env.setup()
+
+# %% [markdown]
+# The data this run uses, and what a full run reaches:
+
+# %%
+env.banner(quick_data="3,000 generated training images, one drawn object each, on crops of two photos",
+           full_data="20,000 images of the same kind, 40 epochs", stand_in=False)
 
 # %%
 import cv2
