@@ -26,7 +26,7 @@
 # - how to build, train and evaluate the classic small MNIST convnet, and how it beats a dense
 #   network of similar size
 #
-# **Run time**: quick mode about half a minute on a 2-core CPU; full mode (60,000 digits)
+# **Run time**: quick mode about a minute on a 2-core CPU; full mode (60,000 digits)
 # a few minutes on a CPU, well under a minute on a GPU.
 
 # %% [markdown]

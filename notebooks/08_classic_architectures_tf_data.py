@@ -28,7 +28,7 @@
 # - the VGG idea of stacking 3x3 convolutions, in a VGG-style net sized for 32x32 images
 # - how to train and compare both on CIFAR-10, keeping the best epoch
 #
-# **Run time**: quick mode about a minute on a 2-core CPU (a generated stand-in for CIFAR-10,
+# **Run time**: quick mode about one and a half minutes on a 2-core CPU (a generated stand-in for CIFAR-10,
 # 3 epochs); full mode (the real 50,000 images, 30 epochs per model) two to three hours on a
 # 2-core CPU (estimated from the quick run), 10-15 minutes on a GPU.
 

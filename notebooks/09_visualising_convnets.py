@@ -30,7 +30,7 @@
 # - why the same code works for functional models, `Sequential` models and models that hold a
 #   pretrained base as a layer, and what a wrong layer name tells you
 #
-# **Run time**: quick mode about two minutes on a 2-core CPU (no downloads: VGG16 filters and
+# **Run time**: quick mode about a minute on a 2-core CPU (no downloads: VGG16 filters and
 # an emotion model that ship in pip packages); full mode downloads, once, VGG16's conv base
 # (59 MB, shared with chapter 07) and the whole VGG16 with its ImageNet classifier (553 MB),
 # then runs in a few minutes on a CPU.

@@ -76,8 +76,8 @@ from course_utils.plots import overlay_labels
 # network with a **fully connected Conditional Random Field** (Krähenbühl and Koltun, 2011),
 # which pulls labels towards the colour edges of the image. On PASCAL VOC 2012 val the CRF
 # lifted their DeepLab-LargeFOV network from 62.25% to 67.64% mean IoU; on the test set the
-# pair reached 70.3%, and 71.6% with multi-scale features added. Later versions (v3, v3+) dropped the CRF once their decoders
-# recovered boundaries well enough. This chapter adds the CRF to chapter 10's DeepLabV3+ and
+# pair reached 70.3%, and 71.6% with multi-scale features added. Later versions (v3, v3+)
+# dropped the CRF once their decoders recovered boundaries well enough. This chapter adds the CRF to chapter 10's DeepLabV3+ and
 # measures what it gives there.
 #
 # ## 2. A segmentation network's probabilities

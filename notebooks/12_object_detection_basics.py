@@ -29,7 +29,7 @@
 # - why detectors regress boxes with smooth L1 instead of L2, seen in the gradients
 # - how to train a small convnet that finds one object and measure it with IoU
 #
-# **Run time**: quick mode one to two minutes on a 2-core CPU (3,000 training images, 15 epochs);
+# **Run time**: quick mode about a minute on a 2-core CPU (3,000 training images, 15 epochs);
 # full mode (20,000 images, 40 epochs) about 5-10 minutes on a 2-core CPU (estimated from
 # shorter runs), a minute or two on a GPU.
 
