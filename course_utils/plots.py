@@ -108,3 +108,23 @@ def overlay_labels(image: np.ndarray, mask: np.ndarray, alpha: float = 0.55,
                          f"the mask also holds {sorted(set(np.unique(mask[~known]).tolist()))}")
     out[mask == ignore_label] = 255
     return out.astype(np.uint8)
+
+
+def show_segmentations(images: np.ndarray, rows: Mapping[str, np.ndarray | None],
+                       size: float = 2.0) -> plt.Figure:
+    """One column per image, one row per entry of `rows`: a label mask laid over the image
+    (`overlay_labels`), or the plain image for None. Each row is named on the left."""
+    images = np.asarray(images)
+    for name, masks in rows.items():
+        if masks is not None and len(masks) < len(images):
+            raise ValueError(f"row {name!r} has {len(masks)} masks for {len(images)} images")
+    fig, axes = plt.subplots(len(rows), len(images), figsize=(size * len(images), 2.2 * len(rows)),
+                             squeeze=False)
+    for row, (name, masks) in enumerate(rows.items()):
+        for col, image in enumerate(images):
+            picture = image if masks is None else overlay_labels(image, masks[col])
+            axes[row, col].imshow(picture)
+            axes[row, col].axis("off")
+        axes[row, 0].set_title(name, loc="left")
+    fig.tight_layout()
+    return fig

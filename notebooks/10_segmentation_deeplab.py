@@ -68,7 +68,7 @@ import tensorflow as tf
 import keras
 from keras import layers
 from course_utils import deeplab, metrics, training
-from course_utils.plots import overlay_labels, plot_history
+from course_utils.plots import plot_history, show_segmentations
 
 # %% [markdown]
 # ## 1. The DeepLab story
@@ -308,16 +308,12 @@ present = np.bincount(y_val[y_val != IGNORE_LABEL].ravel(), minlength=num_classe
 print("validation pixels per class:", {name: f"{share:.1%}" for name, share in zip(class_names, present)})
 
 # %% [markdown]
-# The course's `plots.overlay_labels` draws a label map over an image: one colour per class,
-# background left alone, ignored pixels in white.
+# The course's `plots.show_segmentations` draws label maps over images, one row per set of
+# maps (with `plots.overlay_labels`): one colour per class, background left alone, ignored
+# pixels in white.
 
 # %%
-fig, axes = plt.subplots(2, 6, figsize=(12, 4.4))
-for i in range(6):
-    axes[0, i].imshow(x_train[i]); axes[1, i].imshow(overlay_labels(x_train[i], y_train[i]))
-    axes[0, i].axis("off"); axes[1, i].axis("off")
-axes[0, 0].set_title("image", loc="left"); axes[1, 0].set_title("true mask", loc="left")
-plt.tight_layout()
+show_segmentations(x_train[:6], {"image": None, "true mask": y_train});
 
 # %% [markdown]
 # ## 7. The pixel-wise loss
@@ -518,13 +514,7 @@ print(f"best epoch {run.best_epoch()}; validation mean IoU: {network_miou:.4f} "
 # image, interpolated.
 
 # %%
-fig, axes = plt.subplots(3, 6, figsize=(12, 6.4))
-for i in range(6):
-    for row, picture in enumerate([x_val[i], overlay_labels(x_val[i], y_val[i]), overlay_labels(x_val[i], val_pred[i])]):
-        axes[row, i].imshow(picture); axes[row, i].axis("off")
-for row, label in enumerate(["image", "truth", "network"]):
-    axes[row, 0].set_title(label, loc="left")
-plt.tight_layout()
+show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred});
 
 # %% [markdown]
 # ## Recap

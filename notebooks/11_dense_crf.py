@@ -65,7 +65,7 @@ import time
 import numpy as np
 import matplotlib.pyplot as plt
 from course_utils import crf, deeplab, extras, metrics
-from course_utils.plots import overlay_labels
+from course_utils.plots import show_segmentations
 
 # %% [markdown]
 # ## 1. Where the CRF comes in
@@ -108,13 +108,7 @@ print(f"validation mean IoU of the network alone: {network_miou:.4f} "
 # coarser than the image, interpolated.
 
 # %%
-fig, axes = plt.subplots(3, 6, figsize=(12, 6.4))
-for i in range(6):
-    for row, picture in enumerate([x_val[i], overlay_labels(x_val[i], y_val[i]), overlay_labels(x_val[i], val_pred[i])]):
-        axes[row, i].imshow(picture); axes[row, i].axis("off")
-for row, label in enumerate(["image", "truth", "network"]):
-    axes[row, 0].set_title(label, loc="left")
-plt.tight_layout()
+show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred});
 
 # %% [markdown]
 # ## 3. The fully connected CRF
@@ -305,15 +299,9 @@ else:
 
 # %%
 if refine is not None:
-    fig, axes = plt.subplots(4, 6, figsize=(12, 8.4))
-    for k in range(6):
-        i = n_tune + k
-        pictures = [x_val[i], overlay_labels(x_val[i], y_val[i]), overlay_labels(x_val[i], val_pred[i]), overlay_labels(x_val[i], crf_eval[k])]
-        for row, picture in enumerate(pictures):
-            axes[row, k].imshow(picture); axes[row, k].axis("off")
-    for row, label in enumerate(["image", "truth", "network", "network + CRF"]):
-        axes[row, 0].set_title(label, loc="left")
-    plt.tight_layout()
+    held_out = slice(n_tune, n_tune + 6)
+    show_segmentations(x_val[held_out], {"image": None, "truth": y_val[held_out],
+                                         "network": val_pred[held_out], "network + CRF": crf_eval[:6]});
 
 # %% [markdown]
 # ## 7. A real photo, a real network

@@ -57,3 +57,15 @@ def test_overlay_labels_tints_classes_and_whitens_ignored_pixels():
         plots.overlay_labels(image, mask[:2])
     with pytest.raises(ValueError, match="also holds"):
         plots.overlay_labels(image, np.full((4, 4), 9, np.uint8))
+
+
+def test_show_segmentations_draws_one_row_per_mask_set_over_the_images():
+    images = np.full((3, 4, 4, 3), 100, np.uint8)
+    truth = np.ones((3, 4, 4), np.uint8)
+    fig = plots.show_segmentations(images, {"image": None, "truth": truth})
+    axes = np.array(fig.axes).reshape(2, 3)
+    np.testing.assert_array_equal(axes[0, 1].images[0].get_array(), images[1])
+    np.testing.assert_array_equal(axes[1, 2].images[0].get_array(), plots.overlay_labels(images[2], truth[2]))
+    assert axes[1, 0].get_title(loc="left") == "truth"
+    with pytest.raises(ValueError, match="2 masks for 3 images"):
+        plots.show_segmentations(images, {"truth": truth[:2]})
