@@ -135,6 +135,68 @@ def _history_logger(path: Path, history: dict[str, list[float]]):
     return HistoryFile()
 
 
+def log_epochs(
+    history: dict[str, list[float]], epoch: int, epochs: int, lines: int = 8,
+    seconds: float | None = None,
+) -> str | None:
+    """The one-line summary of `epoch` (0-based) if it is among `lines` evenly spaced ones, else None.
+
+    The first and the last epoch are always shown; a run of up to `lines` epochs shows every one.
+    """
+    if lines < 2:
+        raise ValueError(f"lines={lines}: show at least the first and the last epoch (lines >= 2).")
+    shown = {round(i * (epochs - 1) / (lines - 1)) for i in range(lines)} if epochs > lines \
+        else set(range(epochs))
+    if epoch not in shown:
+        return None
+    width = len(str(epochs))
+    parts = [f"epoch {epoch + 1:>{width}}/{epochs}"]
+    parts += [f"{k} {v[-1]:.4f}" for k, v in history.items() if v]
+    if seconds is not None:
+        parts.append(f"{seconds:.1f} s")
+    return "  ".join(parts)
+
+
+def best_epoch_line(history: dict[str, list[float]], monitor: str) -> str:
+    """'best val_loss 0.3412 at epoch 7 of 20', or a note that the monitor was never logged."""
+    values = history.get(monitor) or []
+    if not values:
+        return f"{monitor} was not logged (no validation data?)"
+    pick = max if _direction(monitor) == "max" else min
+    best = pick(range(len(values)), key=values.__getitem__)
+    return f"best {monitor} {values[best]:.4f} at epoch {best + 1} of {len(values)}"
+
+
+def compact_log(epochs: int, lines: int = 8, monitor: str | None = "val_loss"):
+    """A Keras callback printing at most `lines` epoch lines and, at the end, the best epoch.
+
+    Use it with `verbose=0` instead of Keras' progress output, which prints one line per epoch
+    (or per step) and buries the lesson under 60-90 log lines.
+    """
+    import keras
+
+    class CompactLog(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self.history: dict[str, list[float]] = {}
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            for key, value in (logs or {}).items():
+                self.history.setdefault(key, []).append(float(value))
+            line = log_epochs(self.history, epoch, epochs, lines,
+                              time.perf_counter() - self.started)
+            if line:
+                print(line)
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            if monitor and self.history.get(monitor):
+                print(best_epoch_line(self.history, monitor))
+
+    return CompactLog()
+
+
 def fit_resumable(
     model: keras.Model,
     x: Any,
@@ -146,10 +208,13 @@ def fit_resumable(
     fresh: bool = False,
     checkpoint_root: Path | None = None,
     callbacks: list | tuple = (),
-    verbose: int = 2,
+    verbose: int | str = "compact",
     **fit_kwargs: Any,
 ) -> TrainingRun:
-    """`model.fit` that resumes after a crash or disconnect and keeps the best model; see module doc."""
+    """`model.fit` that resumes after a crash or disconnect and keeps the best model; see module doc.
+
+    verbose="compact" prints at most eight epoch lines and the best epoch; 0, 1, 2 are Keras' own.
+    """
     import keras
 
     if not model.built:
@@ -207,10 +272,15 @@ def fit_resumable(
     all_callbacks = [*callbacks, _history_logger(run_dir / HISTORY_FILE, history), checkpoint, backup]
     if "shuffle" not in fit_kwargs and type(x).__module__.startswith("tensorflow"):
         fit_kwargs["shuffle"] = False  # a tf.data pipeline shuffles itself; Keras would warn
+    compact = verbose == "compact"
+    if compact:
+        all_callbacks.insert(0, compact_log(epochs, monitor=None))
     for note in notes:
         print(note)
     model.fit(x, validation_data=validation_data, epochs=epochs, callbacks=all_callbacks,
-              verbose=verbose, **fit_kwargs)
+              verbose=0 if compact else verbose, **fit_kwargs)
+    if compact and history.get(monitor):
+        print(best_epoch_line(history, monitor))  # over the whole run, resumed parts included
     total = len(next(iter(history.values()), []))
     return TrainingRun(history=history, run_dir=run_dir, initial_epoch=min(done, epochs),
                        epochs=max(total, min(done, epochs)), monitor=monitor, notes=notes)

@@ -231,3 +231,32 @@ def test_fingerprint_ignores_layer_names_but_not_shapes() -> None:
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(9), keras.layers.Dense(1)])
     other.compile(keras.optimizers.Adam(1e-2), "mse")
     assert training.model_fingerprint(other) != training.model_fingerprint(_small_model())
+
+
+def test_log_epochs_shows_first_last_and_at_most_the_asked_lines() -> None:
+    hist = {"loss": [0.5], "val_loss": [0.6]}
+    shown = [e for e in range(30) if training.log_epochs(hist, e, 30, lines=8)]
+    assert shown[0] == 0 and shown[-1] == 29 and len(shown) == 8
+    assert [e for e in range(5) if training.log_epochs(hist, e, 5, lines=8)] == [0, 1, 2, 3, 4]
+    line = training.log_epochs(hist, 29, 30, lines=8, seconds=1.25)
+    assert line == "epoch 30/30  loss 0.5000  val_loss 0.6000  1.2 s"
+    with pytest.raises(ValueError, match="lines >= 2"):
+        training.log_epochs(hist, 0, 30, lines=1)
+
+
+def test_best_epoch_line_follows_the_monitor_direction() -> None:
+    hist = {"val_loss": [0.9, 0.4, 0.7], "val_accuracy": [0.5, 0.6, 0.8]}
+    assert training.best_epoch_line(hist, "val_loss") == "best val_loss 0.4000 at epoch 2 of 3"
+    assert training.best_epoch_line(hist, "val_accuracy") == "best val_accuracy 0.8000 at epoch 3 of 3"
+    assert "not logged" in training.best_epoch_line(hist, "val_auc")
+
+
+def test_fit_resumable_prints_a_compact_log(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    x, y = _data()
+    model = _small_model()
+    training.fit_resumable(model, x, y=y, epochs=20, validation_split=0.25, batch_size=32,
+                           run_name="r", checkpoint_root=tmp_path)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 9, lines  # eight epoch lines and the best epoch
+    assert lines[0].startswith("epoch  1/20") and lines[7].startswith("epoch 20/20")
+    assert lines[8].startswith("best val_loss ")
