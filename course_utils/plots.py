@@ -44,9 +44,44 @@ def plot_history(
                         label=f"{label} (EMA {smooth})")
             else:
                 ax.plot(epochs, values, style, markersize=4, label=label)
-        ax.set_xlabel("epoch")
+        _epoch_axis(ax)
         ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _epoch_axis(ax: plt.Axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers, from 1
+    ax.grid(alpha=0.3)
+
+
+def compare_histories(
+    runs: Mapping[str, Mapping[str, Sequence[float]] | object],
+    metrics: Sequence[str] = ("val_loss", "val_accuracy"),
+    title: str | None = None,
+) -> plt.Figure:
+    """Several runs on the same axes, one panel per metric (e.g. validation loss of each model).
+
+    `runs` maps a label to a Keras `History`, its `.history` dict or a `TrainingRun`.
+    """
+    hists = {name: getattr(h, "history", h) for name, h in runs.items()}
+    present = [m for m in metrics if any(m in h for h in hists.values())]
+    if not present:
+        raise ValueError(f"None of {list(metrics)} in any run; the first has {sorted(next(iter(hists.values()), {}))}")
+    fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], present):
+        for name, hist in hists.items():
+            if metric in hist:
+                values = np.asarray(hist[metric], dtype=float)
+                ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=3, label=name)
+        _epoch_axis(ax)
+        ax.set_ylabel(metric)
         ax.legend()
     if title:
         fig.suptitle(title)

@@ -69,3 +69,17 @@ def test_show_segmentations_draws_one_row_per_mask_set_over_the_images():
     assert axes[1, 0].get_title(loc="left") == "truth"
     with pytest.raises(ValueError, match="2 masks for 3 images"):
         plots.show_segmentations(images, {"truth": truth[:2]})
+
+
+def test_compare_histories_draws_every_run_on_one_axis_per_metric():
+    runs = {"baseline": {"val_loss": [0.9, 0.5, 0.7]},
+            "dropout": {"val_loss": [0.8, 0.6, 0.5, 0.45], "val_accuracy": [0.5, 0.6, 0.7, 0.8]}}
+    fig = plots.compare_histories(runs)
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["baseline", "dropout"]
+    assert list(loss_ax.get_lines()[1].get_xdata()) == [1, 2, 3, 4]  # epochs counted from 1
+    assert [line.get_label() for line in acc_ax.get_lines()] == ["dropout"]
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in loss_ax.get_xticks())
+    with pytest.raises(ValueError, match="None of"):
+        plots.compare_histories(runs, metrics=("auc",))
