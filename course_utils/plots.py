@@ -123,6 +123,55 @@ def show_images(
     return fig
 
 
+def show_predictions(
+    images: Sequence[np.ndarray] | np.ndarray,
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+    size: float = 1.6,
+    title: str | None = None,
+) -> plt.Figure:
+    """Images titled with their predicted class: green when right, red (with the truth) when wrong."""
+    y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
+    if not len(y_true) == len(y_pred) == len(images):
+        raise ValueError(f"{len(images)} images, {len(y_true)} labels, {len(y_pred)} predictions: "
+                         "give one label and one prediction per image")
+
+    def name(i: int) -> str:
+        return str(class_names[i]) if class_names is not None else str(i)
+
+    labels = [name(p) if p == t else f"{name(p)} (is {name(t)})" for t, p in zip(y_true, y_pred)]
+    fig = show_images(images, labels, ncols=ncols, size=size, title=title)
+    for ax, right in zip(fig.axes, y_true == y_pred):
+        ax.title.set_color("green" if right else "red")
+    return fig
+
+
+def plot_confusion(
+    confusion: np.ndarray, class_names: Sequence[str] | None = None, title: str | None = None,
+) -> plt.Figure:
+    """A confusion matrix as a heat map: rows are true classes, columns predicted, counts written in."""
+    confusion = np.asarray(confusion)
+    n = confusion.shape[0]
+    if confusion.shape != (n, n):
+        raise ValueError(f"a confusion matrix is square; got shape {confusion.shape}")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
+    fig, ax = plt.subplots(figsize=(0.45 * n + 2.5, 0.45 * n + 2))
+    ax.imshow(confusion, cmap="Blues")
+    ax.set_xticks(range(n), names, rotation=90 if n > 4 else 0)
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), count in np.ndenumerate(confusion):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                color="white" if count > confusion.max() / 2 else "black")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 # One colour per class of a label map: 0 (background) is left untinted.
 LABEL_PALETTE = np.array([[0, 0, 0], [230, 60, 60], [60, 200, 80], [70, 110, 240],
                           [240, 200, 40], [200, 80, 220], [40, 200, 220]], np.float32)

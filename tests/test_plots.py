@@ -83,3 +83,21 @@ def test_compare_histories_draws_every_run_on_one_axis_per_metric():
     assert all(float(t).is_integer() for t in loss_ax.get_xticks())
     with pytest.raises(ValueError, match="None of"):
         plots.compare_histories(runs, metrics=("auc",))
+
+
+def test_show_predictions_colours_right_green_and_wrong_red_with_the_truth():
+    images = np.zeros((3, 4, 4))
+    fig = plots.show_predictions(images, [0, 1, 1], [0, 0, 1], class_names=["cat", "dog"])
+    titles = [(ax.get_title(), ax.title.get_color()) for ax in fig.axes[:3]]
+    assert titles == [("cat", "green"), ("cat (is dog)", "red"), ("dog", "green")]
+    with pytest.raises(ValueError, match="one label and one prediction per image"):
+        plots.show_predictions(images, [0, 1], [0, 1])
+
+
+def test_plot_confusion_writes_every_count():
+    fig = plots.plot_confusion(np.array([[5, 1], [2, 7]]), ["cat", "dog"])
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "5", "7"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
+    with pytest.raises(ValueError, match="square"):
+        plots.plot_confusion(np.zeros((2, 3)))
