@@ -1,4 +1,4 @@
-"""Safe downloads: mirrors, retries, a progress bar, checksums, and archive extraction that
+"""Safe downloads: a classroom mirror (COURSE_DATA_MIRROR), mirrors, retries, a progress bar, checksums, and archive extraction that
 refuses members which would land outside the target folder.
 
 A download is written to `<file>.part` and renamed only after its checksum matched, so the
@@ -246,6 +246,47 @@ def manual_instructions(entry: DataFile, dest: Path) -> str:
     )
 
 
+MIRROR_VARIABLE = "COURSE_DATA_MIRROR"
+
+
+def mirror_url(entry: DataFile) -> str | None:
+    """Where the classroom mirror keeps `entry`, or None when COURSE_DATA_MIRROR is not set.
+
+    COURSE_DATA_MIRROR is a URL (http://, https://, file://) or a local folder holding the
+    registry's files under their own names (mnist.npz, cifar-10-python.tar.gz, ...). A file
+    from the mirror is checked against the registry's checksum like any other.
+    """
+    base = os.environ.get(MIRROR_VARIABLE, "").strip()
+    if not base:
+        return None
+    if "://" in base:
+        return f"{base.rstrip('/')}/{entry.filename}"
+    folder = Path(base).expanduser()
+    if not folder.is_dir():
+        raise DownloadError(f"{MIRROR_VARIABLE}={base!r} is neither a URL nor an existing folder: "
+                            "point it at the folder (or web address) that holds the course's files, "
+                            "or unset it to download from the publishers.")
+    return (folder.resolve() / entry.filename).as_uri()
+
+
+def _from_mirror(entry: DataFile, dest: Path, checksum: str | None, show_progress: bool) -> str | None:
+    """Try the classroom mirror once; None when it delivered, else what went wrong (for the message)."""
+    url = mirror_url(entry)
+    if url is None:
+        return "no mirror"
+    if url.startswith("file:") and not Path(urllib.request.url2pathname(url[5:])).exists():
+        print(f"{entry.filename} is not in the mirror {os.environ[MIRROR_VARIABLE]}: "
+              "downloading it from its publisher.")
+        return f"{url}: not in the mirror"
+    print(f"{entry.filename}: from the mirror {os.environ[MIRROR_VARIABLE]} ({MIRROR_VARIABLE})")
+    try:  # never with a login: the publisher's credentials are not the mirror's business
+        download_file((url,), dest, checksum, retries=2, show_progress=show_progress)
+    except DownloadError as err:
+        print(f"The mirror could not deliver {entry.filename}: downloading it from its publisher.")
+        return str(err)
+    return None
+
+
 def _expected_checksum(entry: DataFile, dest: Path) -> str | None:
     """The checksum `dest` must match: the registry's, or for a file with no published checksum
     the sha256 recorded in `<dest>.sha256` when it first arrived (None before that)."""
@@ -293,12 +334,15 @@ def fetch(name: str, *, show_progress: bool = True) -> Path:
             print(f"{dest} is there but its checksum is wrong: downloading it again.")
             dest.unlink()
         checksum = _expected_checksum(entry, dest)
-        headers = _login_headers(entry)
-        try:
-            download_file(entry.urls, dest, checksum, show_progress=show_progress, headers=headers)
-        except DownloadError as err:
-            # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
-            raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}") from err
+        mirror_problem = _from_mirror(entry, dest, checksum, show_progress)
+        if mirror_problem is not None:
+            try:
+                download_file(entry.urls, dest, checksum, show_progress=show_progress,
+                              headers=_login_headers(entry))
+            except DownloadError as err:
+                mirror = "" if mirror_problem == "no mirror" else f"\n  mirror: {mirror_problem}"
+                # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
+                raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}{mirror}") from err
         downloaded = True
         if checksum is None:  # no published checksum: record what arrived the first time
             checksum = f"sha256:{file_digest(dest)}"

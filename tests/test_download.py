@@ -364,3 +364,96 @@ def test_not_an_archive_is_a_clear_error(tmp_path):
     junk.write_bytes(b"not an archive")
     with pytest.raises(ValueError, match="neither a zip nor a tar"):
         download.safe_extract(junk, tmp_path / "out")
+
+
+# --- the classroom mirror (COURSE_DATA_MIRROR) ---------------------------------------------
+
+def _mirrored_entry(file_server, payload, **kw) -> DataFile:
+    """An entry whose publisher is the test server at up/blob.bin (so mirror and publisher differ)."""
+    (file_server.root / "up").mkdir(exist_ok=True)
+    (file_server.root / "up" / "blob.bin").write_bytes(payload)
+    return DataFile(name="blob", filename="blob.bin", urls=(file_server.url("up/blob.bin"),),
+                    checksum=sha(payload), size=len(payload), licence="test data", **kw)
+
+
+def test_a_mirror_folder_is_used_before_the_publisher(file_server, payload, course_dirs, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    mirror = tmp_path / "classroom"
+    mirror.mkdir()
+    (mirror / "blob.bin").write_bytes(payload)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload))
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    assert file_server.requests == []
+
+
+def test_a_mirror_url_is_used_before_the_publisher(file_server, payload, course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", file_server.url("").rstrip("/"))
+    monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload))
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    assert file_server.requests == ["blob.bin"]
+
+
+def test_a_wrong_file_from_the_mirror_is_refused_and_the_publisher_used(
+        file_server, payload, course_dirs, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    mirror = tmp_path / "classroom"
+    mirror.mkdir()
+    (mirror / "blob.bin").write_bytes(payload[:-1] + b"X")  # same size, one byte wrong
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload))
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    assert "Checksum mismatch" in capsys.readouterr().out
+    assert file_server.requests == ["up/blob.bin"]
+
+
+def test_a_wrong_file_from_the_mirror_is_never_kept_when_the_publisher_is_down(
+        payload, course_dirs, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    mirror = tmp_path / "classroom"
+    mirror.mkdir()
+    (mirror / "blob.bin").write_bytes(b"not the file")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
+    monkeypatch.setattr(download.time, "sleep", lambda s: None)
+    entry = DataFile(name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
+                     checksum=sha(payload), size=len(payload), licence="test")
+    monkeypatch.setitem(registry.REGISTRY, "blob", entry)
+    with pytest.raises(DownloadError) as err:
+        download.fetch("blob", show_progress=False)
+    assert "mirror:" in str(err.value) and "checksum mismatch" in str(err.value)
+    assert not (course_dirs[0] / "blob.bin").exists()
+    assert [p.name for p in course_dirs[0].iterdir() if p.name.startswith("blob")] == []
+
+
+def test_a_file_missing_from_the_mirror_folder_comes_from_the_publisher(
+        file_server, payload, course_dirs, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path))
+    monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload))
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    assert "is not in the mirror" in capsys.readouterr().out
+
+
+def test_a_mirror_that_is_neither_url_nor_folder_is_a_clear_error(payload, course_dirs, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path / "no-such-folder"))
+    monkeypatch.setitem(registry.REGISTRY, "blob", DataFile(
+        name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
+        checksum=sha(payload), size=len(payload), licence="test"))
+    with pytest.raises(DownloadError, match="neither a URL nor an existing folder"):
+        download.fetch("blob", show_progress=False)
+
+
+def test_kaggle_credentials_are_never_sent_to_the_mirror(file_server, payload, course_dirs, monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("KAGGLE_USERNAME", "student")
+    monkeypatch.setenv("KAGGLE_KEY", "secret")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", file_server.url("").rstrip("/"))
+    monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload, login="kaggle"))
+    seen = []
+    real = download._fetch_once
+    monkeypatch.setattr(download, "_fetch_once", lambda url, part, t, s, headers: (seen.append((url, headers)),
+                                                                                   real(url, part, t, s, headers))[1])
+    download.fetch("blob", show_progress=False)
+    assert seen == [(file_server.url("blob.bin"), {})]
