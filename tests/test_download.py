@@ -422,8 +422,8 @@ def test_a_wrong_file_from_the_mirror_is_never_kept_when_the_publisher_is_down(
     with pytest.raises(DownloadError) as err:
         download.fetch("blob", show_progress=False)
     assert "mirror:" in str(err.value) and "checksum mismatch" in str(err.value)
-    assert not (course_dirs[0] / "blob.bin").exists()
-    assert [p.name for p in course_dirs[0].iterdir() if p.name.startswith("blob")] == []
+    downloads = course_dirs[0] / "downloads"
+    assert downloads.is_dir() and [p.name for p in downloads.iterdir() if p.name.startswith("blob")] == []
 
 
 def test_a_file_missing_from_the_mirror_folder_comes_from_the_publisher(
@@ -457,3 +457,29 @@ def test_kaggle_credentials_are_never_sent_to_the_mirror(file_server, payload, c
                                                                                    real(url, part, t, s, headers))[1])
     download.fetch("blob", show_progress=False)
     assert seen == [(file_server.url("blob.bin"), {})]
+
+
+def test_the_rehearsal_manifest_replaces_checksums_and_still_refuses_a_wrong_file(
+        payload, course_dirs, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    (hub / "blob.bin").write_bytes(payload)
+    manifest = hub / "rehearsal-checksums.json"
+    manifest.write_text(json.dumps({"blob": sha(payload)}))
+    monkeypatch.setenv("COURSE_DATA_MIRROR", str(hub))
+    monkeypatch.setitem(registry.REGISTRY, "blob", DataFile(
+        name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
+        checksum=sha(b"the published file"), size=1, licence="test"))
+    monkeypatch.setattr(download.time, "sleep", lambda s: None)
+    with pytest.raises(DownloadError, match="checksum mismatch"):  # without the manifest: refused
+        download.fetch("blob", show_progress=False)
+    monkeypatch.setenv("COURSE_REHEARSAL_CHECKSUMS", str(manifest))
+    assert download.fetch("blob", show_progress=False).read_bytes() == payload
+    manifest.write_text(json.dumps({"blob": sha(b"another file")}))
+    (course_dirs[0] / "downloads" / "blob.bin").unlink()
+    with pytest.raises(DownloadError, match="checksum mismatch"):  # with it: still checked
+        download.fetch("blob", show_progress=False)
+    manifest.write_text(json.dumps({}))
+    with pytest.raises(DownloadError, match="no checksum for 'blob'"):
+        download.fetch("blob", show_progress=False)
