@@ -47,6 +47,7 @@ MANIFEST = "rehearsal-checksums.json"
 CATS_DOGS_PER_CLASS = 2_600  # the split takes 2,000 per class; the real release has 12,500
 PET_BREEDS = 37
 PET_PER_BREED = 200  # 7,400 photos, as the real 7,390
+CIFAR_PER_BATCH = 10_000
 ELEPHANT_SIZE = (899, 600)  # width, height of the real photo
 
 
@@ -118,14 +119,15 @@ def write_cifar10(out: Path) -> None:
              b"ship", b"truck"]
     with tarfile.open(out / "cifar-10-python.tar.gz", "w:gz") as tar:
         for batch in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-            labels = rng.integers(0, 10, 10_000)
+            n = CIFAR_PER_BATCH
+            labels = rng.integers(0, 10, n)
             means = rng.integers(40, 216, size=(10, 3))[labels]  # each class its own mean colour
-            data = (means[:, :, None] + rng.normal(0, 40, (10_000, 3, 1024))).clip(0, 255)
+            data = (means[:, :, None] + rng.normal(0, 40, (n, 3, 1024))).clip(0, 255)
             record = {b"batch_label": f"{batch} (rehearsal)".encode(), b"labels": labels.tolist(),
-                      b"data": data.reshape(10_000, 3072).astype(np.uint8),
-                      b"filenames": [f"img_{i}.png".encode() for i in range(10_000)]}
+                      b"data": data.reshape(n, 3072).astype(np.uint8),
+                      b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
             _add_bytes(tar, f"cifar-10-batches-py/{batch}", pickle.dumps(record, protocol=2))
-        meta = {b"label_names": names, b"num_cases_per_batch": 10_000, b"num_vis": 3072}
+        meta = {b"label_names": names, b"num_cases_per_batch": CIFAR_PER_BATCH, b"num_vis": 3072}
         _add_bytes(tar, "cifar-10-batches-py/batches.meta", pickle.dumps(meta, protocol=2))
         _add_bytes(tar, "cifar-10-batches-py/readme.html", b"<html>rehearsal copy</html>\n")
 
