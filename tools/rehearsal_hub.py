@@ -83,6 +83,7 @@ def _photo(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     cy, cx, r = rng.uniform(0.3, 0.7) * height, rng.uniform(0.3, 0.7) * width, min(height, width) / 4
     blob = ((np.arange(height)[:, None] - cy) ** 2 + (np.arange(width)[None, :] - cx) ** 2) < r * r
     img[blob] = rng.integers(0, 256, size=3)
+    img += rng.normal(0, 12, img.shape)  # grain: JPEGs of about a real photo's size
     return img.clip(0, 255).astype(np.uint8)
 
 
@@ -138,16 +139,18 @@ def write_cats_vs_dogs(out: Path) -> None:
     with zipfile.ZipFile(out / "kagglecatsanddogs_5340.zip", "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("CDLA-Permissive-2.0.pdf", b"%PDF-1.4 rehearsal\n")
         zf.writestr("readme[1].txt", "rehearsal copy of the Microsoft cats-vs-dogs release\n")
+        # The real release holds zero-byte files and files whose data is not a JPEG.
+        broken = {"Cat/666.jpg": b"", "Dog/11702.jpg": b"",
+                  "Dog/2317.jpg": b"GIF89a\x01\x00\x01\x00 truncated",
+                  "Cat/10404.jpg": _jpeg(_photo(rng, 200, 200))[:600]}  # cut short
         for folder in ("Cat", "Dog"):
             for i in range(CATS_DOGS_PER_CLASS):
-                h, w = int(rng.integers(120, 500)), int(rng.integers(120, 500))
-                zf.writestr(f"PetImages/{folder}/{i}.jpg", _jpeg(_photo(rng, h, w)))
+                if f"{folder}/{i}.jpg" not in broken:
+                    h, w = int(rng.integers(120, 500)), int(rng.integers(120, 500))
+                    zf.writestr(f"PetImages/{folder}/{i}.jpg", _jpeg(_photo(rng, h, w)))
             zf.writestr(f"PetImages/{folder}/Thumbs.db", b"\xd0\xcf\x11\xe0 not an image")
-        # The real release holds a zero-byte file and files whose data is not a JPEG.
-        zf.writestr("PetImages/Cat/666.jpg", b"")
-        zf.writestr("PetImages/Dog/11702.jpg", b"")
-        zf.writestr("PetImages/Dog/2317.jpg", b"GIF89a\x01\x00\x01\x00 truncated")
-        zf.writestr("PetImages/Cat/10404.jpg", _jpeg(_photo(rng, 200, 200))[:600])  # cut short
+        for name, data in broken.items():
+            zf.writestr(f"PetImages/{name}", data)
 
 
 def _write_keras_h5(path: Path, model) -> None:
