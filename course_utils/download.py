@@ -291,7 +291,8 @@ REHEARSAL_VARIABLE = "COURSE_REHEARSAL_CHECKSUMS"
 
 
 def rehearsal_checksum(entry: DataFile) -> str | None:
-    """The checksum of `entry` in the rehearsal hub's manifest, when `make rehearse-full` set one.
+    """The checksum of `entry` in the rehearsal hub's manifest, when `make rehearse-full` set one
+    and the hub wrote that file (None otherwise).
 
     The rehearsal (tools/rehearsal_hub.py) generates files in the real formats, so their checksums
     are not the registry's: its manifest, named by COURSE_REHEARSAL_CHECKSUMS, replaces them.
@@ -305,10 +306,7 @@ def rehearsal_checksum(entry: DataFile) -> str | None:
     except (OSError, ValueError) as err:
         raise DownloadError(f"{REHEARSAL_VARIABLE}={manifest!r} is not a readable checksum manifest "
                             f"({err}); unset it unless you are running make rehearse-full.") from err
-    if entry.name not in checksums:
-        raise DownloadError(f"The rehearsal manifest {manifest} has no checksum for '{entry.name}': "
-                            "write the hub again with tools/rehearsal_hub.py.")
-    return checksums[entry.name]
+    return checksums.get(entry.name)  # a file the hub did not write keeps the registry's checksum
 
 
 def _expected_checksum(entry: DataFile, dest: Path) -> str | None:
