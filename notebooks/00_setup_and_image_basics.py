@@ -186,8 +186,7 @@ fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
 for ax, (name, flag) in zip(axes, methods.items()):
     ax.imshow(cv2.resize(crop, (256, 256), interpolation=flag)); ax.set_title(f"64 -> 256, {name}"); ax.axis("off")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 wide = cv2.resize(astronaut, (300, 150), interpolation=cv2.INTER_AREA)
 print("cv2.resize(img, (300, 150)) ->", wide.shape, " (height 150, width 300)")
 
@@ -198,8 +197,7 @@ print("cv2.resize(img, (300, 150)) ->", wide.shape, " (height 150, width 300)")
 # each side. Blurring first is what makes `pyrDown` look smoother than just skipping pixels.
 # Sizes that are odd round up: `(n + 1) // 2`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 down = cv2.pyrDown(astronaut)
 up = cv2.pyrUp(down)
 print("original      ", astronaut.shape)
@@ -224,8 +222,7 @@ print(f"mean |round trip - original| = {np.abs(up.astype(int) - astronaut).mean(
 # into a float32 array of shape (height, width, channels). A model wants a **batch**, so we add
 # a leading axis of size 1.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 import keras
 
 pil_image = keras.utils.load_img(path, target_size=(150, 150))

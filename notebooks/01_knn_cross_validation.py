@@ -79,8 +79,7 @@ from course_utils.plots import show_images
 #
 # The CS231n notes work one L1 distance out by hand on two 4x4 grey images; here it is.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 test_image = np.array([[56, 32, 10, 18], [90, 23, 128, 133], [24, 26, 178, 200], [2, 0, 255, 220]])
 train_image = np.array([[10, 20, 24, 17], [8, 10, 89, 100], [12, 16, 178, 170], [4, 32, 233, 112]])
 diff = np.abs(test_image - train_image)
@@ -238,8 +237,7 @@ def knn_predict(D: np.ndarray | None, y_train: np.ndarray, k: int, order: np.nda
     return counts.argmax(axis=1)
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 toy_D = np.array([[0.1, 0.5, 0.2, 0.9, 0.3]])
 toy_y = np.array([4, 7, 7, 4, 4])
 for k in (1, 3, 5):

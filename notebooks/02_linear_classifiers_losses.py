@@ -73,8 +73,7 @@ from course_utils.plots import show_images
 # largest score wins. Each row of $W$ is a template that is compared with the image by a dot
 # product.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 D, C = 32 * 32 * 3, 10
 rng = np.random.default_rng(0)
 x = rng.random(D)
@@ -90,8 +89,7 @@ print(f"parameters: {C} x {D} + {C} = {W.size + b.size:,}")
 # the same function, with its kernel stored transposed (inputs first) so that a batch of row
 # vectors is multiplied as $XW$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 W_bias = np.hstack([W, b[:, None]])
 x_one = np.append(x, 1.0)
 assert np.allclose(W_bias @ x_one, scores)
@@ -141,8 +139,7 @@ def svm_loss(S: np.ndarray, y: np.ndarray) -> np.ndarray:
 # %% [markdown]
 # **Predict:** work out the cat image's loss by hand. Its scores are cat 3.2, car 5.1, frog -1.7.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 losses = svm_loss(S, y)
 assert np.allclose(losses, svm_loss_loops(S, y))
 for name, L in zip(classes, losses):
@@ -178,8 +175,7 @@ def softmax_loss(S: np.ndarray, y: np.ndarray) -> np.ndarray:
     return -np.log(softmax(S)[np.arange(len(S)), y])
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 cat = S[0]
 print("cat image scores:        ", cat)
 print("exp(scores):             ", np.round(np.exp(cat), 2))
@@ -198,8 +194,7 @@ print(f"initial-loss check: -ln(1/C) = ln C = {np.log(3):.2f} for C=3, {np.log(1
 # $R(W) = \sum_k\sum_l W_{k,l}^2$. The CS231n example: an input of four ones and two weight
 # vectors that give exactly the same score.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x4 = np.array([1.0, 1.0, 1.0, 1.0])
 w1 = np.array([1.0, 0.0, 0.0, 0.0])
 w2 = np.array([0.25, 0.25, 0.25, 0.25])
@@ -223,8 +218,7 @@ def binary_crossentropy(y_true: np.ndarray, p: np.ndarray) -> np.ndarray:
     return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for p in (0.9, 0.5, 0.1):
     print(f"p = {p}:  y=1 -> -log p = {binary_crossentropy(1, p):.3f}   "
           f"y=0 -> -log(1-p) = {binary_crossentropy(0, p):.3f}")
@@ -247,8 +241,7 @@ plt.show()
 # a car). Use one sigmoid per class, each an independent yes/no, and binary cross-entropy
 # averaged over the classes. Same scores, two readings:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 labels4 = ["person", "car", "dog", "tree"]
 logits = np.array([[2.0, 1.0, -1.0, 0.5],    # image A
                    [1.5, 1.8, -2.0, -1.0]])  # image B

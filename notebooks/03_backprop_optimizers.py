@@ -74,8 +74,7 @@ from course_utils.plots import plot_history
 #
 # **Predict:** at $x = -2, y = 5, z = -4$, what are $f$ and the three gradients?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x, y, z = -2.0, 5.0, -4.0
 q = x + y          # forward: add node
 f = q * z          # forward: multiply node
@@ -138,8 +137,7 @@ dx_gates = np.array([w[0] * d_dot, w[1] * d_dot])
 # has a neat form: $\frac{d\sigma}{dt} = (1 - \sigma(t))\,\sigma(t)$. So the whole backward pass
 # through those gates collapses to one line. Both routes must agree:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 sig = 1.0 / (1.0 + np.exp(-dot))
 d_dot_short = (1 - sig) * sig
 dw = np.array([xs[0], xs[1], 1.0]) * d_dot_short

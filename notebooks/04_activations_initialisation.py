@@ -159,8 +159,7 @@ def describe(f) -> dict:
 # %% [markdown]
 # One row per function:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 funcs = {"step": step, "identity": identity, **{n: fs[0] for n, fs in ACTIVATIONS.items()}}
 print(f"{'':17s}" + "".join(f"{k:>18s}" for k in describe(step)))
 for name, f in funcs.items():
@@ -181,8 +180,7 @@ for name, f in funcs.items():
 #    notes, "Neural Networks Part 1").
 # 3. `exp` is more expensive than ReLU's comparison (a minor point next to the convolutions).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"sigmoid'(0)   = {d_sigmoid(0.0):.4f}   (its largest value)")
 print(f"sigmoid'(5)   = {d_sigmoid(5.0):.2e}")
 print(f"sigmoid'(10)  = {d_sigmoid(10.0):.2e}")
@@ -316,8 +314,7 @@ print(f"small init collapses (last-layer std {std_last['small random (0.01), tan
 # so that the result has standard deviation $\sqrt{2/\text{fan\_in}}$. The formulas for a
 # 500 -> 300 layer:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 fan_in, fan_out = 500, 300
 glorot_limit = np.sqrt(6 / (fan_in + fan_out))
 he_std = np.sqrt(2 / fan_in)

@@ -85,8 +85,7 @@ def conv_output_size(W: int, F: int, P: int = 0, S: int = 1) -> int:
 # **Predict before you run:** a 7x7 input and a 3x3 filter with stride 1, then stride 2, then
 # stride 3: how wide is the output?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 cases = [(7, 3, 0, 1), (7, 3, 0, 2), (32, 5, 2, 1), (28, 3, 0, 1), (26, 2, 0, 2), (227, 11, 0, 4)]
 for W, F, P, S in cases:
     print(f"W={W:3d} F={F:2d} P={P} S={S} -> {conv_output_size(W, F, P, S)}")
@@ -112,8 +111,7 @@ assert y.shape[1] == conv_output_size(32, 5, P=2, S=1)
 # A filter always spans the full depth of its input: on an RGB image a 5x5 filter is really
 # 5x5x3, plus one bias. Ten such filters make a layer whose output has ten channels.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 conv = layers.Conv2D(10, kernel_size=5, padding="same")
 conv.build((None, 32, 32, 3))
 kernel, bias = conv.weights
@@ -186,8 +184,7 @@ print(f"PASS: loop == Keras Conv2D on all {by_hand.size} outputs (max |diff| {np
 # with a 2x2 window and stride 2 keeps the largest value of each window: it halves width and
 # height and has no parameters.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = np.zeros((1, 28, 28, 1), dtype="float32")
 for name, layer in [
     ("Conv2D 3x3 valid", layers.Conv2D(8, 3, padding="valid")),
@@ -239,8 +236,7 @@ def make_convnet() -> keras.Model:
     return keras.Model(inputs, outputs, name="mnist_convnet")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 convnet = make_convnet()
 for layer in convnet.layers[1:]:
     print(f"{type(layer).__name__:13s} {str(layer.output.shape):20s} {layer.count_params():>7,}")

@@ -160,8 +160,7 @@ def make_baseline(image_size: tuple[int, int]) -> keras.Model:
     return keras.Model(inputs, outputs, name="baseline")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 model_150 = make_baseline((150, 150))
 for layer in model_150.layers[1:]:
     print(f"{type(layer).__name__:13s} {str(layer.output.shape):22s} {layer.count_params():>9,}")
@@ -279,8 +278,7 @@ def make_regularised(image_size: tuple[int, int]) -> keras.Model:
     return keras.Model(inputs, outputs, name="augmented_dropout")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"augmentation + dropout model at 150x150: {make_regularised((150, 150)).count_params():,} parameters")
 
 # %% [markdown]

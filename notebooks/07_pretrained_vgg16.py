@@ -83,8 +83,7 @@ env.mount_drive();  # in Colab: checkpoints on Drive; elsewhere it only says whe
 # We can check that without a formula: put a single bright pixel in a black image, push it
 # through stacked 3x3 convolutions whose weights are all ones, and count how far it spreads.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 impulse = np.zeros((1, 15, 15, 1), dtype="float32")
 impulse[0, 7, 7, 0] = 1.0
 x = impulse
@@ -103,8 +102,7 @@ for depth in (1, 2, 3):
 # $49C^2$ for a 7x7. And every extra layer adds one more ReLU, so the stack is also more
 # expressive. Keras counts the same (with biases), for $C = 64$:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 C = 64
 def count(*kernel_sizes: int) -> int:
     model = keras.Sequential([keras.Input((32, 32, C))] +
@@ -126,8 +124,7 @@ print(f"ratio 5x5: {count(3, 3) / count(5):.2f}   ratio 7x7: {count(3, 3, 3) / c
 #
 # **Predict before you run:** 150 halved five times, rounding down, gives what final map?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 architecture = keras.applications.VGG16(weights=None, include_top=False, input_shape=(150, 150, 3))
 for layer in architecture.layers:
     if layer.name.endswith("_pool") or layer.name == "block1_conv1":
@@ -264,8 +261,7 @@ model = keras.Model(inputs, outputs, name="vgg16_augmented")
 # Freezing is one attribute, `trainable = False`. Each conv layer has two weight tensors
 # (kernel and bias): 13 layers give 26, and the two dense layers 4 more.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("trainable weight tensors, conv base trainable:", len(model.trainable_weights))
 conv_base.trainable = False
 print("trainable weight tensors, conv base frozen:   ", len(model.trainable_weights))
@@ -304,8 +300,7 @@ print(f"frozen base + augmentation: best epoch {augmented_run.best_epoch()}, "
 # block also holds half of the base's parameters (7,079,424, see section 2): training all 14.7
 # million on 2,000 photos would overfit.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 conv_base.trainable = True
 unfrozen = False
 for layer in conv_base.layers:

@@ -185,8 +185,7 @@ val_ds = (val_files.map(decode, num_parallel_calls=AUTOTUNE)
           .map(to_float, num_parallel_calls=AUTOTUNE).cache().batch(BATCH).prefetch(AUTOTUNE))
 test_ds = tf.data.Dataset.from_tensor_slices((x_test, y_test)).map(to_float).batch(256)  # from arrays
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("a training batch:", train_ds.element_spec)
 images, labels = next(iter(train_ds))
 print(images.shape, images.dtype, labels.shape, labels.dtype)
@@ -260,8 +259,7 @@ print("tuned >= 3x naive: PASS")
 #
 # Overlapping pooling in numbers, on a 32x32 map:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = np.zeros((1, 32, 32, 1), "float32")
 for size, stride in [(2, 2), (3, 2)]:
     out = layers.MaxPooling2D(size, strides=stride)(x)
@@ -355,8 +353,7 @@ def summarize(model: keras.Model) -> None:
     print(f"total parameters: {model.count_params():,}")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 alexnet = make_alexnet_style()
 summarize(alexnet)
 
@@ -392,8 +389,7 @@ print(f"LRN output / input on {ratio.size:,} positive activations: "
 # after each 2x2 pooling (32, 64, 128). Two stacked 3x3 convolutions see a 5x5 window, like
 # one 5x5 convolution, with fewer parameters and one more non-linearity:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 C = 64
 two_3x3 = keras.Sequential([keras.Input((16, 16, C)),
                            layers.Conv2D(C, 3, use_bias=False), layers.Conv2D(C, 3, use_bias=False)])
@@ -425,8 +421,7 @@ def make_vgg_style() -> keras.Model:
     return keras.Model(inputs, outputs, name="vgg_style")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 vgg = make_vgg_style()
 summarize(vgg)
 

@@ -104,8 +104,7 @@ show_images([cat], ncols=1, size=3, title="the input");
 # it we need a model whose outputs are those layers. For a functional model such as VGG16 that
 # is one line: every layer already knows its output tensor.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 names = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
 probe = keras.Model(vgg_base.input, [vgg_base.get_layer(n).output for n in names])
 for name, maps in zip(names, probe(cat_input[None])):
@@ -481,8 +480,7 @@ show_images(x_test[:8], labels=[describe(p) for p in present_test[:8]], ncols=8)
 #
 # The sigmoid is a separate layer, so the scores before it (the logits) are easy to see.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 spotter = keras.Sequential([
     keras.Input(shape=(48, 48, 1)),
     layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1"),
@@ -583,8 +581,7 @@ for model in (functional, nested):
 # Finally, a mistake everyone makes once: a layer name that does not exist, or one that is not
 # a convolution. The error says what went wrong and which conv layers there are.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for wrong in ("conv4", "pool2"):
     try:
         viz.grad_cam(nested, sample[:1], wrong)

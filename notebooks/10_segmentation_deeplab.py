@@ -135,8 +135,7 @@ def measured_field(rates: list[int], size: int = 41) -> tuple[int, int]:
     reached = np.flatnonzero(np.asarray(x)[0, size // 2, :, 0])
     return int(reached[-1] - reached[0] + 1), len(reached)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for rates in ([1], [2], [4], [1, 1, 1], [1, 2, 4]):
     formula = receptive_field([(3, r) for r in rates])
     span, reached = measured_field(rates)
@@ -205,8 +204,7 @@ def aspp(x, filters: int = 256, rates: tuple[int, ...] = (6, 12, 18), name: str 
 # image, keras-io's size, it is 32x32. The course prints shapes with a small helper,
 # `deeplab.print_shapes`: one line per tensor.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 features = keras.Input((32, 32, 256), name="backbone_features")
 aspp_out, branches, merged = aspp(features)
 deeplab.print_shapes(zip(["1x1 conv", "rate 6", "rate 12", "rate 18", "image pooling"], branches))
@@ -236,8 +234,7 @@ def deeplab_decoder(high, low, num_classes: int, filters: int = 256, low_filters
 # The low-level features here are those of ResNet50's `conv2_block3_2_relu` for the same
 # 512x512 image: output stride 4, 64 channels.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 low_level = keras.Input((128, 128, 64), name="low_level_features")
 logits = deeplab_decoder(aspp_out, low_level, num_classes=21)
 full_size = layers.UpSampling2D(4, interpolation="bilinear", name="to_image")(logits)
@@ -255,8 +252,7 @@ print(f"decoder parameters: {keras.Model([aspp_out, low_level], logits).count_pa
 # wrongly called deconvolution) learns the enlargement: each input pixel stamps a weighted copy
 # of the kernel into the output, `stride` pixels apart. Both double the size here:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = np.ones((1, 4, 4, 1), "float32")
 transposed = layers.Conv2DTranspose(1, 3, strides=2, padding="same", use_bias=False, kernel_initializer="ones")
 upsampled = keras.Sequential([layers.UpSampling2D(2, interpolation="bilinear"),

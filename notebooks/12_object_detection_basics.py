@@ -138,8 +138,7 @@ def iou(boxes_a, boxes_b):
 # **Predict:** the IoU of a 4x4 box with a 2x2 box inside it; of two boxes far apart; of two
 # 2x2 boxes that share only an edge; of a box with itself.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pairs = {
     "partial overlap": ([0, 0, 2, 2], [1, 1, 3, 3]),
     "containment": ([0, 0, 4, 4], [1, 1, 3, 3]),
@@ -207,8 +206,7 @@ ax.set_title("true boxes"); ax.axis("off");
 # box is **confidence x class probability**: high only when the box holds something *and* that
 # something is of this class. YOLO v1 on PASCAL VOC used $S = 7$, $B = 2$, $C = 20$:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 S, B, C = 7, 2, 20
 print(f"YOLO v1 output: {S} x {S} x (5*{B} + {C}) = {S} x {S} x {5 * B + C}"
       f" = {S * S * (5 * B + C)} numbers")
@@ -248,8 +246,7 @@ def encode_yolo(boxes, labels, S, B, C):
     return target
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 target = encode_yolo(gt, gt_labels, S, B, C)
 print("target shape:", target.shape)
 for row, col in zip(*np.nonzero(target[..., 4])):
@@ -422,8 +419,7 @@ def default_boxes(f, ratios, s, s_next):
 # three of them (ratios 1, 2, 1/2 and the extra one) and 6 on the others (adding 3 and 1/3).
 # **Predict:** how many default boxes is that in all?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 four, six = (1.0, 2.0, 0.5), (1.0, 2.0, 3.0, 0.5, 1 / 3)
 maps, ratios = (38, 19, 10, 5, 3, 1), [four, six, six, six, four, four]
 scales = bx.ssd_scales(len(maps))
@@ -575,8 +571,7 @@ print("NumPy smooth L1 == keras.losses.Huber(delta=1): PASS")
 # What matters for training is the **gradient**. **Predict:** for an error of 10 pixels, what
 # is the gradient of L2, and of smooth L1? And for an error of 0.01? `tf.GradientTape` answers.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = tf.constant([0.01, 0.5, 1.0, 2.0, 10.0, 100.0])
 with tf.GradientTape(persistent=True) as tape:
     tape.watch(x)
@@ -646,8 +641,7 @@ def make_box_regressor() -> keras.Model:
     return keras.Model(inputs, corners, name="box_regressor")
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 regressor = make_box_regressor()
 print("output shape:", regressor.output.shape)
 print(f"parameters: {regressor.count_params():,}")

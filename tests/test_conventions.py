@@ -31,7 +31,7 @@ ENV = env.setup()'''
 
 
 def checked(cell) -> bool:
-    return cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source
+    return cell.cell_type == "code" and "nbval-check-output" in cell.metadata.get("tags", [])
 
 
 def test_chapters_are_numbered_from_00_without_gaps():
@@ -61,6 +61,9 @@ def test_chapter_conventions(path: Path):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     for i, cell in enumerate(code):
         assert not LEGACY.search(cell.source), f"code cell {i} uses a removed Keras 2 / matplotlib API"
+        assert "NBVAL_" not in cell.source, (
+            f"code cell {i}: mark a checked cell with the tag, '# %% tags=[\"nbval-check-output\"]', "
+            "not with a comment students see")
         if checked(cell):
             assert cell.outputs, f"checked cell {i} has no recorded output: run tools/nb.py record"
             assert all(o.get("name") != "stderr" for o in cell.outputs), f"checked cell {i} writes to stderr"
@@ -76,7 +79,10 @@ def test_notebook_matches_its_percent_file(path: Path):
     assert source.exists(), f"{source.name} is missing: chapters are authored as percent files"
     text = jupytext.read(source)
     nb = nbformat.read(path, as_version=4)
-    assert [(c.cell_type, c.source) for c in text.cells] == [(c.cell_type, c.source) for c in nb.cells], (
+    def cells(notebook) -> list:
+        return [(c.cell_type, c.source, checked(c)) for c in notebook.cells]
+
+    assert cells(text) == cells(nb), (
         f"{path.name} is out of date: run tools/nb.py build and record"
     )
 

@@ -16,8 +16,7 @@ spec.loader.exec_module(nb_tool)
 CHAPTER = """# %% [markdown]
 # # 99 · A chapter
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(6 * 7)
 
 # %% [markdown]
@@ -38,7 +37,7 @@ def recorded(tmp_path: Path, text: str = CHAPTER) -> Path:
 
 def test_sync_keeps_checked_outputs_when_unchecked_cells_are_added(tmp_path):
     py = recorded(tmp_path)
-    py.write_text(CHAPTER.replace("# %%\n# NBVAL", "# %%\nprint('banner')\n\n# %% [markdown]\n# New text.\n\n# %%\n# NBVAL"))
+    py.write_text(CHAPTER.replace("# %% tags", "# %%\nprint('banner')\n\n# %% [markdown]\n# New text.\n\n# %% tags"))
     nb = nbformat.read(nb_tool.sync(py), as_version=4)
     assert [c.cell_type for c in nb.cells] == ["markdown", "code", "markdown", "code", "markdown"]
     assert nb.cells[1].source == "print('banner')" and nb.cells[1].outputs == []
@@ -52,3 +51,11 @@ def test_sync_refuses_a_changed_checked_cell_and_leaves_the_notebook_alone(tmp_p
     with pytest.raises(SystemExit, match="build and record"):
         nb_tool.sync(py)
     assert py.with_suffix(".ipynb").read_text() == before
+
+
+def test_build_keeps_the_check_tag_and_no_other_cell_metadata(tmp_path):
+    py = tmp_path / "99_chapter.py"
+    py.write_text(CHAPTER.replace("# %% tags=[\"nbval-check-output\"]", '# %% tags=["nbval-check-output", "x"] id="c1"'))
+    nb = nbformat.read(nb_tool.build(py), as_version=4)
+    assert nb.cells[1].metadata == {"tags": ["nbval-check-output"]} and nb_tool.is_checked(nb.cells[1])
+    assert nb.cells[1].source == "print(6 * 7)" and nb.cells[0].metadata == {}

@@ -24,12 +24,12 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"  # nbval compares the outputs of cells tagged so
 
 
 def is_checked(cell: nbformat.NotebookNode) -> bool:
     """True for code cells whose output nbval compares."""
-    return cell.cell_type == "code" and CHECK_MARK in cell.source
+    return cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", [])
 
 
 def chapter_sources(suffix: str, args: list[str]) -> list[Path]:
@@ -48,7 +48,8 @@ def build(py: Path) -> Path:
         "colab": {"provenance": []},
     }
     for cell in nb.cells:
-        cell.metadata = {}
+        tags = [t for t in cell.metadata.get("tags", []) if t == CHECK_TAG]
+        cell.metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
