@@ -233,13 +233,27 @@ print("img_to_array:", array.shape, array.dtype)
 print("batch:       ", batch.shape)
 
 # %% [markdown]
-# Keras' loader gave RGB: its array matches OpenCV's image once OpenCV's is converted from BGR
-# and resized the same way (up to small resampling differences between the two libraries).
+# Keras' loader gave RGB: its array equals OpenCV's image once OpenCV's is converted from BGR
+# and resized *the same way*. "Nearest neighbour" is not one rule: Keras (through Pillow) takes
+# the source pixel under the centre of each new pixel, and so does OpenCV's
+# `INTER_NEAREST_EXACT`; OpenCV's older `INTER_NEAREST` rounds down, so it takes a pixel up to
+# one step to the left and above.
 
 # %%
-same_size = cv2.resize(rgb, (150, 150), interpolation=cv2.INTER_NEAREST).astype("float32")
-print(f"mean |keras - opencv(RGB)| = {np.abs(array - same_size).mean():.2f}")
-print(f"mean |keras - opencv(BGR)| = {np.abs(array - same_size[..., ::-1]).mean():.2f}  (channels swapped)")
+def opencv_like_keras(flag: int) -> np.ndarray:
+    return cv2.resize(rgb, (150, 150), interpolation=flag).astype("float32")
+
+for name in ("INTER_NEAREST_EXACT", "INTER_NEAREST"):
+    same_size = opencv_like_keras(getattr(cv2, name))
+    print(f"{name:19s} mean |keras - opencv(RGB)| = {np.abs(array - same_size).mean():5.2f}   "
+          f"channels swapped: {np.abs(array - same_size[..., ::-1]).mean():5.2f}")
+assert np.array_equal(array, opencv_like_keras(cv2.INTER_NEAREST_EXACT))
+print("keras.utils.load_img == cv2.imread + BGR2RGB + resize(INTER_NEAREST_EXACT): PASS")
+
+# %% [markdown]
+# Equal, pixel for pixel, with the same resampling rule; 12 to 13 grey levels apart on average
+# with OpenCV's older rule, on this detailed photo. With the channels swapped the two are far
+# apart whatever the rule: a BGR/RGB mix-up is never a small error.
 
 # %% [markdown]
 # ## Recap

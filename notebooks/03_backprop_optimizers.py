@@ -96,9 +96,28 @@ print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
 xt, yt, zt = (tf.Variable(v, dtype=tf.float64) for v in (x, y, z))
 with tf.GradientTape() as tape:
     ft = (xt + yt) * zt
-grads_tf = [g.numpy() for g in tape.gradient(ft, [xt, yt, zt])]
-assert ft.numpy() == f and grads_tf == [df_dx, df_dy, df_dz], grads_tf
-print("tf.GradientTape agrees: f =", ft.numpy(), " grads =", grads_tf, " PASS")
+grads_tf = [float(g) for g in tape.gradient(ft, [xt, yt, zt])]
+assert float(ft) == f and grads_tf == [df_dx, df_dy, df_dz], grads_tf
+print("tf.GradientTape agrees: f =", float(ft), " grads =", grads_tf, " PASS")
+
+# %% [markdown]
+# The whole computation on one picture: each edge carries its forward value (green, above it)
+# and, after the backward pass, the gradient of $f$ with respect to that value (red, below).
+
+# %%
+nodes = {"x": (0, 3), "y": (0, 0), "z": (0, -2), "+": (2.5, 1.5), "×": (5, 0), "f": (7, 0)}
+edges = [("x", "+", x, df_dx), ("y", "+", y, df_dy), ("+", "×", q, df_dq), ("z", "×", z, df_dz),
+         ("×", "f", f, 1.0)]
+fig, ax = plt.subplots(figsize=(8, 4))
+for src, dst, value, grad in edges:
+    (x0, y0), (x1, y1) = nodes[src], nodes[dst]
+    ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", color="grey", shrinkA=14, shrinkB=14))
+    ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.2, f"{value:g}", color="green", ha="center", fontsize=12)
+    ax.text((x0 + x1) / 2, (y0 + y1) / 2 - 0.45, f"{grad:g}", color="red", ha="center", fontsize=12)
+for name, (px, py) in nodes.items():
+    ax.text(px, py, name, ha="center", va="center", fontsize=14, bbox=dict(boxstyle="circle", fc="white"))
+ax.set_title("f = (x + y) z: values forward (green), gradients of f backward (red)")
+ax.set_xlim(-0.8, 7.8); ax.set_ylim(-2.8, 3.6); ax.axis("off");
 
 # %% [markdown]
 # Three patterns show up in every backward pass: an **add** gate gives its incoming gradient to

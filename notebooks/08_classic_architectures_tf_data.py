@@ -61,17 +61,16 @@ env.banner(quick_data="1,200 generated 32x32 images of ten drawn patterns (CIFAR
                      "cifar10_cnn example, without batch norm: 75% after 25 epochs, 79% after 50)")
 
 # %%
-import inspect
 import os
 import numpy as np
 import matplotlib.pyplot as plt
 import tensorflow as tf
 import keras
 from keras import layers
-from course_utils import pipelines
+from course_utils import metrics, pipelines, training
 from course_utils.datasets.cifar10 import CIFAR10_CLASSES, load_cifar10
 from course_utils.datasets.synthetic import CIFAR10_STANDIN_PATTERNS
-from course_utils.plots import plot_history, show_images
+from course_utils.plots import compare_histories, plot_confusion, show_images, show_predictions
 
 # %% [markdown]
 # ## 1. Data: CIFAR-10
@@ -134,10 +133,15 @@ print(f"{len(train_set):,} + {len(set(val_pass_1)):,} distinct files, no overlap
 # The per-image work lives in `course_utils.pipelines`: decode the PNG, then augment the
 # image: scale to [0, 1], flip left-right at random, and cut a random 32x32 crop out of a copy
 # padded by 4 pixels (a random shift of up to 4 pixels), the usual CIFAR-10 augmentation.
-
-# %%
-print(inspect.getsource(pipelines.decode_image))
-print(inspect.getsource(pipelines.augment_image))
+# The heart of the two functions:
+#
+# ```python
+# image = tf.io.decode_png(png, channels=3)                       # decode_image
+# image = tf.image.convert_image_dtype(image, tf.float32)         # augment_image: [0, 1]
+# image = tf.image.random_flip_left_right(image)
+# padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
+# image = tf.image.random_crop(padded, tf.shape(image))           # a random 32x32 window
+# ```
 
 # %%
 IMAGE_SHAPE = (32, 32, 3)
@@ -159,10 +163,14 @@ show_images([pipelines.augment_image(one).numpy() for _ in range(8)], ncols=8,
 #
 # Every `map` runs with `num_parallel_calls=AUTOTUNE`, so TensorFlow uses all cores. These
 # steps, in this order, are the course's `pipelines.tuned_pipeline` with `cache=True`. Without
-# the cache (the `else` branch) it decodes and augments in one `map`, on every pass.
-
-# %%
-print(inspect.getsource(pipelines.tuned_pipeline))
+# the cache it decodes and augments in one `map`, on every pass. With the cache, its core is:
+#
+# ```python
+# ds = files.map(decode, num_parallel_calls=AUTOTUNE).cache()
+# ds = ds.shuffle(ds.cardinality(), seed=seed)
+# ds = ds.map(augment, num_parallel_calls=AUTOTUNE)
+# ds = ds.batch(batch_size).prefetch(AUTOTUNE)
+# ```
 
 # %% [markdown]
 # The training files go through it. The validation set is decoded and cached, but neither
@@ -194,10 +202,17 @@ print(images.shape, images.dtype, labels.shape, labels.dtype)
 # ## 3. How fast is the pipeline? Measured
 # A first input pipeline is often a Python generator: loop over the images, process each one,
 # stack a batch, `yield` it. Here is one that does exactly the work of `tuned_pipeline`
-# without the cache (the same `decode_and_augment` function):
-
-# %%
-print(inspect.getsource(pipelines.naive_batches))
+# without the cache (the same `decode_and_augment` function), `pipelines.naive_batches`:
+#
+# ```python
+# for start in range(0, len(order), batch_size):
+#     images, batch_labels = [], []
+#     for i in order[start:start + batch_size]:
+#         image, label = decode_and_augment(tf.constant(encoded[i]), tf.constant(labels[i]))
+#         images.append(image.numpy())
+#         batch_labels.append(label.numpy())
+#     yield np.stack(images), np.array(batch_labels)
+# ```
 
 # %% [markdown]
 # **Predict before you run:** which is faster, and by how much? The generator runs TensorFlow
@@ -213,9 +228,9 @@ print(inspect.getsource(pipelines.naive_batches))
 # the least disturbed). Quick mode times each once, to save time.
 # The last row adds `cache` after decoding: from the second pass on it skips the decoding, so
 # it does less work per image; it shows what caching buys, and is not part of the comparison.
-
-# %%
-print(inspect.getsource(pipelines.measure_throughput))
+# `pipelines.measure_throughput` counts the images of every batch over the passes and divides
+# by the time they took. It draws one warm-up batch first, not timed; the cached variant skips
+# the warm-up, so that its first pass, the one that decodes and fills the cache, is timed too.
 
 # %%
 n_bench = env.by_mode(quick=300, full=5_000)
@@ -438,8 +453,8 @@ def train(model: keras.Model, epochs: int) -> keras.callbacks.History:
     best = ENV.checkpoint_dir / f"08_{model.name}.weights.h5"
     keep_best = keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy",
                                                 save_best_only=True, save_weights_only=True)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[keep_best],
-                        shuffle=False, verbose=2)  # train_ds shuffles itself
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, shuffle=False, verbose=0,
+                        callbacks=[keep_best, training.compact_log(epochs, monitor="val_accuracy")])
     model.load_weights(best)
     return history
 
@@ -448,8 +463,8 @@ epochs = env.by_mode(quick=3, full=30)
 histories = {model.name: train(model, epochs) for model in (alexnet, vgg)}
 
 # %%
-for name, history in histories.items():
-    plot_history(history, title=name);
+data_title = "generated stand-in, not CIFAR-10" if ENV.quick else "CIFAR-10"
+compare_histories(histories, metrics=("loss", "val_loss", "val_accuracy"), title=f"both models ({data_title})");
 
 # %%
 test_accuracy = {m.name: m.evaluate(test_ds, verbose=0)[1] for m in (alexnet, vgg)}
@@ -457,6 +472,18 @@ data_name = "the generated stand-in (not CIFAR-10)" if ENV.quick else "CIFAR-10"
 for name, acc in test_accuracy.items():
     print(f"{name:14s} test accuracy on {len(x_test):,} images of {data_name}: {acc:.4f}")
 print(f"mode: {ENV.mode}, {epochs} epochs, {len(x_train_all) - n_val:,} training images")
+
+# %% [markdown]
+# Where does the VGG-style network go wrong? Its answers on the first test images (green when
+# right; red, with the truth, when wrong), and the confusion matrix over the whole test set:
+# row = true class, column = the network's answer.
+
+# %%
+predicted = vgg.predict(test_ds, verbose=0).argmax(axis=1)
+show_predictions(x_test[:16], y_test[:16], predicted[:16], class_names=class_names,
+                 title=f"VGG-style answers on the first 16 test images ({data_title})")
+confusion = metrics.confusion_matrix(y_test, predicted, num_classes=10, ignore_label=None)
+plot_confusion(confusion, class_names=class_names, title=f"VGG-style, {data_title}");
 
 # %% [markdown]
 # **Run short, show full.** In quick mode these numbers come from a few epochs on a small

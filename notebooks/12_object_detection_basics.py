@@ -67,6 +67,7 @@ import tensorflow as tf
 import keras
 from keras import layers, ops
 from course_utils import boxes as bx
+from course_utils import training
 from course_utils.datasets import announce
 from course_utils.datasets.one_object import load_one_object
 from course_utils.detection_plots import show_detections
@@ -665,8 +666,8 @@ regressor.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.Huber
 
 # %%
 epochs = env.by_mode(quick=15, full=40)
-history = regressor.fit(x_train, box_train, epochs=epochs, batch_size=64,
-                        validation_split=0.1, verbose=2)
+history = regressor.fit(x_train, box_train, epochs=epochs, batch_size=64, validation_split=0.1,
+                        verbose=0, callbacks=[training.compact_log(epochs)])
 
 # %%
 plot_history(history, metrics=("loss", "mean_iou"), title="box regressor, smooth L1 loss");
