@@ -194,21 +194,88 @@ def overlay_labels(image: np.ndarray, mask: np.ndarray, alpha: float = 0.55,
     return out.astype(np.uint8)
 
 
+BACKGROUND_GREY = np.array([215, 215, 215], np.float32)  # class 0 in a solid label map
+
+
+def label_map_rgb(mask: np.ndarray, ignore_label: int = 255) -> np.ndarray:
+    """A label map as a solid RGB picture: class 0 light grey, class k LABEL_PALETTE[k], ignored white."""
+    mask = np.asarray(mask)
+    known = (mask < len(LABEL_PALETTE)) | (mask == ignore_label)
+    if not known.all():
+        raise ValueError(f"label_map_rgb colours classes 0-{len(LABEL_PALETTE) - 1}; "
+                         f"the mask also holds {sorted(set(np.unique(mask[~known]).tolist()))}")
+    palette = np.vstack([BACKGROUND_GREY, LABEL_PALETTE[1:]]).astype(np.uint8)
+    out = palette[np.where(mask == ignore_label, 0, mask)]
+    out[mask == ignore_label] = 255
+    return out
+
+
+def error_map(truth: np.ndarray, predicted: np.ndarray, ignore_label: int = 255) -> np.ndarray:
+    """RGB pictures of where a prediction is wrong: red wrong, grey right, white ignored."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    if truth.shape != predicted.shape:
+        raise ValueError(f"truth {truth.shape} and prediction {predicted.shape} differ in shape")
+    out = np.full(truth.shape + (3,), 200, np.uint8)
+    out[truth != predicted] = (220, 30, 30)
+    out[truth == ignore_label] = 255
+    return out
+
+
 def show_segmentations(images: np.ndarray, rows: Mapping[str, np.ndarray | None],
-                       size: float = 2.0) -> plt.Figure:
-    """One column per image, one row per entry of `rows`: a label mask laid over the image
-    (`overlay_labels`), or the plain image for None. Each row is named on the left."""
+                       class_names: Sequence[str] | None = None, size: float = 2.0) -> plt.Figure:
+    """One column per image, one row per entry of `rows`, each row named on the left.
+
+    A row is None (the images themselves), label maps (N, H, W) drawn as solid colours
+    (`label_map_rgb`, with a legend when `class_names` is given), or RGB pictures (N, H, W, 3)
+    such as `error_map`'s, drawn as they are.
+    """
     images = np.asarray(images)
-    for name, masks in rows.items():
-        if masks is not None and len(masks) < len(images):
-            raise ValueError(f"row {name!r} has {len(masks)} masks for {len(images)} images")
+    for name, maps in rows.items():
+        if maps is not None and len(maps) < len(images):
+            raise ValueError(f"row {name!r} has {len(maps)} maps for {len(images)} images")
     fig, axes = plt.subplots(len(rows), len(images), figsize=(size * len(images), 2.2 * len(rows)),
                              squeeze=False)
-    for row, (name, masks) in enumerate(rows.items()):
+    for row, (name, maps) in enumerate(rows.items()):
         for col, image in enumerate(images):
-            picture = image if masks is None else overlay_labels(image, masks[col])
+            if maps is None:
+                picture = image
+            else:
+                picture = maps[col] if np.ndim(maps[col]) == 3 else label_map_rgb(maps[col])
             axes[row, col].imshow(picture)
             axes[row, col].axis("off")
         axes[row, 0].set_title(name, loc="left")
+    if class_names is not None:
+        from matplotlib.patches import Patch
+
+        colours = [BACKGROUND_GREY / 255] + [c / 255 for c in LABEL_PALETTE[1:len(class_names)]]
+        handles = [Patch(facecolor=c, edgecolor="black", label=n) for c, n in zip(colours, class_names)]
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def plot_class_iou(ious: Mapping[str, Sequence[float]], class_names: Sequence[str],
+                   title: str | None = None) -> plt.Figure:
+    """Per-class IoU as grouped bars, one group per class and one bar per entry (e.g. before/after)."""
+    n_classes = len(class_names)
+    for name, values in ious.items():
+        if len(values) != n_classes:
+            raise ValueError(f"{name!r} has {len(values)} IoUs for {n_classes} classes")
+    fig, ax = plt.subplots(figsize=(1.2 * n_classes + 2.5, 3.5))
+    width = 0.8 / max(1, len(ious))
+    for k, (name, values) in enumerate(ious.items()):
+        xs = np.arange(n_classes) + (k - (len(ious) - 1) / 2) * width
+        bars = ax.bar(xs, np.nan_to_num(np.asarray(values, float)), width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(range(n_classes), list(class_names))
+    ax.set_ylim(0, 1.3)  # room above the bars for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("IoU")
+    ax.legend(loc="upper center", ncol=len(ious), frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     return fig

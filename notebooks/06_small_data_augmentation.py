@@ -61,7 +61,6 @@ env.banner(quick_data="faces vs non-faces (scikit-image lfw_subset) in the cats-
                      "(Chollet, Deep Learning with Python, 1st ed., 5.2)")
 
 # %%
-import inspect
 import numpy as np
 import tensorflow as tf
 import keras
@@ -195,10 +194,20 @@ model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
 # - `history.json` gets every epoch's metrics, so the curves show the whole run even when it
 #   was trained in pieces.
 #
-# Here is the function; it is worth reading once.
-
-# %%
-print(inspect.getsource(fit_resumable))
+# Its heart is one `fit` call with those three callbacks, all writing into the run's folder:
+#
+# ```python
+# run_dir = checkpoint_dir / run_name
+# callbacks = [history_logger(run_dir / "history.json"),
+#              keras.callbacks.ModelCheckpoint(run_dir / "best.keras", monitor="val_loss",
+#                                              save_best_only=True),
+#              keras.callbacks.BackupAndRestore(run_dir / "backup")]
+# model.fit(x, validation_data=validation_data, epochs=epochs, callbacks=callbacks)
+# ```
+#
+# The rest of `course_utils/training.py` handles what real runs meet: a run that already
+# finished is not trained again, an edited model starts a fresh run (the old one is moved
+# aside, never deleted), and the printed log is a few lines per run, with the best epoch.
 
 # %%
 EPOCHS_BASELINE = env.by_mode(quick=20, full=30)
@@ -336,12 +345,21 @@ print(f"this call trained epochs {regularised.initial_epoch + 1}..{regularised.e
 # ## 7. Smoothing noisy curves
 # With augmentation the validation curves get noisy, and trends are hard to see. An
 # **exponential moving average** replaces each point by `factor * previous + (1 - factor) *
-# value`: a factor of 0.8 mostly keeps the trend and damps the jumps.
+# value`: a factor of 0.8 mostly keeps the trend and damps the jumps. It is four lines:
 
 # %%
-print(inspect.getsource(smooth_curve))
-print("raw:     ", np.round(regularised.history["val_accuracy"][:6], 3))
-print("smoothed:", np.round(smooth_curve(regularised.history["val_accuracy"][:6], 0.8), 3))
+def ema(values: list[float], factor: float = 0.8) -> np.ndarray:
+    out, last = [], None
+    for v in values:
+        last = v if last is None else factor * last + (1 - factor) * v
+        out.append(last)
+    return np.array(out)
+
+raw = regularised.history["val_accuracy"]
+assert np.allclose(ema(raw), smooth_curve(raw, 0.8))
+print(f"PASS: ema == plots.smooth_curve on this run's {len(raw)} validation accuracies")
+print("raw:     ", np.round(raw[:6], 3))
+print("smoothed:", np.round(ema(raw[:6]), 3))
 
 # %%
 plot_history(regularised, smooth=0.8, title="augmentation + dropout (EMA-smoothed)");

@@ -68,7 +68,7 @@ import tensorflow as tf
 import keras
 from keras import layers
 from course_utils import deeplab, metrics, training
-from course_utils.plots import plot_history, show_segmentations
+from course_utils.plots import error_map, plot_class_iou, plot_history, show_segmentations
 
 # %% [markdown]
 # ## 1. The DeepLab story
@@ -304,12 +304,11 @@ present = np.bincount(y_val[y_val != IGNORE_LABEL].ravel(), minlength=num_classe
 print("validation pixels per class:", {name: f"{share:.1%}" for name, share in zip(class_names, present)})
 
 # %% [markdown]
-# The course's `plots.show_segmentations` draws label maps over images, one row per set of
-# maps (with `plots.overlay_labels`): one colour per class, background left alone, ignored
-# pixels in white.
+# The course's `plots.show_segmentations` draws each label map under its image, one row per set
+# of maps: one solid colour per class (the legend below names them), ignored pixels in white.
 
 # %%
-show_segmentations(x_train[:6], {"image": None, "true mask": y_train});
+show_segmentations(x_train[:6], {"image": None, "true mask": y_train}, class_names=class_names);
 
 # %% [markdown]
 # ## 7. The pixel-wise loss
@@ -505,12 +504,22 @@ print(f"best epoch {run.best_epoch()}; validation mean IoU: {network_miou:.4f} "
 # In quick mode the number above is on the generated scenes, after a few epochs on a CPU: it
 # says the code works, not how good DeepLabV3+ is.
 #
-# Predictions drawn over validation images: the network finds the objects, but its outlines
-# are soft, as DeepLab's authors observed: the scores come from a map 4 times coarser than the
-# image, interpolated.
+# Predictions on validation images, under the truth, and the pixels the network gets wrong
+# (red): the network finds the objects, but its outlines are soft, as DeepLab's authors
+# observed: the scores come from a map 4 times coarser than the image, interpolated.
 
 # %%
-show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred});
+show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
+                                "wrong pixels": error_map(y_val[:6], val_pred[:6])},
+                   class_names=class_names);
+
+# %% [markdown]
+# Mean IoU averages the classes; class by class it shows which ones the network finds hard:
+
+# %%
+class_iou = metrics.per_class_iou(metrics.confusion_matrix(y_val, val_pred, num_classes))
+data_title = "generated scenes (quick)" if ENV.quick else "Oxford-IIIT Pet"
+plot_class_iou({"DeepLabV3+": class_iou}, class_names, title=f"validation IoU per class, {data_title}");
 
 # %% [markdown]
 # ## Recap

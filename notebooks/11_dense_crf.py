@@ -60,12 +60,11 @@ env.banner(quick_data="chapter 10's generated scenes and its small network; one 
                      "67.64% mean IoU (Chen et al., ICLR 2015)")
 
 # %%
-import inspect
 import time
 import numpy as np
 import matplotlib.pyplot as plt
 from course_utils import crf, deeplab, extras, metrics
-from course_utils.plots import show_segmentations
+from course_utils.plots import error_map, plot_class_iou, show_segmentations
 
 # %% [markdown]
 # ## 1. Where the CRF comes in
@@ -108,7 +107,9 @@ print(f"validation mean IoU of the network alone: {network_miou:.4f} "
 # coarser than the image, interpolated.
 
 # %%
-show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred});
+show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
+                                "wrong pixels": error_map(y_val[:6], val_pred[:6])},
+                   class_names=class_names);
 
 # %% [markdown]
 # ## 3. The fully connected CRF
@@ -133,12 +134,22 @@ show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pre
 # score and takes a softmax. Their trick is to compute the message passing for all pixels at
 # once with a fast approximate Gaussian filter (the permutohedral lattice), linear in the
 # number of pixels. That is what `pydensecrf2` does; the course wraps it in `crf.dense_crf`,
-# printed below. In Colab, `extras.ensure("crf")` compiles `pydensecrf2` the first time (about
-# a minute); if it cannot, the chapter goes on with its own mean-field and says so.
+# whose core is five calls (defaults from `crf.CRFParams`: 5 iterations, Gaussian kernel
+# $\theta_\gamma = 3$ px with $w_2 = 3$, bilateral kernel $\theta_\alpha = 20$ px,
+# $\theta_\beta = 13$ colour levels, $w_1 = 5$):
+#
+# ```python
+# crf = dcrf.DenseCRF2D(w, h, c)                       # width first: pydensecrf's order
+# crf.setUnaryEnergy(unary_from_probs(probs))         # -log p as (C, H*W): the unary term
+# crf.addPairwiseGaussian(sxy=3.0, compat=3.0)         # smoothness kernel
+# crf.addPairwiseBilateral(sxy=20.0, srgb=13.0, rgbim=image, compat=5.0)  # appearance kernel
+# q = np.array(crf.inference(5))                       # (C, H*W) refined probabilities
+# ```
+#
+# In Colab, `extras.ensure("crf")` compiles `pydensecrf2` the first time (about a minute); if
+# it cannot, the chapter goes on with its own mean-field and says so.
 
 # %%
-print(inspect.getsource(crf.CRFParams))
-print(inspect.getsource(crf.dense_crf))
 HAVE_PYDENSECRF = crf.available() or extras.ensure("crf")
 print("pydensecrf2 available:", HAVE_PYDENSECRF)
 
@@ -275,6 +286,15 @@ if refine is not None:
     print(f"\nCRF time per image: {seconds_per_image * 1000:.1f} ms ({best_params.iterations} mean-field iterations)")
 
 # %% [markdown]
+# The same table as bars, class by class:
+
+# %%
+if refine is not None:
+    data_title = "generated scenes (quick)" if ENV.quick else "Oxford-IIIT Pet"
+    plot_class_iou({"network": before, "network + CRF": after}, class_names,
+                   title=f"IoU per class on {len(y_eval)} held-out images, {data_title}");
+
+# %% [markdown]
 # On the generated scenes the chapter also checks the sign: their objects have crisp,
 # single-coloured edges, just what the bilateral kernel looks for, so there the tuned CRF must
 # raise mean IoU by at least 0.03; it typically gains about 0.1 here. On
@@ -300,8 +320,12 @@ else:
 # %%
 if refine is not None:
     held_out = slice(n_tune, n_tune + 6)
-    show_segmentations(x_val[held_out], {"image": None, "truth": y_val[held_out],
-                                         "network": val_pred[held_out], "network + CRF": crf_eval[:6]});
+    truth, before_crf = y_val[held_out], val_pred[held_out]
+    show_segmentations(x_val[held_out], {"image": None, "truth": truth, "network": before_crf,
+                                         "wrong, network": error_map(truth, before_crf),
+                                         "network + CRF": crf_eval[:6],
+                                         "wrong, + CRF": error_map(truth, crf_eval[:6])},
+                       class_names=class_names);
 
 # %% [markdown]
 # ## 7. A real photo, a real network

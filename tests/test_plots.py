@@ -59,17 +59,45 @@ def test_overlay_labels_tints_classes_and_whitens_ignored_pixels():
         plots.overlay_labels(image, np.full((4, 4), 9, np.uint8))
 
 
-def test_show_segmentations_draws_one_row_per_mask_set_over_the_images():
-    images = np.full((3, 4, 4, 3), 100, np.uint8)
-    truth = np.ones((3, 4, 4), np.uint8)
-    fig = plots.show_segmentations(images, {"image": None, "truth": truth})
-    axes = np.array(fig.axes).reshape(2, 3)
-    np.testing.assert_array_equal(axes[0, 1].images[0].get_array(), images[1])
-    np.testing.assert_array_equal(axes[1, 2].images[0].get_array(), plots.overlay_labels(images[2], truth[2]))
-    assert axes[1, 0].get_title(loc="left") == "truth"
-    with pytest.raises(ValueError, match="2 masks for 3 images"):
+def test_show_segmentations_draws_solid_label_maps_rgb_rows_and_a_legend():
+    images = np.zeros((3, 4, 4, 3), np.uint8)
+    truth = np.zeros((3, 4, 4), np.uint8)
+    truth[:, :2] = 2
+    pred = truth.copy()
+    pred[0, 0, 0] = 1
+    fig = plots.show_segmentations(images, {"image": None, "truth": truth,
+                                            "errors": plots.error_map(truth, pred)},
+                                   class_names=["background", "disc", "triangle"])
+    axes = np.array(fig.axes).reshape(3, 3)
+    assert [axes[r, 0].get_title(loc="left") for r in range(3)] == ["image", "truth", "errors"]
+    np.testing.assert_array_equal(axes[1, 2].images[0].get_array(), plots.label_map_rgb(truth[2]))
+    np.testing.assert_array_equal(axes[1, 2].images[0].get_array()[0, 0], plots.LABEL_PALETTE[2])
+    np.testing.assert_array_equal(axes[2, 0].images[0].get_array()[0, 0], [220, 30, 30])  # the wrong pixel
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["background", "disc", "triangle"]
+    with pytest.raises(ValueError, match="2 maps for 3 images"):
         plots.show_segmentations(images, {"truth": truth[:2]})
 
+
+def test_label_map_rgb_and_error_map_colour_every_pixel_by_rule():
+    mask = np.array([[0, 1], [255, 3]], np.uint8)
+    rgb = plots.label_map_rgb(mask)
+    np.testing.assert_array_equal(rgb[0, 0], plots.BACKGROUND_GREY)
+    np.testing.assert_array_equal(rgb[1, 0], [255, 255, 255])
+    np.testing.assert_array_equal(rgb[1, 1], plots.LABEL_PALETTE[3])
+    with pytest.raises(ValueError, match="also holds \\[9\\]"):
+        plots.label_map_rgb(np.full((2, 2), 9))
+    errors = plots.error_map(mask, np.array([[0, 2], [1, 3]]))
+    assert [tuple(errors[i, j]) for i in range(2) for j in range(2)] == [
+        (200, 200, 200), (220, 30, 30), (255, 255, 255), (200, 200, 200)]
+
+
+def test_plot_class_iou_draws_one_bar_group_per_class_with_values():
+    fig = plots.plot_class_iou({"network": [0.9, 0.5], "+ CRF": [0.92, 0.6]}, ["background", "disc"])
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4
+    assert sorted(t.get_text() for t in ax.texts) == ["0.50", "0.60", "0.90", "0.92"]
+    with pytest.raises(ValueError, match="1 IoUs for 2 classes"):
+        plots.plot_class_iou({"network": [0.9]}, ["background", "disc"])
 
 def test_compare_histories_draws_every_run_on_one_axis_per_metric():
     runs = {"baseline": {"val_loss": [0.9, 0.5, 0.7]},
