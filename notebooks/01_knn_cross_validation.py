@@ -62,7 +62,7 @@ import time
 import timeit
 import numpy as np
 import matplotlib.pyplot as plt
-from course_utils.plots import show_images
+from course_utils.plots import show_images, show_predictions
 
 # %% [markdown]
 # ## 1. The data-driven approach
@@ -218,6 +218,17 @@ for name, D in (("L1", D1), ("L2", D2)):
           f"on {n_eval} test images (chance: 0.100)")
 
 # %% [markdown]
+# What does "closest" look like? Two test images, each followed by its 7 nearest training
+# images by L2 distance, with their labels. Nearest neighbour gives the first one's label.
+
+# %%
+for i in (0, 1):
+    nearest = np.argsort(D2[i])[:7]
+    show_images(np.concatenate([x_test[i:i + 1], x_train[nearest]]),
+                labels=[f"TEST: {class_names[y_test[i]]}"] + [class_names[y_train[j]] for j in nearest],
+                ncols=8, size=1.5)
+
+# %% [markdown]
 # On real CIFAR-10 both land far above chance and far below what a person does; CS231n reports
 # about 38.6% for L1 nearest neighbour on the full 50,000-image training set. The numbers above
 # are this run's, on the data the loader announced.
@@ -238,10 +249,36 @@ def knn_predict(D: np.ndarray | None, y_train: np.ndarray, k: int, order: np.nda
 
 
 # %% tags=["nbval-check-output"]
-toy_D = np.array([[0.1, 0.5, 0.2, 0.9, 0.3]])
-toy_y = np.array([4, 7, 7, 4, 4])
+toy_D = np.array([[0.1, 0.5, 0.2, 0.25, 0.6]])
+toy_y = np.array([7, 7, 4, 4, 7])
 for k in (1, 3, 5):
     print(f"k={k}: neighbours' labels {toy_y[np.argsort(toy_D[0])[:k]]} -> vote {knn_predict(toy_D, toy_y, k)[0]}")
+
+# %% [markdown]
+# The answer depends on k: the single nearest neighbour says 7, the three nearest outvote it
+# (two 4s against one 7), and all five say 7 again (three 7s against two 4s).
+#
+# On a 2-D toy set we can colour every point of the plane by its kNN answer. Three overlapping
+# clouds of 40 training points each; the background is what kNN would answer there:
+
+# %%
+rng = np.random.default_rng(0)
+points = np.concatenate([c + rng.normal(0, 0.8, (40, 2)) for c in ([0, 0], [2, 0.5], [1, 2])])
+point_labels = np.repeat([0, 1, 2], 40)
+xx, yy = np.meshgrid(np.linspace(-2.5, 4.5, 150), np.linspace(-2.5, 4.5, 150))
+plane = np.c_[xx.ravel(), yy.ravel()]
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+for ax, k in zip(axes, (1, 5, 20)):
+    regions = knn_predict(l2_no_loop(plane, points), point_labels, k).reshape(xx.shape)
+    ax.contourf(xx, yy, regions, levels=[-0.5, 0.5, 1.5, 2.5], colors=["#f6b8b8", "#b8e6b8", "#b8c8f6"])
+    ax.scatter(*points.T, c=np.array(["red", "green", "blue"])[point_labels], s=14, edgecolors="k", linewidths=0.4)
+    ax.set_title(f"k = {k}"); ax.set_xticks([]); ax.set_yticks([])
+
+# %% [markdown]
+# With k = 1 every training point owns the region around it, strays included: islands of one
+# colour inside another, a classifier that has learnt the noise. As k grows the borders get
+# smoother and the islands vanish; at k = 20 a few training points sit on the wrong side of
+# their own border. That is the price of a smoother answer, and why k is worth choosing well.
 
 # %% [markdown]
 # ## 6. Choosing k with 5-fold cross-validation
@@ -300,6 +337,14 @@ print(f"kNN test accuracy at k={best_k}: {test_acc:.3f} on {len(y_test)} test im
 
 # %%
 assert test_acc > env.by_mode(quick=0.25, full=0.26), f"kNN test accuracy {test_acc:.3f} is too low"
+
+# %% [markdown]
+# The first 16 test images with kNN's answers: green when right, red (with the truth) when wrong.
+
+# %%
+knn_answers = knn_predict(D_test[:16], y_train, best_k)
+show_predictions(x_test[:16], y_test[:16], knn_answers, class_names=class_names,
+                 title=f"kNN, k = {best_k}, on {'the generated stand-in' if ENV.quick else 'CIFAR-10'}");
 
 # %% [markdown]
 # ## 8. Why kNN is slow at test time

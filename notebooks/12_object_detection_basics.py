@@ -70,7 +70,7 @@ from course_utils import boxes as bx
 from course_utils import training
 from course_utils.datasets import announce
 from course_utils.datasets.one_object import load_one_object
-from course_utils.detection_plots import show_detections
+from course_utils.detection_plots import draw_grid, highlight_cell, show_detections
 from course_utils.plots import plot_history
 
 # %% [markdown]
@@ -226,6 +226,21 @@ col, row = int(cx * S), int(cy * S)  # the responsible cell
 x, y = cx * S - col, cy * S - row  # offset of the centre inside that cell, 0..1
 print(f"centre ({cx:.3f}, {cy:.3f}) x {S} = ({cx * S:.3f}, {cy * S:.3f})"
       f" -> cell (row {row}, col {col}), x={x:.3f} y={y:.3f} w={w:.3f} h={h:.3f}")
+
+# %% [markdown]
+# On the picture: the grid, each object's centre (star) and the cell that holds it, the one
+# responsible for that object. The other cells are responsible for nothing here.
+
+# %%
+fig, ax = plt.subplots(figsize=(5.5, 5.5))
+ax.imshow(scene)
+draw_grid(ax, S_IMG, S)
+bx.draw_boxes(ax, gt_px, labels=[CLASSES[k] for k in gt_labels])
+for x0p, y0p, x1p, y1p in gt_px:
+    cxp, cyp = (x0p + x1p) / 2, (y0p + y1p) / 2
+    highlight_cell(ax, row=int(cyp / S_IMG * S), col=int(cxp / S_IMG * S), image_size=S_IMG, grid_size=S)
+    ax.plot(cxp, cyp, "*", color="yellow", markeredgecolor="black", markersize=16)
+ax.set_title(f"{S}x{S} grid: the cell holding each centre is responsible"); ax.axis("off");
 
 # %% [markdown]
 # The encoder does this for every object: it writes $(x, y, w, h)$ and confidence 1 into the

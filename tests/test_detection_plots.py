@@ -32,3 +32,22 @@ def test_grid_lines_sit_on_cell_edges_and_no_boxes_is_fine():
     horizontal = sorted(line.get_ydata()[0] for line in ax.lines[::2])
     np.testing.assert_allclose(horizontal, np.arange(8) * 10 - 0.5)
     plt.close("all")
+
+
+def test_highlight_cell_fills_exactly_that_cell():
+    _, ax = plt.subplots()
+    ax.imshow(np.zeros((70, 70, 3), np.uint8))
+    detection_plots.highlight_cell(ax, row=2, col=5, image_size=70, grid_size=7)
+    (cell,) = [p for p in ax.patches if isinstance(p, Rectangle)]
+    np.testing.assert_allclose([cell.get_x(), cell.get_y(), cell.get_width()], [50 - 0.5, 20 - 0.5, 10])
+    with np.testing.assert_raises(ValueError):
+        detection_plots.highlight_cell(ax, row=7, col=0, image_size=70, grid_size=7)
+    plt.close("all")
+
+
+def test_labels_of_near_identical_boxes_are_stacked_not_piled():
+    boxes = np.array([[100, 100, 200, 200], [102, 101, 203, 199], [98, 103, 201, 202], [300, 100, 400, 200]])
+    positions = detection_plots.label_positions(boxes, line_height=10, label_width=40)
+    ys = sorted(y for x, y in positions[:3])
+    assert all(b - a >= 10 for a, b in zip(ys, ys[1:]))  # a line apart
+    assert positions[3] == (299.5, 98.5)  # a box elsewhere keeps its place
