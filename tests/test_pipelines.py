@@ -142,7 +142,7 @@ def test_compare_pipelines_table_and_the_tuned_pipeline_is_faster(images):
     rng = np.random.default_rng(1)
     encoded = pl.encode_png(rng.integers(0, 256, (384, 32, 32, 3), dtype=np.uint8))
     results = pl.compare_pipelines(encoded, rng.integers(0, 10, 384), batch_size=64, repeats=1, epochs=1)
-    assert len(results) == 4 and all(r.images == 384 for r in results.values())
+    assert len(results) == 5 and all(r.images == 384 for r in results.values())
     table = pl.format_table(results)
     assert table.splitlines()[1].startswith("naive Python generator") and "1.0x" in table
     assert list(results) == list(pl.PIPELINES)
@@ -150,3 +150,26 @@ def test_compare_pipelines_table_and_the_tuned_pipeline_is_faster(images):
     assert speedup > 1.5, table  # eager op-by-op Python against a tf.data graph
     with pytest.raises(KeyError, match="no baseline"):
         pl.format_table(results, baseline="nothing")
+
+
+def test_numpy_batches_decode_augment_and_keep_every_label_once():
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(20)
+    batches = list(pl.numpy_batches(pl.encode_png(images), labels, batch_size=8))
+    assert [b[0].shape for b in batches] == [(8, 32, 32, 3), (8, 32, 32, 3), (4, 32, 32, 3)]
+    assert sorted(np.concatenate([b[1] for b in batches])) == list(range(20))
+    first, label = batches[0][0][0], batches[0][1][0]
+    assert first.dtype == np.float32 and 0.0 <= first.min() and first.max() <= 1.0
+    original = images[label] / 255.0
+    padded = [np.pad(o, ((4, 4), (4, 4), (0, 0)), mode="reflect") for o in (original, original[:, ::-1])]
+    windows = [p[dy:dy + 32, dx:dx + 32] for p in padded for dy in range(9) for dx in range(9)]
+    assert any(np.allclose(first, w, atol=1e-6) for w in windows)  # a flipped or not, shifted copy
+
+
+def test_plot_throughput_draws_one_bar_per_pipeline_with_its_speedup():
+    results = {"naive": pl.Throughput(100, 1.0), "tuned": pl.Throughput(100, 0.25)}
+    fig = pl.plot_throughput(results, title="t")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [pl.PIPELINES["naive"], pl.PIPELINES["tuned"]]
+    assert [t.get_text() for t in ax.texts] == [" 100/s (1.0x)", " 400/s (4.0x)"]
