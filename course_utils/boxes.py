@@ -1,5 +1,6 @@
 """Bounding boxes for the detection chapter: IoU, the YOLO output grid, non-max suppression,
-SSD default boxes and their matching, box offsets, and drawing.
+SSD default boxes and their matching, box offsets, precision-recall matching and average precision,
+and drawing.
 
 Convention: a box is four numbers. "Corners" means (x_min, y_min, x_max, y_max); "centres"
 means (cx, cy, w, h). Coordinates may be pixels or fractions of the image, as long as all boxes
@@ -262,6 +263,51 @@ def decode_offsets(offsets: np.ndarray, default_centers: np.ndarray) -> np.ndarr
 
 
 # --- drawing ------------------------------------------------------------------------------------
+
+def match_detections(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: np.ndarray,
+                     truth_boxes: np.ndarray, truth_image: np.ndarray, iou_threshold: float = 0.5
+                     ) -> np.ndarray:
+    """1.0 (true positive) or 0.0 (false positive) per detection, in order of falling score.
+
+    PASCAL VOC's rule: a detection matches the truth of its image it overlaps most; it is a true
+    positive when that IoU reaches `iou_threshold` and that truth was not matched by a
+    higher-scored detection already.
+    """
+    det_boxes, truth_boxes = np.asarray(det_boxes, float), np.asarray(truth_boxes, float)
+    det_image, truth_image = np.asarray(det_image), np.asarray(truth_image)
+    if not len(det_boxes) == len(det_scores) == len(det_image):
+        raise ValueError(f"{len(det_boxes)} boxes, {len(det_scores)} scores, {len(det_image)} image ids: "
+                         "give one score and one image id per detection")
+    order = np.argsort(-np.asarray(det_scores, float), kind="stable")
+    used: set[int] = set()
+    tp = np.zeros(len(order))
+    for rank, d in enumerate(order):
+        candidates = np.flatnonzero(truth_image == det_image[d])
+        if len(candidates) == 0:
+            continue
+        ious = box_iou(det_boxes[d:d + 1], truth_boxes[candidates])[0]
+        best = int(candidates[ious.argmax()])
+        if ious.max() >= iou_threshold and best not in used:
+            used.add(best)
+            tp[rank] = 1.0
+    return tp
+
+
+def average_precision(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: np.ndarray,
+                      truth_boxes: np.ndarray, truth_image: np.ndarray, iou_threshold: float = 0.5
+                      ) -> float:
+    """AP of one class, PASCAL VOC 2010+ style: the area under the precision-recall curve after
+    precision is made non-increasing (all points, no 11-point sampling)."""
+    if len(truth_boxes) == 0:
+        raise ValueError("no true boxes: AP is undefined for a class that never appears")
+    tp = match_detections(det_boxes, det_scores, det_image, truth_boxes, truth_image, iou_threshold)
+    hits = np.cumsum(tp)
+    precision = np.concatenate([[0.0], hits / np.arange(1, len(tp) + 1), [0.0]])
+    recall = np.concatenate([[0.0], hits / len(truth_boxes), [1.0]])
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    steps = np.flatnonzero(recall[1:] != recall[:-1])
+    return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
+
 
 def draw_boxes(ax: "Axes", boxes: np.ndarray, color: str = "lime", labels: Sequence[str] | None = None,
                linewidth: float = 2.0, linestyle: str = "-") -> None:

@@ -24,6 +24,7 @@
 #   (x, y, w, h, confidence) and class probabilities, and class score = confidence x probability;
 #   how true boxes are encoded into that grid as a training target
 # - non-max suppression (NMS), written by hand and checked against TensorFlow's
+# - how detectors are scored: precision, recall and average precision (AP, mAP), written by hand
 # - SSD's default boxes at several scales and aspect ratios, and how they are matched to objects,
 #   both written by hand
 # - why detectors regress boxes with smooth L1 instead of L2, seen in the gradients
@@ -68,7 +69,7 @@ import keras
 from keras import layers, ops
 from course_utils import boxes as bx
 from course_utils import training
-from course_utils.datasets import announce
+from course_utils.datasets import announce, synthetic
 from course_utils.datasets.one_object import load_one_object
 from course_utils.detection_plots import draw_grid, highlight_cell, show_detections
 from course_utils.plots import plot_history
@@ -408,7 +409,99 @@ show_detections(scene, boxes[keep], scores[keep], classes[keep], CLASSES, "after
 # disc's three others have IoU 0.69 to 0.87 with its best box, printed above), so the best box
 # suppresses the other three.
 #
-# ## 5. SSD: default boxes at several scales
+# ## 5. Scoring a detector: precision, recall, average precision
+# Papers rank detectors by **mAP**, mean average precision. To compute it for one class, take
+# every box the detector output on a whole test set, sorted by score, and walk down the list:
+# - a box is a **true positive** when it overlaps a true object of its image with IoU >= 0.5
+#   and no higher-scored box has claimed that object yet; otherwise a **false positive** (a
+#   second box on the same object counts against the detector: that is what NMS prevents);
+# - after each box, **precision** = true positives so far / boxes so far, and **recall** =
+#   true positives so far / all true objects.
+#
+# A detector's output for one class on 40 generated images (each with 1-3 objects; it misses
+# some, places others loosely and now and then fires on nothing):
+
+# %%
+out = synthetic.detector_output(n_images=40, seed=0)
+print(f"{len(out['truth_boxes'])} true objects, {len(out['det_boxes'])} detections on 40 images")
+
+def match(out: dict, iou_min: float = 0.5) -> np.ndarray:
+    """1 (true positive) or 0 (false positive) for each detection, in order of falling score."""
+    order = np.argsort(-out["det_scores"], kind="stable")
+    claimed, tp = set(), np.zeros(len(order))
+    for rank, d in enumerate(order):
+        same_image = np.flatnonzero(out["truth_image"] == out["det_image"][d])
+        ious = bx.box_iou(out["det_boxes"][d:d + 1], out["truth_boxes"][same_image])[0]
+        if len(ious) and ious.max() >= iou_min and same_image[ious.argmax()] not in claimed:
+            claimed.add(same_image[ious.argmax()])
+            tp[rank] = 1
+    return tp
+
+# %%
+tp = match(out)
+precision = np.cumsum(tp) / np.arange(1, len(tp) + 1)
+recall = np.cumsum(tp) / len(out["truth_boxes"])
+for rank in (0, 9, 29, 49, len(tp) - 1):
+    print(f"after {rank + 1:2d} boxes: {int(tp[:rank + 1].sum()):2d} true positives, "
+          f"precision {precision[rank]:.2f}, recall {recall[rank]:.2f}")
+
+# %% [markdown]
+# Going down the list, recall can only grow and precision tends to fall: a lower threshold on
+# the score finds more objects and lets in more false alarms. **Average precision** summarises
+# the whole curve in one number: the area under it. PASCAL VOC (since 2010) first makes
+# precision non-increasing, each point taking the best precision at any higher recall, then
+# sums rectangles wherever recall grows. (COCO samples 101 recall levels instead, and averages
+# over IoU thresholds from 0.5 to 0.95.)
+
+# %%
+def average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
+    p = np.concatenate([[0.0], precision, [0.0]])
+    r = np.concatenate([[0.0], recall, [1.0]])
+    p = np.maximum.accumulate(p[::-1])[::-1]  # best precision at this recall or beyond
+    steps = np.flatnonzero(r[1:] != r[:-1])  # where recall grows
+    return float(np.sum((r[steps + 1] - r[steps]) * p[steps + 1]))
+
+# %%
+ap50 = average_precision(precision, recall)
+fig, ax = plt.subplots(figsize=(5, 3.8))
+ax.plot(recall, precision, ".-", label="precision after each box")
+ax.step(recall, np.maximum.accumulate(precision[::-1])[::-1], where="post", label="made non-increasing")
+ax.set_xlabel("recall"); ax.set_ylabel("precision"); ax.set_xlim(0, 1); ax.set_ylim(0, 1.05)
+ax.set_title(f"AP at IoU 0.5: {ap50:.3f} (generated detections)"); ax.legend(loc="lower left");
+
+# %% [markdown]
+# Recall never reaches 1 here: the detector missed some objects altogether, and no threshold
+# brings them back. The course's `boxes.average_precision` does the same from the boxes; it
+# must agree with ours on data neither has seen:
+
+# %%
+worst = 0.0
+for seed in range(1, 21):
+    fresh = synthetic.detector_output(n_images=25, seed=seed)
+    tp_fresh = match(fresh)
+    ours = average_precision(np.cumsum(tp_fresh) / np.arange(1, len(tp_fresh) + 1),
+                             np.cumsum(tp_fresh) / len(fresh["truth_boxes"]))
+    course = bx.average_precision(fresh["det_boxes"], fresh["det_scores"], fresh["det_image"],
+                                  fresh["truth_boxes"], fresh["truth_image"])
+    worst = max(worst, abs(ours - course))
+assert worst < 1e-12, worst
+print(f"PASS: our AP == boxes.average_precision on 20 fresh detection sets (max |diff| {worst:.1e})")
+
+# %% [markdown]
+# **Predict:** the same detections, scored at IoU >= 0.75 instead of 0.5. Higher or lower AP?
+
+# %%
+ap75 = bx.average_precision(out["det_boxes"], out["det_scores"], out["det_image"],
+                            out["truth_boxes"], out["truth_image"], iou_threshold=0.75)
+print(f"AP at IoU 0.5: {ap50:.3f}   AP at IoU 0.75: {ap75:.3f}")
+
+# %% [markdown]
+# **Answer:** lower, much lower: loosely placed boxes that counted as hits at 0.5 become false
+# positives at 0.75, and the objects they covered count as missed. **mAP** is this AP averaged
+# over the classes (PASCAL VOC: 20 classes at IoU 0.5); COCO's headline number also averages
+# over ten IoU thresholds, 0.5 to 0.95, which rewards precise boxes.
+#
+# ## 6. SSD: default boxes at several scales
 # SSD ("Single Shot MultiBox Detector", Liu et al. 2016) also predicts everything in one pass,
 # but from *several* feature maps of decreasing size. Every cell of every map carries a fixed
 # set of **default boxes** (anchors) of different shapes, and the network predicts, for each
@@ -562,7 +655,7 @@ assert np.allclose(bx.decode_offsets(offsets, defaults[pos]), gt_centres)
 print("PASS: decode(encode(box)) == box for all", len(pos), "matches")
 
 # %% [markdown]
-# ## 6. Smooth L1 against L2 for box regression
+# ## 7. Smooth L1 against L2 for box regression
 # The box losses of Fast R-CNN and SSD are **smooth L1** (Girshick 2015): quadratic near zero,
 # linear beyond 1,
 # $$\text{smooth}_{L1}(x) = \begin{cases} 0.5\,x^2 & |x| < 1 \\ |x| - 0.5 & \text{otherwise.}\end{cases}$$
@@ -620,7 +713,7 @@ for ax in (ax1, ax2):
 #   jumping around the target. Smooth L1 is quadratic there, its gradient shrinks with the
 #   error and the box settles.
 #
-# ## 7. A box regressor trained with smooth L1
+# ## 8. A box regressor trained with smooth L1
 # Now a network that finds one object per image. The data is generated: a rectangle or an
 # ellipse of random size, place and colour, pasted on a random crop of one of the two real
 # photos that ship with scikit-learn (so the background is real clutter), with a little noise.

@@ -197,3 +197,24 @@ def test_offsets_round_trip_and_zero_for_a_perfect_default():
     np.testing.assert_allclose(bx.encode_offsets(d, d), 0, atol=1e-12)
     np.testing.assert_allclose(bx.encode_offsets([0.6, 0.5, 0.4, 0.1], [0.5, 0.5, 0.2, 0.2]),
                                [[0.5, 0.0, np.log(2), np.log(0.5)]])
+
+
+def test_match_detections_follows_voc_rules_by_hand():
+    truth = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float)
+    truth_image = np.array([0, 0])
+    dets = np.array([[0, 0, 10, 10],     # score .9: hits truth 0
+                     [1, 0, 11, 10],     # score .8: truth 0 again -> duplicate, false positive
+                     [20, 20, 26, 30],   # score .7: IoU 0.6 with truth 1 -> true positive
+                     [40, 40, 50, 50]])  # score .95: nothing there -> false positive
+    tp = bx.match_detections(dets, [0.9, 0.8, 0.7, 0.95], [0, 0, 0, 0], truth, truth_image)
+    assert tp.tolist() == [0.0, 1.0, 0.0, 1.0]  # by falling score: .95, .9, .8, .7
+    assert bx.match_detections(dets, [0.9, 0.8, 0.7, 0.95], [1, 1, 1, 1], truth, truth_image).sum() == 0
+    # precision 0, 1/2, 1/3, 2/4 at recall 0, .5, .5, 1 -> non-increasing: .5 up to recall 1
+    ap = bx.average_precision(dets, [0.9, 0.8, 0.7, 0.95], [0, 0, 0, 0], truth, truth_image)
+    assert ap == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
+    assert bx.average_precision(dets[:1], [1.0], [0], truth[:1], [0]) == 1.0
+    assert bx.average_precision(dets[3:], [1.0], [0], truth, truth_image) == 0.0
+    with pytest.raises(ValueError, match="one score and one image id"):
+        bx.match_detections(dets, [0.9], [0, 0, 0, 0], truth, truth_image)
+    with pytest.raises(ValueError, match="no true boxes"):
+        bx.average_precision(dets, [0.9] * 4, [0] * 4, np.zeros((0, 4)), [])

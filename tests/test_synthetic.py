@@ -75,3 +75,14 @@ def test_clutter_scenes_put_each_object_inside_its_box():
         if here.all():  # two objects never overlap
             (l0, t0, _, _), (l1, t1, _, _) = scene_boxes
             assert abs(t0 - t1) >= 13 or abs(l0 - l1) >= 13
+
+
+def test_detector_output_is_reproducible_and_imperfect():
+    from course_utils import boxes as bx
+
+    a, b = synthetic.detector_output(30, seed=3), synthetic.detector_output(30, seed=3)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert len(a["det_boxes"]) == len(a["det_scores"]) == len(a["det_image"])
+    assert set(a["truth_image"]) == set(range(30))
+    ap = bx.average_precision(a["det_boxes"], a["det_scores"], a["det_image"], a["truth_boxes"], a["truth_image"])
+    assert 0.3 < ap < 0.95  # some misses, some false alarms: neither useless nor perfect

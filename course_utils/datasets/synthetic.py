@@ -8,6 +8,7 @@ seed, and is announced as a stand-in by whoever uses it; none is presented as re
   segmentation (Oxford-IIIT Pet in full mode).
 - `clutter_scenes`: a ring, a plus, both or neither on clutter, with boxes, to check where
   Grad-CAM points.
+- `detector_output`: true boxes and an imperfect detector's scored boxes, to compute AP from.
 """
 
 from __future__ import annotations
@@ -313,3 +314,35 @@ def clutter_scenes(
             canvas[mask] = 0.95
             boxes[i, kind] = (left, top, left + object_size, top + object_size)
     return images[..., None], present, boxes
+
+
+def detector_output(n_images: int = 40, seed: int = 0, found: float = 0.85) -> dict[str, np.ndarray]:
+    """True boxes of one class on `n_images` images and an imperfect detector's output for them.
+
+    1-3 objects per image; the detector finds each with probability `found`, more or less
+    precisely (the worse the box, the lower its score on average), and now and then fires where
+    nothing is. Boxes are corners as fractions of the image. Keys: truth_boxes, truth_image,
+    det_boxes, det_scores, det_image.
+    """
+    rng = np.random.default_rng(seed)
+    truth, truth_image, dets, scores, det_image = [], [], [], [], []
+    for i in range(n_images):
+        for _ in range(rng.integers(1, 4)):
+            (x0, y0), (w, h) = rng.uniform(0, 0.6, 2), rng.uniform(0.15, 0.4, 2)
+            truth.append([x0, y0, x0 + w, y0 + h])
+            truth_image.append(i)
+            if rng.random() < found:  # centre shifted, size scaled: a valid box, more or less right
+                (dx, dy), (sw, sh) = rng.normal(0, 0.02, 2), np.exp(rng.normal(0, 0.08, 2))
+                cx, cy = x0 + w / 2 + dx, y0 + h / 2 + dy
+                dets.append([cx - w * sw / 2, cy - h * sh / 2, cx + w * sw / 2, cy + h * sh / 2])
+                error = abs(dx) + abs(dy) + abs(sw - 1) / 4 + abs(sh - 1) / 4
+                scores.append(0.95 - 3 * error + rng.normal(0, 0.05))
+                det_image.append(i)
+        for _ in range(rng.integers(0, 2)):  # a false alarm on about every second image
+            (x0, y0), side = rng.uniform(0, 0.7, 2), rng.uniform(0.1, 0.3)
+            dets.append([x0, y0, x0 + side, y0 + side])
+            scores.append(rng.uniform(0.05, 0.7))
+            det_image.append(i)
+    return {"truth_boxes": np.array(truth), "truth_image": np.array(truth_image),
+            "det_boxes": np.array(dets).reshape(-1, 4), "det_scores": np.clip(scores, 0, 1),
+            "det_image": np.array(det_image)}
