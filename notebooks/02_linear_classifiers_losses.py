@@ -63,7 +63,7 @@ import numpy as np
 import keras
 from keras import layers
 import matplotlib.pyplot as plt
-from course_utils.plots import show_images
+from course_utils.plots import show_images, show_predictions
 
 # %% [markdown]
 # ## 1. The score function $f(x) = Wx + b$
@@ -520,6 +520,15 @@ plt.show()
 val = {name: accuracy(W_, X_val, y_val) for name, W_ in models.items()}
 assert val["linear SVM"] > env.by_mode(quick=0.3, full=0.35), val
 assert val["softmax"] > env.by_mode(quick=0.3, full=0.32), val
+
+# %% [markdown]
+# The softmax classifier's answers on the first 16 test images: green when right, red (with the
+# truth) when wrong.
+
+# %%
+test_answers = (X_test[:16] @ models["softmax"]).argmax(axis=1)
+show_predictions(x_test[:16], y_test[:16], test_answers, class_names=class_names,
+                 title=f"softmax classifier on {'the generated stand-in' if ENV.quick else 'CIFAR-10'}");
 
 # %% [markdown]
 # ## 12. The weights as images
