@@ -145,6 +145,59 @@ def build_deeplabv3plus(size: int, num_classes: int, config: Settings | None = N
     return keras.Model(inputs, layers.Softmax(name="class_probabilities")(x), name="deeplabv3plus")
 
 
+SMALL_LOW, SMALL_HIGH = "block1_relu", "block4_atrous_relu"
+
+
+def blocks(model: keras.Model) -> dict[str, tuple[int, ...]]:
+    """The output shape (without the batch axis) of each block of a built DeepLabV3+, in data order."""
+    small = any(layer.name == SMALL_HIGH for layer in model.layers)
+    names = {"image": "image",
+             "backbone, low level": SMALL_LOW if small else RESNET50_LOW,
+             "backbone, high level": SMALL_HIGH if small else RESNET50_HIGH,
+             "ASPP": "aspp_project_relu",
+             "upsampled ASPP": "decoder_up",
+             "low level, 1x1 conv": "decoder_low_relu",
+             "concatenated": "decoder_concat",
+             "two 3x3 convs": "decoder_refine2_relu",
+             "class scores": "decoder_classes",
+             "upsampled to image": "to_image"}
+    return {label: tuple(model.get_layer(name).output.shape[1:]) for label, name in names.items()}
+
+
+def plot_blocks(shapes: dict[str, tuple[int, ...]], title: str | None = None):
+    """A DeepLabV3+ block diagram from `blocks(model)`: encoder on top (blue), decoder (orange)."""
+    import matplotlib.pyplot as plt
+
+    encoder = ["image", "backbone, low level", "backbone, high level", "ASPP"]
+    where = {name: (i * 2.6, 1.6) for i, name in enumerate(encoder)}
+    where.update({"low level, 1x1 conv": (2.6, 0.8), "upsampled ASPP": (7.8, 0.8),
+                  "concatenated": (5.2, 0.0), "two 3x3 convs": (7.8, 0.0),
+                  "class scores": (10.4, 0.0), "upsampled to image": (13.0, 0.0)})
+    arrows = [("image", "backbone, low level"), ("backbone, low level", "backbone, high level"),
+              ("backbone, high level", "ASPP"), ("ASPP", "upsampled ASPP"),
+              ("backbone, low level", "low level, 1x1 conv"), ("low level, 1x1 conv", "concatenated"),
+              ("upsampled ASPP", "concatenated"), ("concatenated", "two 3x3 convs"),
+              ("two 3x3 convs", "class scores"), ("class scores", "upsampled to image")]
+    fig, ax = plt.subplots(figsize=(13, 4))
+    boxes = {}
+    for name, (x, y) in where.items():
+        colour = "#dbe8f7" if name in encoder else "#f7e3cf"
+        boxes[name] = ax.text(x, y, f"{name}\n{'x'.join(str(d) for d in shapes[name])}", ha="center",
+                              va="center", fontsize=9, bbox=dict(boxstyle="round", fc=colour, ec="grey"))
+    for a, b in arrows:
+        (xa, ya), (xb, yb) = where[a], where[b]
+        start, end = ((1, 0.5), (0, 0.5)) if ya == yb else ((0.5, 0), (0.5, 1))
+        ax.annotate("", xy=end, xycoords=boxes[b], xytext=start, textcoords=boxes[a],
+                    arrowprops=dict(arrowstyle="->", color="dimgrey"))
+    ax.set_xlim(-1, 14)
+    ax.set_ylim(-0.5, 2.1)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def print_shapes(rows: Sequence[tuple[str, Any]], width: int = 19) -> None:
     """One line per (label, tensor or shape): the label, then the shape as a tuple."""
     for label, tensor in rows:

@@ -440,6 +440,14 @@ print(f"PASS: ours == deeplab.build_deeplabv3plus: {len(model.layers)} layers, "
       f"{model.count_params():,} parameters, 4 random images (max |diff| {diff:.1e})")
 
 # %% [markdown]
+# The whole network on one page, drawn from the model just built (the shapes are read from its
+# layers): the encoder on top, the decoder below, where low-level detail meets ASPP's context.
+
+# %%
+deeplab.plot_blocks(deeplab.blocks(model), title=f"DeepLabV3+ as built for {size}x{size} images "
+                    f"({'quick mode: small backbone' if ENV.quick else 'ResNet50 backbone'})");
+
+# %% [markdown]
 # The input pipeline flips images and masks left-right together (a flip never changes a
 # class), batches, and prefetches. Masks stay whole numbers; only images are scaled: by 1/255
 # for the small backbone, by ResNet50's own `preprocess_input` in full mode.

@@ -102,3 +102,17 @@ def test_settings_follow_the_mode(monkeypatch):
     assert deeplab.settings().backbone == "resnet50" and deeplab.run_name(11).startswith("ch11_")
     with pytest.raises(ValueError, match="random"):
         deeplab.build_deeplabv3plus(64, 2, deeplab.FULL, backbone_weights="hed")
+
+
+def test_blocks_reads_each_block_shape_from_the_built_model_and_the_diagram_shows_them():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    quick = deeplab.blocks(deeplab.build_deeplabv3plus(64, 4, deeplab.QUICK))
+    assert quick["image"] == (64, 64, 3) and quick["upsampled to image"] == (64, 64, 4)
+    assert quick["backbone, high level"][:2] == (8, 8) and quick["upsampled ASPP"][:2] == quick["backbone, low level"][:2]
+    full = deeplab.blocks(deeplab.build_deeplabv3plus(128, 2, deeplab.FULL, backbone_weights="random"))
+    assert full["backbone, low level"] == (32, 32, 64) and full["backbone, high level"] == (8, 8, 256)
+    fig = deeplab.plot_blocks(quick)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # the arrows are empty texts
+    assert len(texts) == 10 and "ASPP\n8x8x32" in texts and "class scores\n16x16x4" in texts
