@@ -65,10 +65,12 @@ def compare_histories(
     runs: Mapping[str, Mapping[str, Sequence[float]] | object],
     metrics: Sequence[str] = ("val_loss", "val_accuracy"),
     title: str | None = None,
+    smooth: float | None = None,
 ) -> plt.Figure:
     """Several runs on the same axes, one panel per metric (e.g. validation loss of each model).
 
     `runs` maps a label to a Keras `History`, its `.history` dict or a `TrainingRun`.
+    `smooth` (e.g. 0.8) draws each curve as an exponential moving average (`smooth_curve`).
     """
     hists = {name: getattr(h, "history", h) for name, h in runs.items()}
     present = [m for m in metrics if any(m in h for h in hists.values())]
@@ -79,10 +81,12 @@ def compare_histories(
         for name, hist in hists.items():
             if metric in hist:
                 values = np.asarray(hist[metric], dtype=float)
+                if smooth:
+                    values = smooth_curve(values, smooth)
                 ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=3, label=name)
         _epoch_axis(ax)
-        ax.set_ylabel(metric)
-        ax.legend()
+        ax.set_ylabel(metric + (f" (EMA {smooth})" if smooth else ""))
+        ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

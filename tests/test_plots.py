@@ -129,3 +129,13 @@ def test_plot_confusion_writes_every_count():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
     with pytest.raises(ValueError, match="square"):
         plots.plot_confusion(np.zeros((2, 3)))
+
+
+def test_compare_histories_can_smooth_each_curve():
+    runs = {"a": {"val_loss": [1.0, 0.0, 1.0, 0.0]}, "b": {"val_loss": [2.0, 2.0, 2.0, 2.0]}}
+    fig = plots.compare_histories(runs, metrics=("val_loss",), smooth=0.5)
+    ax = fig.axes[0]
+    a, b = (line.get_ydata() for line in ax.get_lines())
+    assert np.allclose(a, [1.0, 0.5, 0.75, 0.375]) and np.allclose(b, 2.0)
+    assert "EMA" in ax.get_ylabel()
+    matplotlib.pyplot.close(fig)
