@@ -285,12 +285,12 @@ plt.tight_layout()
 # photos) trains; the first 1,000 photos of the test list validate, which keeps the
 # predictions of section 9 within a Colab runtime's memory. Quick mode cannot download it, so it
 # generates a stand-in: 64x64 scenes of discs, triangles and crosses on textured clutter, with
-# exact masks. As real classes have typical colours (sky, grass), each kind of object leans
-# towards its own hue (reddish discs, greenish triangles, bluish crosses) while the clutter
-# takes any colour, so a small network can learn it in a few CPU epochs. It is not a real data
-# set, and its numbers are not the Pet numbers; the code path is the same: uint8 images,
-# uint8 masks, 255 for "ignore". The loader's arguments are kept in `deeplab.DATA`, so that
-# chapter 11 loads exactly the same images.
+# exact masks. Each object is a patch of one colour, softly shaded, that stands out from
+# what it covers; but discs, triangles and crosses all draw their colours from the same range,
+# so colour tells the network where an object is, never which one: for that it must learn the
+# shapes. It is not a real data set, and its numbers are not the Pet numbers; the code path
+# is the same: uint8 images, uint8 masks, 255 for "ignore". The loader's arguments are kept
+# in `deeplab.DATA`, so that chapter 11 loads exactly the same images.
 
 # %%
 from course_utils.datasets.oxford_pets import IGNORE_LABEL, PET_CLASSES, load_oxford_pets
@@ -513,8 +513,10 @@ print(f"best epoch {run.best_epoch()}; validation mean IoU: {network_miou:.4f} "
 # says the code works, not how good DeepLabV3+ is.
 #
 # Predictions on validation images, under the truth, and the pixels the network gets wrong
-# (red): the network finds the objects, but its outlines are soft, as DeepLab's authors
-# observed: the scores come from a map 4 times coarser than the image, interpolated.
+# (red). Two kinds of mistake: outlines are soft, as DeepLab's authors observed (the scores
+# come from a map 4 times coarser than the image, interpolated), and after a few epochs the
+# network often finds an object but mixes up its class, labelling parts of a cross as a
+# triangle, say. Colour cannot help it there: every class comes in every colour.
 
 # %%
 show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
@@ -522,7 +524,8 @@ show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pre
                    class_names=class_names);
 
 # %% [markdown]
-# Mean IoU averages the classes; class by class it shows which ones the network finds hard:
+# Mean IoU averages the classes; class by class it shows which ones the network finds hard.
+# The background is easy; the three shapes, which differ only in outline, are not:
 
 # %%
 class_iou = metrics.per_class_iou(metrics.confusion_matrix(y_val, val_pred, num_classes))
@@ -548,4 +551,4 @@ plot_class_iou({"DeepLabV3+": class_iou}, class_names, title=f"validation IoU pe
 #
 # **Next**: chapter 11 takes this trained network's soft outlines and sharpens them with
 # DeepLab's fully connected CRF: mean-field inference by hand, checked against `pydensecrf2`,
-# and measured on mean IoU.
+# and measured: near the edges, and on mean IoU.

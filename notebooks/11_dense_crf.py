@@ -22,8 +22,8 @@
 #   CRF pulls the boundaries onto the image's colour edges
 # - the CRF's energy: a unary term from the network, a bilateral and a Gaussian pairwise term
 # - mean-field inference written by hand in NumPy, and checked against `pydensecrf2`
-# - how to choose the CRF's parameters on held-out images, and whether the CRF improves mean
-#   IoU (measured, whatever the sign)
+# - how to choose the CRF's parameters on held-out images, and what the CRF changes: the
+#   pixels near object edges, and mean IoU (measured, whatever the sign)
 # - the CRF on a real photo, after a real trained person-segmentation network
 #
 # **Run time**: quick mode about half a minute on a 2-core CPU when chapter 10's trained network is
@@ -61,6 +61,7 @@ env.banner(quick_data="chapter 10's generated scenes and its small network; one 
 
 # %%
 import time
+import cv2
 import numpy as np
 import matplotlib.pyplot as plt
 from course_utils import crf, deeplab, extras, metrics
@@ -103,8 +104,9 @@ print(f"validation mean IoU of the network alone: {network_miou:.4f} "
       f"({len(x_val)} images, {'generated scenes' if ENV.quick else 'Oxford-IIIT Pet'}, mode {ENV.mode})")
 
 # %% [markdown]
-# The network finds the objects, but its outlines are soft: its scores come from a map 4 times
-# coarser than the image, interpolated.
+# The network finds the objects, but its outlines are soft (its scores come from a map 4 times
+# coarser than the image, interpolated), and it often mixes up their classes: in these scenes
+# every class comes in every colour, so only the shape tells a disc from a triangle.
 
 # %%
 show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
@@ -295,27 +297,61 @@ if refine is not None:
                    title=f"IoU per class on {len(y_eval)} held-out images, {data_title}");
 
 # %% [markdown]
-# On the generated scenes the chapter also checks the sign: their objects have crisp,
-# single-coloured edges, just what the bilateral kernel looks for, so there the tuned CRF must
-# raise mean IoU by at least 0.03; it typically gains about 0.1 here. On
-# real photos nothing is promised: the table is the answer.
+# What can the CRF do for these scenes? Its bilateral kernel knows colour edges, not classes.
+# The generated objects are flat patches of colour with crisp edges, so where the network has
+# the right class and a soft outline, the CRF can snap the outline onto the edge. But a disc,
+# a triangle and a cross take their colours from the same range: where the network named the
+# wrong class, no colour can correct it, and the CRF may even spread the wrong label over the
+# whole patch. So look at where the CRF acts: at the pixels within 2 of a true class edge
+# (dilating and eroding the true mask finds them), and at all the others.
+
+# %%
+if refine is not None:
+    counted = y_eval != IGNORE_LABEL
+    grow = np.ones((5, 5), np.uint8)  # 2 pixels each way: where dilation and erosion disagree
+    near = np.stack([cv2.dilate(m, grow) != cv2.erode(m, grow) for m in y_eval]) & counted
+    far = counted & ~near
+    moved = crf_eval != pred_eval
+    relabelled = float(moved[near].mean())
+    accuracy = {name: (float((labels == y_eval)[near].mean()), float((labels == y_eval)[far].mean()))
+                for name, labels in (("network", pred_eval), ("network + CRF", crf_eval))}
+    wrong = (pred_eval != y_eval) & counted
+    print(f"{near.sum() / counted.sum():.1%} of the pixels lie within 2 of a true edge, and "
+          f"{(wrong & near).sum() / wrong.sum():.0%} of the network's wrong ones; the CRF relabelled "
+          f"{relabelled:.1%} of the pixels near edges and {moved[far].mean():.1%} of the others")
+    for name, (at_edges, inside) in accuracy.items():
+        print(f"{name:14s} pixel accuracy near edges {at_edges:.2%}, elsewhere {inside:.2%}")
+
+# %% [markdown]
+# On the generated scenes the chapter checks what held, with room to spare, on every seed it
+# was tried with: the tuned CRF relabels at least 8% of the pixels near true edges (17% to 26%
+# were measured) and raises the accuracy there by at least 2 points (5 to 12 were measured).
+# It does **not** check mean IoU: over ten runs with different seeds, five of them on newly
+# generated scenes, the CRF changed it by -0.001 to +0.071, about +0.02 in a typical run. That
+# is small, and not even always a gain. On real photos nothing is checked: the table is the
+# answer.
 
 # %%
 gain = miou_after - miou_before if refine is not None else float("nan")
+print(f"mean IoU change from the CRF: {gain:+.4f} (measured, not checked)")
 if ENV.quick and HAVE_PYDENSECRF:
-    assert gain >= 0.03, gain
-    print(f"PASS: on the generated scenes the CRF raises mean IoU by {gain:+.4f} (>= +0.03)")
-else:
-    print(f"mean IoU change from the CRF: {gain:+.4f} (measured, not checked: "
-          f"{'real photos' if not ENV.quick else 'the fallback mean-field, default parameters'})")
+    edge_gain = accuracy["network + CRF"][0] - accuracy["network"][0]
+    assert relabelled >= 0.08 and edge_gain >= 0.02, (relabelled, edge_gain)
+    print(f"PASS: near true edges the CRF relabels {relabelled:.1%} of the pixels (>= 8%) "
+          f"and changes their accuracy by {100 * edge_gain:+.1f} points (>= +2)")
 
 # %% [markdown]
-# Read the last column as it came out. In quick mode the network's outlines are soft (its
-# scores come from a 16x16 map) while the generated objects have crisp, single-coloured
-# edges: the situation the CRF was designed for. On real photos edges are weaker and colours
-# vary inside objects. In the DeepLab paper the CRF lifted the DeepLab-LargeFOV network from
-# 62.25% to 67.64% mean IoU on VOC 2012 val (Chen et al., 2015). Here are a few held-out
-# images:
+# Read the table as it came out. In quick mode the network's outlines are soft (its scores
+# come from a 16x16 map) and the objects' edges are crisp, which is what the CRF was designed
+# for: near the edges it helps. What it cannot fix is the class: where the network took part
+# of a cross for a triangle, no colour edge separates the two, so the CRF leaves the mistake,
+# or spreads it over the patch. Away from the edges the accuracy hardly moves, and about half
+# of the network's wrong pixels lie there; so mean IoU moves by a few hundredths at most,
+# and not always up.
+# On real photos edges are weaker and colours vary inside objects. In the DeepLab paper the
+# CRF lifted the DeepLab-LargeFOV network from 62.25% to 67.64% mean IoU on VOC 2012 val
+# (Chen et al., 2015), after a network that named the classes far better than ours. Here are
+# a few held-out images:
 
 # %%
 if refine is not None:
@@ -384,6 +420,8 @@ plt.tight_layout()
 #   the same in milliseconds with an approximate filter, and the two agree (checked above).
 # - The CRF's widths and weights are chosen on held-out images, then measured on others.
 #   Whether the CRF helps is a measurement, not a promise: the table above says how much.
+# - The CRF works with colour edges, not classes: on the generated scenes it moves outlines
+#   near the edges, but it cannot correct a wrong class where colour does not give it away.
 # - A network trained elsewhere (MediaPipe's) can be refined the same way: the CRF needs only
 #   probabilities and the image.
 #

@@ -50,6 +50,24 @@ def test_masks_follow_the_image_edges_exactly():
     assert edge_contrast(1) < 0.6 * edge_contrast(0)
 
 
+def test_colour_does_not_name_the_class():
+    """Every class draws its colours from one distribution: told each class's mean colour on half
+    of the objects, a nearest-mean classifier names the other half's classes no better than
+    chance (1 in 3), while the objects still stand out from what they cover (test above)."""
+    images, masks = synthetic.shapes_scenes(300, seed=3)
+    colours, kinds = [], []
+    for image, mask in zip(images, masks):
+        for kind in (1, 2, 3):
+            if (mask == kind).sum() > 30:  # visible enough to have a colour
+                colours.append(np.median(image[mask == kind], axis=0))
+                kinds.append(kind)
+    colours, kinds = np.array(colours, np.float32), np.array(kinds)
+    half = len(kinds) // 2
+    means = np.stack([colours[:half][kinds[:half] == k].mean(axis=0) for k in (1, 2, 3)])
+    guess = 1 + ((colours[half:, None] - means[None]) ** 2).sum(-1).argmin(axis=1)
+    assert len(kinds) > 300 and (guess == kinds[half:]).mean() < 0.45
+
+
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="n >= 1"):
         synthetic.shapes_scenes(0)

@@ -5,7 +5,8 @@ seed, and is announced as a stand-in by whoever uses it; none is presented as re
 
 - `cifar10_standin`: ten classes of shapes and textures, 32x32x3 uint8, for CIFAR-10.
 - `shapes_scenes`: discs, triangles and crosses on textured clutter with exact masks, for
-  segmentation (Oxford-IIIT Pet in full mode).
+  segmentation (Oxford-IIIT Pet in full mode). All three classes draw their colours from the
+  same distribution, so only shape and context tell them apart.
 - `clutter_scenes`: a ring, a plus, both or neither on clutter, with boxes, to check where
   Grad-CAM points.
 - `detector_output`: true boxes and an imperfect detector's scored boxes, to compute AP from.
@@ -189,13 +190,12 @@ def _shape_mask(rng: np.random.Generator, size: int, kind: int) -> np.ndarray:
     return mask
 
 
-def _class_colour(rng: np.random.Generator, kind: int) -> np.ndarray:
-    """An RGB colour whose hue leans towards the class's own (red discs, green triangles,
-    blue crosses), as real classes have typical colours; the clutter takes any colour."""
+def _object_colour(rng: np.random.Generator) -> np.ndarray:
+    """An RGB colour for an object, from one distribution for every class (any hue, fairly
+    saturated), so colour says where an object is but not which one: shape and context do."""
     import colorsys
 
-    hue = (kind - 1) / 3 + rng.uniform(-0.12, 0.12)
-    rgb = colorsys.hsv_to_rgb(hue % 1.0, rng.uniform(0.45, 1.0), rng.uniform(0.35, 0.95))
+    rgb = colorsys.hsv_to_rgb(rng.uniform(0.0, 1.0), rng.uniform(0.45, 1.0), rng.uniform(0.35, 0.95))
     return np.array(rgb, np.float32) * 255
 
 
@@ -220,9 +220,9 @@ def shapes_scene(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, 
         region = _shape_mask(rng, size, kind).astype(bool)
         # a flat colour with soft shading: the object is one region, the clutter is not
         behind = image[region].mean(axis=0)
-        colour = _class_colour(rng, kind)
+        colour = _object_colour(rng)  # the same for every class: colour does not name it
         while np.linalg.norm(colour - behind) < 90:  # objects stand out from what they cover
-            colour = _class_colour(rng, kind)
+            colour = _object_colour(rng)
         yy, xx = _grid(size)
         slope = rng.uniform(-1.0, 1.0, size=2).astype(np.float32)
         shade = (xx[region] - size / 2) * slope[0] + (yy[region] - size / 2) * slope[1]
