@@ -9,7 +9,7 @@ its own, so the two chapters never write into one folder.
 
 Settings per mode (`settings()`):
   quick: a five-layer backbone trained from scratch (output strides 4 and 8), ASPP rates 1/2/3
-         with 32 filters, 6 epochs on the generated 64x64 scenes.
+         with 32 filters, 15 epochs on the generated 64x64 scenes.
   full:  ResNet50 with ImageNet weights (`pretrained.load_resnet50_conv_base`), tapped as
          keras-io's DeepLabV3+ example does, ASPP rates 6/12/18 with 256 filters, 15 epochs
          on Oxford-IIIT Pet at 384x384.
@@ -52,7 +52,7 @@ class Settings:
     batch_size: int
 
 
-QUICK = Settings("small", 32, (1, 2, 3), 16, 3e-3, 6, 16)
+QUICK = Settings("small", 32, (1, 2, 3), 16, 3e-3, 15, 16)
 FULL = Settings("resnet50", 256, (6, 12, 18), 48, 5e-4, 15, 8)
 
 

@@ -27,7 +27,7 @@
 # - the pixel-wise loss and mean IoU, checked against Keras
 # - how to train a DeepLabV3+ and draw its predictions over the images
 #
-# **Run time**: quick mode one to one and a half minutes on a 2-core CPU (generated scenes, a
+# **Run time**: quick mode about two minutes on a 2-core CPU (generated scenes, a
 # small network trained from scratch). Full mode (Oxford-IIIT Pet, a ResNet50 backbone with ImageNet weights)
 # downloads 0.9 GB once, then trains 15 epochs on 3,680 photos at 384x384: keras-io's
 # DeepLabV3+ example, the same network on 1,000 images at 512x512, takes about 93 s per epoch
@@ -509,14 +509,14 @@ print(f"best epoch {run.best_epoch()}; validation mean IoU: {network_miou:.4f} "
 # of this chapter's full mode, trains 25 epochs on 1,000 images of the CIHP human-parsing set
 # (20 classes) and ends at 94% pixel accuracy on its training images and 77% on 50 validation
 # images; it reports pixel accuracy, not mean IoU. Neither is a number for Oxford-IIIT Pet.
-# In quick mode the number above is on the generated scenes, after a few epochs on a CPU: it
+# In quick mode the number above is on the generated scenes, after 15 short epochs on a CPU: it
 # says the code works, not how good DeepLabV3+ is.
 #
 # Predictions on validation images, under the truth, and the pixels the network gets wrong
 # (red). Two kinds of mistake: outlines are soft, as DeepLab's authors observed (the scores
-# come from a map 4 times coarser than the image, interpolated), and after a few epochs the
-# network often finds an object but mixes up its class, labelling parts of a cross as a
-# triangle, say. Colour cannot help it there: every class comes in every colour.
+# come from a map 4 times coarser than the image, interpolated), and now and then the network
+# finds an object but mixes up part of its class, labelling a corner of a cross as a triangle,
+# say. Colour cannot help it there: every class comes in every colour.
 
 # %%
 show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
