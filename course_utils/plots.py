@@ -93,6 +93,39 @@ def compare_histories(
     return fig
 
 
+def show_filter_positions(width: int, filter_size: int, stride: int = 1, padding: int = 0,
+                          size: float = 1.3) -> plt.Figure:
+    """Every place an F x F filter sits on a W x W input (with P pixels of zero padding and a
+    stride S), one small panel per output pixel, in output order: the picture behind
+    (W - F + 2P) / S + 1."""
+    from matplotlib.patches import Rectangle
+
+    span = width - filter_size + 2 * padding
+    if span < 0 or span % stride:
+        raise ValueError(f"W={width}, F={filter_size}, P={padding}, S={stride} do not fit: "
+                         "(W - F + 2P) / S is not whole")
+    out, full = span // stride + 1, width + 2 * padding
+    fig, axes = plt.subplots(out, out, figsize=(size * out, size * out), squeeze=False)
+    for i in range(out):
+        for j in range(out):
+            ax = axes[i, j]
+            grid = np.zeros((full, full))
+            grid[padding:padding + width, padding:padding + width] = 1.0  # the input; 0 = padding
+            ax.imshow(grid, cmap="Greys", vmin=0, vmax=4, extent=(0, full, full, 0))
+            ax.add_patch(Rectangle((j * stride, i * stride), filter_size, filter_size,
+                                   facecolor="tab:orange", alpha=0.6, edgecolor="tab:red", lw=1.5))
+            ax.set_xticks(range(full + 1), labels=[])
+            ax.set_yticks(range(full + 1), labels=[])
+            ax.tick_params(length=0)
+            ax.grid(True, color="0.55", lw=0.5)
+            ax.set_title(f"output ({i}, {j})", fontsize=8)
+    fig.suptitle(f"{filter_size}x{filter_size} filter, {width}x{width} input (grey)"
+                 + (f", {padding} of padding (white)" if padding else "")
+                 + f"\nstride {stride}: {out}x{out} positions, {out}x{out} output")
+    fig.tight_layout()
+    return fig
+
+
 def show_images(
     images: Sequence[np.ndarray] | np.ndarray,
     labels: Sequence[object] | None = None,

@@ -139,3 +139,18 @@ def test_compare_histories_can_smooth_each_curve():
     assert np.allclose(a, [1.0, 0.5, 0.75, 0.375]) and np.allclose(b, 2.0)
     assert "EMA" in ax.get_ylabel()
     matplotlib.pyplot.close(fig)
+
+
+def test_show_filter_positions_draws_one_panel_per_output_pixel():
+    from matplotlib.patches import Rectangle
+
+    fig = plots.show_filter_positions(7, 3, stride=2)
+    assert len(fig.axes) == 9  # (7 - 3) / 2 + 1 = 3 per axis
+    corners = [next(p for p in ax.patches if isinstance(p, Rectangle)).get_xy() for ax in fig.axes]
+    assert corners == [(x, y) for y in (0, 2, 4) for x in (0, 2, 4)]
+    matplotlib.pyplot.close(fig)
+    fig = plots.show_filter_positions(5, 3, padding=1)  # "same": 5x5 positions on a 7x7 padded grid
+    assert len(fig.axes) == 25 and fig.axes[0].get_images()[0].get_array().shape == (7, 7)
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="do not fit"):
+        plots.show_filter_positions(7, 3, stride=3)
