@@ -306,19 +306,35 @@ def grad_cam(
     import tensorflow as tf
 
     layer_name = layer_name or _last_conv(model)
-    find_layer(model, layer_name, conv_only=True)
+    layer = find_layer(model, layer_name, conv_only=True)
     both = tap_model(model, [layer_name], with_output=True, logits=use_logits)
     x = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
-    with tf.GradientTape() as tape:
-        tape.watch(x)  # records the graph even when every weight is frozen
-        preds, conv = both(x, training=False)
-        if class_index is None:
-            classes = tf.argmax(preds, axis=-1, output_type=tf.int32)
-        else:
-            classes = tf.broadcast_to(tf.constant(class_index, tf.int32), [tf.shape(preds)[0]])
-        # the score of each image's class; images do not interact, so one sum serves all
-        score = tf.reduce_sum(tf.gather(preds, classes, axis=1, batch_dims=1))
-    grads = tape.gradient(score, conv)  # (N, h, w, channels)
+    # Only the layers after the conv layer need gradients. The tape watches nothing but a zero
+    # added to the conv output, so nothing before the layer is differentiated: cheaper, and it
+    # avoids a crash in TensorFlow's CPU kernels on some 1x1 stride-2 convolutions (fer's model).
+    marked: dict[str, tf.Tensor] = {}
+    plain_call = layer.call
+
+    def call_and_mark(*args, **kwargs):
+        marked["conv"] = tf.stop_gradient(plain_call(*args, **kwargs))
+        marked["zero"] = tf.zeros_like(marked["conv"])
+        tape.watch(marked["zero"])
+        return marked["conv"] + marked["zero"]
+
+    layer.call = call_and_mark
+    try:
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            preds, _ = both(x, training=False)
+            if class_index is None:
+                classes = tf.argmax(preds, axis=-1, output_type=tf.int32)
+            else:
+                classes = tf.broadcast_to(tf.constant(class_index, tf.int32), [tf.shape(preds)[0]])
+            # the score of each image's class; images do not interact, so one sum serves all
+            score = tf.reduce_sum(tf.gather(preds, classes, axis=1, batch_dims=1))
+    finally:
+        del layer.call  # the class's own call again
+    conv = marked["conv"]
+    grads = tape.gradient(score, marked["zero"])  # (N, h, w, channels), d score / d conv output
     weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # how much each channel matters
     cam = tf.nn.relu(tf.reduce_sum(conv * weights, axis=-1))  # (N, h, w), keep positive evidence
     peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)

@@ -161,6 +161,23 @@ def test_gradcam_matches_a_hand_written_reference_on_logits():
             assert np.abs(squashed - expected).max() > 1e-3
 
 
+def test_gradcam_differentiates_only_what_follows_the_layer():
+    """A 1x1 stride-2 convolution on a 60x60x8 map before the layer: its gradient kernel corrupts
+    memory on some CPUs (oneDNN with AMX, TensorFlow 2.20-2.21). Grad-CAM never needs it."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((60, 60, 8))
+    x = layers.Conv2D(16, 1, strides=2, padding="same", name="shortcut")(inputs)
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="target")(x)
+    logits = layers.Dense(3)(layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, logits)
+    images = np.random.default_rng(0).uniform(0, 1, (4, 60, 60, 8)).astype("float32")
+    conv_part = keras.Model(inputs, model.get_layer("target").output)
+    head = keras.Sequential([keras.Input((30, 30, 16))] + model.layers[-2:])
+    got, _ = viz.grad_cam(model, images, "target")
+    np.testing.assert_allclose(got, reference_grad_cam(conv_part, head, images), atol=1e-5)
+    assert "call" not in vars(model.get_layer("target"))  # the layer is left as it was
+
+
 def test_nested_models_give_the_same_heatmap_as_the_flat_one():
     keras.utils.set_random_seed(3)
     flat = make_sequential()
