@@ -162,8 +162,8 @@ def test_gradcam_matches_a_hand_written_reference_on_logits():
 
 
 def test_gradcam_differentiates_only_what_follows_the_layer():
-    """A 1x1 stride-2 convolution on a 60x60x8 map before the layer: its gradient kernel corrupts
-    memory on some CPUs (oneDNN with AMX, TensorFlow 2.20-2.21). Grad-CAM never needs it."""
+    """A 1x1 stride-2 convolution on a 60x60x8 map before the layer: TensorFlow's oneDNN gradient
+    for it corrupts memory on some CPUs (seen with TF 2.20 and 2.21). Grad-CAM never needs it."""
     keras.utils.set_random_seed(3)
     inputs = keras.Input((60, 60, 8))
     x = layers.Conv2D(16, 1, strides=2, padding="same", name="shortcut")(inputs)
