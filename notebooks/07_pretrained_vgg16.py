@@ -29,7 +29,7 @@
 #   and why it is the upper layers you fine-tune
 # - how the three compare with chapter 06's convnet trained from scratch, on the same images
 #
-# **Run time**: quick mode about two minutes on a 2-core CPU (chapter 06's stand-in data at
+# **Run time**: quick mode about four minutes on a 2-core CPU (chapter 06's stand-in data at
 # 48x48, few epochs, not the ImageNet weights); full mode (2,000 photos at 150x150, ImageNet
 # weights, 30 + 30 + 100 epochs, and chapter 06's scratch model again) about an hour on a Colab
 # GPU; on a CPU, many hours.
