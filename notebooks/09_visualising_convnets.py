@@ -287,29 +287,41 @@ top_class = int(np.argmax(probs))
 
 # %% [markdown]
 # ### 4.2 Grad-CAM by hand
-# **Step 1**: a model from the input to two outputs, the maps of a late conv layer and the
-# seven scores before the softmax (the output of `global_average_pooling2d_1`). The last two
-# conv layers work on a 4x4 grid; `separable_conv2d_8`, the last one on the 8x8 grid, gives a
-# finer map.
+# **Step 1**: split the network at the maps of a late conv layer. The last two conv layers
+# work on a 4x4 grid; `separable_conv2d_8`, the last one on the 8x8 grid, gives a finer map.
+# The *body* runs from the input to those maps; the *head* from the maps to the seven scores
+# before the softmax (the output of `global_average_pooling2d_1`). The network is residual:
+# the block after the maps adds a shortcut computed from earlier layers, so the body returns
+# that shortcut too, and the head takes it as a second input.
 
 # %%
 print(viz.conv_layer_names(fer_model)[-4:])
 maps_layer = fer_model.get_layer("separable_conv2d_8")
-scores_layer = fer_model.get_layer("global_average_pooling2d_1")  # the scores y, before the softmax
-grad_model = keras.Model(fer_model.input, [maps_layer.output, scores_layer.output])
+shortcut_layer = fer_model.get_layer("batch_normalization_12")  # the residual branch that joins after it
+body = keras.Model(fer_model.input, [maps_layer.output, shortcut_layer.output])
+maps_in = keras.Input(maps_layer.output.shape[1:])
+shortcut_in = keras.Input(shortcut_layer.output.shape[1:])
+h = fer_model.get_layer("max_pooling2d_4")(fer_model.get_layer("batch_normalization_14")(maps_in))
+h = fer_model.get_layer("add_4")([h, shortcut_in])
+scores_out = fer_model.get_layer("global_average_pooling2d_1")(fer_model.get_layer("conv2d_7")(h))
+head = keras.Model([maps_in, shortcut_in], scores_out)  # the same layers, the same weights
 
 # %% [markdown]
-# **Step 2**: one forward pass inside a `tf.GradientTape`, the score of the top class, and its
-# gradient with respect to the maps. `tape.watch(x)` makes the tape record the whole pass from
-# the input on, so this works even when every weight of the model is frozen.
+# **Step 2**: the body once, then the head inside a `tf.GradientTape` that watches the maps:
+# the score of the top class, and its gradient with respect to the maps. The tape records only
+# the head, because the gradient never needs to go back into the body. (That also keeps clear
+# of a TensorFlow bug: on some CPUs the gradient of one of the body's layers crashes Python.)
+# The softmax of the head's scores must give the model's own probabilities; we check it.
 
 # %%
 x = tf.constant(face_input[None])  # a batch of one face
+maps, shortcut = body(x)
 with tf.GradientTape() as tape:
-    tape.watch(x)
-    maps, scores = grad_model(x)
+    tape.watch(maps)
+    scores = head([maps, shortcut])
     score = scores[:, top_class]  # y_c, the score of "happy"
 grads = tape.gradient(score, maps)  # dy_c / dA: one number per position and channel
+assert np.allclose(tf.nn.softmax(scores), fer_model(x), atol=1e-5)
 print(f"maps {tuple(maps.shape)}, scores {tuple(scores.shape)}, gradients {tuple(grads.shape)}")
 
 # %% [markdown]
@@ -333,10 +345,10 @@ show_images([face, viz.overlay_heatmap(face, cam[0].numpy())], labels=["input", 
 
 # %%
 def our_grad_cam(images, classes):
-    x = tf.constant(images, dtype="float32")
+    maps, shortcut = body(tf.constant(images, dtype="float32"))
     with tf.GradientTape() as tape:
-        tape.watch(x)
-        maps, scores = grad_model(x)
+        tape.watch(maps)
+        scores = head([maps, shortcut])
         score = tf.reduce_sum(scores * tf.one_hot(classes, scores.shape[-1]))  # each image's class
     grads = tape.gradient(score, maps)
     alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
@@ -383,9 +395,10 @@ print(f"PASS: our Grad-CAM == viz.grad_cam on {len(fresh)} fresh faces (max |dif
 # or smaller than the gradient of $y_c$, and by roughly how much?
 
 # %%
+maps, shortcut = body(x)
 with tf.GradientTape(persistent=True) as tape:
-    tape.watch(x)
-    maps, scores = grad_model(x)
+    tape.watch(maps)
+    scores = head([maps, shortcut])
     probabilities = tf.nn.softmax(scores)  # what the model's last layer does
     y_c, p_c = scores[:, top_class], probabilities[:, top_class]
 size_y = float(tf.norm(tape.gradient(y_c, maps)))
