@@ -6,12 +6,14 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install course lab test test-colab test-one test-full check-full notebooks record clean
+.PHONY: help install install-instructor instructor course lab test test-colab test-one test-full check-full notebooks record clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
 	@echo "make lab         open the chapters in JupyterLab"
-	@echo "make test        unit tests + every chapter through nbval (quick mode, offline)"
+	@echo "make test        unit tests + every chapter through nbval (quick mode, offline), as"
+	@echo "                 students get it (exercises unsolved) and as instructors do (solved)"
+	@echo "make instructor  instructors: the chapters with their solutions, in instructor/"
 	@echo "make test-colab  every chapter on Colab's own package versions (COLAB_RUNTIME=$(COLAB_RUNTIME))"
 	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
 
@@ -21,6 +23,16 @@ $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml cour
 
 install: $(VENV)/.installed
 
+# Instructors' and authors' tools (nbgrader), on top of what students install.
+$(VENV)/.instructor: $(VENV)/.installed requirements-instructor.txt
+	@bash tools/install.sh "$(PYTHON)" "$(VENV)" requirements-instructor.txt
+	@touch $@
+
+install-instructor: $(VENV)/.instructor
+
+instructor: install-instructor
+	$(PY) tools/nb.py instructor
+
 course: install
 	@mkdir -p build
 	COURSE_MODE=quick $(PY) tools/run_course.py --out build $(NOTEBOOKS)
@@ -29,8 +41,12 @@ lab: install
 	$(VENV)/bin/jupyter lab notebooks
 
 # The quick suite: no network, checkpoints in a throw-away folder. Uses a GPU if TF sees one.
-test: install
+# First the chapters as students get them (every exercise check must print NOT DONE and nothing
+# else may fail), then as instructors do (COURSE_GRADING=1: every check must pass).
+test: install-instructor
 	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
+	$(PY) tools/nb.py instructor
+	COURSE_MODE=quick COURSE_GRADING=1 COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) instructor
 
 # Every chapter on Colab's runtime: a fresh venv from Colab's published pins (tools/colab/),
 # bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime.
@@ -44,7 +60,7 @@ test-one: install
 check-full: install
 	COURSE_MODE=full $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
 
-notebooks: install
+notebooks: install-instructor
 	$(PY) tools/nb.py build
 	$(PY) tools/nb.py record
 

@@ -401,6 +401,80 @@ show_images(np.stack([np.clip(c, 0, 255).astype(np.uint8) for c in copies.values
 # rest of the course learns features instead of comparing pixels.
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch01
+
+# %% [markdown]
+# ### Exercise 1.1 ★ L1 distances without a loop
+# Section 3 found no matrix trick for L1. Broadcasting still removes every Python loop: give `A`
+# a new middle axis and `B` a new first axis, and `A - B` becomes a (len(A), len(B), d) array of
+# all pairwise differences. Write `l1_no_loop(A, B)` without `for`, `while` or comprehensions
+# (the check looks). It is fine for small inputs; for 5,000 training images that middle array
+# would need 5,000 x 3,072 numbers per test image, which is why section 3 used `cdist`.
+
+# %%
+def l1_no_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """L1 distance from every row of A to every row of B, shape (len(A), len(B))."""
+    ### BEGIN SOLUTION
+    return np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch01.check_l1_no_loop(l1_no_loop)
+
+# %% [markdown]
+# ### Exercise 1.2 ★★ Closer neighbours count more
+# In `knn_predict` each of the k neighbours has one vote, however far away it is. Give each
+# neighbour the weight `1 / (distance + 1e-8)` instead (the `1e-8` keeps a zero distance from
+# dividing by zero), add the weights per class, and answer the class with the largest total.
+# `D` has one row of distances per test point; return one label per row.
+
+# %%
+def knn_predict_weighted(D: np.ndarray, y_train: np.ndarray, k: int, n_classes: int) -> np.ndarray:
+    """Label per row of D: the class with the largest sum of 1 / distance among the k nearest."""
+    ### BEGIN SOLUTION
+    nearest = np.argsort(D, axis=1)[:, :k]                        # (n_test, k) indices
+    weights = 1.0 / (np.take_along_axis(D, nearest, axis=1) + 1e-8)
+    onehot = y_train[nearest][:, :, None] == np.arange(n_classes)  # (n_test, k, n_classes)
+    return (weights[:, :, None] * onehot).sum(axis=1).argmax(axis=1)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch01.check_knn_weighted(knn_predict_weighted)
+
+# %% [markdown]
+# ### Exercise 1.3 ★★★ Leave-one-out accuracy
+# Cross-validation with as many folds as points: each training point is classified by kNN on
+# all the *other* points. Write `leave_one_out_accuracy(X, y, k)`, the fraction of points whose
+# label kNN (section 5's majority vote, ties to the smaller label) gets right. One distance
+# table of the training set with itself does it: what must happen to its diagonal first? The
+# check catches the classic mistake, so run it before you read on.
+
+# %%
+def leave_one_out_accuracy(X: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Fraction of points whose k nearest *other* points vote for their own label."""
+    ### BEGIN SOLUTION
+    D = l2_no_loop(X, X)
+    np.fill_diagonal(D, np.inf)  # a point may not vote for itself
+    order = np.argsort(D, axis=1, kind="stable")[:, :k]
+    votes = (y[order][:, :, None] == np.arange(y.max() + 1)).sum(axis=1)
+    return float(np.mean(votes.argmax(axis=1) == y))
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch01.check_leave_one_out(leave_one_out_accuracy)
+
+# %% [markdown]
 # ## Recap
 # - Data-driven: remember labelled examples, compare new images with them.
 # - L1 and L2 distances; a whole distance table is one matrix product (no loop), and it agrees

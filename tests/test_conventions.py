@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -12,6 +14,9 @@ import pytest
 from course_utils import env
 
 ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("nb_tool", ROOT / "tools" / "nb.py")
+nb_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(nb_tool)
 CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 LEGACY = re.compile(
     r"ImageDataGenerator|K\.gradients|cm\.get_cmap|fit_generator|keras\.preprocessing\.image"
@@ -77,7 +82,7 @@ def test_notebook_matches_its_percent_file(path: Path):
     """The .py (what authors edit) and the .ipynb (what students open) say the same thing."""
     source = path.with_suffix(".py")
     assert source.exists(), f"{source.name} is missing: chapters are authored as percent files"
-    text = jupytext.read(source)
+    text = nb_tool.student_notebook(source)  # what the build makes of it: solutions as stubs
     nb = nbformat.read(path, as_version=4)
     def cells(notebook) -> list:
         return [(c.cell_type, c.source, checked(c)) for c in notebook.cells]
@@ -127,3 +132,40 @@ def test_every_prediction_question_is_answered(path: Path):
         )
         if PREDICT.search(reply.source):
             assert ANSWER.search(reply.source).start() < PREDICT.search(reply.source).start()
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_come_with_checks_and_nothing_else_uses_them(path: Path):
+    """2-5 exercises before the Recap, each a solution cell then its check; student notebooks
+    print NOT DONE in every check, and no other cell calls a student's function."""
+    text = jupytext.read(path.with_suffix(".py"))
+    cells = text.cells
+    heads = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## ")]
+    start = next((i for i in heads if cells[i].source.startswith("## Exercises")), None)
+    assert start is not None, "the chapter needs an ## Exercises section"
+    recap = next(i for i in heads if cells[i].source.startswith("## Recap"))
+    assert start < recap and not [i for i in heads if start < i < recap], "## Exercises comes just before ## Recap"
+    solutions = [i for i, c in enumerate(cells) if nb_tool.has_solution(c)]
+    checks = [i for i, c in enumerate(cells) if nb_tool.is_exercise_check(c)]
+    assert 2 <= len(solutions) <= 5 and len(checks) == len(solutions), (len(solutions), len(checks))
+    assert all(start < s < c < recap for s, c in zip(solutions, checks)), "each solution cell, then its check"
+    titles = [c.source for c in cells[start:recap] if c.cell_type == "markdown" and c.source.startswith("### Exercise")]
+    assert len(titles) == len(solutions) and all(re.match(r"### Exercise \d+\.\d+ ★{1,3} ", t) for t in titles), titles
+    defined: dict[str, int] = {}
+    for s in solutions:
+        for node in ast.parse(cells[s].source).body:
+            assert isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)), (
+                f"solution cell {s} does more than define: the student's stub would stop the notebook")
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined[node.name] = s
+    mine = set(solutions) | set(checks)
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "code" and i not in mine:
+            used = {n.id for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Name)}
+            assert not used & set(defined), f"code cell {i} uses a student's function {used & set(defined)}"
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if nb_tool.is_exercise_check(cell):
+            lines = "".join(o.get("text", "") for o in cell.outputs).splitlines()
+            assert lines and all(line.startswith("NOT DONE") for line in lines), (
+                f"an unsolved check should print NOT DONE: {lines}")

