@@ -60,8 +60,8 @@ def check_knn_weighted(fn: Callable, seed: int | None = None) -> None:
         wrong = int(np.sum(got != expected))
         majority = np.array([np.bincount(y_train[np.argsort(r)[:7]], minlength=4).argmax() for r in D])
         differ = int(np.sum(majority != expected))
-        detail = (f"{200 - wrong} of 200 rows right with k=7 ({differ} of them need the weights: "
-                  "a plain majority answers differently there)")
+        detail = (f"{200 - wrong} of 200 rows right with k=7 (on {differ} rows the weights "
+                  "change the answer of a plain majority vote)")
         if wrong and np.array_equal(got, majority):
             detail += "; your answers equal the unweighted majority vote"
         return wrong == 0, detail
