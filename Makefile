@@ -57,7 +57,7 @@ test-colab: install
 test-one: install
 	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest $(NBVAL) $(NB)
 
-check-full: install
+check-full: install-instructor
 	COURSE_MODE=full $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
 
 notebooks: install-instructor
