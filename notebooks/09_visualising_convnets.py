@@ -602,6 +602,84 @@ for wrong in ("conv4", "pool2"):
         print(err)
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch09
+
+# %% [markdown]
+# ### Exercise 9.1 ★ One weight per channel
+# Grad-CAM's step 3 on its own. `grads` holds $\partial y_c / \partial A^k$ for a batch, shape
+# (N, h, w, channels), as `tape.gradient` returned it in section 4.2. Write
+# `channel_weights(grads)`, which returns $\alpha_k$ for every image: the gradient averaged over
+# the h x w positions, shape (N, channels). Hint: which axes are the positions?
+
+# %%
+def channel_weights(grads):
+    """alpha: the gradients (N, h, w, channels) averaged over the positions, shape (N, channels)."""
+    ### BEGIN SOLUTION
+    return tf.reduce_mean(grads, axis=(1, 2))
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch09.check_channel_weights(channel_weights)
+
+# %% [markdown]
+# ### Exercise 9.2 ★★ Heatmaps at the image's size
+# `viz.overlay_heatmap` stretches a small map over the photo; here you do it for a batch.
+# `cam` holds the weighted sums $\sum_k \alpha_k A^k$ of N images, shape (N, h, w), before the
+# ReLU. Write `heatmaps_at_size(cam, size)`: keep the positive part, scale **each** map to 0..1
+# by its own maximum (a map with no positive value stays 0), then resize the maps bilinearly to
+# `size` = (height, width). Return an array (N, height, width). Hint: `tf.math.divide_no_nan`
+# and `keras.ops.image.resize`, which wants a channel axis: add one, then drop it.
+
+# %%
+def heatmaps_at_size(cam, size):
+    """ReLU, each map scaled to 0..1, resized bilinearly to size = (height, width): (N, height, width)."""
+    ### BEGIN SOLUTION
+    positive = tf.nn.relu(cam)
+    peak = tf.reduce_max(positive, axis=(1, 2), keepdims=True)  # one maximum per image
+    scaled = tf.math.divide_no_nan(positive, peak)
+    return keras.ops.image.resize(scaled[..., None], size)[..., 0].numpy()
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch09.check_heatmaps_at_size(heatmaps_at_size)
+
+# %% [markdown]
+# ### Exercise 9.3 ★★★ Evidence against a class
+# Grad-CAM shows what speaks *for* class c. Selvaraju et al. also draw what speaks *against*
+# it (their "counterfactual explanations"): the same four steps with the gradient negated,
+# $-\partial y_c / \partial A^k$, so the map lights up where the maps pull the score $y_c$ down.
+# Write `evidence_against(maps, head, class_index)`: `maps` is a batch of maps (N, h, w,
+# channels) as a tensor, `head` a callable from maps to the scores before the softmax, and the
+# result the N maps of evidence against `class_index`, each scaled to 0..1, shape (N, h, w).
+# Then try it on the face: `evidence_against(maps, lambda m: head([m, shortcut]), top_class)`.
+
+# %%
+def evidence_against(maps, head, class_index):
+    """Grad-CAM with the gradient of the class score negated: (N, h, w) maps in 0..1."""
+    ### BEGIN SOLUTION
+    with tf.GradientTape() as tape:
+        tape.watch(maps)
+        score = tf.reduce_sum(head(maps)[:, class_index])  # images do not interact: one sum
+    alpha = -tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(maps * alpha, axis=-1))
+    return tf.math.divide_no_nan(cam, tf.reduce_max(cam, axis=(1, 2), keepdims=True)).numpy()
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch09.check_evidence_against(evidence_against)
+
+# %% [markdown]
 # ## Recap
 # - A model that returns inner layers' outputs shows what each layer sees. Early layers keep
 #   the image (edges, colours); deep layers keep what matters for the class and leave many
