@@ -256,6 +256,89 @@ print("keras.utils.load_img == cv2.imread + BGR2RGB + resize(INTER_NEAREST_EXACT
 # apart whatever the rule: a BGR/RGB mix-up is never a small error.
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer (here mostly OpenCV's) and prints **PASS**, **FAIL** with the
+# numbers that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later
+# in the chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs
+# some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch00
+
+# %% [markdown]
+# ### Exercise 0.1 ★ Grey levels from a BGR image
+# A grey level weighs the three colours by how bright they look to us:
+# $0.299\,R + 0.587\,G + 0.114\,B$ (green looks brightest, blue darkest). Write
+# `bgr_to_grey(bgr)`: it takes a uint8 image of shape (height, width, 3) as `cv2.imread` returns
+# it and gives the uint8 grey image of shape (height, width), rounded to the nearest level, as
+# `cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)` does. Hint: a matrix product of the image with a vector
+# of 3 weights sums over the channel axis; mind which channel comes first.
+
+# %%
+def bgr_to_grey(bgr: np.ndarray) -> np.ndarray:
+    """Grey image (height, width), uint8, of a BGR uint8 image: 0.299 R + 0.587 G + 0.114 B."""
+    ### BEGIN SOLUTION
+    grey = bgr.astype(np.float64) @ np.array([0.114, 0.587, 0.299])  # weights in B, G, R order
+    return np.rint(grey).astype(np.uint8)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch00.check_bgr_to_grey(bgr_to_grey)
+
+# %% [markdown]
+# ### Exercise 0.2 ★★ Halve an image by averaging 2x2 blocks
+# `pyrDown` blurs, then keeps every other pixel. A plainer way to halve each side is to replace
+# every 2x2 block of pixels by its mean; that is what `cv2.resize` with `INTER_AREA` does at
+# exactly half size. Write `halve(img)` for a float image of shape (height, width, channels) with
+# even height and width, without loops; it returns (height / 2, width / 2, channels). Hint:
+# `reshape` can split the height axis into (height / 2, 2) and the width axis likewise; then
+# average over the two new axes of size 2.
+
+# %%
+def halve(img: np.ndarray) -> np.ndarray:
+    """Mean of every 2x2 block of a (height, width, channels) image with even height and width."""
+    ### BEGIN SOLUTION
+    h, w, c = img.shape
+    return img.reshape(h // 2, 2, w // 2, 2, c).mean(axis=(1, 3))
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch00.check_halve(halve)
+
+# %% [markdown]
+# ### Exercise 0.3 ★★★ Photos of any size, one batch for Keras
+# A model takes a batch of equal-sized RGB float images. Write `to_keras_batch(images, size)`:
+# `images` is a list of BGR uint8 photos as `cv2.imread` gives them, each of its own height and
+# width. For each photo, cut out the largest square in its centre (for a wide photo of width
+# $w$ and height $h$, the columns from $(w - h) // 2$ on; likewise rows for a tall one), resize
+# the square to `size` x `size` with `INTER_AREA`, and convert it to RGB. Return one float32
+# array of shape (number of photos, `size`, `size`, 3). Hint: `np.stack` turns a list of
+# equal-shaped arrays into one array with a new first axis.
+
+# %%
+def to_keras_batch(images: list, size: int) -> np.ndarray:
+    """Centre squares of BGR photos, resized to size x size, as one RGB float32 batch."""
+    ### BEGIN SOLUTION
+    batch = []
+    for bgr in images:
+        h, w = bgr.shape[:2]
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        square = bgr[top:top + side, left:left + side]
+        small = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
+        batch.append(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+    return np.stack(batch).astype(np.float32)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch00.check_keras_batch(to_keras_batch)
+
+# %% [markdown]
 # ## Recap
 # - Run the setup cell first in every chapter; it tells you the mode, GPU and folders. In Colab,
 #   pick a GPU runtime and set `USE_DRIVE = True` so your work survives a disconnect.

@@ -552,6 +552,93 @@ for name, W_ in models.items():
 # layers with a non-linearity in between.
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch02
+
+# %% [markdown]
+# ### Exercise 2.1 ★ Cross-entropy that survives any score
+# Section 3's `softmax_loss` shifts the scores, so `exp` cannot overflow, but it still takes the
+# log of a probability. When the correct class scores 1000 below the best one, that probability
+# is $e^{-1000}$, which rounds to 0, and the loss comes out as `inf` instead of about 1000. Take
+# the log by hand first: with $m = \max_j s_j$,
+# $L_i = m + \log \sum_j e^{s_j - m} - s_{y_i}$, in which nothing overflows or becomes 0. Write
+# `cross_entropy(S, y)` that way: scores `S` of shape (n, C), correct classes `y` of shape (n,),
+# one loss per image. The check includes scores of 1000 and -1000.
+
+# %%
+def cross_entropy(S: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Softmax cross-entropy of each row of S (n, C) for correct classes y, finite for any scores."""
+    ### BEGIN SOLUTION
+    shifted = S - S.max(axis=1, keepdims=True)
+    log_sum = np.log(np.exp(shifted).sum(axis=1))  # at least log(1) = 0: the largest term is e^0
+    return log_sum - shifted[np.arange(len(S)), y]
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch02.check_cross_entropy(cross_entropy)
+
+# %% [markdown]
+# ### Exercise 2.2 ★★ Binary cross-entropy from raw scores
+# Section 5's `binary_crossentropy` takes probabilities $p = \sigma(s)$. For a score $s = 40$,
+# $\sigma(s)$ rounds to exactly 1, so a label of 0 costs $-\log(1 - 1) = \infty$; Keras'
+# `from_logits=True` avoids this by never forming $p$. Do the same: since
+# $-\log \sigma(s) = \log(1 + e^{-s})$ and $-\log(1 - \sigma(s)) = \log(1 + e^{s})$, the loss is
+# $\log(1 + e^{s}) - y\,s$. Write `bce_from_logits(y_true, s)`, elementwise for arrays of the same
+# shape, finite and exact for scores of $\pm 1000$. Hint:
+# $\log(1 + e^{t}) = \max(t, 0) + \log(1 + e^{-|t|})$, and `np.log1p(x)` computes
+# $\log(1 + x)$ accurately for small $x$.
+
+# %%
+def bce_from_logits(y_true: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Binary cross-entropy of labels y_true (0 or 1) for raw scores s, elementwise."""
+    ### BEGIN SOLUTION
+    return np.maximum(s, 0) - y_true * s + np.log1p(np.exp(-np.abs(s)))
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch02.check_bce_from_logits(bce_from_logits)
+
+# %% [markdown]
+# ### Exercise 2.3 ★★★ The Crammer-Singer hinge: loss and gradient
+# Section 8's Crammer-Singer hinge compares the correct class only with the **strongest** wrong
+# class: $L_i = \max(0,\; 1 + \max_{j \ne y_i} s_j - s_{y_i})$. Write
+# `crammer_singer_loss_grad(W, X, y, reg)` in the style of section 10's `svm_loss_grad`: images
+# as rows of `X`, scores `X @ W`, and return the mean loss plus `reg * np.sum(W * W)` and its
+# gradient with respect to `W`, without loops or comprehensions (the check looks). Hint: set the
+# correct class's score to `-np.inf` in a copy of the scores, and `argmax` finds each image's
+# strongest wrong class $j$; an image with a positive margin then adds $x_i$ to column $j$ of
+# the gradient and subtracts it from column $y_i$.
+
+# %%
+def crammer_singer_loss_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float):
+    """Mean Crammer-Singer hinge loss of the scores X @ W plus reg * sum(W**2), and its gradient."""
+    ### BEGIN SOLUTION
+    rows = np.arange(len(y))
+    S = X @ W
+    wrong = S.copy()
+    wrong[rows, y] = -np.inf
+    j = wrong.argmax(axis=1)                 # each image's strongest wrong class
+    margins = np.maximum(0, 1 + S[rows, j] - S[rows, y])
+    positive = (margins > 0).astype(float)
+    G = np.zeros_like(S)                     # d loss_i / d scores
+    G[rows, j], G[rows, y] = positive, -positive
+    return margins.mean() + reg * np.sum(W * W), X.T @ G / len(y) + 2 * reg * W
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch02.check_crammer_singer(crammer_singer_loss_grad)
+
+# %% [markdown]
 # ## Recap
 # - $f(x) = Wx + b$: for CIFAR-10, $W$ is 10 x 3,072 (30,730 parameters with the bias); the
 #   bias trick folds $b$ into $W$.
