@@ -865,6 +865,125 @@ assert gap >= 0.02, gap
 print(f"PASS: with 5% wrong boxes, smooth L1 beats L2 by {gap:.3f} mean IoU (>= 0.02)")
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function (the first asks for two). Replace
+# `raise NotImplementedError()` with your code, run the cell, then run the check below it. A
+# check tests your function on fresh random inputs against the course's own answer and prints
+# **PASS**, **FAIL** with the numbers that show what is wrong, or **NOT DONE** while the stub is
+# still there. Nothing later in the chapter uses your functions, so you can skip one and come
+# back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch12
+
+# %% [markdown]
+# ### Exercise 12.1 ★ Box offsets by hand
+# Section 6 used `bx.encode_offsets` and `bx.decode_offsets`; write them. For a true box
+# $(g_x, g_y, g_w, g_h)$ and its default box $(d_x, d_y, d_w, d_h)$, both centre and size, the
+# offsets are $\big((g_x - d_x)/d_w,\ (g_y - d_y)/d_h,\ \log(g_w/d_w),\ \log(g_h/d_h)\big)$.
+# `encode_offsets` takes two (N, 4) arrays and returns the (N, 4) offsets; `decode_offsets`
+# goes back from offsets and default boxes to boxes in centre and size. Hint: solve each
+# formula for $g$; `np.exp` undoes `np.log`.
+
+# %%
+def encode_offsets(gt_centres: np.ndarray, default_centres: np.ndarray) -> np.ndarray:
+    """Offsets (N, 4) that turn each default box (cx, cy, w, h) into its true box."""
+    ### BEGIN SOLUTION
+    g, d = gt_centres, default_centres
+    return np.concatenate([(g[:, :2] - d[:, :2]) / d[:, 2:], np.log(g[:, 2:] / d[:, 2:])], axis=1)
+    ### END SOLUTION
+
+
+def decode_offsets(offsets: np.ndarray, default_centres: np.ndarray) -> np.ndarray:
+    """Boxes (cx, cy, w, h), shape (N, 4), from offsets and their default boxes."""
+    ### BEGIN SOLUTION
+    t, d = offsets, default_centres
+    return np.concatenate([d[:, :2] + t[:, :2] * d[:, 2:], d[:, 2:] * np.exp(t[:, 2:])], axis=1)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch12.check_offsets(encode_offsets, decode_offsets)
+
+# %% [markdown]
+# ### Exercise 12.2 ★★ Per-class NMS in one call
+# Section 4 ran NMS class by class in a loop. Do it with a single call of the chapter's `nms`
+# and no loop: move each class's boxes so far away that boxes of different classes never
+# overlap (IoU 0, so they cannot suppress each other), while boxes of the same class keep
+# their IoU. `nms_per_class(boxes, scores, classes, iou_threshold)` returns the indices of the
+# kept boxes, best score first, all classes together. Hint: shifting every coordinate of a box
+# by the same amount does not change its IoU with boxes shifted alike; how far is far enough?
+
+# %%
+def nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray,
+                  iou_threshold: float = 0.5) -> np.ndarray:
+    """Indices of the boxes NMS keeps when boxes only suppress boxes of their own class."""
+    ### BEGIN SOLUTION
+    far = boxes.max() - boxes.min() + 1  # more than the spread of all boxes
+    return nms(boxes + (far * classes)[:, None], scores, iou_threshold)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch12.check_nms_per_class(nms_per_class)
+
+# %% [markdown]
+# ### Exercise 12.3 ★★ Hard negative mining
+# Section 6 ended on SSD keeping only the hardest negatives in its class loss: of the default
+# boxes matched to no object (`matches == -1`), only the `neg_pos_ratio` x (number of
+# positives) with the largest background loss count, or all of them if there are fewer. Write
+# `hard_negatives(matches, background_loss, neg_pos_ratio)`: a boolean mask, one entry per
+# default box, True for the negatives that count (positives are always counted, so they are
+# False here). Hint: a positive box must never win the ranking, even when its loss is high.
+
+# %%
+def hard_negatives(matches: np.ndarray, background_loss: np.ndarray, neg_pos_ratio: int = 3) -> np.ndarray:
+    """True for the negatives with the largest loss, neg_pos_ratio per positive at most."""
+    ### BEGIN SOLUTION
+    negative = matches == -1
+    n_keep = min(neg_pos_ratio * np.sum(~negative), np.sum(negative))
+    ranked = np.argsort(-np.where(negative, background_loss, -np.inf))  # positives last
+    mask = np.zeros(len(matches), dtype=bool)
+    mask[ranked[:n_keep]] = True
+    return mask
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch12.check_hard_negatives(hard_negatives)
+
+# %% [markdown]
+# ### Exercise 12.4 ★★★ Soft-NMS
+# NMS deletes every box that overlaps a kept box by more than the threshold, even a box on a
+# second object standing right behind the first. **Soft-NMS** (Bodla et al. 2017) lowers
+# scores instead: each round picks the box with the highest *current* score, keeps it with
+# that score, and multiplies the score of every box not picked yet by
+# $\exp(-\text{IoU}^2/\sigma)$, its IoU being with the box just picked; boxes whose score is
+# now below `score_threshold` are dropped. Write `soft_nms(boxes, scores, sigma,
+# score_threshold)` returning `(indices, kept_scores)` in the order the boxes were picked.
+# Hint: a decayed box can fall behind a box that scored lower at the start.
+
+# %%
+def soft_nms(boxes: np.ndarray, scores: np.ndarray, sigma: float = 0.5,
+             score_threshold: float = 0.001) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian soft-NMS: indices of the picked boxes and their scores when picked."""
+    ### BEGIN SOLUTION
+    scores, left = np.array(scores, dtype=float), np.arange(len(scores))
+    keep = []
+    while len(left) > 0:
+        best = left[np.argmax(scores[left])]
+        keep.append(best)
+        left = left[left != best]
+        scores[left] *= np.exp(-bx.box_iou(boxes[best], boxes[left])[0] ** 2 / sigma)
+        left = left[scores[left] >= score_threshold]
+    return np.array(keep, dtype=int), scores[keep]
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch12.check_soft_nms(soft_nms)
+
+# %% [markdown]
 # ## Recap
 # - A box is corners `(x_min, y_min, x_max, y_max)` or centre and size `(cx, cy, w, h)`; IoU =
 #   intersection / union scores overlap from 0 (apart, or touching at an edge) to 1.
