@@ -533,6 +533,94 @@ data_title = "generated scenes (quick)" if ENV.quick else "Oxford-IIIT Pet"
 plot_class_iou({"DeepLabV3+": class_iou}, class_names, title=f"validation IoU per class, {data_title}");
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer (or Keras') and prints **PASS**, **FAIL** with the numbers
+# that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later in the
+# chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs some
+# thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch10
+
+# %% [markdown]
+# ### Exercise 10.1 ★ The output size of an atrous convolution
+# Section 2 used `padding="same"`, which keeps the map's size. Write
+# `conv_output_size(height, width, kernel, rate, stride, padding)`: the `(height, width)` a
+# `Conv2D` with a `kernel` x `kernel` kernel produces. With `"valid"` (no padding) the kernel
+# must fit inside the map, and a kernel at rate $r$ spans $k + (k-1)(r-1)$ pixels; it then
+# moves `stride` pixels at a time. With `"same"` the map is padded so that every `stride`-th
+# pixel gets an output, a last partial step included. The check compares with Keras'
+# `Conv2D.compute_output_shape` (Keras accepts a rate above 1 only with stride 1, so the check
+# never combines the two). Hint: integer division `//`; rounding up is `-(-a // b)`.
+
+# %%
+def conv_output_size(height: int, width: int, kernel: int, rate: int = 1, stride: int = 1,
+                     padding: str = "valid") -> tuple[int, int]:
+    """(height, width) of a Conv2D's output for this kernel size, dilation rate, stride, padding."""
+    ### BEGIN SOLUTION
+    if padding == "same":
+        return -(-height // stride), -(-width // stride)
+    span = kernel + (kernel - 1) * (rate - 1)
+    return (height - span) // stride + 1, (width - span) // stride + 1
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch10.check_conv_output_size(conv_output_size)
+
+# %% [markdown]
+# ### Exercise 10.2 ★★ Counting ASPP's parameters
+# Section 3 printed the number of parameters of one ASPP block. Work it out instead: write
+# `aspp_parameter_count(in_channels, filters, rates)`, the number `count_params()` reports for
+# `aspp(x, filters, rates)` on a map with `in_channels` channels. Go through the branches of
+# section 3's `aspp`: the weights of a convolution are kernel height x kernel width x input
+# channels x filters (no bias: `conv_bn_relu` leaves it out), and each batch normalisation keeps
+# four numbers per channel (scale, offset, and the moving mean and variance, which are not
+# trained but are counted). What does the projection's input have? The check builds the
+# chapter's own `aspp` in Keras and compares.
+
+# %%
+def aspp_parameter_count(in_channels: int, filters: int, rates: tuple[int, ...]) -> int:
+    """Parameters of section 3's aspp(x, filters, rates) for an input with in_channels channels."""
+    ### BEGIN SOLUTION
+    branches = len(rates) + 2                                      # 1x1, one per rate, image pooling
+    convs = in_channels * filters * (1 + 9 * len(rates) + 1)       # 1x1, 3x3 per rate, pooling's 1x1
+    projection = branches * filters * filters                     # 1x1 over the concatenation
+    batch_norms = 4 * filters * (branches + 1)                    # after every convolution
+    return convs + projection + batch_norms
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch10.check_aspp_parameters(aspp_parameter_count, aspp)
+
+# %% [markdown]
+# ### Exercise 10.3 ★★★ Mean IoU over a whole dataset
+# A validation set is predicted batch by batch, and `keras.metrics.MeanIoU` keeps a running
+# confusion matrix across batches: the IoU of a class counts all of its pixels in the dataset.
+# Averaging each batch's mean IoU gives a different (wrong) number, as small batches with few
+# pixels of a class weigh as much as big ones. Write `dataset_iou(batches, n)`: `batches` is a
+# list of `(y_true, y_pred)` label maps (ignore label 255 in `y_true`), `n` the number of
+# classes; return the per-class IoU (NaN for a class that is in no true and no predicted
+# pixel) and the mean over the classes that occur. Section 8's `confusion` helps.
+
+# %%
+def dataset_iou(batches: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, float]:
+    """(per-class IoU with NaN for absent classes, mean IoU) over all batches' pixels together."""
+    ### BEGIN SOLUTION
+    cm = sum(confusion(y_true, y_pred, n) for y_true, y_pred in batches)
+    tp, union = np.diag(cm), cm.sum(axis=0) + cm.sum(axis=1) - np.diag(cm)
+    iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+    return iou, float(np.nanmean(iou))
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch10.check_dataset_iou(dataset_iou)
+
+# %% [markdown]
 # ## Recap
 # - DeepLab's observation: a DCNN's last layer knows *what* but not exactly *where* (71.6% IOU
 #   on VOC 2012 test, 8 fps with atrous convolution, in the first paper).

@@ -410,6 +410,97 @@ for ax, (title, mask) in zip(axes[0, 1:], panels):
 plt.tight_layout()
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch11
+
+# %% [markdown]
+# ### Exercise 11.1 ★ The unary term, as pydensecrf wants it
+# Section 3's five calls start with `crf.setUnaryEnergy(unary_from_probs(probs))`. Write that
+# conversion yourself: `unary_energy(probs, clip)` takes the network's (H, W, C) probabilities
+# and returns $\psi_u = -\log p$ as a float32 array of shape (C, H*W): one row per class, the
+# pixels in row-major order (pixel `i * W + j` is image pixel `(i, j)`). A network can be
+# certain, so some probabilities are exactly 0: clip them to `[clip, 1]` first. The check
+# compares with the course's `crf.unary_from_probs`. Hint: reshape first, transpose second; a
+# transpose only changes how NumPy reads the memory, and pydensecrf reads the memory itself, so
+# finish with `np.ascontiguousarray` (C-contiguous: each row stored in one piece).
+
+# %%
+def unary_energy(probs: np.ndarray, clip: float = 1e-5) -> np.ndarray:
+    """-log of the clipped probabilities, float32, shape (C, H*W)."""
+    ### BEGIN SOLUTION
+    h, w, c = probs.shape
+    energy = -np.log(np.clip(probs, clip, 1.0)).astype(np.float32)
+    return np.ascontiguousarray(energy.reshape(h * w, c).T)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch11.check_unary(unary_energy)
+
+# %% [markdown]
+# ### Exercise 11.2 ★★ The energy of a labelling
+# Mean-field looks for labels with a small energy $E(x)$ (section 3). Compute it: write
+# `crf_energy(unary, labels, kernel)` for $N$ pixels, where `unary` is $(N, C)$ with
+# $\psi_u(x_i = l)$ at `[i, l]`, `labels` holds one label $x_i$ per pixel, and `kernel` is the
+# symmetric $(N, N)$ matrix of the pairwise weights $k(\mathbf f_i, \mathbf f_j)$ (the two
+# kernels, weights included). With the Potts model a pair costs $k_{ij}$ when its two labels
+# differ, and each pair $i < j$ counts once. No Python loop is needed: compare `labels` with
+# itself by broadcasting, as section 4 compares features.
+
+# %%
+def crf_energy(unary: np.ndarray, labels: np.ndarray, kernel: np.ndarray) -> float:
+    """E(x) = sum_i unary[i, x_i] + sum over pairs i < j with x_i != x_j of kernel[i, j]."""
+    ### BEGIN SOLUTION
+    own = unary[np.arange(len(labels)), labels].sum()
+    disagree = labels[:, None] != labels[None, :]
+    return float(own + (kernel * disagree).sum() / 2)  # the sum over all (i, j) counts each pair twice
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch11.check_energy(crf_energy)
+
+# %% [markdown]
+# ### Exercise 11.3 ★★★ A mean-field step with any compatibility
+# Section 4's mean-field uses the Potts model, where every disagreement costs the same. A
+# compatibility matrix $\mu$ (C x C) can charge some label pairs more than others (a cat pixel
+# next to a dog pixel is less likely than a cat next to the background). One mean-field step
+# then computes, for pixel $i$ and label $l$,
+#
+# $$\text{energy}_i(l) = \psi_u(l) + \sum_m w_m \sum_{l'} \mu(l, l')\,(\tilde K_m Q)_i(l'),
+#   \qquad Q_i^{\text{new}} = \operatorname{softmax}(-\text{energy}_i),$$
+#
+# with $\tilde K_m = D^{-1/2} K_m D^{-1/2}$ normalised as in section 4. Write
+# `mean_field_step(unary, q, kernels, weights, compat)`: `unary` and `q` are (N, C), `kernels`
+# a list of (N, N) kernel matrices with their `weights`, `compat` is $\mu$; return the new
+# (N, C) $Q$. The check runs it with the Potts $\mu = 1 - I$, where it must agree with
+# section 4's reward form (why? the softmax), and with an asymmetric $\mu$. Hint: for all
+# pixels at once the inner sum over $l'$ is one matrix product with `compat`; mind which side.
+
+# %%
+def mean_field_step(unary: np.ndarray, q: np.ndarray, kernels: list[np.ndarray], weights: list[float],
+                    compat: np.ndarray) -> np.ndarray:
+    """One mean-field update: softmax(-(unary + sum_m w_m (K~_m Q) mu^T)), shape (N, C)."""
+    ### BEGIN SOLUTION
+    energy = unary.copy()
+    for kernel, weight in zip(kernels, weights):
+        norm = 1.0 / np.sqrt(kernel.sum(axis=1))[:, None]
+        energy += weight * (norm * (kernel @ (norm * q))) @ compat.T
+    return softmax(-energy)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch11.check_mean_field_step(mean_field_step)
+
+# %% [markdown]
 # ## Recap
 # - DeepLab v1 followed its network with a fully connected CRF: a unary term from the network
 #   and a bilateral + Gaussian pairwise term over every pair of pixels (62.25% -> 67.64% mean
