@@ -142,6 +142,7 @@ def record(ipynb: Path, timeout: int = 600) -> Path:
                             resources={"metadata": {"path": str(ipynb.parent)}})
     client.execute()
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # nbclient's timestamps: noise in every diff
         if cell.cell_type == "code" and not is_checked(cell):
             cell.outputs = []  # checked cells keep outputs and count: nbval needs both
             cell.execution_count = None
