@@ -94,10 +94,13 @@ def compare(got: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-9,
         largest = float(gap.max()) if gap.size else 0.0
         return True, f"largest difference {largest:.1e}"
     at = np.unravel_index(np.argmax(gap - allowed), gap.shape)
-    where = f" at index {tuple(int(i) for i in at)}" if gap.ndim else ""
+    if gap.size == 1:
+        return False, (f"{what} is {got[at]:.6g}, expected {expected[at]:.6g} "
+                       f"(allowed difference {allowed[at]:.1e})")
     wrong = int(np.sum(gap > allowed))
-    return False, (f"{wrong} of {gap.size} values differ; worst{where}: yours {got[at]:.6g}, "
-                   f"expected {expected[at]:.6g} (allowed difference {allowed[at]:.1e})")
+    return False, (f"{what}: {wrong} of {gap.size} values differ; worst at index "
+                   f"{tuple(int(i) for i in at)}: yours {got[at]:.6g}, expected "
+                   f"{expected[at]:.6g} (allowed difference {allowed[at]:.1e})")
 
 
 def run(exercise: str, body: Callable[[], tuple[bool, str]], *, seed: int | None = None,
