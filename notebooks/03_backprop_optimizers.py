@@ -706,8 +706,8 @@ ch03.check_sigmoid_layer_backward(sigmoid_layer_backward)
 
 # %% [markdown]
 # ### Exercise 3.2 ★★ AdamW: weight decay outside the gradient
-# Adding L2 regularisation to the loss adds $\lambda w$ to the gradient, and Adam then divides that
-# by $\sqrt{v}$ like everything else: weights with large gradients are barely regularised.
+# An L2 penalty $\tfrac{\lambda}{2}\|w\|^2$ in the loss adds $\lambda w$ to the gradient, and Adam then
+# divides that by $\sqrt{v}$ like everything else: weights with large gradients are barely regularised.
 # **AdamW** (Loshchilov and Hutter, 2019) decouples the two. Keras' `AdamW` first shrinks every
 # parameter, $w \leftarrow w - \eta\,\lambda\,w$ (with the plain learning rate $\eta$, not Adam's
 # bias-corrected step), and then takes an ordinary Adam step with the gradient it was given.
@@ -735,14 +735,14 @@ ch03.check_adamw(AdamW)
 # %% [markdown]
 # ### Exercise 3.3 ★★★ Nesterov's look-ahead, as first written
 # Nesterov momentum is usually explained as "take the gradient where momentum is about to carry
-# you": $v \leftarrow \mu v - \eta \nabla L(w + \mu v)$, then $w \leftarrow w + v$. Section 5 (and
-# Keras) never computes a gradient at such a look-ahead point, yet we called it Nesterov. Write the
-# original rule: `nesterov_lookahead(grad, w0, lr, mu, steps)` starts at `w0` with $v = 0$, takes
-# `steps` steps with `grad(w)` the gradient at `w`, and returns the path of $w$ and the path of
-# $v$, two arrays of shape (steps + 1, len(w0)) that start at `w0` and at 0. The check then
-# verifies something about Keras: step after step, the point $w + \mu v$ of your paths is exactly
-# where `keras.optimizers.SGD(momentum=mu, nesterov=True)` keeps its variable. Can you show why
-# with two lines of algebra?
+# you": $v \leftarrow \mu v - \eta \nabla L(w + \mu v)$, then $w \leftarrow w + v$. Section 5's
+# rule (and Keras') takes the gradient at the current parameters, no look-ahead in sight, yet we
+# called it Nesterov. Write the original rule: `nesterov_lookahead(grad, w0, lr, mu, steps)`
+# starts at `w0` with $v = 0$, takes `steps` steps with `grad(w)` the gradient at `w`, and returns
+# the path of $w$ and the path of $v$, two arrays of shape (steps + 1, len(w0)) that start at
+# `w0` and at 0. The check then verifies something about Keras: step after step, the point
+# $w + \mu v$ of your paths is exactly where `keras.optimizers.SGD(momentum=mu, nesterov=True)`
+# keeps its variable. Can you show why with two lines of algebra?
 
 # %%
 def nesterov_lookahead(grad, w0: np.ndarray, lr: float, mu: float, steps: int):

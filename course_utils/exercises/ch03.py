@@ -105,9 +105,12 @@ def check_adamw(cls: type, seed: int | None = None) -> None:
         p = {k: v.copy() for k, v in start.items()}
         var = {k: keras.Variable(v.copy(), dtype="float64") for k, v in start.items()}
         l2 = _adam_l2_path(start, grad, lr, wd, b1, b2, eps, steps)
+        def step(params: dict, grads: dict) -> None:
+            ours.step(params, grads)
+
+        step.__name__ = f"{cls.__name__}.step"  # what a message about it calls it
         for t in range(steps):
-            g = grad(p)
-            call(ours.step, p, g)
+            call(step, p, grad(p))
             keras_opt.apply_gradients([(grad({k: v.numpy() for k, v in var.items()})[k], var[k]) for k in var])
             for k in p:
                 passed, how = compare(p[k], var[k].numpy(), rtol=1e-9, atol=1e-12,
