@@ -671,6 +671,98 @@ print(f"two-layer net ({hidden} hidden units): val accuracy {val_acc:.3f}, "
 assert val_acc > env.by_mode(quick=0.4, full=0.45), val_acc
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function or method. Replace `raise NotImplementedError()` with your
+# code, run the cell, then run the check below it. A check tests your code on fresh random inputs
+# against the course's own answer (a numerical gradient, or `keras.optimizers`) and prints
+# **PASS**, **FAIL** with the numbers that show what is wrong, or **NOT DONE** while
+# `raise NotImplementedError()` is still there. Nothing later in the chapter uses your code, so
+# you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch03
+
+# %% [markdown]
+# ### Exercise 3.1 ★ A layer of sigmoid neurons, backward
+# Section 2 took one sigmoid neuron apart; a layer is $H$ of them side by side, applied to a
+# batch: $s = \sigma(XW + b)$ with $X$ (N x D), $W$ (D x H), $b$ (H,). Given the gradient of the
+# loss with respect to the layer's output, `dout` (N x H), return `(dX, dW, db)`, each shaped like
+# what it is the gradient of. Hint: the sigmoid shortcut $(1 - s)s$ first (elementwise), then the
+# multiply gate with matrices, as `two_layer_loss` does for `W2` and `h`. The check compares your
+# three arrays with `numeric_gradient` (section 3).
+
+# %%
+def sigmoid_layer_backward(X: np.ndarray, W: np.ndarray, b: np.ndarray, dout: np.ndarray):
+    """Gradients (dX, dW, db) of sigmoid(X @ W + b), given dout, the gradient of its output."""
+    ### BEGIN SOLUTION
+    s = 1.0 / (1.0 + np.exp(-(X @ W + b)))
+    dz = dout * (1 - s) * s                 # through the sigmoid
+    return dz @ W.T, X.T @ dz, dz.sum(axis=0)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch03.check_sigmoid_layer_backward(sigmoid_layer_backward)
+
+# %% [markdown]
+# ### Exercise 3.2 ★★ AdamW: weight decay outside the gradient
+# An L2 penalty $\tfrac{\lambda}{2}\|w\|^2$ in the loss adds $\lambda w$ to the gradient, and Adam then
+# divides that by $\sqrt{v}$ like everything else: weights with large gradients are barely regularised.
+# **AdamW** (Loshchilov and Hutter, 2019) decouples the two. Keras' `AdamW` first shrinks every
+# parameter, $w \leftarrow w - \eta\,\lambda\,w$ (with the plain learning rate $\eta$, not Adam's
+# bias-corrected step), and then takes an ordinary Adam step with the gradient it was given.
+# Complete `step` below; `super().step(params, grads)` runs our `Adam`'s step. The check runs
+# your class and `keras.optimizers.AdamW` side by side on a random problem for 30 steps.
+
+# %%
+class AdamW(Adam):
+    def __init__(self, lr: float, weight_decay: float = 0.004, **adam_settings):
+        super().__init__(lr, **adam_settings)
+        self.weight_decay = weight_decay
+
+    def step(self, params: dict, grads: dict) -> None:
+        """Shrink each parameter by lr * weight_decay * itself, then take Adam's step."""
+        ### BEGIN SOLUTION
+        for k in params:
+            params[k] -= self.lr * self.weight_decay * params[k]
+        super().step(params, grads)
+        ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch03.check_adamw(AdamW)
+
+# %% [markdown]
+# ### Exercise 3.3 ★★★ Nesterov's look-ahead, as first written
+# Nesterov momentum is usually explained as "take the gradient where momentum is about to carry
+# you": $v \leftarrow \mu v - \eta \nabla L(w + \mu v)$, then $w \leftarrow w + v$. Section 5's
+# rule (and Keras') takes the gradient at the current parameters, no look-ahead in sight, yet we
+# called it Nesterov. Write the original rule: `nesterov_lookahead(grad, w0, lr, mu, steps)`
+# starts at `w0` with $v = 0$, takes `steps` steps with `grad(w)` the gradient at `w`, and returns
+# the path of $w$ and the path of $v$, two arrays of shape (steps + 1, len(w0)) that start at
+# `w0` and at 0. The check then verifies something about Keras: step after step, the point
+# $w + \mu v$ of your paths is exactly where `keras.optimizers.SGD(momentum=mu, nesterov=True)`
+# keeps its variable. Can you show why with two lines of algebra?
+
+# %%
+def nesterov_lookahead(grad, w0: np.ndarray, lr: float, mu: float, steps: int):
+    """Paths (w, v), each (steps + 1, d), of v <- mu v - lr grad(w + mu v), w <- w + v."""
+    ### BEGIN SOLUTION
+    w, v = w0.copy(), np.zeros_like(w0)
+    ws, vs = [w], [v]
+    for _ in range(steps):
+        v = mu * v - lr * grad(w + mu * v)
+        w = w + v
+        ws.append(w)
+        vs.append(v)
+    return np.array(ws), np.array(vs)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch03.check_nesterov_lookahead(nesterov_lookahead)
+
+# %% [markdown]
 # ## Recap
 # - Backprop is the chain rule applied node by node: $f = (x + y)z$ at $(-2, 5, -4)$ gives
 #   $f = -12$ and gradients $-4, -4, 3$; the sigmoid neuron's gate-by-gate gradients equal the

@@ -493,6 +493,90 @@ print("moving mean after 500 more batches:", np.round(bn.moving_mean.numpy(), 2)
 # small batches will overwrite statistics learnt on millions of images.
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer (or Keras' and TensorFlow's) and prints **PASS**, **FAIL** with
+# the numbers that show what is wrong, or **NOT DONE** while `raise NotImplementedError()` is
+# still there. Nothing later in the chapter uses your functions, so you can skip one and come
+# back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch04
+
+# %% [markdown]
+# ### Exercise 4.1 ★ He initialisation for dense and conv kernels
+# Write `he_normal(shape, rng)`: a kernel of the given shape drawn from a normal distribution with
+# mean 0 and standard deviation $\sqrt{2/\text{fan\_in}}$, using the NumPy generator `rng`. A
+# dense kernel has shape (fan_in, units). A conv kernel, which chapter 05 introduces, has shape
+# (kh, kw, c_in, c_out): each output value sums a kh x kw window over all c_in input channels,
+# so its fan_in is kh·kw·c_in. One rule covers both: fan_in is the product of all sizes but the
+# last. The check draws a dense and two conv kernels of over 100,000 weights each and measures
+# their mean and standard deviation.
+
+# %%
+def he_normal(shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    """Normal weights, mean 0, std sqrt(2 / fan_in), fan_in = product of all sizes but the last."""
+    ### BEGIN SOLUTION
+    fan_in = np.prod(shape[:-1])
+    return rng.normal(0.0, np.sqrt(2 / fan_in), size=shape)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch04.check_he_normal(he_normal)
+
+# %% [markdown]
+# ### Exercise 4.2 ★★ The derivative of GELU's tanh form
+# Section 1 used the exact GELU, $x\,\Phi(x)$. Many models (GPT-2 and BERT among them) use a
+# cheaper approximation, which `keras.activations.gelu(x, approximate=True)` computes:
+#
+# $$\mathrm{gelu}(x) \approx \tfrac12\,x\,\bigl(1 + \tanh u\bigr), \qquad
+# u = \sqrt{2/\pi}\,\bigl(x + 0.044715\,x^3\bigr).$$
+#
+# Write its derivative `d_gelu_tanh(x)` in NumPy, elementwise. Hint: the product rule, then the
+# chain rule through $\tanh$ (whose derivative section 1's `d_tanh` gives) and through $u$. The
+# check compares it with the gradient `tf.GradientTape` takes through the Keras function.
+
+# %%
+def d_gelu_tanh(x: np.ndarray) -> np.ndarray:
+    """Derivative of 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    ### BEGIN SOLUTION
+    u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
+    du = np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * x**2)
+    return 0.5 * (1 + np.tanh(u)) + 0.5 * x * (1 - np.tanh(u) ** 2) * du
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch04.check_d_gelu_tanh(d_gelu_tanh)
+
+# %% [markdown]
+# ### Exercise 4.3 ★★★ Batch normalisation on feature maps, one training step
+# Section 9 normalised a (batch, features) array. After a conv layer the input is
+# (N, H, W, C) and batch norm works per channel, over the batch **and** all positions. Write
+# `batch_norm_train(x, gamma, beta, moving_mean, moving_var, momentum, eps)`, one call of
+# `BatchNormalization(momentum=momentum, epsilon=eps)` in training mode: return the output `y`
+# and the two moving statistics as the layer updates them,
+# $\text{moving} \leftarrow \text{momentum}\cdot\text{moving} + (1 - \text{momentum})\cdot\text{batch statistic}$.
+# `gamma`, `beta` and the moving statistics have shape (C,). The check sets a Keras layer to the
+# same weights and compares all three arrays.
+
+# %%
+def batch_norm_train(x, gamma, beta, moving_mean, moving_var, momentum: float, eps: float):
+    """(y, new_moving_mean, new_moving_var) of batch norm in training mode on (N, H, W, C) maps."""
+    ### BEGIN SOLUTION
+    mu, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    y = gamma * (x - mu) / np.sqrt(var + eps) + beta
+    return (y, momentum * moving_mean + (1 - momentum) * mu,
+            momentum * moving_var + (1 - momentum) * var)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch04.check_batch_norm_train(batch_norm_train)
+
+# %% [markdown]
 # ## Recap
 # - Activations make depth worth having; their derivatives multiply the gradient in backprop.
 # - Sigmoid saturates (largest derivative 0.25; $0.25^{10} \approx 10^{-6}$ through ten layers)

@@ -1,0 +1,167 @@
+"""Checks for chapter 03's exercises: the backward pass of a sigmoid layer (against a numerical
+gradient), AdamW (against keras.optimizers.AdamW) and Nesterov's original look-ahead rule
+(against keras.optimizers.SGD(nesterov=True))."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..gradcheck import numeric_gradient, rel_error
+from .checking import call, compare, fresh_seed, run
+
+
+def _f32(v: float) -> float:
+    return float(np.float32(v))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
+    """Exercise 3.1: dX, dW, db of out = sigmoid(X @ W + b), against numerical gradients."""
+    seed = fresh_seed(seed)
+
+    def body() -> tuple[bool, str]:
+        rng = np.random.default_rng(seed)
+        N, D, H = int(rng.integers(6, 10)), int(rng.integers(4, 7)), int(rng.integers(2, 4))
+        X, W, b = rng.normal(size=(N, D)), rng.normal(size=(D, H)), rng.normal(size=H)
+        dout = rng.normal(size=(N, H))
+
+        def loss(X, W, b):  # its gradient is the backward pass for the upstream gradient dout
+            return float(np.sum(dout * _sigmoid(X @ W + b)))
+
+        expected = {"dX": numeric_gradient(lambda v: loss(v, W, b), X.copy()),
+                    "dW": numeric_gradient(lambda v: loss(X, v, b), W.copy()),
+                    "db": numeric_gradient(lambda v: loss(X, W, v), b.copy())}
+        got = call(fn, X.copy(), W.copy(), b.copy(), dout.copy())
+        if not isinstance(got, tuple) or len(got) != 3:
+            return False, f"{fn.__name__} should return a tuple (dX, dW, db)"
+        errors = []
+        for (name, want), have in zip(expected.items(), got):
+            have = np.asarray(have, dtype=np.float64)
+            if name == "dW" and have.shape == want.T.shape:
+                return False, f"dW has shape {have.shape}, expected {want.shape} like W: a transpose is missing"
+            if name == "db" and have.shape == (N, H):
+                return False, f"db has shape {have.shape}, expected {want.shape}: b is used by every row, so add over the batch"
+            passed, how = compare(have, want, rtol=1e-5, atol=1e-7, what=name)
+            if not passed:
+                z = X @ W + b
+                if name == "dX" and np.allclose(have, dout @ W.T):
+                    how += " (you skipped the sigmoid's local gradient (1 - s) s)"
+                elif name == "dX" and np.allclose(have, (dout * _sigmoid(z)) @ W.T):
+                    how += " (the sigmoid's local gradient is (1 - s) s, not s)"
+                return False, how + " (against the numerical gradient)"
+            errors.append(f"{name} {rel_error(have, want):.0e}")
+        return True, (f"X {N}x{D}, W {D}x{H}: relative error against the numerical gradient "
+                      + ", ".join(errors))
+
+    run("3.1 (sigmoid layer backward)", body, seed=seed,
+        repeat="ch03.check_sigmoid_layer_backward(sigmoid_layer_backward, seed={seed})")
+
+
+def _random_problem(rng: np.random.Generator) -> tuple[dict, Callable[[dict], dict]]:
+    """Two parameter arrays and a gradient: a bowl with random curvatures and centres."""
+    shapes = {"W": (3, 4), "b": (4,)}
+    start = {k: rng.normal(size=s) for k, s in shapes.items()}
+    curv = {k: rng.uniform(0.2, 5.0, size=s) for k, s in shapes.items()}
+    centre = {k: rng.normal(size=s) for k, s in shapes.items()}
+    return start, lambda p: {k: curv[k] * (p[k] - centre[k]) for k in p}
+
+
+def _adam_l2_path(start: dict, grad: Callable, lr: float, wd: float, b1: float, b2: float,
+                  eps: float, steps: int) -> list[dict]:
+    """Adam with weight_decay * w added to the gradient (L2), for the hint only."""
+    p = {k: v.copy() for k, v in start.items()}
+    m = {k: np.zeros_like(v) for k, v in p.items()}
+    v2 = {k: np.zeros_like(v) for k, v in p.items()}
+    path = []
+    for t in range(1, steps + 1):
+        g = {k: gk + wd * p[k] for k, gk in grad(p).items()}
+        alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        for k in p:
+            m[k] = b1 * m[k] + (1 - b1) * g[k]
+            v2[k] = b2 * v2[k] + (1 - b2) * g[k] ** 2
+            p[k] = p[k] - alpha * m[k] / (np.sqrt(v2[k]) + eps)
+        path.append({k: v.copy() for k, v in p.items()})
+    return path
+
+
+def check_adamw(cls: type, seed: int | None = None) -> None:
+    """Exercise 3.2: AdamW(lr, weight_decay, beta1, beta2, eps).step, against keras.optimizers.AdamW."""
+    import keras
+
+    seed = fresh_seed(seed)
+
+    def body() -> tuple[bool, str]:
+        rng = np.random.default_rng(seed)
+        start, grad = _random_problem(rng)
+        lr, wd = float(rng.choice([1 / 8, 1 / 16, 1 / 32])), float(rng.choice([1 / 2, 1 / 4, 1 / 8]))
+        b1, b2, eps, steps = _f32(0.9), _f32(0.999), _f32(1e-7), 30
+        ours = call(cls, lr, weight_decay=wd, beta1=b1, beta2=b2, eps=eps)
+        keras_opt = keras.optimizers.AdamW(lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=eps)
+        p = {k: v.copy() for k, v in start.items()}
+        var = {k: keras.Variable(v.copy(), dtype="float64") for k, v in start.items()}
+        l2 = _adam_l2_path(start, grad, lr, wd, b1, b2, eps, steps)
+        def step(params: dict, grads: dict) -> None:
+            ours.step(params, grads)
+
+        step.__name__ = f"{cls.__name__}.step"  # what a message about it calls it
+        for t in range(steps):
+            call(step, p, grad(p))
+            keras_opt.apply_gradients([(grad({k: v.numpy() for k, v in var.items()})[k], var[k]) for k in var])
+            for k in p:
+                passed, how = compare(p[k], var[k].numpy(), rtol=1e-9, atol=1e-12,
+                                      what=f"params['{k}'] after step {t + 1}")
+                if not passed:
+                    if np.allclose(p[k], l2[t][k], rtol=1e-9, atol=1e-12):
+                        how += (" (you added weight_decay * w to the gradient: that is L2 inside Adam, "
+                                "which Adam's scaling then divides away; AdamW shrinks w directly)")
+                    return False, f"{how} (lr {lr}, weight_decay {wd})"
+        return True, (f"{steps} steps on a random bowl (lr {lr}, weight_decay {wd}) == "
+                      "keras.optimizers.AdamW at every step")
+
+    run("3.2 (AdamW)", body, seed=seed, repeat="ch03.check_adamw(AdamW, seed={seed})")
+
+
+def check_nesterov_lookahead(fn: Callable, seed: int | None = None) -> None:
+    """Exercise 3.3: Nesterov's original rule; w + mu v must follow keras SGD(nesterov=True)."""
+    import keras
+
+    seed = fresh_seed(seed)
+
+    def body() -> tuple[bool, str]:
+        rng = np.random.default_rng(seed)
+        d = int(rng.integers(3, 6))
+        Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T   # a tilted, ill-conditioned bowl
+        c = rng.normal(size=d)
+
+        def grad(w: np.ndarray) -> np.ndarray:
+            return A @ w - c
+
+        w0, lr, mu, steps = rng.normal(size=d), float(rng.choice([1 / 16, 1 / 32])), _f32(0.9), 40
+        ws, vs = (np.asarray(a, dtype=np.float64) for a in call(fn, grad, w0.copy(), lr, mu, steps))
+        if ws.shape != (steps + 1, d) or vs.shape != (steps + 1, d):
+            return False, (f"the paths have shapes {ws.shape} and {vs.shape}, expected "
+                           f"{(steps + 1, d)} each (the start, then one row per step)")
+        if not np.allclose(ws[0], w0) or not np.allclose(vs[0], 0):
+            return False, "the paths must start at w0 and at a velocity of 0"
+        var, opt = keras.Variable(w0.copy(), dtype="float64"), keras.optimizers.SGD(lr, momentum=mu, nesterov=True)
+        keras_path = [w0.copy()]
+        for _ in range(steps):
+            opt.apply_gradients([(grad(var.numpy()), var)])
+            keras_path.append(var.numpy())
+        keras_path = np.array(keras_path)
+        passed, how = compare(ws + mu * vs, keras_path, rtol=1e-9, atol=1e-12, what="w + mu v")
+        if not passed:
+            if np.allclose(ws, keras_path, rtol=1e-9, atol=1e-12):
+                how += " (your w path is Keras' own path: write the original rule, gradient at w + mu v)"
+            return False, f"{how} (on a {d}-dimensional bowl, lr {lr})"
+        return True, (f"{steps} steps on a random {d}-dimensional bowl: w + mu v == the path of "
+                      f"keras.optimizers.SGD(nesterov=True) ({how})")
+
+    run("3.3 (Nesterov's look-ahead)", body, seed=seed,
+        repeat="ch03.check_nesterov_lookahead(nesterov_lookahead, seed={seed})")
