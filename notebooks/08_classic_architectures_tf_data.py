@@ -548,12 +548,12 @@ ch08.check_output_size(output_size)
 # Write `make_pipeline(files, decode, augment, batch_size, training, seed=0)`. `files` is a
 # dataset of (file, label) pairs like `train_files`; `decode` turns such a pair into an (image,
 # label) pair, like `decode` in section 2, and `augment` takes and returns an (image, label)
-# pair. With `training=True` it builds the training
-# pipeline of section 2 (decode, cache, shuffle every pass, augment, batch, prefetch); with
-# `training=False` the validation one: decoded once and cached, in the files' own order, never
-# augmented, batched and prefetched. The check runs both twice with a `decode` that counts its
-# calls and an `augment` that shifts the brightness at random; it tells you how many times
-# each file was decoded and whether order and augmentations changed between the passes.
+# pair. With `training=True` it builds the training pipeline of section 2 (decode, cache,
+# shuffle every pass, augment, batch, prefetch); with `training=False` the validation one:
+# decoded once and cached, in the files' own order, never augmented, batched and prefetched.
+# The check runs both twice with a `decode` that counts its calls and an `augment` that shifts
+# the brightness at random; it tells you how many times each file was decoded and whether
+# order and augmentations changed between the passes.
 # Hint: build the common start once, add the training-only steps under an `if`.
 
 # %%
