@@ -393,6 +393,89 @@ ax.set_title(f"{data_used}, VGG16 with {weights_used}");
 # suit cats and dogs, edge detectors squeezed to one vector do not suit digits.
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch07
+
+# %% [markdown]
+# ### Exercise 7.1 ★ VGG16's preprocessing by hand
+# Section 3 let `keras.applications.vgg16.preprocess_input` prepare the images. Do its work
+# yourself: `images` is a float array of shape (n, height, width, 3), RGB on the 0..255 scale.
+# Reverse the channel order to BGR, then subtract the ImageNet mean colour, which in BGR order
+# is (103.939, 116.779, 123.68). No scaling. The check compares your result with Keras'.
+# Hint: `images[..., ::-1]` reverses the last axis.
+
+# %%
+def vgg_preprocess(images: np.ndarray) -> np.ndarray:
+    """RGB images on 0..255 -> BGR with the ImageNet mean colour subtracted, same shape."""
+    ### BEGIN SOLUTION
+    return images[..., ::-1] - np.array([103.939, 116.779, 123.68])
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch07.check_vgg_preprocess(vgg_preprocess)
+
+# %% [markdown]
+# ### Exercise 7.2 ★★ Unfreeze from any block
+# Section 6 unfroze block 5. With more data you might fine-tune from block 4, or block 3. Write
+# `unfreeze_from(conv_base, block)`: after the call, every layer of `block` (a name like
+# `"block4"`) and of the blocks above it is trainable, and every layer below it is frozen,
+# whatever state the base was in before (all frozen, as after section 5, or all trainable).
+# It changes the base in place and returns nothing. The check runs it on a small stand-in with
+# VGG16's layer names (`block1_conv1` ... `block5_pool`) and counts the trainable weights.
+# Hint: a frozen model hides all its weights, whatever its layers say: look at what section 6
+# does before its loop. Layer names start with their block's name.
+
+# %%
+def unfreeze_from(conv_base: keras.Model, block: str) -> None:
+    """Make the layers of `block` ("block1" ... "block5") and above trainable, the rest frozen."""
+    ### BEGIN SOLUTION
+    conv_base.trainable = True
+    blocks = [layer.name.split("_")[0] for layer in conv_base.layers]
+    first = blocks.index(block)
+    for i, layer in enumerate(conv_base.layers):
+        layer.trainable = i >= first
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch07.check_unfreeze_from(unfreeze_from)
+
+# %% [markdown]
+# ### Exercise 7.3 ★★★ How much of the photo does block 5 see?
+# Section 1's formula $r = 1 + L\,(3 - 1)$ holds for stride 1 only. After a 2x2 pooling with
+# stride 2, neighbouring units of the next layer sit 2 input pixels apart, so each further 3x3
+# convolution widens the receptive field by $2 \cdot 2$ pixels, not 2; after two poolings by
+# $2 \cdot 4$. Keep a **jump** (input pixels between neighbouring units, 1 at the start): a layer
+# with kernel $k$ and stride $s$ adds $(k - 1) \cdot$ jump to the field, then multiplies the jump
+# by $s$. Write `receptive_field(stack)` for a list of (kernel, stride) pairs, first layer first,
+# returning the side of the input patch one unit of the last layer sees. The check includes
+# VGG16's base (section 2's `architecture`): its convolutions are (3, 1), its poolings (2, 2).
+# Can a unit of `block5_pool` see a whole 150x150 photo?
+
+# %%
+def receptive_field(stack: list[tuple[int, int]]) -> int:
+    """Side of the input patch a unit after the (kernel, stride) layers of `stack` sees."""
+    ### BEGIN SOLUTION
+    field, jump = 1, 1
+    for kernel, stride in stack:
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch07.check_receptive_field(receptive_field)
+
+# %% [markdown]
 # ## Recap
 # - VGG stacks 3x3 convolutions: two see a 5x5 patch with 18C² weights instead of 25C², three
 #   see 7x7 with 27C² instead of 49C², with more non-linearities on the way.

@@ -510,6 +510,103 @@ plot_confusion(confusion, class_names=class_names, title=f"VGG-style, {data_titl
 assert test_accuracy["vgg_style"] >= env.by_mode(quick=0.3, full=0.75), test_accuracy
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch08
+
+# %% [markdown]
+# ### Exercise 8.1 ★ How big is the output?
+# Section 4 let Keras say that 3x3 pooling with stride 2 takes 32 to 15. Write
+# `output_size(size, kernel, stride, padding)`, the side of the output of a convolution or
+# pooling on a `size` x `size` input, for `padding` `"valid"` (windows only where they fit
+# entirely) or `"same"` (the input padded so that no position is lost). Return an `int`.
+# Hint: with `"valid"`, count the window positions: the first one, then one more per `stride`
+# pixels left over. With `"same"`, the kernel no longer matters: the output has
+# $\lceil \text{size} / \text{stride} \rceil$ positions (224 with stride 4 gives 56).
+
+# %%
+def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Side of the output of a kernel x kernel window moved by stride, 'valid' or 'same'."""
+    ### BEGIN SOLUTION
+    if padding == "same":
+        return (size + stride - 1) // stride  # size / stride, rounded up
+    return (size - kernel) // stride + 1
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch08.check_output_size(output_size)
+
+# %% [markdown]
+# ### Exercise 8.2 ★★ One function for both pipelines
+# Write `make_pipeline(files, decode, augment, batch_size, training, seed=0)`. `files` is a
+# dataset of (file, label) pairs like `train_files`; `decode` turns such a pair into an (image,
+# label) pair, like `decode` in section 2, and `augment` takes and returns an (image, label)
+# pair. With `training=True` it builds the training pipeline of section 2 (decode, cache,
+# shuffle every pass, augment, batch, prefetch); with `training=False` the validation one:
+# decoded once and cached, in the files' own order, never augmented, batched and prefetched.
+# The check runs both twice with a `decode` that counts its calls and an `augment` that shifts
+# the brightness at random; it tells you how many times each file was decoded and whether
+# order and augmentations changed between the passes.
+# Hint: build the common start once, add the training-only steps under an `if`.
+
+# %%
+def make_pipeline(files: tf.data.Dataset, decode, augment, batch_size: int, training: bool,
+                  seed: int = 0) -> tf.data.Dataset:
+    """Batches of (image, label): decoded once, and for training reshuffled and augmented."""
+    ### BEGIN SOLUTION
+    ds = files.map(decode, num_parallel_calls=AUTOTUNE).cache()
+    if training:
+        ds = ds.shuffle(ds.cardinality(), seed=seed)
+        ds = ds.map(augment, num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch08.check_make_pipeline(make_pipeline)
+
+# %% [markdown]
+# ### Exercise 8.3 ★★★ Count the parameters before Keras does
+# `summarize` printed each layer's parameters; section 5 checked three of them by hand. Do all
+# of them for any network of this kind: `spec` lists its layers, `("conv", filters, kernel)`
+# (padding `"same"`, stride 1, with biases), `("pool", size, stride)` (padding `"valid"`, no
+# weights) and `("dense", units)` (with biases; the first one sees the flattened map). Write
+# `layer_parameters(input_shape, spec)`, returning one count per entry of `spec` (0 for a
+# pooling). Input shapes are (height, width, channels) and need not be square.
+# Hint: follow height, width and channels through the layers; your `output_size` gives the
+# map's side after each pooling.
+
+# %%
+def layer_parameters(input_shape: tuple[int, int, int], spec: list[tuple]) -> list[int]:
+    """Parameters of each layer of `spec`, in order (0 for a pooling layer)."""
+    ### BEGIN SOLUTION
+    height, width, channels = input_shape
+    counts = []
+    for kind, n, *rest in spec:  # n: filters, pool size or units
+        if kind == "conv":  # n filters of kernel x kernel x channels weights, and a bias each
+            counts.append(rest[0] * rest[0] * channels * n + n)
+            channels = n
+        elif kind == "pool":  # no weights; only the map shrinks
+            height, width = (output_size(side, n, rest[0], "valid") for side in (height, width))
+            counts.append(0)
+        else:  # dense: one weight per input number and unit, and a bias per unit
+            counts.append(height * width * channels * n + n)
+            height, width, channels = 1, 1, n
+    return counts
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch08.check_layer_parameters(layer_parameters)
+
+# %% [markdown]
 # ## Recap
 # - A `tf.data` pipeline: `from_tensor_slices` -> split (`take` / `skip` after a shuffle that is
 #   not repeated) -> `map(decode)` -> `cache` -> `shuffle` -> `map(augment)` -> `batch` ->
