@@ -488,8 +488,8 @@ ch05.check_conv_params(conv_params)
 # Section 1's `conv_output_size` refuses hyper-parameters that do not fit. Keras never does: with
 # `padding="valid"` it keeps only the positions where the whole filter fits (the last pixels may
 # never be seen), and with `padding="same"` it pads just enough that every S-th pixel gets an
-# output, so a 21-pixel input with stride 2 gives 11. Keras also has `dilation_rate`: a dilated
-# 3x3 filter with dilation d has gaps of d - 1 pixels between its taps, so it spans
+# output, so a 21-pixel input with stride 2 gives 11. Keras also has `dilation_rate`: a filter
+# of width F with dilation d has gaps of d - 1 pixels between its taps, so it spans
 # d(F - 1) + 1 pixels. Write `keras_output_size(W, F, S, padding, dilation)`, the output width
 # along one axis. Hint: count the positions with integer division, or with `math.ceil`.
 
@@ -513,10 +513,10 @@ ch05.check_keras_output_size(keras_output_size)
 # one output number, the first channel of the unit in the middle of the model's output map,
 # with respect to an input image. Only the input pixels that unit sees get a non-zero gradient.
 # Write `measured_receptive_field(model)`, returning the (height, width) of the block of pixels
-# with a non-zero gradient. Any input works (zeros will do) because the check's models are
-# linear: `Conv2D` layers with positive weights and no activation, and `AveragePooling2D`
-# (max pooling would send the gradient only to the largest value of each window and hide part
-# of the field). Hint: `tf.GradientTape` from chapter 03, then `np.flatnonzero` on the gradient
+# with a non-zero gradient. The check's models have no activation, only `Conv2D` layers with
+# positive weights and `AveragePooling2D`, so the gradient is the same for any input (zeros will
+# do). Max pooling would send the gradient only to the largest value of each window and hide
+# part of the field. Hint: `tf.GradientTape` from chapter 03, then `np.flatnonzero` on the gradient
 # summed over the other axes.
 
 # %%
