@@ -452,6 +452,95 @@ if ENV.quick:
     print(f"PASS: moved by 2 pixels, the pooled network keeps {gap:.3f} more of the test digits")
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer or Keras itself and prints **PASS**, **FAIL** with the numbers
+# that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later in the
+# chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs some
+# thought, ★★★ stretches.
+
+# %%
+from course_utils.exercises import ch05
+
+# %% [markdown]
+# ### Exercise 5.1 ★ Parameters of a convolution layer
+# Section 2 counted a square filter on an RGB image. Write `conv_params(kernel, depth, filters,
+# use_bias)` for any `Conv2D`: `kernel` is `(height, width)`, possibly not square, `depth` is
+# the number of input channels and `filters` the number of filters; with `use_bias=False` (as
+# in section 4) the layer has no biases. Work it out from what a filter is, without building a
+# layer: the check compares with Keras' `count_params` on random layers.
+
+# %%
+def conv_params(kernel: tuple[int, int], depth: int, filters: int, use_bias: bool = True) -> int:
+    """Number of parameters of a Conv2D layer with `filters` filters of size `kernel` on `depth` channels."""
+    ### BEGIN SOLUTION
+    per_filter = kernel[0] * kernel[1] * depth + (1 if use_bias else 0)
+    return per_filter * filters
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch05.check_conv_params(conv_params)
+
+# %% [markdown]
+# ### Exercise 5.2 ★★ Output size as Keras computes it
+# Section 1's `conv_output_size` refuses hyper-parameters that do not fit. Keras never does: with
+# `padding="valid"` it keeps only the positions where the whole filter fits (the last pixels may
+# never be seen), and with `padding="same"` it pads just enough that every S-th pixel gets an
+# output, so a 21-pixel input with stride 2 gives 11. Keras also has `dilation_rate`: a filter
+# of width F with dilation d has gaps of d - 1 pixels between its taps, so it spans
+# d(F - 1) + 1 pixels. Write `keras_output_size(W, F, S, padding, dilation)`, the output width
+# along one axis. Hint: count the positions with integer division, or with `math.ceil`.
+
+# %%
+def keras_output_size(W: int, F: int, S: int = 1, padding: str = "valid", dilation: int = 1) -> int:
+    """Output width of a Keras Conv2D along one axis, for padding "valid" or "same"."""
+    ### BEGIN SOLUTION
+    if padding == "same":
+        return -(-W // S)  # ceil(W / S)
+    span = dilation * (F - 1) + 1
+    return (W - span) // S + 1
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch05.check_keras_output_size(keras_output_size)
+
+# %% [markdown]
+# ### Exercise 5.3 ★★★ Measure a receptive field
+# Section 11 computed receptive fields with a formula. Measure one instead: take the gradient of
+# one output number, the first channel of the unit in the middle of the model's output map,
+# with respect to an input image. Only the input pixels that unit sees get a non-zero gradient.
+# Write `measured_receptive_field(model)`, returning the (height, width) of the block of pixels
+# with a non-zero gradient. The check's models have no activation, only `Conv2D` layers with
+# positive weights and `AveragePooling2D`, so the gradient is the same for any input (zeros will
+# do). Max pooling would send the gradient only to the largest value of each window and hide
+# part of the field. Hint: `tf.GradientTape` from chapter 03, then `np.flatnonzero` on the gradient
+# summed over the other axes.
+
+# %%
+import tensorflow as tf
+
+
+def measured_receptive_field(model: keras.Model) -> tuple[int, int]:
+    """(height, width) of the input pixels that change the centre unit of the model's output."""
+    ### BEGIN SOLUTION
+    x = tf.zeros((1, *model.input_shape[1:]))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x)
+        centre = y[0, y.shape[1] // 2, y.shape[2] // 2, 0]
+    seen = np.abs(tape.gradient(centre, x).numpy()[0, :, :, 0]) > 0
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch05.check_receptive_field(measured_receptive_field)
+
+# %% [markdown]
 # ## Recap
 # - Output size is $(W - F + 2P)/S + 1$ per axis; if it is not whole, the layer does not fit.
 # - A conv layer has (F·F·input depth + 1) parameters per filter, whatever the image size;

@@ -557,6 +557,62 @@ compare_histories(runs, metrics=("val_loss",), smooth=0.8, title="validation los
 # one is how you find out.
 
 # %% [markdown]
+# ## Exercises
+# Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
+# the cell, then run the check below it. A check tests your function on fresh random inputs
+# against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
+# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought.
+
+# %%
+from course_utils.exercises import ch06
+
+# %% [markdown]
+# ### Exercise 6.1 ★ The best epoch of a smoothed curve
+# One noisy low point can make a bad epoch look best. Write `best_smoothed_epoch(val_loss,
+# factor)`: smooth the validation losses with section 7's `ema` and return the epoch, counted
+# from 1 as in the training log, where the smoothed loss is lowest. The check uses curves whose
+# lowest raw point is somewhere else.
+
+# %%
+def best_smoothed_epoch(val_loss: list[float], factor: float = 0.8) -> int:
+    """Epoch (1 = first) at which the EMA-smoothed validation loss is lowest."""
+    ### BEGIN SOLUTION
+    return int(np.argmin(ema(val_loss, factor))) + 1
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch06.check_best_smoothed_epoch(best_smoothed_epoch)
+
+# %% [markdown]
+# ### Exercise 6.2 ★★ Augmentation that keeps a digit a digit
+# Section 4's quick mode leaves out the flip, but its layers still fill the pixels that a
+# rotation, zoom or shift uncovers by mirroring the image (`fill_mode="reflect"`). A digit that
+# touches the border then gets a mirrored piece of stroke beside it. Write
+# `make_digit_augmentation()`, returning a `keras.Sequential` of random rotations, zooms and
+# shifts (as in section 4, no flip) whose new pixels are black: look up `fill_mode` and
+# `fill_value` in the layers' arguments. The check feeds it images with a red, a green and a
+# blue dot and verifies that shapes are kept, that images change in training but not at
+# inference, that the dots never come out in mirrored order, and that new pixels are black.
+
+# %%
+def make_digit_augmentation() -> keras.Sequential:
+    """Random rotations, zooms and shifts that never mirror and fill new pixels with black."""
+    ### BEGIN SOLUTION
+    black = dict(fill_mode="constant", fill_value=0.0)
+    return keras.Sequential([
+        layers.RandomRotation(0.1, **black),
+        layers.RandomZoom(0.2, **black),
+        layers.RandomTranslation(0.2, 0.2, **black),
+    ], name="digit_augmentation")
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch06.check_digit_augmentation(make_digit_augmentation)
+
+# %% [markdown]
 # ## Recap
 # - `image_dataset_from_directory` reads one folder per class into batches of resized
 #   images with labels; add `prefetch` so the input never waits.
