@@ -42,7 +42,7 @@ def test_planted_mistakes_fail(capsys, seed):
         assert line.startswith("FAIL") and hint in line, (wrong.__name__, line)
 
     def with_flip():  # the chapter's full-mode augmentation: right for cats, wrong for digits
-        return keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1),
+        return keras.Sequential([layers.RandomFlip("horizontal", seed=seed), layers.RandomRotation(0.1),
                                  layers.RandomZoom(0.2), layers.RandomTranslation(0.2, 0.2)])
 
     def reflect_fill():  # no flip, but the default fill mirrors the image into the new pixels
