@@ -521,27 +521,30 @@ assert test_accuracy["vgg_style"] >= env.by_mode(quick=0.3, full=0.75), test_acc
 from course_utils.exercises import ch08
 
 # %% [markdown]
-# ### Exercise 8.1 ★ How big is the output?
-# Section 4 let Keras say that 3x3 pooling with stride 2 takes 32 to 15. Write
-# `output_size(size, kernel, stride, padding)`, the side of the output of a convolution or
-# pooling on a `size` x `size` input, for `padding` `"valid"` (windows only where they fit
-# entirely) or `"same"` (the input padded so that no position is lost). Return an `int`.
-# Hint: with `"valid"`, count the window positions: the first one, then one more per `stride`
-# pixels left over. With `"same"`, the kernel no longer matters: the output has
-# $\lceil \text{size} / \text{stride} \rceil$ positions (224 with stride 4 gives 56).
+# ### Exercise 8.1 ★ AlexNet's ten crops
+# AlexNet trained on random crops and their mirror images; to classify a test image it averaged
+# its predictions over ten fixed crops: the four corners and the centre, and the same five
+# mirrored left to right. Write `ten_crops(image, size)` for an image of shape
+# (height, width, channels), larger than `size` on both sides. Return an array of shape
+# (10, `size`, `size`, channels): top-left, top-right, bottom-left, bottom-right, centre, then
+# those five mirrored, in the same order. The centre crop starts at row
+# (height - size) // 2 and column (width - size) // 2. Hint: a slice with step -1 reverses an
+# axis; which axis of a crop is left to right?
 
 # %%
-def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
-    """Side of the output of a kernel x kernel window moved by stride, 'valid' or 'same'."""
+def ten_crops(image: np.ndarray, size: int) -> np.ndarray:
+    """Four corner crops and the centre crop of size x size, then the five mirrored: (10, size, size, C)."""
     ### BEGIN SOLUTION
-    if padding == "same":
-        return (size + stride - 1) // stride  # size / stride, rounded up
-    return (size - kernel) // stride + 1
+    h, w = image.shape[:2]
+    starts = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size),
+              ((h - size) // 2, (w - size) // 2)]
+    crops = np.stack([image[y:y + size, x:x + size] for y, x in starts])
+    return np.concatenate([crops, crops[:, :, ::-1]])  # axis 2 of the stack: each crop's width
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch08.check_output_size(output_size)
+ch08.check_ten_crops(ten_crops)
 
 # %% [markdown]
 # ### Exercise 8.2 ★★ One function for both pipelines
@@ -580,8 +583,8 @@ ch08.check_make_pipeline(make_pipeline)
 # weights) and `("dense", units)` (with biases; the first one sees the flattened map). Write
 # `layer_parameters(input_shape, spec)`, returning one count per entry of `spec` (0 for a
 # pooling). Input shapes are (height, width, channels) and need not be square.
-# Hint: follow height, width and channels through the layers; your `output_size` gives the
-# map's side after each pooling.
+# Hint: follow height, width and channels through the layers; a pooling with window `size`
+# and `stride` leaves `(side - size) // stride + 1` of each side (chapter 05, section 1).
 
 # %%
 def layer_parameters(input_shape: tuple[int, int, int], spec: list[tuple]) -> list[int]:
@@ -594,7 +597,7 @@ def layer_parameters(input_shape: tuple[int, int, int], spec: list[tuple]) -> li
             counts.append(rest[0] * rest[0] * channels * n + n)
             channels = n
         elif kind == "pool":  # no weights; only the map shrinks
-            height, width = (output_size(side, n, rest[0], "valid") for side in (height, width))
+            height, width = (height - n) // rest[0] + 1, (width - n) // rest[0] + 1
             counts.append(0)
         else:  # dense: one weight per input number and unit, and a bias per unit
             counts.append(height * width * channels * n + n)

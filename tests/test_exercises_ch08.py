@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,7 +11,7 @@ from exercise_support import chapter_functions, outcome, stub
 
 AUTOTUNE = tf.data.AUTOTUNE
 SOLVED = chapter_functions("08_classic_architectures_tf_data", AUTOTUNE=AUTOTUNE)
-CHECKS = {ch08.check_output_size: "output_size", ch08.check_make_pipeline: "make_pipeline",
+CHECKS = {ch08.check_ten_crops: "ten_crops", ch08.check_make_pipeline: "make_pipeline",
           ch08.check_layer_parameters: "layer_parameters"}
 
 
@@ -28,33 +26,41 @@ def test_stubs_are_not_done(capsys):
         assert outcome(capsys, check, stub).startswith("NOT DONE")
 
 
-def test_the_output_size_reference_is_keras():
-    from keras import layers
-
-    rng = np.random.default_rng(0)
-    for _ in range(30):
-        size, kernel, stride = int(rng.integers(10, 60)), int(rng.integers(1, 8)), int(rng.integers(1, 5))
-        for padding in ("valid", "same"):
-            shape = layers.MaxPooling2D(kernel, strides=stride, padding=padding).compute_output_shape(
-                (None, size, size, 1))
-            assert shape[1] == ch08.output_size_reference(size, kernel, stride, padding)
+def test_the_ten_crops_reference_on_a_small_image():
+    image = np.arange(4 * 5).reshape(4, 5, 1)  # rows 0..3, columns 0..4
+    crops = ch08.ten_crops_reference(image, 2)[..., 0]
+    assert crops.shape == (10, 2, 2)
+    assert crops[0].tolist() == [[0, 1], [5, 6]] and crops[3].tolist() == [[13, 14], [18, 19]]
+    assert crops[4].tolist() == [[6, 7], [11, 12]]  # starts at row (4-2)//2 = 1, column (5-2)//2 = 1
+    assert crops[5].tolist() == [[1, 0], [6, 5]]  # the first crop, mirrored left to right
 
 
 def test_planted_mistakes_fail(capsys):
-    def no_plus_one(size, kernel, stride, padding):
-        return math.ceil(size / stride) if padding == "same" else (size - kernel) // stride
+    def upside_down(image, size):
+        crops = ch08.ten_crops_reference(image, size)[:5]
+        return np.concatenate([crops, crops[:, ::-1]])
 
-    def floor_for_same(size, kernel, stride, padding):
-        return size // stride if padding == "same" else (size - kernel) // stride + 1
+    def centre_rounded_up(image, size):
+        crops = ch08.ten_crops_reference(image, size)
+        h, w = image.shape[:2]
+        y, x = -(-(h - size) // 2), -(-(w - size) // 2)
+        crops[4] = image[y:y + size, x:x + size]
+        crops[9] = crops[4][:, ::-1]
+        return crops
 
-    def true_division(size, kernel, stride, padding):
-        return size / stride if padding == "same" else (size - kernel) / stride + 1
+    def unmirrored(image, size):
+        crops = ch08.ten_crops_reference(image, size)[:5]
+        return np.concatenate([crops, crops])
 
-    hints = {no_plus_one: "+ 1", floor_for_same: "round up", true_division: "whole number"}
+    def channels_last_lost(image, size):
+        return ch08.ten_crops_reference(image, size)[..., 0]
+
+    hints = {upside_down: "upside down", centre_rounded_up: "not the centre",
+             unmirrored: "mirrored left-right", channels_last_lost: "shape"}
     for wrong, hint in hints.items():
-        for seed in range(4):
-            line = outcome(capsys, ch08.check_output_size, wrong, seed=seed)
-            assert line.startswith("FAIL") and hint in line, line
+        for seed in range(6):
+            line = outcome(capsys, ch08.check_ten_crops, wrong, seed=seed)
+            assert line.startswith("FAIL") and hint in line, (wrong.__name__, line)
 
     def no_cache(files, decode, augment, batch_size, training, seed=0):
         ds = files.map(decode)
@@ -103,7 +109,8 @@ def test_planted_mistakes_fail(capsys):
             line = outcome(capsys, ch08.check_make_pipeline, wrong, seed=seed)
             assert line.startswith("FAIL") and hint in line, (wrong.__name__, line)
 
-    output_size = SOLVED["output_size"]
+    def output_size(side, size, stride, padding):  # a pooling's output side ("valid")
+        return (side - size) // stride + 1
 
     def no_biases(input_shape, spec):
         height, width, channels = input_shape

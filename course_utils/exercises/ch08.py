@@ -1,9 +1,8 @@
-"""Checks for chapter 08's exercises: the output size of a convolution or pooling, a tf.data
-pipeline with its steps in the right order, and the parameters of each layer of a network."""
+"""Checks for chapter 08's exercises: AlexNet's ten test crops, a tf.data pipeline with its
+steps in the right order, and the parameters of each layer of a network."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -11,43 +10,46 @@ import numpy as np
 from .checking import call, compare, fresh_seed, run
 
 
-def output_size_reference(size: int, kernel: int, stride: int, padding: str) -> int:
-    """Side of a convolution's or pooling's output, as Keras computes it."""
-    if padding == "same":
-        return math.ceil(size / stride)
-    return (size - kernel) // stride + 1
+def ten_crops_reference(image: np.ndarray, size: int) -> np.ndarray:
+    """AlexNet's ten test crops: four corners and the centre, then the same five mirrored."""
+    h, w = image.shape[:2]
+    corners = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size),
+               ((h - size) // 2, (w - size) // 2)]
+    crops = np.stack([image[y:y + size, x:x + size] for y, x in corners])
+    return np.concatenate([crops, crops[:, :, ::-1]])
 
 
-def check_output_size(fn: Callable, seed: int | None = None) -> None:
-    """Exercise 8.1: output sides for random sizes, kernels, strides and both paddings."""
+def _ten_crops_hint(got: np.ndarray, image: np.ndarray, size: int) -> str:
+    expected = ten_crops_reference(image, size)
+    if np.array_equal(got[:5], expected[:5]) and np.array_equal(got[5:], expected[:5, ::-1]):
+        return " (crops 6-10 are mirrored upside down: a left-right mirror reverses the width axis)"
+    if np.array_equal(got[:4], expected[:4]) and not np.array_equal(got[4], expected[4]):
+        return " (crop 5 is not the centre: it starts at ((height - size) // 2, (width - size) // 2))"
+    if np.array_equal(got[:5], expected[:5]):
+        return " (crops 6-10 should be crops 1-5 mirrored left-right, in the same order)"
+    return ""
+
+
+def check_ten_crops(fn: Callable, seed: int | None = None) -> None:
+    """Exercise 8.1: the ten crops of random non-square images, compared pixel for pixel."""
     seed = fresh_seed(seed)
 
     def body() -> tuple[bool, str]:
         rng = np.random.default_rng(seed)
-        cases = [(32, 3, 2, "valid"), (32, 2, 2, "valid"), (224, 11, 4, "same")]  # chapter cases
-        for _ in range(40):
-            kernel, stride = int(rng.integers(1, 8)), int(rng.integers(1, 5))
-            cases.append((int(rng.integers(kernel, 100)), kernel, stride,
-                          str(rng.choice(["valid", "same"]))))
-        for size, kernel, stride, padding in cases:
-            got = call(fn, size, kernel, stride, padding)
-            expected = output_size_reference(size, kernel, stride, padding)
-            if not isinstance(got, (int, np.integer)) or got != expected:
-                detail = (f"output_size({size}, {kernel}, {stride}, {padding!r}) gave {got!r}, "
-                          f"expected {expected}")
-                if isinstance(got, float):
-                    detail += " (a size is a whole number: use // or math.ceil)"
-                elif padding == "valid" and got == (size - kernel) // stride:
-                    detail += " (the first window counts too: + 1)"
-                elif padding == "same" and got == size // stride:
-                    detail += ("; with 'same' a last, partly padded window still makes an "
-                               "output: round up")
-                return False, detail
-        return True, (f"{len(cases)} cases, among them 32x32 pooled 3x3 / stride 2 -> 15, "
-                      "as section 4 printed")
+        for _ in range(3):
+            size = int(rng.integers(8, 20))
+            h = size + 2 * int(rng.integers(1, 6))  # an even margin above and below the crops
+            w = size + 2 * int(rng.integers(1, 6)) + 1  # an odd one: the centre must round down
+            image = rng.integers(0, 256, size=(h, w, 3)).astype(np.uint8)
+            got = np.asarray(call(fn, image, size))
+            passed, how = compare(got, ten_crops_reference(image, size), rtol=0, atol=0,
+                                  what="your crops")
+            if not passed:
+                hint = _ten_crops_hint(got, image, size) if got.shape == (10, size, size, 3) else ""
+                return False, f"{h}x{w} image, crops of {size}: {how}{hint}"
+        return True, "ten crops of three random non-square images, every pixel as expected"
 
-    run("8.1 (output size)", body, seed=seed,
-        repeat="ch08.check_output_size(output_size, seed={seed})")
+    run("8.1 (ten crops)", body, seed=seed, repeat="ch08.check_ten_crops(ten_crops, seed={seed})")
 
 
 def _files(n: int, seed: int) -> tuple[Any, dict[bytes, np.ndarray], list[int]]:
