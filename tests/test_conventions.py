@@ -158,11 +158,17 @@ def test_exercises_come_with_checks_and_nothing_else_uses_them(path: Path):
                 f"solution cell {s} does more than define: the student's stub would stop the notebook")
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 defined[node.name] = s
+    def names(i: int) -> set[str]:
+        return {n.id for n in ast.walk(ast.parse(cells[i].source)) if isinstance(n, ast.Name)}
+
     mine = set(solutions) | set(checks)
     for i, cell in enumerate(cells):
         if cell.cell_type == "code" and i not in mine:
-            used = {n.id for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Name)}
-            assert not used & set(defined), f"code cell {i} uses a student's function {used & set(defined)}"
+            assert not names(i) & set(defined), f"code cell {i} uses a student's function {names(i) & set(defined)}"
+    for s, c in zip(solutions, checks):  # an exercise stands alone: skipping one blocks no other
+        others = {name for name, where in defined.items() if where != s}
+        assert not (names(s) | names(c)) & others, (
+            f"exercise in cells {s}-{c} uses another exercise's function {(names(s) | names(c)) & others}")
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if nb_tool.is_exercise_check(cell):
