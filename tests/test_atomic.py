@@ -4,6 +4,12 @@ file or folder as it was and nothing half-written beside it."""
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -36,7 +42,8 @@ def test_a_folder_is_built_once_and_its_record_kept(tmp_path):
     assert (out / "a.txt").read_text() == "hello"
     assert json.loads((out / atomic.COMPLETE).read_text()) == {"files": 1}
     assert atomic.build_folder(out, build) == {"files": 1} and len(calls) == 1
-    assert calls[0] == tmp_path / "set.tmp" and not calls[0].exists()
+    assert calls[0].parent == tmp_path and calls[0].name.startswith("set.tmp-") and not calls[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
 
 
 def test_a_failed_build_leaves_the_old_folder_and_no_leftovers(tmp_path):
@@ -60,3 +67,41 @@ def test_a_damaged_record_means_not_complete(tmp_path):
     (tmp_path / atomic.COMPLETE).write_text("{trunc")
     assert atomic.completed(tmp_path) is None
     assert atomic.completed(tmp_path / "missing") is None
+
+
+def _slow_build(dest: str, who: str, queue) -> None:
+    def build(tmp):
+        (tmp / "who.txt").write_text(who)
+        time.sleep(0.5)  # both processes are building at the same time
+        return {"who": who}
+
+    record = atomic.build_folder(Path(dest), build)
+    queue.put((who, record, (Path(dest) / "who.txt").read_text()))
+
+
+def test_two_processes_building_one_folder_both_get_the_finished_one(tmp_path):
+    """Two chapters running side by side build the same data folder: no error, one winner."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    dest = tmp_path / "set"
+    workers = [ctx.Process(target=_slow_build, args=(str(dest), who, queue)) for who in ("a", "b")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    results = [queue.get(timeout=5) for _ in workers]
+    winner = atomic.completed(dest)["who"]
+    assert all(record == {"who": winner} and text == winner for _, record, text in results), results
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
+
+
+def test_folders_left_by_ended_builds_are_cleaned_up(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / f"set.tmp-{dead}-x1").mkdir()  # a build that was killed
+    (tmp_path / "set.tmp").mkdir()  # an earlier version's temporary folder
+    live = tmp_path / f"set.tmp-{os.getpid()}-x2"
+    live.mkdir()  # a build still running (this process): left alone
+    atomic.build_folder(tmp_path / "set", lambda tmp: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["set", live.name])
