@@ -10,28 +10,39 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 
-def run_one(path: Path, out: Path, timeout: int) -> float:
-    """Execute one notebook; write build/<name>.ipynb and build/<name>.html; return seconds."""
+def run_one(path: Path, out: Path, timeout: int, html: bool = True) -> float:
+    """Execute one notebook; write build/<name>.ipynb and build/<name>.html; return seconds.
+
+    The kernel talks over local sockets (IPC), and what it writes outside cells (TensorFlow's
+    C++ logging, ipykernel's own warnings) goes to build/<name>.kernel.log, not the terminal.
+    With html=False only the executed notebook is written.
+    """
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    try:
-        client.execute()
-    finally:
-        seconds = time.perf_counter() - start
-        nbformat.write(nb, out / path.name)
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        (out / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets, \
+            open(out / path.with_suffix(".kernel.log").name, "w") as log:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
+        client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute(stdout=log, stderr=log)
+        finally:
+            seconds = time.perf_counter() - start
+            nbformat.write(nb, out / path.name)
+            if html:
+                body, _ = HTMLExporter().from_notebook_node(nb)
+                (out / path.with_suffix(".html").name).write_text(body, encoding="utf-8")
     return seconds
 
 
