@@ -6,10 +6,11 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install install-instructor instructor course lab test test-colab test-one test-full check-full notebooks record clean
+.PHONY: help install install-instructor install-site instructor course site lab test test-colab test-one test-full check-full notebooks record clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
+	@echo "make site        the course as a web site: every chapter run (quick mode), in build/site/"
 	@echo "make lab         open the chapters in JupyterLab"
 	@echo "make test        unit tests + every chapter through nbval (quick mode, offline), as"
 	@echo "                 students get it (exercises unsolved) and as instructors do (solved)"
@@ -36,6 +37,21 @@ instructor: install-instructor
 course: install
 	@mkdir -p build
 	COURSE_MODE=quick $(PY) tools/run_course.py --out build $(NOTEBOOKS)
+
+# The course as a static web site (Jupyter Book 1.x): runs every chapter (SITE_MODE=quick, the
+# default, or full) into build/executed/, renders them into build/site/ (open index.html). Pages
+# need no network. SITE_ARGS=--no-execute renders the chapters already run.
+# tests/test_site.py then checks the site in headless Chromium.
+SITE_MODE ?= quick
+SITE_ARGS ?=
+$(VENV)/.site: $(VENV)/.installed requirements-site.txt
+	@bash tools/install.sh "$(PYTHON)" "$(VENV)" requirements-site.txt
+	@touch $@
+
+install-site: $(VENV)/.site
+
+site: install-site
+	COURSE_MODE=$(SITE_MODE) $(PY) tools/build_site.py $(SITE_ARGS) $(NOTEBOOKS)
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks

@@ -1,0 +1,240 @@
+"""Build the course's web site: execute the chapters, then render them with Jupyter Book.
+
+    python tools/build_site.py notebooks/[0-9][0-9]_*.ipynb      # what `make site` runs
+    python tools/build_site.py --no-execute notebooks/05_*.ipynb  # reuse build/executed/
+
+1. Executes each chapter in the current COURSE_MODE (`make site` sets quick) into
+   build/executed/<name>.ipynb, one line per chapter with its time (reuses tools/run_course.py).
+   A chapter that fails makes the build stop with exit 1, before any page is rendered.
+2. Writes the book's source in build/book/: site/_config.yml, a _toc.yml of the chapters, the
+   home page (site/intro.md filled in from README.md) and the executed chapters with
+   - the Colab / GitHub badge images (from outside servers) replaced by plain text links,
+   - a note at the top of every chapter run in quick mode, with the data it used,
+   and MathJax 3 (npm's `mathjax` package) in _mathjax/ (served as _static/mathjax/), so
+   formulas render offline.
+3. Renders build/book/ with Jupyter Book without executing anything, into build/site/
+   (the log in build/site-build.log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+from course_utils.env import REPO_BRANCH, REPO_URL  # noqa: E402
+from run_course import run_one  # noqa: E402
+
+# MathJax 3 from the npm registry (its tarball's sha256, checked before use).
+MATHJAX = "mathjax@3.2.2"
+MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
+# What the site needs of MathJax's es5/ folder: the TeX-to-HTML component, the extensions it
+# loads on demand, the menu and its fonts. Not the speech engine (sre/, 12 MB) or SVG output.
+MATHJAX_KEEP = ("tex-chtml.js", "input/", "output/chtml", "ui/", "a11y/", "adaptors/")
+
+BADGE = re.compile(r"\[!\[([^\]]*)\]\([^)]*\)\]\(([^)]*)\)")
+BADGE_TEXT = {
+    "open in colab": "Run this chapter in Google Colab",
+    "view on github": "See this chapter's notebook on GitHub",
+}
+
+
+def execute(notebooks: list[Path], out: Path, timeout: int) -> list[str]:
+    """Run each chapter into out/; print one line per chapter; return the names that failed."""
+    from nbclient.exceptions import CellExecutionError
+
+    out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for path in notebooks:
+        try:
+            seconds = run_one(path, out, timeout, html=False)
+            print(f"ran    {path.stem:40s} {seconds:6.1f} s", flush=True)
+        except (CellExecutionError, RuntimeError, TimeoutError) as err:
+            failed.append(path.stem)
+            first = str(err).strip().splitlines()
+            print(f"FAILED {path.stem}: {first[0] if first else type(err).__name__}", flush=True)
+            print(f"       see {out / path.name} and {out / path.with_suffix('.kernel.log').name}",
+                  flush=True)
+    return failed
+
+
+def banner_of(nb: nbformat.NotebookNode) -> str:
+    """The text env.banner() printed (QUICK MODE / FULL MODE lines), or ''."""
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "env.banner(" not in cell.source:
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                text = output["text"]
+                start = min((i for i in (text.find("QUICK MODE"), text.find("FULL MODE")) if i >= 0),
+                            default=-1)
+                if start >= 0:
+                    return text[start:].rstrip()
+    return ""
+
+
+def quick_note(banner: str) -> str:
+    """The note a quick-mode chapter carries at its top ('' for a full-mode run)."""
+    if not banner.startswith("QUICK MODE"):
+        return ""
+    return (
+        ":::{admonition} Built in quick mode\n:class: warning\n"
+        "This page was run with `COURSE_MODE=quick`: offline, on small data, for a few epochs. "
+        "What it used, and what a full run reaches:\n\n"
+        f"```text\n{banner}\n```\n\n"
+        "Run the chapter yourself with `COURSE_MODE=full` for real results.\n:::\n"
+    )
+
+
+def for_site(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed chapter as the site shows it: badges as text links, the quick-mode note."""
+    first = nb.cells[0]
+
+    def text_link(match: re.Match) -> str:
+        label = BADGE_TEXT.get(match.group(1).strip().lower(), match.group(1))
+        return f"[{label}]({match.group(2)})"
+
+    # The badges (one a line, under the title) become one line of links, followed by the note.
+    lines = first.source.splitlines()
+    at = [i for i, line in enumerate(lines) if BADGE.search(line)]
+    links = " · ".join(BADGE.sub(text_link, lines[i]).strip() for i in at)
+    note = quick_note(banner_of(nb))
+    where = at[0] if at else 1
+    lines = [line for i, line in enumerate(lines) if i not in at]
+    lines[where:where] = [part for part in (links, "", note) if part or links]
+    first.source = "\n".join(lines)
+    return nb
+
+
+def chapters_from_readme(readme: str, titles: dict[str, str]) -> tuple[str, str, str]:
+    """(what the course is, the chapter list as Markdown, the quick-start commands) from README."""
+    about = readme.split("\n\n", 2)[1].strip() if readme.startswith("# ") else ""
+    rows = re.findall(r"^\| (\d\d) \| \[([^\]]+)\]\(notebooks/([^)]+)\.ipynb\) \| (.+?) \|$",
+                      readme, flags=re.M)
+    lines = []
+    for number, name, stem, what in rows:
+        if stem in titles:
+            lines.append(f"- **[{number} · {name}](notebooks/{stem}.ipynb)**: you will {what}")
+    block = re.search(r"## Quickstart.*?```bash\n(.*?)```", readme, flags=re.S)
+    return about, "\n".join(lines), block.group(1).rstrip() if block else "make course"
+
+
+def mathjax(static: Path, cache: Path) -> None:
+    """Copy MathJax's browser files into static/mathjax, fetching npm's tarball once."""
+    tarball = cache / f"{MATHJAX.replace('@', '-')}.tgz"
+    if not tarball.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "pack", "--silent", MATHJAX, "--pack-destination", str(cache)],
+                       check=True, stdout=subprocess.DEVNULL)
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if digest != MATHJAX_SHA256:
+        tarball.unlink()
+        raise SystemExit(f"{tarball}: sha256 {digest}, expected {MATHJAX_SHA256}; deleted, run again")
+    target = static / "mathjax"
+    shutil.rmtree(target, ignore_errors=True)
+    with tarfile.open(tarball) as tar:
+        for member in tar.getmembers():
+            inner = member.name.removeprefix("package/es5/")
+            if member.isfile() and inner != member.name and inner.startswith(MATHJAX_KEEP):
+                dest = target / inner
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(tar.extractfile(member).read())
+
+
+def write_book(executed: list[Path], book: Path, cache: Path) -> None:
+    """Lay out the Jupyter Book source in book/ from the executed chapters."""
+    shutil.rmtree(book, ignore_errors=True)
+    (book / "notebooks").mkdir(parents=True)
+    config = (ROOT / "site" / "_config.yml").read_text(encoding="utf-8")
+    config = re.sub(r"(?m)^(  url: )\S+", rf"\g<1>{REPO_URL}", config)
+    config = re.sub(r"(?m)^(  branch: )\S+", rf"\g<1>{REPO_BRANCH}", config)
+    (book / "_config.yml").write_text(config, encoding="utf-8")
+    titles, modes = {}, set()
+    for path in executed:
+        nb = for_site(nbformat.read(path, as_version=4))
+        modes.add("quick" if banner_of(nb).startswith("QUICK") else "full")
+        titles[path.stem] = nb.cells[0].source.splitlines()[0].lstrip("# ").strip()
+        nbformat.write(nb, book / "notebooks" / path.name)
+    toc = ["format: jb-book", "root: intro", "chapters:"]
+    toc += [f"- file: notebooks/{stem}" for stem in titles]
+    (book / "_toc.yml").write_text("\n".join(toc) + "\n", encoding="utf-8")
+    about, chapters, quickstart = chapters_from_readme(
+        (ROOT / "README.md").read_text(encoding="utf-8"), titles)
+    mode_note = ("These pages were run in **quick mode**: offline, on small data and few epochs, "
+                 "so their numbers show the code at work, not real results; each chapter says "
+                 "what it used and what a full run reaches." if "quick" in modes else "")
+    intro = (ROOT / "site" / "intro.md").read_text(encoding="utf-8")
+    for key, value in {"about": about, "chapters": chapters, "quickstart": quickstart,
+                       "mode_note": mode_note, "repo": REPO_URL}.items():
+        intro = intro.replace("{{" + key + "}}", value)
+    (book / "intro.md").write_text(intro, encoding="utf-8")
+    mathjax(book / "_mathjax", cache)
+
+
+def render(book: Path, site: Path, log: Path) -> int:
+    """Run Jupyter Book on book/ (nothing executed), move its HTML to site/; return warnings."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    with open(log, "w") as out:
+        done = subprocess.run([str(jb), "build", str(book), "--builder", "html"],
+                              stdout=out, stderr=subprocess.STDOUT)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    if done.returncode != 0:
+        print(text[-3000:])
+        raise SystemExit(f"jupyter-book failed (exit {done.returncode}); full log in {log}")
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.move(str(book / "_build" / "html"), str(site))
+    (site / ".nojekyll").touch()
+    return len(re.findall(r"WARNING", text))
+
+
+def size_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--build", type=Path, default=ROOT / "build")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="render the chapters already in build/executed/")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    args = parser.parse_args()
+    executed_dir = args.build / "executed"
+    start = time.perf_counter()
+    mode = os.environ.get("COURSE_MODE", "") or "default (full for a person)"
+    if not args.no_execute:
+        print(f"executing {len(args.notebooks)} chapters, COURSE_MODE={mode}, into {executed_dir}/",
+              flush=True)
+        failed = execute(args.notebooks, executed_dir, args.timeout)
+        if failed:
+            print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}; no site built")
+            return 1
+    executed = [executed_dir / p.name for p in args.notebooks]
+    missing = [p.name for p in executed if not p.is_file()]
+    if missing:
+        print(f"not executed yet: {', '.join(missing)} (run without --no-execute)")
+        return 1
+    site, log = args.build / "site", args.build / "site-build.log"
+    rendering = time.perf_counter()
+    write_book(executed, args.build / "book", args.build / "cache")
+    warnings = render(args.build / "book", site, log)
+    print(f"rendered {len(executed)} chapters + home page with Jupyter Book "
+          f"{time.perf_counter() - rendering:6.1f} s ({warnings} warning(s), log in {log})")
+    print(f"site: {site}/index.html, {size_mb(site):.1f} MB; total {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
