@@ -63,8 +63,9 @@ def execute(notebooks: list[Path], out: Path, timeout: int) -> list[str]:
             print(f"ran    {path.stem:40s} {seconds:6.1f} s", flush=True)
         except (CellExecutionError, RuntimeError, TimeoutError) as err:
             failed.append(path.stem)
-            first = str(err).strip().splitlines()
-            print(f"FAILED {path.stem}: {first[0] if first else type(err).__name__}", flush=True)
+            what = (f"{err.ename}: {err.evalue}" if getattr(err, "ename", "")
+                    else (str(err).strip().splitlines() or [type(err).__name__])[0])
+            print(f"FAILED {path.stem}: {what}", flush=True)
             print(f"       see {out / path.name} and {out / path.with_suffix('.kernel.log').name}",
                   flush=True)
     return failed
