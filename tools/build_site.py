@@ -90,11 +90,18 @@ def quick_note(banner: str) -> str:
     """The note a quick-mode chapter carries at its top ('' for a full-mode run)."""
     if not banner.startswith("QUICK MODE"):
         return ""
+    items = []
+    for line in banner.splitlines():
+        text = re.sub(r"([\\`*_$<\[\]])", r"\\\1", line.strip())  # shown as written, not Markdown
+        label = re.match(r"(QUICK MODE|FULL RUN)\s+", text)
+        if label:
+            items.append(f"- **{label.group(1)}** {text[label.end():]}")
+        elif items:
+            items[-1] += f"; {text}"
     return (
         ":::{admonition} Built in quick mode\n:class: warning\n"
         "This page was run with `COURSE_MODE=quick`: offline, on small data, for a few epochs. "
-        "What it used, and what a full run reaches:\n\n"
-        f"```text\n{banner}\n```\n\n"
+        "What it used, and what a full run reaches:\n\n" + "\n".join(items) + "\n\n"
         "Run the chapter yourself with `COURSE_MODE=full` for real results.\n:::\n"
     )
 
