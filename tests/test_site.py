@@ -170,6 +170,8 @@ class Tab:
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
         self.requests: list[str] = []
+        self.urls: dict[str, str] = {}
+        self.failures: list[str] = []  # requests that failed or got an error status
 
     def send(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
         return self.browser.send(method, params, self.session, timeout)
@@ -177,8 +179,14 @@ class Tab:
     def _collect_requests(self) -> None:
         keep = []
         for event in self.browser.events:
-            if event.get("method") == "Network.requestWillBeSent":
-                self.requests.append(event["params"]["request"]["url"])
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Network.requestWillBeSent":
+                self.requests.append(params["request"]["url"])
+                self.urls[params["requestId"]] = params["request"]["url"]
+            elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+                self.failures.append(f"{params['response']['status']} {params['response']['url']}")
+            elif method == "Network.loadingFailed" and not params.get("canceled"):
+                self.failures.append(f"{params.get('errorText')} {self.urls.get(params['requestId'])}")
             else:
                 keep.append(event)
         self.browser.events[:] = keep
@@ -357,6 +365,8 @@ def test_nothing_is_fetched_from_outside_and_screenshots(tab, server, pages):
     outside = sorted({url for url in tab.requests
                       if not url.startswith((server, "data:", "blob:", "about:"))})
     assert not outside, f"pages asked for files from outside the site: {outside}"
+    failed = sorted({f for f in tab.failures if not f.endswith("/favicon.ico")})  # the browser's own
+    assert not failed, f"requests that failed: {failed}"
     assert len(tab.requests) > len(pages), "no requests were recorded: the check saw nothing"
     for shot in ("home.png", "chapter.png"):
         assert (SHOTS / shot).stat().st_size > 10_000

@@ -144,6 +144,9 @@ def mathjax(static: Path, cache: Path) -> None:
     tarball = cache / f"{MATHJAX.replace('@', '-')}.tgz"
     if not tarball.is_file():
         cache.mkdir(parents=True, exist_ok=True)
+        if shutil.which("npm") is None:
+            raise SystemExit(f"MathJax comes from npm's registry, once: install npm (Debian: apt-get "
+                             f"install npm), or put `npm pack {MATHJAX}`'s file at {tarball}")
         subprocess.run(["npm", "pack", "--silent", MATHJAX, "--pack-destination", str(cache)],
                        check=True, stdout=subprocess.DEVNULL)
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
