@@ -60,7 +60,7 @@ PAGE_FACTS = """(() => {
     title: document.title,
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     ids: [...document.querySelectorAll('[id], a[name]')].map(e => e.id || e.name),
-    rawMath: (text.textContent.match(/\\$\\$|\\\\\\(|\\\\\\[/g) || []).length,
+    rawMath: (text.textContent.match(/\\$\\$|\\$\\\\|\\\\\\(|\\\\\\[/g) || []).length,
     mathNodes: main.querySelectorAll('.math').length,
     typeset: main.querySelectorAll('mjx-container').length,
     mathErrors: main.querySelectorAll('mjx-merror').length,
@@ -306,7 +306,7 @@ def test_every_formula_is_rendered(pages):
     problems = []
     for path, page in pages.items():
         if page["rawMath"]:
-            problems.append(f"{path}: {page['rawMath']} raw $$ / \\( / \\[ left in the text")
+            problems.append(f"{path}: {page['rawMath']} raw $$ / $\\ / \\( / \\[ left in the text")
         if page["mathErrors"]:
             problems.append(f"{path}: {page['mathErrors']} formula(s) MathJax could not parse")
         if page["mathNodes"] and page["typeset"] < page["mathNodes"]:
