@@ -40,7 +40,8 @@ course: install
 
 # The course as a static web site (Jupyter Book 1.x): runs every chapter (SITE_MODE=quick, the
 # default, or full) into build/executed/, renders them into build/site/ (open index.html). Pages
-# need no network. SITE_ARGS=--no-execute renders the chapters already run.
+# need no network. SITE_ARGS=--reuse runs only the chapters changed since their last run in
+# this mode; SITE_ARGS=--no-execute renders the chapters already run.
 # tests/test_site.py then checks the site in headless Chromium.
 SITE_MODE ?= quick
 SITE_ARGS ?=

@@ -1,7 +1,8 @@
 """Build the course's web site: execute the chapters, then render them with Jupyter Book.
 
     python tools/build_site.py notebooks/[0-9][0-9]_*.ipynb      # what `make site` runs
-    python tools/build_site.py --no-execute notebooks/05_*.ipynb  # reuse build/executed/
+    python tools/build_site.py --no-execute notebooks/05_*.ipynb  # render build/executed/ as is
+    python tools/build_site.py --reuse notebooks/[0-9][0-9]_*.ipynb   # run only what changed
 
 1. Executes each chapter in the current COURSE_MODE (`make site` sets quick) into
    build/executed/<name>.ipynb, one line per chapter with its time (reuses tools/run_course.py).
@@ -34,7 +35,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from course_utils.env import REPO_BRANCH, REPO_URL  # noqa: E402
+from course_utils.env import REPO_BRANCH, REPO_URL, mode  # noqa: E402
 from run_course import run_one  # noqa: E402
 
 # MathJax 3 from the npm registry (its tarball's sha256, checked before use).
@@ -51,13 +52,27 @@ BADGE_TEXT = {
 }
 
 
-def execute(notebooks: list[Path], out: Path, timeout: int) -> list[str]:
-    """Run each chapter into out/; print one line per chapter; return the names that failed."""
+def reusable(path: Path, executed: Path) -> bool:
+    """True if `executed` is a run of chapter `path` as it is now, in this run mode."""
+    if not executed.is_file() or executed.stat().st_mtime < path.stat().st_mtime:
+        return False
+    banner = banner_of(nbformat.read(executed, as_version=4))
+    return banner.startswith("QUICK MODE" if mode() == "quick" else "FULL MODE")
+
+
+def execute(notebooks: list[Path], out: Path, timeout: int, reuse: bool = False) -> list[str]:
+    """Run each chapter into out/; print one line per chapter; return the names that failed.
+
+    With reuse, a chapter already run (in this mode, since its notebook last changed) is kept.
+    """
     from nbclient.exceptions import CellExecutionError
 
     out.mkdir(parents=True, exist_ok=True)
     failed = []
     for path in notebooks:
+        if reuse and reusable(path, out / path.name):
+            print(f"kept   {path.stem:40s} (run before, in this mode)", flush=True)
+            continue
         try:
             seconds = run_one(path, out, timeout, html=False)
             print(f"ran    {path.stem:40s} {seconds:6.1f} s", flush=True)
@@ -220,6 +235,8 @@ def main() -> int:
     parser.add_argument("--build", type=Path, default=ROOT / "build")
     parser.add_argument("--no-execute", action="store_true",
                         help="render the chapters already in build/executed/")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep chapters already run in this mode since their notebook changed")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args()
     executed_dir = args.build / "executed"
@@ -228,7 +245,7 @@ def main() -> int:
     if not args.no_execute:
         print(f"executing {len(args.notebooks)} chapters, COURSE_MODE={mode}, into {executed_dir}/",
               flush=True)
-        failed = execute(args.notebooks, executed_dir, args.timeout)
+        failed = execute(args.notebooks, executed_dir, args.timeout, reuse=args.reuse)
         if failed:
             print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}; no site built")
             return 1
