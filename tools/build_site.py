@@ -149,7 +149,7 @@ def chapters_from_readme(readme: str, titles: dict[str, str]) -> tuple[str, str,
     lines = []
     for number, name, stem, what in rows:
         if stem in titles:
-            lines.append(f"- **[{number} · {name}](notebooks/{stem}.ipynb)**: you will {what}")
+            lines.append(f"- **[{number} · {name}](notebooks/{stem}.ipynb)**: {what}")
     block = re.search(r"## Quickstart.*?```bash\n(.*?)```", readme, flags=re.S)
     return about, "\n".join(lines), block.group(1).rstrip() if block else "make course"
 
