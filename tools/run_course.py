@@ -38,6 +38,8 @@ def run_one(path: Path, out: Path, timeout: int, html: bool = True) -> float:
         try:
             client.execute(stdout=log, stderr=log)
         finally:
+            if km.has_kernel:  # nbclient stops only kernels it started itself
+                km.shutdown_kernel(now=True)
             seconds = time.perf_counter() - start
             nbformat.write(nb, out / path.name)
             if html:
