@@ -6,11 +6,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install install-instructor install-site instructor course site lab test test-colab test-one test-full check-full notebooks record clean
+.PHONY: help install install-instructor install-site instructor course site test-site lab test test-colab test-one test-full check-full notebooks record clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
 	@echo "make site        the course as a web site: every chapter run (quick mode), in build/site/"
+	@echo "make test-site   the built site in headless Chromium, offline (installs Chromium if needed)"
 	@echo "make lab         open the chapters in JupyterLab"
 	@echo "make test        unit tests + every chapter through nbval (quick mode, offline), as"
 	@echo "                 students get it (exercises unsolved) and as instructors do (solved)"
@@ -41,18 +42,25 @@ course: install
 # The course as a static web site (Jupyter Book 1.x): runs every chapter (SITE_MODE=quick, the
 # default, or full) into build/executed/, renders them into build/site/ (open index.html). Pages
 # need no network. SITE_ARGS=--reuse runs only the chapters changed since their last run in
-# this mode; SITE_ARGS=--no-execute renders the chapters already run.
-# tests/test_site.py then checks the site in headless Chromium.
+# this mode; SITE_ARGS=--no-execute renders the chapters already run. Jupyter Book lives in its
+# own environment (.venv-site): its Markdown parser pins versions the course's tools do not need.
 SITE_MODE ?= quick
 SITE_ARGS ?=
-$(VENV)/.site: $(VENV)/.installed requirements-site.txt
-	@bash tools/install.sh "$(PYTHON)" "$(VENV)" requirements-site.txt
+SITE_VENV := .venv-site
+$(SITE_VENV)/.installed: requirements-site.txt
+	@bash tools/install.sh "$(PYTHON)" "$(SITE_VENV)" requirements-site.txt
 	@touch $@
 
-install-site: $(VENV)/.site
+install-site: $(SITE_VENV)/.installed
 
-site: install-site
-	COURSE_MODE=$(SITE_MODE) $(PY) tools/build_site.py $(SITE_ARGS) $(NOTEBOOKS)
+site: install install-site
+	COURSE_MODE=$(SITE_MODE) $(PY) tools/build_site.py --jupyter-book $(SITE_VENV)/bin/jupyter-book $(SITE_ARGS) $(NOTEBOOKS)
+
+# The built site in headless Chromium with the network cut off (run `make site` first).
+# Installs Debian's chromium when none is found (CHROMIUM=/path/to/chrome names your own).
+test-site: install
+	@bash tools/install_chromium.sh
+	COURSE_SITE_TEST=required $(PY) -m pytest -q tests/test_site.py
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks

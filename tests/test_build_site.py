@@ -52,3 +52,50 @@ def test_the_home_page_lists_every_chapter_of_the_readme():
         assert f"(notebooks/{stem}.ipynb)" in chapters
     assert len(chapters.splitlines()) == len(stems)
     assert "make course" in quickstart
+
+
+def mathjax_tarball(folder: Path) -> Path:
+    """A small stand-in for npm's mathjax tarball: what the site keeps and what it leaves out."""
+    import io
+    import tarfile
+
+    path = folder / "served" / "mathjax-3.2.2.tgz"
+    path.parent.mkdir(parents=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name in ("package/es5/tex-chtml.js", "package/es5/input/tex/extensions/ams.js",
+                     "package/es5/sre/mathmaps/en.json", "package/package.json"):
+            data = f"// {name}\n".encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_mathjax_is_downloaded_once_checked_and_trimmed(tmp_path, monkeypatch):
+    from course_utils.download import file_digest
+
+    served = mathjax_tarball(tmp_path)
+    monkeypatch.setattr(build_site, "MATHJAX_URL", served.as_uri())
+    monkeypatch.setattr(build_site, "MATHJAX_SHA256", "sha256:" + file_digest(served))
+    static, cache = tmp_path / "static", tmp_path / "cache"
+    build_site.mathjax(static, cache)
+    kept = sorted(str(p.relative_to(static)) for p in static.rglob("*") if p.is_file())
+    assert kept == ["mathjax/input/tex/extensions/ams.js", "mathjax/tex-chtml.js"]
+    served.unlink()  # a second build uses the copy in the cache, no network
+    build_site.mathjax(static, cache)
+    assert (static / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_mathjax_with_the_wrong_checksum_is_refused_and_not_kept(tmp_path, monkeypatch):
+    served = mathjax_tarball(tmp_path)
+    monkeypatch.setattr(build_site, "MATHJAX_URL", served.as_uri())
+    monkeypatch.setattr(build_site, "MATHJAX_SHA256", "sha256:" + "0" * 64)
+    cache = tmp_path / "cache"
+    try:
+        build_site.mathjax(tmp_path / "static", cache)
+    except SystemExit as stop:
+        message = str(stop)
+    else:
+        raise AssertionError("a tarball with the wrong checksum was used")
+    assert "checksum" in message and "put that file at" in message
+    assert not any(cache.glob("*.tgz")) and not (tmp_path / "static").exists()

@@ -11,7 +11,8 @@
    home page (site/intro.md filled in from README.md) and the executed chapters with
    - the Colab / GitHub badge images (from outside servers) replaced by plain text links,
    - a note at the top of every chapter run in quick mode, with the data it used,
-   and MathJax 3 (npm's `mathjax` package) in _mathjax/ (served as _static/mathjax/), so
+   and MathJax 3 (npm's `mathjax` package, downloaded once) in _mathjax/ (served as
+   _static/mathjax/), so
    formulas render offline.
 3. Renders build/book/ with Jupyter Book without executing anything, into build/site/
    (the log in build/site-build.log).
@@ -20,7 +21,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import shutil
@@ -35,12 +35,14 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
+from course_utils import download  # noqa: E402
 from course_utils.env import REPO_BRANCH, REPO_URL, mode  # noqa: E402
 from run_course import run_one  # noqa: E402
 
-# MathJax 3 from the npm registry (its tarball's sha256, checked before use).
+# MathJax 3 from the npm registry (its tarball's sha256, checked before use; no npm needed).
 MATHJAX = "mathjax@3.2.2"
-MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
+MATHJAX_URL = "https://registry.npmjs.org/mathjax/-/mathjax-3.2.2.tgz"
+MATHJAX_SHA256 = "sha256:1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
 # What the site needs of MathJax's es5/ folder: the TeX-to-HTML component, the extensions it
 # loads on demand, the menu and its fonts. Not the speech engine (sre/, 12 MB) or SVG output.
 MATHJAX_KEEP = ("tex-chtml.js", "input/", "output/chtml", "ui/", "a11y/", "adaptors/")
@@ -155,19 +157,16 @@ def chapters_from_readme(readme: str, titles: dict[str, str]) -> tuple[str, str,
 
 
 def mathjax(static: Path, cache: Path) -> None:
-    """Copy MathJax's browser files into static/mathjax, fetching npm's tarball once."""
+    """Copy MathJax's browser files into static/mathjax, downloading npm's tarball once."""
     tarball = cache / f"{MATHJAX.replace('@', '-')}.tgz"
-    if not tarball.is_file():
-        cache.mkdir(parents=True, exist_ok=True)
-        if shutil.which("npm") is None:
-            raise SystemExit(f"MathJax comes from npm's registry, once: install npm (Debian: apt-get "
-                             f"install npm), or put `npm pack {MATHJAX}`'s file at {tarball}")
-        subprocess.run(["npm", "pack", "--silent", MATHJAX, "--pack-destination", str(cache)],
-                       check=True, stdout=subprocess.DEVNULL)
-    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    if digest != MATHJAX_SHA256:
-        tarball.unlink()
-        raise SystemExit(f"{tarball}: sha256 {digest}, expected {MATHJAX_SHA256}; deleted, run again")
+    if not (tarball.is_file() and download.is_verified(tarball, MATHJAX_SHA256)):
+        print(f"fetching {MATHJAX} from {MATHJAX_URL} (once, into {cache}/)", flush=True)
+        try:
+            download.download_file([MATHJAX_URL], tarball, MATHJAX_SHA256, show_progress=False)
+        except download.DownloadError as err:
+            raise SystemExit(f"{err}\nThe site serves its own MathJax, fetched once from npm's "
+                             f"registry: connect to the network, or put that file at {tarball}")
+        download.record_verified(tarball, MATHJAX_SHA256)
     target = static / "mathjax"
     shutil.rmtree(target, ignore_errors=True)
     with tarfile.open(tarball) as tar:
@@ -209,9 +208,13 @@ def write_book(executed: list[Path], book: Path, cache: Path) -> None:
     mathjax(book / "_mathjax", cache)
 
 
-def render(book: Path, site: Path, log: Path) -> int:
-    """Run Jupyter Book on book/ (nothing executed), move its HTML to site/; return warnings."""
-    jb = Path(sys.executable).with_name("jupyter-book")
+def render(book: Path, site: Path, log: Path, jb: Path) -> int:
+    """Run Jupyter Book (the program jb) on book/, nothing executed; move its HTML to site/.
+
+    Returns the number of warnings in its log.
+    """
+    if not jb.is_file():
+        raise SystemExit(f"no Jupyter Book at {jb}: `make site` installs it (into .venv-site/)")
     with open(log, "w") as out:
         done = subprocess.run([str(jb), "build", str(book), "--builder", "html"],
                               stdout=out, stderr=subprocess.STDOUT)
@@ -238,6 +241,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep chapters already run in this mode since their notebook changed")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--jupyter-book", type=Path,
+                        default=ROOT / ".venv-site" / "bin" / "jupyter-book",
+                        help="the jupyter-book program (default: the one `make site` installs)")
     args = parser.parse_args()
     executed_dir = args.build / "executed"
     start = time.perf_counter()
@@ -257,7 +263,7 @@ def main() -> int:
     site, log = args.build / "site", args.build / "site-build.log"
     rendering = time.perf_counter()
     write_book(executed, args.build / "book", args.build / "cache")
-    warnings = render(args.build / "book", site, log)
+    warnings = render(args.build / "book", site, log, args.jupyter_book)
     print(f"rendered {len(executed)} chapters + home page with Jupyter Book "
           f"{time.perf_counter() - rendering:6.1f} s ({warnings} warning(s), log in {log})")
     print(f"site: {site}/index.html, {size_mb(site):.1f} MB; total {time.perf_counter() - start:.0f} s")
