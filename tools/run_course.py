@@ -9,6 +9,7 @@ prints its wall time, and stops with a non-zero exit if any chapter fails.
 from __future__ import annotations
 
 import argparse
+import atexit
 import sys
 import tempfile
 import time
@@ -38,6 +39,9 @@ def run_one(path: Path, out: Path, timeout: int, html: bool = True) -> float:
         try:
             client.execute(stdout=log, stderr=log)
         finally:
+            # When the kernel cannot start, nbclient leaves its exit hook registered, and that
+            # hook hangs the process at exit: take it off (it only stops a kernel we stop here).
+            atexit.unregister(client._cleanup_kernel)
             if km.has_kernel:  # nbclient stops only kernels it started itself
                 km.shutdown_kernel(now=True)
             seconds = time.perf_counter() - start
@@ -60,9 +64,11 @@ def main() -> int:
         try:
             seconds = run_one(path, args.out, args.timeout)
             print(f"ok     {path.name:45s} {seconds:6.1f} s -> {args.out / path.with_suffix('.html').name}")
-        except CellExecutionError as err:
+        except Exception as err:  # a cell that failed, a kernel that died or never started
             failed.append(path.name)
-            print(f"FAILED {path.name}: {str(err).splitlines()[0] if str(err) else err}")
+            what = (f"{err.ename}: {err.evalue}" if isinstance(err, CellExecutionError)
+                    else f"{type(err).__name__}: {err}")
+            print(f"FAILED {path.name}: {what.splitlines()[0] if what else type(err).__name__}")
             print(f"       the executed notebook with the error is in {args.out / path.name}")
     if failed:
         print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}")
