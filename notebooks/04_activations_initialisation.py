@@ -434,10 +434,11 @@ compare_histories(init_histories, metrics=("loss", "accuracy"),
 # every one of those seeds, with room to spare.
 
 # %%
-assert min(final_loss["zero"], final_loss["small (0.01)"]) > 2.25, final_loss
-assert max(final_loss[k] for k in ("Glorot", "He", "He + batch norm")) < 2.0, final_loss
-assert final_loss["He + batch norm"] < 0.1, final_loss
-print("zero and small starts stay at ln 10; Glorot, He and He + batch norm learn: PASS")
+stuck = min(final_loss["zero"], final_loss["small (0.01)"]) > 2.25
+learn = max(final_loss[k] for k in ("Glorot", "He", "He + batch norm")) < 2.0
+env.expect(stuck and learn and final_loss["He + batch norm"] < 0.1,
+           f"zero and small starts above 2.25, the others below 2.0, He + batch norm below 0.1: {final_loss}",
+           passed="zero and small starts stay at ln 10; Glorot, He and He + batch norm learn: PASS")
 
 # %% [markdown]
 # ## 9. Batch normalisation

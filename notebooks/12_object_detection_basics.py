@@ -810,7 +810,8 @@ fig.suptitle("held-out images: true box (green), predicted (red, dashed)");
 # (their papers), on real photos with many objects and classes.
 
 # %%
-assert ious.mean() >= env.by_mode(quick=0.6, full=0.8), ious.mean()
+bar = env.by_mode(quick=0.6, full=0.8)
+env.expect(ious.mean() >= bar, f"mean IoU {ious.mean():.3f} at least {bar}")
 
 # %% [markdown]
 # ## 9. A controlled experiment: when some labels are wrong
@@ -861,8 +862,8 @@ ax.set_title("trained with 5% wrong boxes: L2 against smooth L1"); ax.legend();
 
 # %%
 gap = noisy_iou["smooth L1"].mean() - noisy_iou["L2"].mean()
-assert gap >= 0.02, gap
-print(f"PASS: with 5% wrong boxes, smooth L1 beats L2 by {gap:.3f} mean IoU (>= 0.02)")
+env.expect(gap >= 0.02, f"smooth L1 beats L2 by at least 0.02 mean IoU ({gap:.3f})",
+           passed=f"PASS: with 5% wrong boxes, smooth L1 beats L2 by {gap:.3f} mean IoU (>= 0.02)")
 
 # %% [markdown]
 # ## Exercises

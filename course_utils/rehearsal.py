@@ -1,0 +1,137 @@
+"""Full-mode rehearsal (`make rehearse-full`): every chapter's full-mode code path, training cut short.
+
+A rehearsal runs the chapters in full mode against generated files in the real formats
+(tools/rehearsal_hub.py), offline, with COURSE_REHEARSAL=1. `env.setup()` then calls `install()`,
+which caps every Keras `fit` and `evaluate` call: at most CAP_EPOCHS epochs of CAP_STEPS batches
+each, CAP_VALIDATION_STEPS validation batches and CAP_EVALUATE_STEPS evaluation batches.
+Everything else (downloads, extraction, splits, image sizes, model shapes, checkpoints, predict
+calls) runs at full size.
+
+Each capped `fit` appends one JSON line to COURSE_REHEARSAL_LOG (when set): the steps and epochs
+the full run would take, the steps run, and the median seconds per training step, from which
+tools/rehearse_full.py estimates a full run's training time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import time
+from typing import Any
+
+CAP_EPOCHS = 2  # two, so a second epoch (and resuming after the first) runs too
+CAP_STEPS = 4
+CAP_VALIDATION_STEPS = 2
+CAP_EVALUATE_STEPS = 4
+
+
+def active() -> bool:
+    """True inside a full-mode rehearsal (COURSE_REHEARSAL=1 with COURSE_MODE=full)."""
+    from course_utils import env
+
+    return os.environ.get("COURSE_REHEARSAL", "") == "1" and env.mode() == "full"
+
+
+def planned_steps(x: Any, batch_size: int | None, steps_per_epoch: int | None) -> int | None:
+    """Training steps per epoch the uncapped `fit` would take (None when it cannot be known)."""
+    if steps_per_epoch:
+        return int(steps_per_epoch)
+    try:
+        import tensorflow as tf
+
+        if isinstance(x, tf.data.Dataset):
+            n = int(x.cardinality())
+            return n if n >= 0 else None
+    except ImportError:  # pragma: no cover - TensorFlow is always there in the course
+        pass
+    if hasattr(x, "__len__") and not isinstance(x, dict):
+        first = x[0] if isinstance(x, (list, tuple)) else x
+        if hasattr(first, "shape"):
+            return math.ceil(len(first) / (batch_size or 32))
+        if hasattr(x, "__getitem__") and hasattr(x, "on_epoch_end"):  # a keras PyDataset
+            return len(x)
+    return None
+
+
+def _step_timer():
+    """A Keras callback that records the seconds of each training batch in `.seconds`."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self._start = 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    return StepTimer()
+
+
+def _log(record: dict) -> None:
+    path = os.environ.get("COURSE_REHEARSAL_LOG", "").strip()
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
+
+def _capped_fit(fit):
+    @functools.wraps(fit)
+    def wrapper(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+                validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+                sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+                validation_batch_size=None, validation_freq=1):
+        planned = planned_steps(x, batch_size, steps_per_epoch)
+        steps = min(CAP_STEPS, planned) if planned else CAP_STEPS
+        run_epochs = min(epochs, initial_epoch + CAP_EPOCHS)
+        timer = _step_timer()
+        started = time.perf_counter()
+        history = fit(self, x, y, batch_size=batch_size, epochs=run_epochs, verbose=verbose,
+                      callbacks=[*(callbacks or []), timer], validation_split=validation_split,
+                      validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
+                      sample_weight=sample_weight, initial_epoch=initial_epoch,
+                      steps_per_epoch=steps,
+                      validation_steps=min(validation_steps or CAP_VALIDATION_STEPS,
+                                           CAP_VALIDATION_STEPS),
+                      validation_batch_size=validation_batch_size,
+                      validation_freq=validation_freq)
+        seconds = sorted(timer.seconds[1:] or timer.seconds)  # the first step compiles
+        _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - initial_epoch,
+              "steps_run": len(timer.seconds), "epochs_run": max(run_epochs - initial_epoch, 0),
+              "median_step_s": seconds[len(seconds) // 2] if seconds else None,
+              "wall_s": time.perf_counter() - started})
+        return history
+
+    wrapper.rehearsal_cap = True
+    return wrapper
+
+
+def _capped_evaluate(evaluate):
+    @functools.wraps(evaluate)
+    def wrapper(self, *args, steps=None, **kwargs):
+        return evaluate(self, *args, steps=min(steps or CAP_EVALUATE_STEPS, CAP_EVALUATE_STEPS),
+                        **kwargs)
+
+    wrapper.rehearsal_cap = True
+    return wrapper
+
+
+def install() -> None:
+    """Cap Keras' `fit` and `evaluate` for the rest of this process (a rehearsal only)."""
+    if not active():
+        raise RuntimeError("rehearsal caps are for `make rehearse-full` only (COURSE_REHEARSAL=1, "
+                           "COURSE_MODE=full); a real run trains in full")
+    import keras
+
+    if not getattr(keras.Model.fit, "rehearsal_cap", False):
+        keras.Model.fit = _capped_fit(keras.Model.fit)
+    if not getattr(keras.Model.evaluate, "rehearsal_cap", False):
+        keras.Model.evaluate = _capped_evaluate(keras.Model.evaluate)
+    print(f"REHEARSAL   generated data; every fit capped at {CAP_EPOCHS} epochs of {CAP_STEPS} "
+          f"batches: no result of training means anything")

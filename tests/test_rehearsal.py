@@ -1,0 +1,111 @@
+"""course_utils.rehearsal (fit and evaluate capped in `make rehearse-full`), env.expect, and the
+estimates of tools/rehearse_full.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from course_utils import env, rehearsal
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import rehearse_full  # noqa: E402
+
+
+@pytest.fixture
+def rehearsing(monkeypatch, tmp_path):
+    """A rehearsal in this process; Keras' own fit and evaluate come back afterwards."""
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("COURSE_REHEARSAL_LOG", str(tmp_path / "fits.jsonl"))
+    monkeypatch.setattr(keras.Model, "fit", keras.Model.fit)
+    monkeypatch.setattr(keras.Model, "evaluate", keras.Model.evaluate)
+    rehearsal.install()
+    return tmp_path / "fits.jsonl"
+
+
+def tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class Batches(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.train, self.test = 0, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.train += 1
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test += 1
+
+
+def test_install_refuses_outside_a_rehearsal(monkeypatch):
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.delenv("COURSE_REHEARSAL", raising=False)
+    with pytest.raises(RuntimeError, match="rehearse-full"):
+        rehearsal.install()
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")
+    monkeypatch.setenv("COURSE_MODE", "quick")  # quick mode is never capped
+    assert not rehearsal.active()
+
+
+def test_fit_is_capped_and_logs_what_the_full_run_would_take(rehearsing):
+    x, y = np.random.rand(1000, 4), np.random.randint(0, 2, 1000)
+    seen = Batches()
+    history = tiny_model().fit(x, y, batch_size=10, epochs=30, validation_data=(x, y),
+                               callbacks=[seen], verbose=0)
+    assert len(history.history["loss"]) == rehearsal.CAP_EPOCHS
+    assert seen.train == rehearsal.CAP_EPOCHS * rehearsal.CAP_STEPS
+    assert seen.test == rehearsal.CAP_EPOCHS * rehearsal.CAP_VALIDATION_STEPS
+    record = json.loads(rehearsing.read_text().splitlines()[-1])
+    assert record["planned_steps"] == 100 and record["planned_epochs"] == 30
+    assert record["steps_run"] == seen.train and record["median_step_s"] > 0
+
+
+def test_a_resumed_fit_runs_its_next_epochs(rehearsing):
+    import tensorflow as tf
+
+    x, y = np.random.rand(64, 4), np.random.randint(0, 2, 64)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    history = tiny_model().fit(data, epochs=10, initial_epoch=5, verbose=0)
+    assert history.epoch == [5, 6]
+    record = json.loads(rehearsing.read_text().splitlines()[-1])
+    assert record["planned_steps"] == 8 and record["planned_epochs"] == 5
+
+
+def test_evaluate_is_capped(rehearsing):
+    x, y = np.random.rand(1000, 4), np.random.randint(0, 2, 1000)
+    seen = Batches()
+    tiny_model().evaluate(x, y, batch_size=10, callbacks=[seen], verbose=0)
+    assert seen.test == rehearsal.CAP_EVALUATE_STEPS
+
+
+def test_expect_checks_outside_a_rehearsal_and_only_reports_inside(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    env.expect(True, "accuracy 0.9 above 0.8", passed="PASS")
+    assert capsys.readouterr().out == "PASS\n"
+    with pytest.raises(AssertionError, match="expected accuracy 0.1 above 0.8"):
+        env.expect(False, "accuracy 0.1 above 0.8", passed="PASS")
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")
+    env.expect(False, "accuracy 0.1 above 0.8", passed="PASS")
+    assert capsys.readouterr().out == "rehearsal: accuracy not checked (expected accuracy 0.1 above 0.8)\n"
+
+
+def test_estimate_scales_each_fit_to_its_full_length():
+    fits = [{"planned_steps": 100, "planned_epochs": 30, "median_step_s": 0.01, "wall_s": 2.0},
+            {"planned_steps": 10, "planned_epochs": 5, "median_step_s": 0.2, "wall_s": 3.0}]
+    cpu, t4 = rehearse_full.estimate(fits, wall_s=15.0, speedup=10.0)
+    assert cpu == pytest.approx(10.0 + 30.0 + 10.0)  # the rest as run, plus 30 s and 10 s of training
+    assert t4 == pytest.approx(10.0 + 4.0)
+    fits[1]["planned_steps"] = None  # a dataset of unknown length: no estimate, not a wrong one
+    assert rehearse_full.estimate(fits, wall_s=15.0, speedup=10.0) == (None, None)
