@@ -2,8 +2,9 @@
 
 A rehearsal runs the chapters in full mode against generated files in the real formats
 (tools/rehearsal_hub.py), offline, with COURSE_REHEARSAL=1. `env.setup()` then calls `install()`,
-which caps every Keras `fit` and `evaluate` call: at most CAP_EPOCHS epochs of CAP_STEPS batches
-each, CAP_VALIDATION_STEPS validation batches and CAP_EVALUATE_STEPS evaluation batches.
+which caps every Keras `fit` and `evaluate` call: at most CAP_EPOCHS epochs (from wherever the
+run starts or resumes) of CAP_STEPS batches each, CAP_VALIDATION_STEPS validation batches and
+CAP_EVALUATE_STEPS evaluation batches.
 Everything else (downloads, extraction, splits, image sizes, model shapes, checkpoints, predict
 calls) runs at full size.
 
@@ -55,15 +56,28 @@ def planned_steps(x: Any, batch_size: int | None, steps_per_epoch: int | None) -
     return None
 
 
-def _step_timer():
-    """A Keras callback that records the seconds of each training batch in `.seconds`."""
+def _monitor(max_epochs: int):
+    """A Keras callback that stops training after `max_epochs` epochs of this call and records
+    the first epoch it ran (`first_epoch`, later than initial_epoch when BackupAndRestore resumed
+    a run), the epochs run and the seconds of each training batch."""
     import keras
 
-    class StepTimer(keras.callbacks.Callback):
+    class RehearsalMonitor(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
+            self.first_epoch: int | None = None
+            self.epochs_run = 0
             self.seconds: list[float] = []
             self._start = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if self.first_epoch is None:
+                self.first_epoch = epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs_run += 1
+            if self.epochs_run >= max_epochs:
+                self.model.stop_training = True
 
         def on_train_batch_begin(self, batch, logs=None):
             self._start = time.perf_counter()
@@ -71,7 +85,7 @@ def _step_timer():
         def on_train_batch_end(self, batch, logs=None):
             self.seconds.append(time.perf_counter() - self._start)
 
-    return StepTimer()
+    return RehearsalMonitor()
 
 
 def _log(record: dict) -> None:
@@ -89,11 +103,10 @@ def _capped_fit(fit):
                 validation_batch_size=None, validation_freq=1):
         planned = planned_steps(x, batch_size, steps_per_epoch)
         steps = min(CAP_STEPS, planned) if planned else CAP_STEPS
-        run_epochs = min(epochs, initial_epoch + CAP_EPOCHS)
-        timer = _step_timer()
+        monitor = _monitor(CAP_EPOCHS)  # a callback, so a run resumed by BackupAndRestore runs on
         started = time.perf_counter()
-        history = fit(self, x, y, batch_size=batch_size, epochs=run_epochs, verbose=verbose,
-                      callbacks=[*(callbacks or []), timer], validation_split=validation_split,
+        history = fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                      callbacks=[*(callbacks or []), monitor], validation_split=validation_split,
                       validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
                       sample_weight=sample_weight, initial_epoch=initial_epoch,
                       steps_per_epoch=steps,
@@ -101,9 +114,10 @@ def _capped_fit(fit):
                                            CAP_VALIDATION_STEPS),
                       validation_batch_size=validation_batch_size,
                       validation_freq=validation_freq)
-        seconds = sorted(timer.seconds[1:] or timer.seconds)  # the first step compiles
-        _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - initial_epoch,
-              "steps_run": len(timer.seconds), "epochs_run": max(run_epochs - initial_epoch, 0),
+        seconds = sorted(monitor.seconds[1:] or monitor.seconds)  # the first step compiles
+        first = monitor.first_epoch if monitor.first_epoch is not None else epochs
+        _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - first,
+              "steps_run": len(monitor.seconds), "epochs_run": monitor.epochs_run,
               "median_step_s": seconds[len(seconds) // 2] if seconds else None,
               "wall_s": time.perf_counter() - started})
         return history

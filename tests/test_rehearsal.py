@@ -81,6 +81,24 @@ def test_a_resumed_fit_runs_its_next_epochs(rehearsing):
     assert record["planned_steps"] == 8 and record["planned_epochs"] == 5
 
 
+def test_a_run_resumed_by_backup_and_restore_trains_on_from_its_backup(rehearsing, tmp_path):
+    class Disconnect(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                raise ConnectionError("runtime disconnected")
+
+    x, y = np.random.rand(200, 4), np.random.randint(0, 2, 200)
+    backup = str(tmp_path / "backup")
+    with pytest.raises(ConnectionError):
+        tiny_model().fit(x, y, epochs=20, verbose=0,
+                         callbacks=[keras.callbacks.BackupAndRestore(backup), Disconnect()])
+    history = tiny_model().fit(x, y, epochs=20, verbose=0,
+                               callbacks=[keras.callbacks.BackupAndRestore(backup)])
+    assert history.epoch == [1, 2]  # epoch 1 was backed up; two more run, then the cap stops it
+    record = json.loads(rehearsing.read_text().splitlines()[-1])
+    assert record["planned_epochs"] == 19 and record["epochs_run"] == 2
+
+
 def test_evaluate_is_capped(rehearsing):
     x, y = np.random.rand(1000, 4), np.random.randint(0, 2, 1000)
     seen = Batches()
@@ -107,5 +125,7 @@ def test_estimate_scales_each_fit_to_its_full_length():
     cpu, t4 = rehearse_full.estimate(fits, wall_s=15.0, speedup=10.0)
     assert cpu == pytest.approx(10.0 + 30.0 + 10.0)  # the rest as run, plus 30 s and 10 s of training
     assert t4 == pytest.approx(10.0 + 4.0)
+    finished = {"planned_steps": 100, "planned_epochs": 0, "median_step_s": None, "wall_s": 0.0}
+    assert rehearse_full.estimate([*fits, finished], wall_s=15.0, speedup=10.0) == (cpu, t4)
     fits[1]["planned_steps"] = None  # a dataset of unknown length: no estimate, not a wrong one
     assert rehearse_full.estimate(fits, wall_s=15.0, speedup=10.0) == (None, None)
