@@ -6,7 +6,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install install-instructor install-site instructor course site test-site lab test test-colab test-one test-full check-full notebooks record clean
+.PHONY: help install install-instructor install-site instructor course site test-site lab test test-colab test-one test-full rehearse-full check-full notebooks record clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
@@ -18,6 +18,7 @@ help:
 	@echo "make instructor  instructors: the chapters with their solutions, in instructor/"
 	@echo "make test-colab  every chapter on Colab's own package versions (COLAB_RUNTIME=$(COLAB_RUNTIME))"
 	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
+	@echo "make rehearse-full  full mode's code paths, offline, on generated data (about an hour)"
 
 $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml course_utils/extras.py
 	@bash tools/install.sh "$(PYTHON)" "$(VENV)"
@@ -81,6 +82,12 @@ test-colab: install
 
 test-one: install
 	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest $(NBVAL) $(NB)
+
+# Full mode rehearsed: every chapter in full mode against generated files in the real formats,
+# offline, every fit cut to a few batches; prints time, peak memory and disk per chapter and
+# estimates of a real full run (build/rehearsal/report.md). About an hour here; not in .ci/run.
+rehearse-full: install
+	$(PY) tools/rehearse_full.py $(REHEARSE_ARGS)
 
 check-full: install-instructor
 	COURSE_MODE=full $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)

@@ -1,0 +1,216 @@
+"""Rehearse full mode: every chapter in COURSE_MODE=full against generated files, offline.
+
+    python tools/rehearse_full.py                       # what `make rehearse-full` runs
+    python tools/rehearse_full.py notebooks/07_*.ipynb  # some chapters only
+    python tools/rehearse_full.py --keep-data ...       # reuse what earlier chapters unpacked
+
+1. Writes the rehearsal hub (tools/rehearsal_hub.py: every registry file in its real format,
+   generated content) into build/rehearsal/hub/, once.
+2. Runs each chapter in full mode with that hub as the classroom mirror (COURSE_DATA_MIRROR)
+   and its checksum manifest (COURSE_REHEARSAL_CHECKSUMS), a fresh data folder
+   (build/rehearsal/data/, so every download, extraction and split happens) and
+   COURSE_REHEARSAL=1: every Keras fit is cut to a few batches (course_utils/rehearsal.py) and
+   accuracy checks print "rehearsal: accuracy not checked". Everything else runs at full size.
+3. Measures per chapter: wall time, peak memory (RSS of the kernel and its children), what the
+   chapter added to the data folder, and estimates a full run's time on this CPU and on a
+   Colab T4 (see `estimate`). Prints a table and writes build/rehearsal/report.md.
+
+Exit 1 when a chapter fails (its executed notebook is in build/rehearsal/executed/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+# A Colab T4's float32 peak is 8.1 TFLOP/s (NVIDIA's T4 datasheet). Convnets of this course's
+# size keep perhaps a third of it busy: we take 2.7 TFLOP/s as the T4's sustained rate, and
+# compare it with the rate measured on this CPU for a typical convolution (`cpu_gflops`).
+T4_SUSTAINED_GFLOPS = 2700.0
+COLAB_RAM_GB = 12.7
+
+
+def cpu_gflops() -> float:
+    """This machine's float32 rate on a 3x3 convolution (64 -> 64 channels, 56x56, batch 16)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    x = tf.random.normal((16, 56, 56, 64))
+    k = tf.random.normal((3, 3, 64, 64))
+    conv = tf.function(lambda a: tf.nn.conv2d(a, k, 1, "SAME"))
+    conv(x)  # warm up
+    runs = 5
+    start = time.perf_counter()
+    for _ in range(runs):
+        conv(x).numpy()
+    seconds = (time.perf_counter() - start) / runs
+    flops = 2 * 16 * 56 * 56 * 64 * 64 * 9
+    return flops / seconds / 1e9
+
+
+def estimate(fits: list[dict], wall_s: float, speedup: float) -> tuple[float | None, float | None]:
+    """(full run on this CPU, full run on a T4), in seconds, from a chapter's capped fits.
+
+    Each fit's full training time is its median step time x the steps and epochs the full run
+    asks for. The rest of the chapter (data, predict, plots: what the rehearsal ran at full size)
+    is taken as measured on the CPU and, as an upper bound, the same on the T4. Training runs
+    `speedup` times faster on the T4. None when a fit's full length is unknown.
+    """
+    training_run = sum(f["wall_s"] for f in fits)
+    training_full = 0.0
+    for fit in fits:
+        if fit["planned_epochs"] <= 0:  # a finished run, resumed: nothing to train
+            continue
+        if fit["planned_steps"] is None or fit["median_step_s"] is None:
+            return None, None
+        training_full += fit["median_step_s"] * fit["planned_steps"] * fit["planned_epochs"]
+    rest = max(wall_s - training_run, 0.0)
+    return rest + training_full, rest + training_full / speedup
+
+
+class PeakMemory:
+    """Polls the resident memory of this process's children (the chapter's kernel) every 0.2 s."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            total = 0
+            for child in self._me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def minutes(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "rehearsal")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="keep the data folder of an earlier rehearsal (default: start empty)")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    args = parser.parse_args()
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    hub, data, executed = args.out / "hub", args.out / "data", args.out / "executed"
+    manifest = hub / "rehearsal-checksums.json"
+    if not manifest.is_file():
+        print(f"writing the rehearsal hub into {hub}/ (once, several minutes)", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "tools" / "rehearsal_hub.py"), str(hub)],
+                       check=True)
+    if not args.keep_data:
+        shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(args.out / "checkpoints", ignore_errors=True)
+    for folder in (data, executed, args.out / "checkpoints"):
+        folder.mkdir(parents=True, exist_ok=True)
+    os.environ.update({
+        "COURSE_MODE": "full", "COURSE_REHEARSAL": "1",
+        "COURSE_DATA_MIRROR": str(hub.resolve()), "COURSE_REHEARSAL_CHECKSUMS": str(manifest.resolve()),
+        "COURSE_DATA_DIR": str(data.resolve()),
+        "COURSE_CHECKPOINT_DIR": str((args.out / "checkpoints").resolve()),
+    })
+    os.environ.pop("COURSE_DOWNLOAD_DIR", None)  # downloads go to the fresh data folder
+    from run_course import run_one
+
+    speedup = T4_SUSTAINED_GFLOPS / cpu_gflops()
+    print(f"rehearsing {len(notebooks)} chapters in full mode; mirror {hub}/; data in {data}/",
+          flush=True)
+    rows, failed = [], []
+    for path in notebooks:
+        log = args.out / f"{path.stem}.fits.jsonl"
+        log.unlink(missing_ok=True)
+        os.environ["COURSE_REHEARSAL_LOG"] = str(log.resolve())
+        disk_before = folder_bytes(data)
+        status = "ok"
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            try:
+                run_one(path, executed, args.timeout, html=False)
+            except Exception as err:  # a cell that failed, a kernel that died or never started
+                status = "FAILED"
+                failed.append(path.stem)
+                what = (f"{err.ename}: {err.evalue}" if getattr(err, "ename", "")
+                        else (str(err).strip().splitlines() or [type(err).__name__])[0])
+                print(f"FAILED {path.stem}: {what[:300]}", flush=True)
+            wall = time.perf_counter() - start
+        fits = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
+        cpu_full, t4 = estimate(fits, wall, speedup)
+        row = {"chapter": path.stem, "status": status, "wall_s": wall, "peak_rss_gb": memory.peak / 1e9,
+               "data_added_gb": (folder_bytes(data) - disk_before) / 1e9,
+               "data_total_gb": folder_bytes(data) / 1e9, "fits": len(fits),
+               "full_cpu_s": cpu_full, "full_t4_s": t4}
+        rows.append(row)
+        print(f"{status:6s} {path.stem:36s} {wall:6.0f} s  peak {row['peak_rss_gb']:5.2f} GB  "
+              f"data +{row['data_added_gb']:.2f} GB  full run: ~{minutes(cpu_full)} min CPU, "
+              f"~{minutes(t4)} min T4", flush=True)
+    report = write_report(rows, args.out / "report.md", speedup)
+    print(report)
+    return 1 if failed else 0
+
+
+def write_report(rows: list[dict], path: Path, speedup: float) -> str:
+    """The per-chapter table as Markdown (also written to `path`)."""
+    lines = [
+        "| chapter | result | rehearsal (min) | peak RAM (GB) | data added (GB) | "
+        "full run, this CPU (min, est.) | full run, Colab T4 (min, est.) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['chapter']} | {r['status']} | {r['wall_s'] / 60:.1f} | "
+                     f"{r['peak_rss_gb']:.2f} | {r['data_added_gb']:.2f} | {minutes(r['full_cpu_s'])} | "
+                     f"{minutes(r['full_t4_s'])} |")
+    worst = max((r["peak_rss_gb"] for r in rows), default=0.0)
+    total = sum(r["wall_s"] for r in rows) / 60
+    lines += [
+        "",
+        f"Rehearsal: {total:.0f} min in all. Peak memory {worst:.2f} GB at most "
+        f"(a standard Colab runtime has {COLAB_RAM_GB} GB). Data folder at the end: "
+        f"{rows[-1]['data_total_gb'] if rows else 0:.2f} GB.",
+        f"Estimates: training time = median step time here x the full run's steps and epochs; "
+        f"a T4 trains {speedup:.0f}x faster than this CPU (its sustained {T4_SUSTAINED_GFLOPS / 1000:.1f} "
+        f"TFLOP/s against {T4_SUSTAINED_GFLOPS / speedup:.0f} GFLOP/s measured here on a 3x3 "
+        "convolution); the rest of each chapter is taken as it ran here. Estimates, not measurements.",
+    ]
+    text = "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
