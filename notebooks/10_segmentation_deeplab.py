@@ -450,7 +450,9 @@ deeplab.plot_blocks(deeplab.blocks(model), title=f"DeepLabV3+ as built for {size
 # %% [markdown]
 # The input pipeline flips images and masks left-right together (a flip never changes a
 # class), batches, and prefetches. Masks stay whole numbers; only images are scaled: by 1/255
-# for the small backbone, by ResNet50's own `preprocess_input` in full mode.
+# for the small backbone, by ResNet50's own `preprocess_input` in full mode. The shuffle moves
+# indices, not images: a shuffle buffer of 3,680 photos at 384x384 would hold a second copy of
+# the training set (2 GB), memory a Colab runtime needs for the network.
 
 # %%
 def flip_both(image, mask):
@@ -460,7 +462,9 @@ def flip_both(image, mask):
 
 batch_size = deeplab.settings().batch_size
 to_float = lambda image, mask: (prepare(tf.cast(image, tf.float32)), mask)
-train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=0)
+images, masks = tf.constant(x_train), tf.constant(y_train)
+pick = lambda i: (tf.gather(images, i), tf.gather(masks, i))
+train_ds = (tf.data.Dataset.range(len(x_train)).shuffle(len(x_train), seed=0).map(pick)
             .map(flip_both, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
             .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
 val_ds = (tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(64)
@@ -493,11 +497,12 @@ plot_history(run.history, metrics=("loss", "mean_iou"), title="DeepLabV3+");
 
 # %% [markdown]
 # The best epoch's model (by validation mean IoU) is reloaded before anything is measured.
+# `deeplab.predict_labels` runs it over the validation images a batch at a time and keeps only
+# each pixel's class: all the probabilities at once would take 1.8 GB in full mode.
 
 # %%
 model = run.load_best()
-val_probs = model.predict(val_ds, verbose=0)
-val_pred = val_probs.argmax(-1).astype(np.uint8)
+val_pred = deeplab.predict_labels(model, x_val)
 network_miou = metrics.mean_iou(y_val, val_pred, num_classes)
 print(f"best epoch {run.best_epoch()}; validation mean IoU: {network_miou:.4f} "
       f"({len(x_val)} images, {'generated scenes' if ENV.quick else 'Oxford-IIIT Pet'}, mode {ENV.mode})")

@@ -324,9 +324,9 @@ if refine is not None:
 
 # %% [markdown]
 # On the generated scenes the chapter checks what held, with room to spare, in five runs with
-# different seeds: the tuned CRF relabels at least 8% of the pixels near true edges (18% to 21%
-# were measured), raises the accuracy there by at least 5 points (16 to 18 were measured), and
-# raises mean IoU by at least 0.05 (+0.15 to +0.16 were measured). On real photos nothing is
+# different seeds: the tuned CRF relabels at least 8% of the pixels near true edges (18% to 22%
+# were measured), raises the accuracy there by at least 5 points (15 to 17 were measured), and
+# raises mean IoU by at least 0.05 (+0.13 to +0.16 were measured). On real photos nothing is
 # checked: the table is the answer.
 
 # %%
