@@ -116,3 +116,29 @@ def test_blocks_reads_each_block_shape_from_the_built_model_and_the_diagram_show
     fig = deeplab.plot_blocks(quick)
     texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # the arrows are empty texts
     assert len(texts) == 10 and "ASPP\n8x8x32" in texts and "class scores\n16x16x4" in texts
+
+
+def test_predictions_batch_by_batch_equal_one_predict_call():
+    model = deeplab.build_deeplabv3plus(64, 4, deeplab.QUICK)
+    images = shapes_scenes(5, 64, seed=3)[0]
+    prepared = deeplab.preprocess_fn(deeplab.QUICK)(images.astype("float32"))
+    whole = model.predict(prepared, verbose=0)
+    probs = deeplab.predict_probs(model, images, deeplab.QUICK, batch=2)  # batches of 2, 2, 1
+    assert probs.shape == whole.shape and probs.dtype == np.float32
+    np.testing.assert_allclose(probs, whole, atol=1e-5)
+    labels = deeplab.predict_labels(model, images, deeplab.QUICK, batch=2)
+    assert labels.dtype == np.uint8 and np.array_equal(labels, whole.argmax(-1))
+
+
+def test_training_batches_shuffle_indices_but_hold_the_right_pairs():
+    images, masks = shapes_scenes(12, 64, seed=4)
+    train_ds, _ = deeplab.make_datasets((images, masks), (images[:2], masks[:2]), 4, lambda x: x)
+    seen = []
+    for x, y in train_ds:
+        for image, mask in zip(x.numpy().astype(np.uint8), y.numpy()):
+            # each pair is one of ours, possibly flipped left-right together
+            match = [i for i in range(12) if (np.array_equal(image, images[i]) and np.array_equal(mask, masks[i]))
+                     or (np.array_equal(image, images[i][:, ::-1]) and np.array_equal(mask, masks[i][:, ::-1]))]
+            assert match, "an image came with another image's mask"
+            seen.append(match[0])
+    assert sorted(seen) == list(range(12)) and seen != list(range(12))  # all of them, shuffled
