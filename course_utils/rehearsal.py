@@ -16,6 +16,7 @@ tools/rehearse_full.py estimates a full run's training time.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import math
 import os
@@ -96,24 +97,22 @@ def _log(record: dict) -> None:
 
 
 def _capped_fit(fit):
+    signature = inspect.signature(fit)
+
     @functools.wraps(fit)
-    def wrapper(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-                validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-                sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-                validation_batch_size=None, validation_freq=1):
-        planned = planned_steps(x, batch_size, steps_per_epoch)
-        steps = min(CAP_STEPS, planned) if planned else CAP_STEPS
+    def wrapper(self, *args, **kwargs):
+        # Only what the caller passed goes on to Keras (changed where capped), so Keras sees the
+        # call as written, its own defaults included.
+        given = signature.bind(self, *args, **kwargs).arguments
+        epochs = given.get("epochs", 1)
+        planned = planned_steps(given.get("x"), given.get("batch_size"), given.get("steps_per_epoch"))
         monitor = _monitor(CAP_EPOCHS)  # a callback, so a run resumed by BackupAndRestore runs on
+        given["steps_per_epoch"] = min(CAP_STEPS, planned) if planned else CAP_STEPS
+        given["validation_steps"] = min(given.get("validation_steps") or CAP_VALIDATION_STEPS,
+                                        CAP_VALIDATION_STEPS)
+        given["callbacks"] = [*(given.get("callbacks") or []), monitor]
         started = time.perf_counter()
-        history = fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                      callbacks=[*(callbacks or []), monitor], validation_split=validation_split,
-                      validation_data=validation_data, shuffle=shuffle, class_weight=class_weight,
-                      sample_weight=sample_weight, initial_epoch=initial_epoch,
-                      steps_per_epoch=steps,
-                      validation_steps=min(validation_steps or CAP_VALIDATION_STEPS,
-                                           CAP_VALIDATION_STEPS),
-                      validation_batch_size=validation_batch_size,
-                      validation_freq=validation_freq)
+        history = fit(**given)
         seconds = sorted(monitor.seconds[1:] or monitor.seconds)  # the first step compiles
         first = monitor.first_epoch if monitor.first_epoch is not None else epochs
         _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - first,
