@@ -129,3 +129,26 @@ def test_estimate_scales_each_fit_to_its_full_length():
     assert rehearse_full.estimate([*fits, finished], wall_s=15.0, speedup=10.0) == (cpu, t4)
     fits[1]["planned_steps"] = None  # a dataset of unknown length: no estimate, not a wrong one
     assert rehearse_full.estimate(fits, wall_s=15.0, speedup=10.0) == (None, None)
+
+
+def test_peak_memory_names_the_cell_that_was_running(tmp_path):
+    import subprocess
+    import time
+
+    import nbformat
+
+    notebook = tmp_path / "chapter.ipynb"
+    cells = [nbformat.v4.new_markdown_cell("# title"),
+             nbformat.v4.new_code_cell("# a comment first\nbig = bytearray(300_000_000)")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
+    assert rehearse_full.cell_label(notebook, 1) == "cell 1: big = bytearray(300_000_000)"
+    assert rehearse_full.cell_label(notebook, None) == "?"
+    with rehearse_full.PeakMemory() as memory:  # a child process stands in for the kernel
+        memory.cell_started(cell=None, cell_index=0)
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+        time.sleep(0.8)
+        memory.cell_started(cell=None, cell_index=1)
+        grow = subprocess.Popen([sys.executable, "-c",
+                                 "import time; b = bytearray(300_000_000); time.sleep(1.5)"])
+        child.wait(), grow.wait()
+    assert memory.peak_cell == 1 and memory.cell_peaks[1] > memory.cell_peaks[0] + 250e6

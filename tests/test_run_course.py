@@ -41,3 +41,24 @@ def test_a_kernel_that_cannot_start_fails_the_chapter_and_the_process_exits(tmp_
                           text=True, timeout=120)  # it used to hang at exit, in nbclient's hook
     assert done.returncode == 0, done.stderr[-2000:]
     assert "failed: FileNotFoundError" in done.stdout
+
+
+def test_a_failing_cell_gives_one_line_and_the_hook_sees_every_cell_started(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_course import failure_line, run_one
+
+    notebook = tmp_path / "chapter.ipynb"
+    cells = [nbformat.v4.new_markdown_cell("text"), nbformat.v4.new_code_cell("x = 1"),
+             nbformat.v4.new_code_cell("x / 0"), nbformat.v4.new_code_cell("never = True")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
+    started = []
+    try:
+        run_one(notebook, tmp_path, 60, html=False,
+                on_cell_start=lambda cell, cell_index: started.append(cell_index))
+    except Exception as err:  # noqa: BLE001 - what the runners catch
+        line = failure_line(err)
+    else:
+        raise AssertionError("the failing cell did not fail the run")
+    assert line == "ZeroDivisionError: division by zero"
+    assert started == [0, 1, 2]  # every cell, markdown too, up to the one that failed
+    assert failure_line(RuntimeError("kernel died\nmore")) == "RuntimeError: kernel died"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 from course_utils import download  # noqa: E402
 from course_utils.env import REPO_BRANCH, REPO_URL, mode  # noqa: E402
-from run_course import run_one  # noqa: E402
+from run_course import failure_line, run_one  # noqa: E402
 
 # MathJax 3 from the npm registry (its tarball's sha256, checked before use; no npm needed).
 MATHJAX = "mathjax@3.2.2"
@@ -79,9 +79,7 @@ def execute(notebooks: list[Path], out: Path, timeout: int, reuse: bool = False)
             print(f"ran    {path.stem:40s} {seconds:6.1f} s", flush=True)
         except Exception as err:  # a cell that failed, a kernel that died or never started
             failed.append(path.stem)
-            what = (f"{err.ename}: {err.evalue}" if getattr(err, "ename", "")
-                    else (str(err).strip().splitlines() or [type(err).__name__])[0])
-            print(f"FAILED {path.stem}: {what}", flush=True)
+            print(f"FAILED {path.stem}: {failure_line(err)}", flush=True)
             print(f"       see {out / path.name} and {out / path.with_suffix('.kernel.log').name}",
                   flush=True)
     return failed

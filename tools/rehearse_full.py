@@ -11,7 +11,8 @@
    (build/rehearsal/data/, so every download, extraction and split happens) and
    COURSE_REHEARSAL=1: every Keras fit is cut to a few batches (course_utils/rehearsal.py) and
    accuracy checks print "rehearsal: accuracy not checked". Everything else runs at full size.
-3. Measures per chapter: wall time, peak memory (RSS of the kernel and its children), what the
+3. Measures per chapter: wall time, peak memory (RSS of the kernel and its children) and the cell
+   running at the peak (build/rehearsal/<chapter>.memory.json: the peak during each cell), what the
    chapter added to the data folder, and estimates a full run's time on this CPU and on a
    Colab T4 (see `estimate`). Prints a table and writes build/rehearsal/report.md.
 
@@ -83,15 +84,25 @@ def estimate(fits: list[dict], wall_s: float, speedup: float) -> tuple[float | N
 
 
 class PeakMemory:
-    """Polls the resident memory of this process's children (the chapter's kernel) every 0.2 s."""
+    """Polls the resident memory of this process's children (the chapter's kernel) every 0.2 s.
+
+    `cell_started` (an nbclient hook) tells it which cell runs: `peak_cell` is the cell that
+    was running at the peak, `cell_peaks` the peak while each cell ran.
+    """
 
     def __init__(self) -> None:
         import psutil
 
         self._me = psutil.Process()
         self.peak = 0
+        self.peak_cell: int | None = None
+        self.cell_peaks: dict[int, int] = {}
+        self._cell: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def cell_started(self, cell=None, cell_index: int | None = None, **_) -> None:
+        self._cell = cell_index
 
     def _poll(self) -> None:
         import psutil
@@ -103,7 +114,11 @@ class PeakMemory:
                     total += child.memory_info().rss
                 except psutil.Error:
                     pass
-            self.peak = max(self.peak, total)
+            cell = self._cell
+            if cell is not None:
+                self.cell_peaks[cell] = max(self.cell_peaks.get(cell, 0), total)
+            if total > self.peak:
+                self.peak, self.peak_cell = total, cell
             self._stop.wait(0.2)
 
     def __enter__(self) -> "PeakMemory":
@@ -113,6 +128,20 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def cell_label(notebook: Path, index: int | None) -> str:
+    """'cell 12: first line of its code', for the report (index counts all cells from 0)."""
+    if index is None:
+        return "?"
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    if index >= len(cells):
+        return f"cell {index}"
+    first = next((line for line in cells[index].source.splitlines()
+                  if line.strip() and not line.startswith("#")), "")
+    return f"cell {index}: {first.strip()[:60]}"
 
 
 def folder_bytes(folder: Path) -> int:
@@ -150,7 +179,7 @@ def main() -> int:
         "COURSE_CHECKPOINT_DIR": str((args.out / "checkpoints").resolve()),
     })
     os.environ.pop("COURSE_DOWNLOAD_DIR", None)  # downloads go to the fresh data folder
-    from run_course import run_one
+    from run_course import failure_line, run_one
 
     speedup = T4_SUSTAINED_GFLOPS / cpu_gflops()
     print(f"rehearsing {len(notebooks)} chapters in full mode; mirror {hub}/; data in {data}/",
@@ -165,13 +194,11 @@ def main() -> int:
         with PeakMemory() as memory:
             start = time.perf_counter()
             try:
-                run_one(path, executed, args.timeout, html=False)
+                run_one(path, executed, args.timeout, html=False, on_cell_start=memory.cell_started)
             except Exception as err:  # a cell that failed, a kernel that died or never started
                 status = "FAILED"
                 failed.append(path.stem)
-                what = (f"{err.ename}: {err.evalue}" if getattr(err, "ename", "")
-                        else (str(err).strip().splitlines() or [type(err).__name__])[0])
-                print(f"FAILED {path.stem}: {what[:300]}", flush=True)
+                print(f"FAILED {path.stem}: {failure_line(err)}", flush=True)
             wall = time.perf_counter() - start
         fits = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
         all_fits.append(fits)
@@ -179,11 +206,14 @@ def main() -> int:
         row = {"chapter": path.stem, "status": status, "wall_s": wall, "peak_rss_gb": memory.peak / 1e9,
                "data_added_gb": (folder_bytes(data) - disk_before) / 1e9,
                "data_total_gb": folder_bytes(data) / 1e9, "fits": len(fits),
-               "full_cpu_s": cpu_full, "full_t4_s": t4}
+               "full_cpu_s": cpu_full, "full_t4_s": t4,
+               "peak_cell": cell_label(path, memory.peak_cell)}
+        (args.out / f"{path.stem}.memory.json").write_text(json.dumps(
+            {str(i): round(b / 1e9, 3) for i, b in sorted(memory.cell_peaks.items())}, indent=0))
         rows.append(row)
         print(f"{status:6s} {path.stem:36s} {wall:6.0f} s  peak {row['peak_rss_gb']:5.2f} GB  "
               f"data +{row['data_added_gb']:.2f} GB  full run: ~{minutes(cpu_full)} min CPU, "
-              f"~{minutes(t4)} min T4", flush=True)
+              f"~{minutes(t4)} min T4; peak in {row['peak_cell']}", flush=True)
     # Measured again now, to keep the faster reading (another job may have shared the CPU).
     speedup = min(speedup, T4_SUSTAINED_GFLOPS / cpu_gflops())
     for row, fits in zip(rows, all_fits):
@@ -197,13 +227,13 @@ def write_report(rows: list[dict], path: Path, speedup: float) -> str:
     """The per-chapter table as Markdown (also written to `path`)."""
     lines = [
         "| chapter | result | rehearsal (min) | peak RAM (GB) | data added (GB) | "
-        "full run, this CPU (min, est.) | full run, Colab T4 (min, est.) |",
-        "|---|---|---|---|---|---|---|",
+        "full run, this CPU (min, est.) | full run, Colab T4 (min, est.) | peak while running |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['chapter']} | {r['status']} | {r['wall_s'] / 60:.1f} | "
                      f"{r['peak_rss_gb']:.2f} | {r['data_added_gb']:.2f} | {minutes(r['full_cpu_s'])} | "
-                     f"{minutes(r['full_t4_s'])} |")
+                     f"{minutes(r['full_t4_s'])} | {r['peak_cell'].replace('|', '/')} |")
     worst = max((r["peak_rss_gb"] for r in rows), default=0.0)
     total = sum(r["wall_s"] for r in rows) / 60
     lines += [

@@ -13,6 +13,7 @@ import atexit
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -22,12 +23,14 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 
-def run_one(path: Path, out: Path, timeout: int, html: bool = True) -> float:
+def run_one(path: Path, out: Path, timeout: int, html: bool = True,
+            on_cell_start: Callable | None = None) -> float:
     """Execute one notebook; write build/<name>.ipynb and build/<name>.html; return seconds.
 
     The kernel talks over local sockets (IPC), and what it writes outside cells (TensorFlow's
     C++ logging, ipykernel's own warnings) goes to build/<name>.kernel.log, not the terminal.
-    With html=False only the executed notebook is written.
+    With html=False only the executed notebook is written. `on_cell_start(cell=, cell_index=)`
+    is called before each cell runs (nbclient's hook).
     """
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -35,7 +38,8 @@ def run_one(path: Path, out: Path, timeout: int, html: bool = True) -> float:
             open(out / path.with_suffix(".kernel.log").name, "w") as log:
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "k"))
         client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+                                resources={"metadata": {"path": str(path.parent)}},
+                                on_cell_start=on_cell_start)
         try:
             client.execute(stdout=log, stderr=log)
         finally:
@@ -52,6 +56,15 @@ def run_one(path: Path, out: Path, timeout: int, html: bool = True) -> float:
     return seconds
 
 
+def failure_line(err: Exception) -> str:
+    """One line saying why a chapter failed: the cell's exception, or what stopped the kernel."""
+    if isinstance(err, CellExecutionError) or getattr(err, "ename", ""):
+        what = f"{err.ename}: {err.evalue}"
+    else:
+        what = f"{type(err).__name__}: {err}"
+    return (what.strip().splitlines() or [type(err).__name__])[0][:300]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
@@ -66,9 +79,7 @@ def main() -> int:
             print(f"ok     {path.name:45s} {seconds:6.1f} s -> {args.out / path.with_suffix('.html').name}")
         except Exception as err:  # a cell that failed, a kernel that died or never started
             failed.append(path.name)
-            what = (f"{err.ename}: {err.evalue}" if isinstance(err, CellExecutionError)
-                    else f"{type(err).__name__}: {err}")
-            print(f"FAILED {path.name}: {what.splitlines()[0] if what else type(err).__name__}")
+            print(f"FAILED {path.name}: {failure_line(err)}")
             print(f"       the executed notebook with the error is in {args.out / path.name}")
     if failed:
         print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}")
