@@ -225,22 +225,36 @@ def flip_both(image, mask):
     return tf.cond(flip, lambda: (image[:, ::-1], mask[:, ::-1]), lambda: (image, mask))
 
 
-def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callable):
-    """(train_ds, val_ds): shuffled, jointly flipped training batches; validation batches of 64.
+def read_by_index(images: np.ndarray, masks: np.ndarray) -> Callable:
+    """A tf.data map function: index i -> (images[i], masks[i]), read from the NumPy arrays.
 
-    The training set is shuffled as indices into one copy of the images: a shuffle buffer of the
-    images themselves would hold a second copy (2 GB at full size).
+    `tf.constant(images)` or `Dataset.from_tensor_slices` would copy the whole array into
+    TensorFlow (2.2 GB for the full-mode training set); this reads one pair when it is needed.
     """
     import tensorflow as tf
 
-    images, masks = tf.constant(train[0]), tf.constant(train[1])
-    pick = lambda i: (tf.gather(images, i), tf.gather(masks, i))  # noqa: E731
+    def pick(i):
+        image, mask = tf.numpy_function(lambda j: (images[j], masks[j]), [i], (images.dtype, masks.dtype))
+        return tf.ensure_shape(image, images.shape[1:]), tf.ensure_shape(mask, masks.shape[1:])
+
+    return pick
+
+
+def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callable):
+    """(train_ds, val_ds): shuffled, jointly flipped training batches; validation batches of 64.
+
+    Both read the NumPy arrays by index (`read_by_index`), and the training set is shuffled as
+    indices: a shuffle buffer of the images themselves would hold a second copy (2 GB at full size).
+    """
+    import tensorflow as tf
+
     to_float = lambda image, mask: (preprocess(tf.cast(image, tf.float32)), mask)  # noqa: E731
-    train_ds = (tf.data.Dataset.range(len(train[0])).shuffle(len(train[0]), seed=0).map(pick)
+    train_ds = (tf.data.Dataset.range(len(train[0])).shuffle(len(train[0]), seed=0)
+                .map(read_by_index(*train), num_parallel_calls=tf.data.AUTOTUNE)
                 .map(flip_both, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
                 .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
-    val_ds = (tf.data.Dataset.from_tensor_slices(val).batch(64)
-              .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+    val_ds = (tf.data.Dataset.range(len(val[0])).map(read_by_index(*val), num_parallel_calls=tf.data.AUTOTUNE)
+              .batch(64).map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
     return train_ds, val_ds
 
 
@@ -291,14 +305,17 @@ def load_or_train(train_split: Split, val_split: Split, num_classes: int,
 
 
 def predict_probs(model: keras.Model, images: np.ndarray, config: Settings | None = None,
-                  batch: int = 32) -> np.ndarray:
+                  batch: int | None = None) -> np.ndarray:
     """(N, H, W, C) class probabilities for uint8 images, preprocessed as in training.
 
-    Filled batch by batch into one array (`model.predict` would hold every batch's output and
-    then a joined copy: twice the memory, 3.5 GB for 1,000 images at 384x384).
+    Filled `batch` images at a time (default: the training batch size) into one array:
+    `model.predict` would hold every batch's output and then a joined copy, twice the memory
+    (3.5 GB for 1,000 images at 384x384).
     """
     import tensorflow as tf
 
+    config = config or settings()
+    batch = batch or config.batch_size
     preprocess = preprocess_fn(config)
     out = np.empty((len(images), *model.output_shape[1:]), np.float32)
     for start in range(0, len(images), batch):
@@ -308,7 +325,8 @@ def predict_probs(model: keras.Model, images: np.ndarray, config: Settings | Non
 
 
 def predict_labels(model: keras.Model, images: np.ndarray, config: Settings | None = None,
-                   batch: int = 32) -> np.ndarray:
+                   batch: int | None = None) -> np.ndarray:
     """(N, H, W) uint8 predicted classes, batch by batch (no array of probabilities is kept)."""
+    batch = batch or (config or settings()).batch_size
     return np.concatenate([predict_probs(model, images[start:start + batch], config, batch).argmax(-1)
                            .astype(np.uint8) for start in range(0, len(images), batch)])

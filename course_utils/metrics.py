@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
+# Pixels counted at a time: a whole validation set (1,000 label maps at 384x384 are 147 million
+# pixels) at once would need several GB of int64 temporaries.
+CHUNK_PIXELS = 1 << 22
+
+
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
                      ignore_label: int | None = 255) -> np.ndarray:
     """(num_classes, num_classes) pixel counts: row = true class, column = predicted class."""
@@ -18,15 +23,22 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
             f"label maps differ in shape: y_true {y_true.shape}, y_pred {y_pred.shape}; "
             "take argmax over the class axis of the predictions first"
         )
-    keep = np.ones(y_true.shape, bool) if ignore_label is None else y_true != ignore_label
-    t, p = y_true[keep].astype(np.int64), y_pred[keep].astype(np.int64)
-    for name, values in (("y_true", t), ("y_pred", p)):
-        if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(
-                f"{name} holds labels outside 0..{num_classes - 1} "
-                f"(found {values.min()}..{values.max()}); is num_classes right?"
-            )
-    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    flat_true, flat_pred = y_true.reshape(-1), y_pred.reshape(-1)
+    counts = np.zeros(num_classes ** 2, np.int64)
+    for start in range(0, flat_true.size, CHUNK_PIXELS):
+        t, p = flat_true[start:start + CHUNK_PIXELS], flat_pred[start:start + CHUNK_PIXELS]
+        if ignore_label is not None:
+            keep = t != ignore_label
+            t, p = t[keep], p[keep]
+        t, p = t.astype(np.int64), p.astype(np.int64)
+        for name, values in (("y_true", t), ("y_pred", p)):
+            if values.size and (values.min() < 0 or values.max() >= num_classes):
+                raise ValueError(
+                    f"{name} holds labels outside 0..{num_classes - 1} "
+                    f"(found {values.min()}..{values.max()}); is num_classes right?"
+                )
+        counts += np.bincount(t * num_classes + p, minlength=num_classes ** 2)
+    return counts.reshape(num_classes, num_classes)
 
 
 def per_class_iou(confusion: np.ndarray) -> np.ndarray:

@@ -450,9 +450,12 @@ deeplab.plot_blocks(deeplab.blocks(model), title=f"DeepLabV3+ as built for {size
 # %% [markdown]
 # The input pipeline flips images and masks left-right together (a flip never changes a
 # class), batches, and prefetches. Masks stay whole numbers; only images are scaled: by 1/255
-# for the small backbone, by ResNet50's own `preprocess_input` in full mode. The shuffle moves
-# indices, not images: a shuffle buffer of 3,680 photos at 384x384 would hold a second copy of
-# the training set (2 GB), memory a Colab runtime needs for the network.
+# for the small backbone, by ResNet50's own `preprocess_input` in full mode. The data set is a
+# list of **indices**: `deeplab.read_by_index` turns an index into its image and mask, read from
+# the NumPy arrays when the pipeline needs them. `tf.constant(x_train)` or
+# `from_tensor_slices` would copy the arrays into TensorFlow, and a shuffle buffer of images
+# would hold another copy: 2 GB each for 3,680 photos at 384x384, memory a Colab runtime needs
+# for the network. Shuffling indices costs nothing.
 
 # %%
 def flip_both(image, mask):
@@ -460,15 +463,14 @@ def flip_both(image, mask):
     return tf.cond(flip, lambda: (image[:, ::-1], mask[:, ::-1]), lambda: (image, mask))
 
 
-batch_size = deeplab.settings().batch_size
+batch_size, parallel = deeplab.settings().batch_size, tf.data.AUTOTUNE
 to_float = lambda image, mask: (prepare(tf.cast(image, tf.float32)), mask)
-images, masks = tf.constant(x_train), tf.constant(y_train)
-pick = lambda i: (tf.gather(images, i), tf.gather(masks, i))
-train_ds = (tf.data.Dataset.range(len(x_train)).shuffle(len(x_train), seed=0).map(pick)
-            .map(flip_both, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-            .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
-val_ds = (tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(64)
-          .map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+train_ds = (tf.data.Dataset.range(len(x_train)).shuffle(len(x_train), seed=0)
+            .map(deeplab.read_by_index(x_train, y_train), num_parallel_calls=parallel)
+            .map(flip_both, num_parallel_calls=parallel).batch(batch_size)
+            .map(to_float, num_parallel_calls=parallel).prefetch(parallel))
+val_ds = (tf.data.Dataset.range(len(x_val)).map(deeplab.read_by_index(x_val, y_val), num_parallel_calls=parallel)
+          .batch(64).map(to_float, num_parallel_calls=parallel).prefetch(parallel))
 
 # %% [markdown]
 # Training: Adam, the pixel-wise loss of section 7 and mean IoU as the metric, both ignoring

@@ -142,3 +142,16 @@ def test_training_batches_shuffle_indices_but_hold_the_right_pairs():
             assert match, "an image came with another image's mask"
             seen.append(match[0])
     assert sorted(seen) == list(range(12)) and seen != list(range(12))  # all of them, shuffled
+
+
+def test_datasets_read_the_arrays_without_copying_them():
+    import psutil
+
+    images = np.full((400, 256, 256, 3), 7, np.uint8)  # 79 MB
+    masks = np.full((400, 256, 256), 1, np.uint8)
+    rss = psutil.Process().memory_info().rss
+    train_ds, val_ds = deeplab.make_datasets((images, masks), (images[:100], masks[:100]), 8, lambda x: x)
+    grown = psutil.Process().memory_info().rss - rss
+    assert grown < 40e6, f"making the datasets took {grown / 1e6:.0f} MB (a copy would take 100 MB)"
+    x, y = next(iter(val_ds))
+    assert x.shape == (64, 256, 256, 3) and y.shape == (64, 256, 256)

@@ -52,3 +52,30 @@ def test_errors_say_what_is_wrong():
         metrics.confusion_matrix(np.array([0, 5]), np.array([0, 1]), 3)
     with pytest.raises(ValueError, match="ignore label"):
         metrics.mean_iou(np.full((2, 2), 255), np.zeros((2, 2), int), 3)
+
+
+def test_confusion_matrix_in_chunks_equals_one_pass(monkeypatch):
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 4, size=(5, 30, 30)).astype(np.uint8)
+    y_true[1, :7] = 255
+    y_pred = rng.integers(0, 4, size=y_true.shape).astype(np.uint8)
+    keep = y_true != 255
+    expected = np.bincount(y_true[keep].astype(int) * 4 + y_pred[keep], minlength=16).reshape(4, 4)
+    monkeypatch.setattr(metrics, "CHUNK_PIXELS", 1000)  # 4,500 pixels: 5 chunks, the last short
+    np.testing.assert_array_equal(metrics.confusion_matrix(y_true, y_pred, 4), expected)
+    y_pred[4, -1, -1] = 7  # a bad label in the last chunk is still found
+    with pytest.raises(ValueError, match="num_classes"):
+        metrics.confusion_matrix(y_true, y_pred, 4)
+
+
+def test_confusion_matrix_memory_does_not_grow_with_the_data():
+    import tracemalloc
+
+    y = np.zeros((200, 384, 384), np.uint8)  # 29.5 million pixels, 29.5 MB per label set
+    tracemalloc.start()
+    metrics.confusion_matrix(y, y, 3)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # in one pass, int64 copies of both label sets and their pair codes take 700 MB and more;
+    # in chunks, a few int64 arrays of CHUNK_PIXELS (34 MB each)
+    assert peak < 250e6, f"{peak / 1e6:.0f} MB"
