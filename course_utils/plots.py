@@ -126,6 +126,48 @@ def show_filter_positions(width: int, filter_size: int, stride: int = 1, padding
     return fig
 
 
+def draw_graph(nodes: Mapping[str, tuple[float, float, str]],
+               edges: Sequence[tuple[str, str]], values: Mapping[str, float],
+               grads: Mapping[str, float], title: str | None = None) -> plt.Figure:
+    """A computational graph with its forward and backward pass written on the edges.
+
+    `nodes`: name -> (x, y, text); a text of one operator character (+, *, ...) is drawn as a
+    circle, anything else as a plain label. `edges`: (source, target) pairs. Each edge carries
+    its source's forward value (green, above) and the gradient of the output with respect to
+    that value (red, below). A node without outgoing edges (the output) shows both by itself.
+    """
+    sources = {src for src, _ in edges}
+    for name in [*sources, *(n for n in nodes if n not in sources)]:
+        if name not in values or name not in grads:
+            raise ValueError(f"node {name!r} needs a forward value and a gradient")
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for src, dst in edges:
+        (x0, y0, _), (x1, y1, _) = nodes[src], nodes[dst]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.4, shrinkA=16, shrinkB=16))
+        mx, my = x0 + 0.4 * (x1 - x0), y0 + 0.4 * (y1 - y0)  # nearer the source: edges fan out
+        ax.text(mx, my + 0.07, f"{values[src]:g}", color="tab:green", ha="center", va="bottom",
+                fontsize=12, fontweight="bold")
+        ax.text(mx, my - 0.07, f"{grads[src]:g}", color="tab:red", ha="center", va="top", fontsize=12)
+    for name, (x, y, text) in nodes.items():
+        operator = len(text) == 1 and not text.isalnum()
+        ax.text(x, y, "×" if text == "*" else text, ha="center", va="center", fontsize=15,
+                bbox=dict(boxstyle="circle,pad=0.35" if operator else "round,pad=0.3",
+                          facecolor="#fff3d6" if operator else "white", edgecolor="0.3"))
+        if name not in sources:  # the output: its value, and df/df = 1
+            ax.text(x, y + 0.2, f"{name} = {values[name]:g}", color="tab:green", ha="center", va="bottom",
+                    fontsize=12, fontweight="bold")
+            ax.text(x, y - 0.2, f"{grads[name]:g}", color="tab:red", ha="center", va="top", fontsize=12)
+    xs, ys = [x for x, _, _ in nodes.values()], [y for _, y, _ in nodes.values()]
+    ax.set_xlim(min(xs) - 0.4, max(xs) + 0.4)
+    ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
+    ax.axis("off")
+    ax.set_title((title + "\n" if title else "") + "green: forward values; red: gradients of the output",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def show_images(
     images: Sequence[np.ndarray] | np.ndarray,
     labels: Sequence[object] | None = None,

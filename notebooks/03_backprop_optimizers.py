@@ -62,7 +62,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 import matplotlib.pyplot as plt
-from course_utils.plots import plot_history
+from course_utils.plots import draw_graph, plot_history
 
 # %% [markdown]
 # ## 1. A computational graph: $f(x, y, z) = (x + y)\,z$
@@ -90,6 +90,20 @@ print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
 # and $\partial f/\partial q = z = -4$; the add node hands that $-4$ unchanged to both $x$ and
 # $y$, so $\partial f/\partial x = \partial f/\partial y = -4$.
 #
+# The same two passes on the graph: each arrow carries its value forward (green) and, on the
+# way back, the gradient of $f$ with respect to that value (red). The output starts the
+# backward pass with $\partial f/\partial f = 1$; the multiply node swaps its inputs' values,
+# the add node copies what it receives.
+
+# %%
+draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"), "q": (1.4, 1.8, "+"),
+                  "f": (2.8, 0.8, "*")},
+           edges=[("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")],
+           values={"x": x, "y": y, "z": z, "q": q, "f": f},
+           grads={"x": df_dx, "y": df_dy, "z": df_dz, "q": df_dq, "f": 1.0},
+           title="f = (x + y) z at x = -2, y = 5, z = -4");
+
+# %% [markdown]
 # TensorFlow records the same graph while the function runs and walks it backwards for us:
 
 # %%

@@ -68,7 +68,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 from keras import layers
-from course_utils.plots import compare_histories, plot_history, show_images, smooth_curve
+from course_utils.plots import compare_histories, plot_history, show_images, show_predictions, smooth_curve
 from course_utils.training import fit_resumable
 
 # %% [markdown]
@@ -432,6 +432,20 @@ print("mode:", ENV.mode, "| data:", "4s vs 9s stand-in" if ENV.quick else "cats 
 if ENV.quick:
     assert regularised_test - baseline_test >= 0.015, (baseline_test, regularised_test)
     print(f"PASS: augmentation + dropout beat the baseline by {regularised_test - baseline_test:+.3f}")
+
+# %% [markdown]
+# A test accuracy hides which images go wrong. Here are the regularised model's mistakes first
+# (titled in red, with the true class), then right answers (green) to fill the grid.
+
+# %%
+test_images, test_labels = (np.concatenate(parts) for parts in zip(*[(x.numpy(), y.numpy()) for x, y in test_ds]))
+truth = test_labels[:, 0].astype(int)
+predicted = (best_regularised.predict(test_images, verbose=0)[:, 0] > 0.5).astype(int)
+wrong, right = np.flatnonzero(predicted != truth), np.flatnonzero(predicted == truth)
+shown = np.concatenate([wrong[:8], right[:16 - len(wrong[:8])]])
+print(f"{len(wrong)} of {len(truth)} test images wrong")
+show_predictions(test_images[shown].astype("uint8"), truth[shown], predicted[shown], class_names=class_names,
+                 title=f"augmentation + dropout on test images ({'4s vs 9s stand-in' if ENV.quick else 'cats vs dogs'})");
 
 # %% [markdown]
 # Run the training cell once more: the run has finished, so it only restores the final

@@ -154,3 +154,21 @@ def test_show_filter_positions_draws_one_panel_per_output_pixel():
     matplotlib.pyplot.close(fig)
     with pytest.raises(ValueError, match="do not fit"):
         plots.show_filter_positions(7, 3, stride=3)
+
+
+def test_draw_graph_writes_values_and_gradients_on_every_edge():
+    nodes = {"x": (0, 2, "x"), "y": (0, 1, "y"), "z": (0, 0, "z"), "q": (1, 1.5, "+"), "f": (2, 0.75, "*")}
+    edges = [("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")]
+    values = {"x": -2, "y": 5, "z": -4, "q": 3, "f": -12}
+    grads = {"x": -4, "y": -4, "z": 3, "q": -4, "f": 1}
+    fig = plots.draw_graph(nodes, edges, values, grads)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for edge_label in ("-2", "5", "3", "-4"):  # forward values of x, y, q, z
+        assert edge_label in texts
+    assert texts.count("-4") == 4  # z's value, and the gradients of x, y and q
+    assert "×" in texts and "+" in texts and "f = -12" in texts and "1" in texts
+    with pytest.raises(ValueError, match="'z' needs"):
+        plots.draw_graph(nodes, edges, values, {k: v for k, v in grads.items() if k != "z"})
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
