@@ -663,7 +663,7 @@ with threadpool_limits(limits=1, user_api="blas"):
               f"{history['accuracy'][-1]:.3f}  val acc {history['val_accuracy'][-1]:.3f}")
 
 # %%
-plot_history(history, title="two-layer net, NumPy + our Adam");
+plot_history(history, title=f"two-layer net, NumPy + our Adam, on {env.by_mode(quick='generated patterns', full='CIFAR-10')}");
 
 # %% [markdown]
 # Watch the gap between the two accuracy curves: when the training accuracy keeps climbing and

@@ -133,6 +133,7 @@ val_ds = image_folder("validation", shuffle=False)
 test_ds = image_folder("test", shuffle=False)
 class_names = sorted(d.name for d in (base_dir / "train").iterdir())
 print("classes (label 0, label 1):", class_names)
+data_name = env.by_mode(quick="4s vs 9s stand-in", full="cats vs dogs")  # for titles
 
 # %%
 images, labels = next(iter(train_ds))
@@ -220,7 +221,7 @@ baseline = fit_resumable(model, train_ds, validation_data=val_ds,
                          epochs=EPOCHS_BASELINE, run_name="06_baseline")
 
 # %%
-plot_history(baseline, title=f"baseline convnet, {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}");
+plot_history(baseline, title=f"baseline convnet, {data_name} at {IMAGE_SIZE[0]}x{IMAGE_SIZE[1]}");
 
 # %% [markdown]
 # On cats vs dogs a full run's curves tell a clear story. Training accuracy keeps climbing
@@ -399,7 +400,7 @@ print("raw:     ", np.round(raw[:6], 3))
 print("smoothed:", np.round(ema(raw[:6]), 3))
 
 # %%
-plot_history(regularised, smooth=0.8, title="augmentation + dropout (EMA-smoothed)");
+plot_history(regularised, smooth=0.8, title=f"augmentation + dropout, {data_name} (EMA-smoothed)");
 
 # %% [markdown]
 # Training and validation curves now stay close together much longer: the model overfits far
@@ -421,7 +422,7 @@ regularised_test = best_regularised.evaluate(test_ds, verbose=0)[1]
 print(f"best model: epoch {regularised.best_epoch()}, saved at {regularised.best_model_path}")
 print(f"test accuracy, baseline:               {baseline_test:.3f}")
 print(f"test accuracy, augmentation + dropout: {regularised_test:.3f}")
-print("mode:", ENV.mode, "| data:", "4s vs 9s stand-in" if ENV.quick else "cats vs dogs")
+print("mode:", ENV.mode, "| data:", data_name)
 
 # %% [markdown]
 # In full mode, expect roughly 70% for the baseline and 82% or more with augmentation and
@@ -445,7 +446,7 @@ wrong, right = np.flatnonzero(predicted != truth), np.flatnonzero(predicted == t
 shown = np.concatenate([wrong[:8], right[:16 - len(wrong[:8])]])
 print(f"{len(wrong)} of {len(truth)} test images wrong")
 show_predictions(test_images[shown].astype("uint8"), truth[shown], predicted[shown], class_names=class_names,
-                 title=f"augmentation + dropout on test images ({'4s vs 9s stand-in' if ENV.quick else 'cats vs dogs'})");
+                 title=f"augmentation + dropout on test images ({data_name})");
 
 # %% [markdown]
 # Run the training cell once more: the run has finished, so it only restores the final
@@ -550,10 +551,10 @@ for i, n in enumerate(names):
 ax.set_xlim(min(test_accuracy.values()) - 0.05, 1.0)
 ax.invert_yaxis()
 ax.set_xlabel("test accuracy (best checkpoint)")
-ax.set_title(f"one change at a time ({'4s vs 9s stand-in' if ENV.quick else 'cats vs dogs'})");
+ax.set_title(f"one change at a time ({data_name})");
 
 # %%
-compare_histories(runs, metrics=("val_loss",), smooth=0.8, title="validation loss, same data and budget");
+compare_histories(runs, metrics=("val_loss",), smooth=0.8, title=f"validation loss, same data ({data_name}) and budget");
 
 # %% [markdown]
 # Read the two pictures together. A model whose validation loss turns upward early is

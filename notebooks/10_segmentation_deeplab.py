@@ -299,6 +299,7 @@ from course_utils.datasets.synthetic import SHAPE_CLASSES
 (x_train, y_train), (x_val, y_val) = load_oxford_pets(**deeplab.DATA)
 class_names = SHAPE_CLASSES if ENV.quick else PET_CLASSES
 num_classes = len(class_names)
+data_title = "generated scenes (quick)" if ENV.quick else "Oxford-IIIT Pet"  # for titles
 print("images", x_train.shape, x_train.dtype, " masks", y_train.shape, y_train.dtype)
 present = np.bincount(y_val[y_val != IGNORE_LABEL].ravel(), minlength=num_classes) / np.sum(y_val != IGNORE_LABEL)
 print("validation pixels per class:", {name: f"{share:.1%}" for name, share in zip(class_names, present)})
@@ -495,7 +496,7 @@ run = training.fit_resumable(model, train_ds, validation_data=val_ds, epochs=epo
                              run_name=deeplab.run_name(), monitor="val_mean_iou")
 
 # %%
-plot_history(run.history, metrics=("loss", "mean_iou"), title="DeepLabV3+");
+plot_history(run.history, metrics=("loss", "mean_iou"), title=f"DeepLabV3+ on {data_title}");
 
 # %% [markdown]
 # The best epoch's model (by validation mean IoU) is reloaded before anything is measured.
@@ -536,7 +537,6 @@ show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pre
 
 # %%
 class_iou = metrics.per_class_iou(metrics.confusion_matrix(y_val, val_pred, num_classes))
-data_title = "generated scenes (quick)" if ENV.quick else "Oxford-IIIT Pet"
 plot_class_iou({"DeepLabV3+": class_iou}, class_names, title=f"validation IoU per class, {data_title}");
 
 # %% [markdown]
