@@ -98,7 +98,7 @@ model = deeplab.load_or_train((x_train, y_train), (x_val, y_val), num_classes)
 
 # %%
 val_probs = deeplab.predict_probs(model, x_val)
-val_pred = val_probs.argmax(-1).astype(np.uint8)
+val_pred = deeplab.labels_from_probs(val_probs)  # argmax, a batch at a time: no int64 copy
 network_miou = metrics.mean_iou(y_val, val_pred, num_classes)
 print(f"validation mean IoU of the network alone: {network_miou:.4f} "
       f"({len(x_val)} images, {'generated scenes' if ENV.quick else 'Oxford-IIIT Pet'}, mode {ENV.mode})")

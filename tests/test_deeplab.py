@@ -155,3 +155,9 @@ def test_datasets_read_the_arrays_without_copying_them():
     assert grown < 40e6, f"making the datasets took {grown / 1e6:.0f} MB (a copy would take 100 MB)"
     x, y = next(iter(val_ds))
     assert x.shape == (64, 256, 256, 3) and y.shape == (64, 256, 256)
+
+
+def test_labels_from_probs_is_argmax_in_uint8():
+    probs = np.random.default_rng(5).random((7, 9, 9, 4)).astype(np.float32)
+    labels = deeplab.labels_from_probs(probs, batch=3)  # batches of 3, 3, 1
+    assert labels.dtype == np.uint8 and np.array_equal(labels, probs.argmax(-1))
