@@ -18,7 +18,7 @@ help:
 	@echo "make instructor  instructors: the chapters with their solutions, in instructor/"
 	@echo "make test-colab  every chapter on Colab's own package versions (COLAB_RUNTIME=$(COLAB_RUNTIME))"
 	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
-	@echo "make rehearse-full  full mode's code paths, offline, on generated data (about an hour)"
+	@echo "make rehearse-full  full mode's code paths, offline, on generated data (about 45 minutes)"
 
 $(VENV)/.installed: requirements.txt requirements-assets.txt pyproject.toml course_utils/extras.py
 	@bash tools/install.sh "$(PYTHON)" "$(VENV)"
