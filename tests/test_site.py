@@ -209,13 +209,19 @@ class Tab:
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 30):
+        """Poll until `expression` is truthy. A page that is being replaced (a redirect) can
+        make one evaluation fail; that counts as not yet true."""
         deadline = time.monotonic() + timeout
+        last_error = None
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except RuntimeError as error:
+                value, last_error = None, error
             if value:
                 return value
             time.sleep(0.2)
-        raise TimeoutError(f"never true: {expression}")
+        raise TimeoutError(f"never true: {expression} (last error: {last_error})")
 
     def screenshot(self, path: Path) -> None:
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
@@ -270,8 +276,10 @@ def test_home_page_lists_every_chapter_and_says_how_to_run(tab, server, pages):
     missing = [stem for stem in CHAPTERS if chapter_page(stem) not in linked]
     assert not missing, f"the home page does not link to: {missing}"
     tab.open(server + "index.html")  # the site's root leads to the home page
-    tab.wait_for("location.pathname.endsWith('intro.html')", timeout=10)
-    text = tab.evaluate("document.querySelector('main').innerText")
+    # The redirect replaces the page: wait until the new page's content is there.
+    text = tab.wait_for("location.pathname.endsWith('intro.html')"
+                        " && document.readyState === 'complete'"
+                        " && document.querySelector('main')?.innerText", timeout=20)
     for words in ("Who it is for", "Run it yourself", "Colab", "make course"):
         assert words in text, f"the home page does not say {words!r}"
 
