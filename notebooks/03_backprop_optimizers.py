@@ -90,10 +90,10 @@ print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
 # and $\partial f/\partial q = z = -4$; the add node hands that $-4$ unchanged to both $x$ and
 # $y$, so $\partial f/\partial x = \partial f/\partial y = -4$.
 #
-# The same two passes on the graph: each arrow carries its value forward (green) and, on the
-# way back, the gradient of $f$ with respect to that value (red). The output starts the
-# backward pass with $\partial f/\partial f = 1$; the multiply node swaps its inputs' values,
-# the add node copies what it receives.
+# The whole computation on one picture: each arrow carries its value forward (green, above it)
+# and, after the backward pass, the gradient of $f$ with respect to that value (red, below). The
+# output node shows $f$ itself and starts the backward pass with $\partial f/\partial f = 1$; the
+# multiply node swaps its inputs' values, the add node copies what it receives.
 
 # %%
 draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"), "q": (1.4, 1.8, "+"),
@@ -113,25 +113,6 @@ with tf.GradientTape() as tape:
 grads_tf = [float(g) for g in tape.gradient(ft, [xt, yt, zt])]
 assert float(ft) == f and grads_tf == [df_dx, df_dy, df_dz], grads_tf
 print("tf.GradientTape agrees: f =", float(ft), " grads =", grads_tf, " PASS")
-
-# %% [markdown]
-# The whole computation on one picture: each edge carries its forward value (green, above it)
-# and, after the backward pass, the gradient of $f$ with respect to that value (red, below).
-
-# %%
-nodes = {"x": (0, 3), "y": (0, 0), "z": (0, -2), "+": (2.5, 1.5), "×": (5, 0), "f": (7, 0)}
-edges = [("x", "+", x, df_dx), ("y", "+", y, df_dy), ("+", "×", q, df_dq), ("z", "×", z, df_dz),
-         ("×", "f", f, 1.0)]
-fig, ax = plt.subplots(figsize=(8, 4))
-for src, dst, value, grad in edges:
-    (x0, y0), (x1, y1) = nodes[src], nodes[dst]
-    ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", color="grey", shrinkA=14, shrinkB=14))
-    ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.2, f"{value:g}", color="green", ha="center", fontsize=12)
-    ax.text((x0 + x1) / 2, (y0 + y1) / 2 - 0.45, f"{grad:g}", color="red", ha="center", fontsize=12)
-for name, (px, py) in nodes.items():
-    ax.text(px, py, name, ha="center", va="center", fontsize=14, bbox=dict(boxstyle="circle", fc="white"))
-ax.set_title("f = (x + y) z: values forward (green), gradients of f backward (red)")
-ax.set_xlim(-0.8, 7.8); ax.set_ylim(-2.8, 3.6); ax.axis("off");
 
 # %% [markdown]
 # Three patterns show up in every backward pass: an **add** gate gives its incoming gradient to
@@ -541,7 +522,8 @@ for ax, (name, path) in zip(axes.flat, paths.items()):
     ax.contour(g0, g1, surface, levels=np.geomspace(0.05, 60, 14), colors="0.7", linewidths=0.6)
     ax.plot(path[:, 0], path[:, 1], "o-", markersize=2.5, linewidth=1)
     ax.plot(0, 0, "r*", markersize=10)
-    ax.set_title(f"{name}: loss {bowl(path[-1]):.1e} after {steps} steps")
+    ax.set(title=f"{name}: loss {bowl(path[-1]):.1e} after {steps} steps", xlabel="$w_0$", ylabel="$w_1$")
+    ax.label_outer()  # axis labels on the outer panels only
 fig.suptitle("L(w) = (0.25 w0^2 + 20 w1^2) / 2, same start, 60 steps each")
 fig.tight_layout()
 plt.show()
@@ -587,13 +569,13 @@ for name, size in sizes.items():
           + "  ".join(f"({size[i, 0]:.3f}, {size[i, 1]:.3f})" for i in (0, 9, 29, 59)))
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.5))
+fig, ax = plt.subplots(figsize=(7.5, 3.5), layout="constrained")
 for name, size in sizes.items():
     for j, style in ((0, "-"), (1, "--")):
         ax.plot(np.arange(1, steps + 1), size[:, j], style, label=f"{name}, w{j}")
 ax.set(yscale="log", xlabel="step", ylabel="step size", title="per-coordinate step size on the bowl")
 ax.grid(alpha=0.3)
-ax.legend()
+ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the plot, clear of every curve
 plt.show()
 
 # %% [markdown]
