@@ -66,30 +66,41 @@ def compare_histories(
     metrics: Sequence[str] = ("val_loss", "val_accuracy"),
     title: str | None = None,
     smooth: float | None = None,
+    ylabels: Mapping[str, str] | None = None,
+    legend_below: bool = False,
 ) -> plt.Figure:
     """Several runs on the same axes, one panel per metric (e.g. validation loss of each model).
 
     `runs` maps a label to a Keras `History`, its `.history` dict or a `TrainingRun`.
     `smooth` (e.g. 0.8) draws each curve as an exponential moving average (`smooth_curve`).
+    `ylabels` names a metric's axis (default: the metric's key). `legend_below` draws one legend
+    for the whole figure under the panels, where it covers no curve, instead of one per panel.
     """
     hists = {name: getattr(h, "history", h) for name, h in runs.items()}
     present = [m for m in metrics if any(m in h for h in hists.values())]
     if not present:
         raise ValueError(f"None of {list(metrics)} in any run; the first has {sorted(next(iter(hists.values()), {}))}")
-    fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.5 + 0.4 * legend_below),
+                             squeeze=False, layout="constrained" if legend_below else None)
+    handles: dict[str, plt.Line2D] = {}
     for ax, metric in zip(axes[0], present):
         for name, hist in hists.items():
             if metric in hist:
                 values = np.asarray(hist[metric], dtype=float)
                 if smooth:
                     values = smooth_curve(values, smooth)
-                ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=3, label=name)
+                (handles[name],) = ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=3, label=name)
         _epoch_axis(ax)
-        ax.set_ylabel(metric + (f" (EMA {smooth})" if smooth else ""))
-        ax.legend(fontsize="small")
+        ax.set_ylabel((ylabels or {}).get(metric, metric) + (f" (EMA {smooth})" if smooth else ""))
+        if not legend_below:
+            ax.legend(fontsize="small")
+    if legend_below:  # the same colour is the same run in every panel, so one legend says it all
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                   ncol=min(len(handles), 5), fontsize="small")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if not legend_below:
+        fig.tight_layout()
     return fig
 
 

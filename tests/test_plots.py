@@ -172,3 +172,19 @@ def test_draw_graph_writes_values_and_gradients_on_every_edge():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_compare_histories_can_name_axes_and_put_one_legend_below_the_panels():
+    runs = {name: {"loss": [1.0, 0.5, 0.2], "accuracy": [0.5, 0.7, 0.9]} for name in ("a", "b", "c")}
+    fig = plots.compare_histories(runs, metrics=("loss", "accuracy"), legend_below=True,
+                                  ylabels={"accuracy": "training accuracy"})
+    loss_ax, acc_ax = fig.axes
+    assert [loss_ax.get_ylabel(), acc_ax.get_ylabel()] == ["loss", "training accuracy"]
+    assert loss_ax.get_legend() is None and acc_ax.get_legend() is None
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["a", "b", "c"]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert all(box.y1 <= ax.get_tightbbox().y0 for ax in fig.axes)  # under the panels and their labels
+    assert box.y0 >= 0  # and inside the figure
+    matplotlib.pyplot.close(fig)
