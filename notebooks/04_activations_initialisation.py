@@ -418,7 +418,8 @@ for name, (initializer, batch_norm) in starts.items():
           f"{final_loss[name]:.3f}   test accuracy {init_test_acc[name]:.3f}")
 
 # %%
-compare_histories(init_histories, metrics=("loss", "accuracy"),
+compare_histories(init_histories, metrics=("loss", "accuracy"), legend_below=True,
+                  ylabels={"loss": "training loss", "accuracy": "training accuracy"},
                   title="10 ReLU layers on scikit-learn's digits: only the start differs");
 
 # %% [markdown]
