@@ -187,14 +187,20 @@ def show_images(
     size: float = 1.6,
     title: str | None = None,
 ) -> plt.Figure:
-    """A grid of images with optional labels; grey images use `cmap` (default 'gray')."""
+    """A grid of images with optional labels; grey images use `cmap` (default 'gray').
+
+    Each row gets room for its labels' lines above the images, and the layout keeps every label
+    clear of the row above.
+    """
     images = list(images)
     n = len(images)
     if n == 0:
         raise ValueError("show_images got no images")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
+    lines = max((str(label).count("\n") + 1 for label in labels), default=0) if labels is not None else 0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.2 * lines) * nrows + 0.3),
+                             squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -209,7 +215,6 @@ def show_images(
             ax.set_title(str(labels[i]), fontsize=9)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 

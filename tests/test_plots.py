@@ -188,3 +188,25 @@ def test_compare_histories_can_name_axes_and_put_one_legend_below_the_panels():
     assert all(box.y1 <= ax.get_tightbbox().y0 for ax in fig.axes)  # under the panels and their labels
     assert box.y0 >= 0  # and inside the figure
     matplotlib.pyplot.close(fig)
+
+
+
+def _labels_clear_the_row_above(fig, ncols: int) -> None:
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for i, ax in enumerate(fig.axes):
+        label, image = ax.title.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert label.y0 >= image.y1, ax.get_title()  # above its own image
+        if i >= ncols:  # and below the image above it
+            assert label.y1 < fig.axes[i - ncols].get_window_extent(renderer).y0, ax.get_title()
+    matplotlib.pyplot.close(fig)
+
+
+def test_image_grids_keep_every_label_between_its_image_and_the_row_above():
+    digits = np.zeros((16, 28, 28))
+    _labels_clear_the_row_above(plots.show_predictions(digits, [4] * 16, [9] * 16, title="9 (is 4)"), 8)
+    two_lines = plots.show_images(digits, ["rotated\nL2 1234"] * 16, ncols=8, title="two-line labels")
+    assert two_lines.get_size_inches()[1] > plots.show_images(digits, ["one line"] * 16).get_size_inches()[1]
+    _labels_clear_the_row_above(two_lines, 8)
+    _labels_clear_the_row_above(plots.show_images(np.zeros((10, 32, 32, 3), np.uint8), list("abcdefghij"),
+                                                  ncols=5, size=2.0), 5)
