@@ -218,6 +218,36 @@ def show_images(
     return fig
 
 
+def show_filters(kernels: np.ndarray, ncols: int = 8, size: float = 0.9,
+                 title: str | None = None) -> plt.Figure:
+    """Small (N, h, w) kernels (e.g. one input channel of conv weights) as separate framed tiles.
+
+    Every tile shares one diverging colour scale centred on 0 (red positive, blue negative,
+    white 0), explained by a colour bar, so tiles can be compared weight for weight.
+    """
+    kernels = np.asarray(kernels, dtype=float)
+    if kernels.ndim != 3 or len(kernels) == 0:
+        raise ValueError(f"expected kernels of shape (N, h, w), got {kernels.shape}")
+    n, ncols = len(kernels), min(ncols, len(kernels))
+    nrows = int(np.ceil(n / ncols))
+    limit = float(np.abs(kernels).max()) or 1.0  # symmetric, so 0 is the middle of the map
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1.0, size * nrows + 0.4),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        shown = ax.imshow(kernels[i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("0.35")  # a frame: a weight near 0 is white, like the page
+    fig.colorbar(shown, ax=axes, shrink=0.9, label="weight")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def show_predictions(
     images: Sequence[np.ndarray] | np.ndarray,
     y_true: Sequence[int] | np.ndarray,

@@ -210,3 +210,24 @@ def test_image_grids_keep_every_label_between_its_image_and_the_row_above():
     _labels_clear_the_row_above(two_lines, 8)
     _labels_clear_the_row_above(plots.show_images(np.zeros((10, 32, 32, 3), np.uint8), list("abcdefghij"),
                                                   ncols=5, size=2.0), 5)
+
+
+def test_show_filters_draws_framed_tiles_on_one_scale_centred_on_zero():
+    kernels = np.random.default_rng(0).normal(size=(32, 3, 3))
+    kernels[0, 0, 0] = -5.0  # the largest weight in size sets the scale for every tile
+    fig = plots.show_filters(kernels, ncols=8, title="32 filters")
+    tiles = [ax for ax in fig.axes if ax.images]
+    assert len(tiles) == 32
+    for ax, kernel in zip(tiles, kernels):
+        np.testing.assert_array_equal(ax.images[0].get_array(), kernel)
+        assert ax.images[0].get_clim() == (-5.0, 5.0)
+        assert ax.images[0].get_cmap().name == "RdBu_r"
+    colour_bar = [ax for ax in fig.axes if ax.get_ylabel() == "weight"]
+    assert len(colour_bar) == 1
+    fig.canvas.draw()
+    first, second = tiles[0].get_window_extent(), tiles[1].get_window_extent()
+    below = tiles[8].get_window_extent()
+    assert second.x0 > first.x1 and below.y1 < first.y0  # gaps between tiles, across and down
+    with pytest.raises(ValueError, match="shape"):
+        plots.show_filters(np.zeros((3, 3)))
+    matplotlib.pyplot.close(fig)
