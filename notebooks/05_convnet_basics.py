@@ -66,7 +66,7 @@ from keras import layers
 import matplotlib.pyplot as plt
 from course_utils import metrics, training, viz
 from course_utils.plots import (compare_histories, plot_confusion, show_filter_positions,
-                                show_images, show_predictions)
+                                show_filters, show_images, show_predictions)
 
 # %% [markdown]
 # ## 1. How big is the output?
@@ -347,15 +347,17 @@ print(f"the most frequent mistake: {true_digit} read as {answer} ({off.max()} ti
 
 # %% [markdown]
 # ## 10. What the first layer learnt
-# The first convolution has 32 filters of 3x3 weights. After training, many look like small edge
-# and stroke detectors: a bright side next to a dark side, at some angle. Each one, slid over a
-# digit, gives a **feature map**: bright where that pattern is.
+# The first convolution has 32 filters of 3x3 weights. All 32 are drawn on one colour scale
+# centred on 0: red weights are positive, blue negative, white near 0, and the stronger the
+# colour, the larger the weight. After training, many look like small edge and stroke detectors:
+# a positive side next to a negative side, at some angle. Each one, slid over a digit, gives a
+# **feature map**: bright where that pattern is.
 
 # %%
 first_conv = convnet.layers[1]  # layers[0] is the Input
 filters = first_conv.kernel.numpy()[:, :, 0, :].transpose(2, 0, 1)  # (32, 3, 3)
-show_images(filters, ncols=16, size=0.8, title="the 32 trained 3x3 filters of the first layer (light = large weights)")
-feature_maps = keras.Model(convnet.inputs, first_conv.output)(x_test_f[:1]).numpy()[0]
+show_filters(filters, ncols=8, title="the 32 trained 3x3 filters of the first layer")
+feature_maps = keras.Model(convnet.input, first_conv.output)(x_test_f[:1]).numpy()[0]
 viz.plot_activation_grid(feature_maps, ncols=16, max_channels=32,
                          title=f"their 32 feature maps (after ReLU) for a test {y_test[0]}");
 
