@@ -335,13 +335,19 @@ def label_map_rgb(mask: np.ndarray, ignore_label: int = 255) -> np.ndarray:
     return out
 
 
+WRONG_PIXEL = np.array([0, 0, 0], np.uint8)  # black: no class is drawn black (class 0 is grey or untinted)
+
+
 def error_map(truth: np.ndarray, predicted: np.ndarray, ignore_label: int = 255) -> np.ndarray:
-    """RGB pictures of where a prediction is wrong: red wrong, grey right, white ignored."""
+    """RGB pictures of where a prediction is wrong: black wrong, grey right, white ignored.
+
+    Black is no class's colour, so a wrong pixel cannot be read as a predicted class.
+    """
     truth, predicted = np.asarray(truth), np.asarray(predicted)
     if truth.shape != predicted.shape:
         raise ValueError(f"truth {truth.shape} and prediction {predicted.shape} differ in shape")
     out = np.full(truth.shape + (3,), 200, np.uint8)
-    out[truth != predicted] = (220, 30, 30)
+    out[truth != predicted] = WRONG_PIXEL
     out[truth == ignore_label] = 255
     return out
 

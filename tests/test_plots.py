@@ -72,7 +72,7 @@ def test_show_segmentations_draws_solid_label_maps_rgb_rows_and_a_legend():
     assert [axes[r, 0].get_title(loc="left") for r in range(3)] == ["image", "truth", "errors"]
     np.testing.assert_array_equal(axes[1, 2].images[0].get_array(), plots.label_map_rgb(truth[2]))
     np.testing.assert_array_equal(axes[1, 2].images[0].get_array()[0, 0], plots.LABEL_PALETTE[2])
-    np.testing.assert_array_equal(axes[2, 0].images[0].get_array()[0, 0], [220, 30, 30])  # the wrong pixel
+    np.testing.assert_array_equal(axes[2, 0].images[0].get_array()[0, 0], [0, 0, 0])  # the wrong pixel
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["background", "disc", "triangle"]
     with pytest.raises(ValueError, match="2 maps for 3 images"):
         plots.show_segmentations(images, {"truth": truth[:2]})
@@ -88,7 +88,9 @@ def test_label_map_rgb_and_error_map_colour_every_pixel_by_rule():
         plots.label_map_rgb(np.full((2, 2), 9))
     errors = plots.error_map(mask, np.array([[0, 2], [1, 3]]))
     assert [tuple(errors[i, j]) for i in range(2) for j in range(2)] == [
-        (200, 200, 200), (220, 30, 30), (255, 255, 255), (200, 200, 200)]
+        (200, 200, 200), (0, 0, 0), (255, 255, 255), (200, 200, 200)]
+    class_colours = {tuple(c) for c in plots.LABEL_PALETTE[1:].astype(int)} | {tuple(plots.BACKGROUND_GREY.astype(int))}
+    assert tuple(plots.WRONG_PIXEL) not in class_colours  # a wrong pixel never looks like a class
 
 
 def test_plot_class_iou_draws_one_bar_group_per_class_with_values():
