@@ -364,8 +364,9 @@ def show_segmentations(images: np.ndarray, rows: Mapping[str, np.ndarray | None]
     for name, maps in rows.items():
         if maps is not None and len(maps) < len(images):
             raise ValueError(f"row {name!r} has {len(maps)} maps for {len(images)} images")
-    fig, axes = plt.subplots(len(rows), len(images), figsize=(size * len(images), 2.2 * len(rows)),
-                             squeeze=False)
+    height = (size + 0.3) * len(rows) + (0.4 if class_names is not None else 0)  # room for row names
+    fig, axes = plt.subplots(len(rows), len(images), figsize=(size * len(images), height),
+                             squeeze=False, layout="constrained")
     for row, (name, maps) in enumerate(rows.items()):
         for col, image in enumerate(images):
             if maps is None:
@@ -380,10 +381,7 @@ def show_segmentations(images: np.ndarray, rows: Mapping[str, np.ndarray | None]
 
         colours = [BACKGROUND_GREY / 255] + [c / 255 for c in LABEL_PALETTE[1:len(class_names)]]
         handles = [Patch(facecolor=c, edgecolor="black", label=n) for c, n in zip(colours, class_names)]
-        fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-        fig.tight_layout(rect=(0, 0.07, 1, 1))
-    else:
-        fig.tight_layout()
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
     return fig
 
 

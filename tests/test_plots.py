@@ -194,13 +194,18 @@ def test_compare_histories_can_name_axes_and_put_one_legend_below_the_panels():
 
 
 def _labels_clear_the_row_above(fig, ncols: int) -> None:
+    """Every axes' title (centre or left) sits above its own image, and at least 3 pixels (about
+    2 points) below the image above: near-touching looks like touching."""
+    from matplotlib.text import Text
+
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     for i, ax in enumerate(fig.axes):
-        label, image = ax.title.get_window_extent(renderer), ax.get_window_extent(renderer)
-        assert label.y0 >= image.y1, ax.get_title()  # above its own image
-        if i >= ncols:  # and below the image above it
-            assert label.y1 < fig.axes[i - ncols].get_window_extent(renderer).y0, ax.get_title()
+        for title in (t for t in ax.get_children() if isinstance(t, Text) and t.get_text()):
+            label, image = title.get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert label.y0 >= image.y1, title.get_text()
+            if i >= ncols:
+                assert label.y1 + 3 <= fig.axes[i - ncols].get_window_extent(renderer).y0, title.get_text()
     matplotlib.pyplot.close(fig)
 
 
@@ -212,6 +217,11 @@ def test_image_grids_keep_every_label_between_its_image_and_the_row_above():
     _labels_clear_the_row_above(two_lines, 8)
     _labels_clear_the_row_above(plots.show_images(np.zeros((10, 32, 32, 3), np.uint8), list("abcdefghij"),
                                                   ncols=5, size=2.0), 5)
+    masks = np.zeros((6, 64, 64), np.uint8)
+    _labels_clear_the_row_above(plots.show_segmentations(
+        np.zeros((6, 64, 64, 3), np.uint8), {"image": None, "truth": masks, "network": masks,
+                                              "wrong pixels": plots.error_map(masks, masks)},
+        class_names=["background", "disc"]), 6)
 
 
 def test_show_filters_draws_framed_tiles_on_one_scale_centred_on_zero():
