@@ -521,14 +521,14 @@ print(f"best epoch {run.best_epoch()}; validation mean IoU: {network_miou:.4f} "
 # says the code works, not how good DeepLabV3+ is.
 #
 # Predictions on validation images, under the truth, and the pixels the network gets wrong
-# (red). Two kinds of mistake: outlines are soft, as DeepLab's authors observed (the scores
-# come from a map 4 times coarser than the image, interpolated), and now and then the network
-# finds an object but mixes up part of its class, labelling a corner of a cross as a triangle,
-# say. Colour cannot help it there: every class comes in every colour.
+# (black; right pixels are grey, and no class is drawn in black). Two kinds of mistake:
+# outlines are soft, as DeepLab's authors observed (the scores come from a map 4 times coarser
+# than the image, interpolated), and now and then the network finds an object but mixes up
+# part of its class, labelling a corner of a cross as a triangle, say. Colour cannot help it there: every class comes in every colour.
 
 # %%
 show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
-                                "wrong pixels": error_map(y_val[:6], val_pred[:6])},
+                                "wrong pixels (black)": error_map(y_val[:6], val_pred[:6])},
                    class_names=class_names);
 
 # %% [markdown]
