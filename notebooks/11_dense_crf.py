@@ -110,7 +110,7 @@ print(f"validation mean IoU of the network alone: {network_miou:.4f} "
 
 # %%
 show_segmentations(x_val[:6], {"image": None, "truth": y_val, "network": val_pred,
-                                "wrong pixels": error_map(y_val[:6], val_pred[:6])},
+                                "wrong pixels (black)": error_map(y_val[:6], val_pred[:6])},
                    class_names=class_names);
 
 # %% [markdown]
@@ -356,9 +356,9 @@ if refine is not None:
     held_out = slice(n_tune, n_tune + 6)
     truth, before_crf = y_val[held_out], val_pred[held_out]
     show_segmentations(x_val[held_out], {"image": None, "truth": truth, "network": before_crf,
-                                         "wrong, network": error_map(truth, before_crf),
+                                         "wrong (black), network": error_map(truth, before_crf),
                                          "network + CRF": crf_eval[:6],
-                                         "wrong, + CRF": error_map(truth, crf_eval[:6])},
+                                         "wrong (black), + CRF": error_map(truth, crf_eval[:6])},
                        class_names=class_names);
 
 # %% [markdown]
