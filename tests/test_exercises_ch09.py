@@ -107,7 +107,7 @@ def test_the_reference_of_9_3_is_viz_grad_cam_with_the_scores_negated():
     negated = keras.Sequential([keras.Input((12, 10, 3)), *model.layers, keras.layers.Lambda(lambda s: -s)])
     images = rng.normal(size=(3, 12, 10, 3)).astype("float32")
     expected, _ = viz.grad_cam(negated, images, "maps", class_index=2)
-    body = keras.Model(model.inputs, model.get_layer("maps").output)
+    body = keras.Model(model.inputs[0], model.get_layer("maps").output)
     head = keras.Sequential([keras.Input((10, 8, 6)), *model.layers[1:]])
     ours = ch09._grad_cam_reference(body(images), head, 2, sign=-1.0)
     assert np.abs(ours - expected).max() < 1e-5
