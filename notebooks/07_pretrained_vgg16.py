@@ -211,6 +211,7 @@ def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
     return ds.prefetch(tf.data.AUTOTUNE)  # raw RGB, 0..255
 
 
+# %%
 train_ds, val_ds, test_ds = (image_folder("train", True), image_folder("validation", False),
                              image_folder("test", False))
 print("classes (label 0, label 1):", class_names)
