@@ -32,7 +32,7 @@
 # - how the three compare with chapter 06's convnet trained from scratch, on the same images,
 #   and what a head start is worth
 #
-# **Run time**: quick mode about two minutes on a 2-core CPU (chapter 06's stand-in data at
+# **Run time**: quick mode two to three minutes on a 2-core CPU (chapter 06's stand-in data at
 # 48x48, 20 training images, and a small digit network pretrained here, once, in under a minute,
 # instead of VGG16); full mode (2,000 photos at 150x150, ImageNet weights, 30 + 30 + 100 epochs, and
 # chapter 06's scratch model again) about an hour on a Colab GPU; on a CPU, many hours.
