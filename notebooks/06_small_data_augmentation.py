@@ -97,7 +97,7 @@ env.mount_drive();
 # photo, and at any size. 100 of each digit for training, 100 for validation, 300 for test.
 # Same code, different task: the numbers quick mode prints below are about 4s and 9s, not
 # cats and dogs. Quick mode trains on the first 50 digits of each class: on 100 training
-# images the chapter's convnet overfits within a minute of training on a laptop CPU.
+# images the chapter's convnet starts to overfit after about 20 of its 50 epochs.
 
 # %%
 from course_utils.datasets.cats_vs_dogs import load_cats_vs_dogs_split, training_subset
