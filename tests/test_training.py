@@ -49,7 +49,7 @@ CHILD = textwrap.dedent(
 
     run = fit_resumable(model, x[:192], y=y[:192], validation_data=(x[192:], y[192:]),
                         epochs=%d, run_name="run", checkpoint_root=root, shuffle=False,
-                        batch_size=32, callbacks=[SlowEpochs()], verbose=0)
+                        batch_size=32, callbacks=[SlowEpochs()], verbose=0, backup_seconds=0)
     json.dump({"initial_epoch": run.initial_epoch, "epochs_run_now": run.epochs - run.initial_epoch,
                "epochs": run.epochs, "history": run.history, "notes": run.notes}, open(out, "w"))
     """
@@ -130,6 +130,68 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     x_val, y_val = _validation_data()
     val_loss = best.evaluate(x_val, y_val, verbose=0)[0]
     assert val_loss == pytest.approx(min(resumed["history"]["val_loss"]), rel=1e-4)
+
+
+def _backed_up_epochs(run_dir: Path, every_seconds: float, seconds_per_epoch: float,
+                      epochs: int = 5) -> tuple[list[int], int]:
+    """Train with `checkpoint_callback` on a fake clock that advances `seconds_per_epoch` per epoch;
+    return the epoch the backup held at the start of each epoch, and the one it held at the end."""
+    now = [0.0]
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(training.backed_up_epoch(run_dir))
+            now[0] += seconds_per_epoch
+
+    seen: list[int] = []
+    x, y = _data()
+    checkpoints = training.checkpoint_callback(run_dir, "loss", None, every_seconds,
+                                               clock=lambda: now[0])
+    _small_model().fit(x, y, epochs=epochs, callbacks=[Clock(), checkpoints], verbose=0)
+    return seen, training.backed_up_epoch(run_dir)
+
+
+def test_backup_is_written_once_enough_time_has_passed_and_after_the_last_epoch(
+        tmp_path: Path) -> None:
+    # Epochs of 0.6 s against a 1 s interval: written after epochs 2 and 4, and the last, 5.
+    assert _backed_up_epochs(tmp_path / "a", 1.0, 0.6) == ([0, 0, 2, 2, 4], 5)
+    # Epochs longer than the interval, or an interval of 0: written after every epoch.
+    assert _backed_up_epochs(tmp_path / "b", 1.0, 3.0) == ([0, 1, 2, 3, 4], 5)
+    assert _backed_up_epochs(tmp_path / "c", 0.0, 0.0) == ([0, 1, 2, 3, 4], 5)
+    # An interval longer than the run: only the last epoch is written.
+    assert _backed_up_epochs(tmp_path / "d", 1e9, 1.0) == ([0, 0, 0, 0, 0], 5)
+
+
+def test_best_model_kept_in_memory_is_the_best_epoch_and_training_goes_on_from_the_last(
+        tmp_path: Path) -> None:
+    """Written only at the end, best.keras still holds the best epoch, and the model in memory
+    ends with the last epoch's weights, not the best one's."""
+    x, y = _data()
+    x_val, y_val = x[:16] + 0.8, y[:16]  # shifted: validation loss turns up while training goes on
+    model = _small_model(lr=5e-2)
+    run = fit_resumable(model, x, y=y, validation_data=(x_val, y_val), epochs=12, run_name="r",
+                        checkpoint_root=tmp_path, verbose=0, backup_seconds=1e9)
+    val_loss = run.history["val_loss"]
+    assert run.best_epoch() < 12, val_loss  # else this test would not tell best from last
+    best = keras.models.load_model(run.best_model_path)
+    assert best.evaluate(x_val, y_val, verbose=0)[0] == pytest.approx(min(val_loss), rel=1e-5)
+    assert model.evaluate(x_val, y_val, verbose=0)[0] == pytest.approx(val_loss[-1], rel=1e-5)
+    assert not list(run.run_dir.glob("*.part*"))
+
+
+def test_run_stopped_early_is_backed_up_at_the_epoch_it_stopped(tmp_path: Path) -> None:
+    x, y = _data()
+
+    class StopAfterTwo(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    run = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=5, run_name="r",
+                        checkpoint_root=tmp_path, callbacks=[StopAfterTwo()], verbose=0,
+                        backup_seconds=1e9)
+    assert len(run.history["loss"]) == 2
+    assert training.backed_up_epoch(run.run_dir) == 2
 
 
 def _small_model(seed: int = 0, lr: float = 1e-2) -> keras.Model:
@@ -221,6 +283,9 @@ def test_bad_calls_get_clear_errors(tmp_path: Path) -> None:
         fit_resumable(uncompiled, x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path)
     with pytest.raises(ValueError, match="run_name"):
         fit_resumable(_small_model(), x, y=y, epochs=1, run_name="a/b", checkpoint_root=tmp_path)
+    with pytest.raises(ValueError, match="backup_seconds"):
+        fit_resumable(_small_model(), x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path,
+                      backup_seconds=-1)
     with pytest.raises(ValueError, match="initial_epoch"):
         fit_resumable(_small_model(), x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path,
                       initial_epoch=1)
