@@ -12,9 +12,9 @@
 The backup and the best model are written together, after an epoch that ends 10 s
 (`backup_seconds`) or more after the last write, and after the last epoch. Epochs longer than
 that are all written. Quick mode's epochs of a fraction of a second are not: a write costs
-0.05-0.2 s, more than such an epoch. Run the same cell again after a crash or a disconnect and
-training goes on from the backup instead of from scratch: at most the epoch in progress and
-those of the last 10 seconds are lost.
+0.05-0.2 s even for a small model, a third of such an epoch or more. Run the same cell again
+after a crash or a disconnect and training goes on from the backup instead of from scratch: at
+most the epoch in progress and those of the last 10 seconds are lost.
 
 A finished run is not trained again: calling `fit_resumable` a second time restores the final
 weights and returns the stored history (pass `fresh=True` to start over). If the model changed
@@ -150,8 +150,8 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
     (into `run_dir/best.keras`) in one callback, written together, and only after an epoch that
     ends `every_seconds` or more after the last write (or the start), and after the last epoch.
 
-    Keras' callbacks write after every epoch and every improvement. A write costs 0.05-0.2 s,
-    whatever the model's size, which is more than a quick-mode epoch of one or two steps takes.
+    Keras' callbacks write after every epoch and every improvement. A write costs 0.05-0.2 s
+    even for a small model: a third of a quick-mode epoch or more, or all of it.
     In between, the best epoch's weights wait in memory. `threshold`: the best `monitor` value
     of earlier runs, which a new best must beat.
     """
