@@ -63,6 +63,11 @@ def by_mode(quick: T, full: T) -> T:
     return quick if is_quick() else full
 
 
+def rehearsing() -> bool:
+    """True inside a full-mode rehearsal (`make rehearse-full`: COURSE_REHEARSAL=1 in full mode)."""
+    return os.environ.get("COURSE_REHEARSAL", "") == "1" and mode() == "full"
+
+
 def expect(ok: bool, message: str, passed: str = "") -> None:
     """Check a result of training (an accuracy, a gain, a trend): fail with "expected <message>"
     unless `ok`; print `passed` when it holds.
@@ -70,15 +75,46 @@ def expect(ok: bool, message: str, passed: str = "") -> None:
     In a full-mode rehearsal (`make rehearse-full`: generated data, training cut short) such a
     result means nothing: it prints "rehearsal: accuracy not checked (expected <message>)" instead.
     """
-    from course_utils import rehearsal
-
-    if rehearsal.active():
+    if rehearsing():
         print(f"rehearsal: accuracy not checked (expected {message})")
         return
     if not ok:
         raise AssertionError(f"expected {message}")
     if passed:
         print(passed)
+
+
+THRESHOLD_LOG = "COURSE_THRESHOLD_LOG"
+
+
+def check(what: str, value: float, *, at_least: float | None = None,
+          at_most: float | None = None) -> None:
+    """Check a measured result against the bound(s) the chapter states for it.
+
+    Prints "PASS  <what>: <value> (at least <bound>)", or fails with the value and the bound.
+    The bounds are chosen from measurements over several seeds (tools/threshold_margins.py,
+    which reads them from the file named by COURSE_THRESHOLD_LOG: one JSON line per check).
+    In a full-mode rehearsal nothing of training means anything: it prints "not checked".
+    """
+    if at_least is None and at_most is None:
+        raise ValueError("check() needs at_least=, at_most= or both")
+    value = float(value)
+    bounds = " and ".join(f"{word} {bound:g}" for word, bound in
+                          (("at least", at_least), ("at most", at_most)) if bound is not None)
+    if rehearsing():
+        print(f"rehearsal: not checked ({what}: {value:.4g}, expected {bounds})")
+        return
+    log = os.environ.get(THRESHOLD_LOG, "").strip()
+    if log:
+        import json
+
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"what": what, "value": value, "at_least": at_least,
+                                  "at_most": at_most}) + "\n")
+    ok = (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
+    if not ok:
+        raise AssertionError(f"{what}: {value:.4g}, expected {bounds}")
+    print(f"PASS  {what}: {value:.4g} ({bounds})")
 
 
 def banner(quick_data: str, full_data: str, reference: str = "", stand_in: bool = True) -> None:

@@ -33,7 +33,7 @@ def active() -> bool:
     """True inside a full-mode rehearsal (COURSE_REHEARSAL=1 with COURSE_MODE=full)."""
     from course_utils import env
 
-    return os.environ.get("COURSE_REHEARSAL", "") == "1" and env.mode() == "full"
+    return env.rehearsing()
 
 
 def planned_steps(x: Any, batch_size: int | None, steps_per_epoch: int | None) -> int | None:

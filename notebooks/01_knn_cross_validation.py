@@ -336,8 +336,8 @@ print(f"kNN test accuracy at k={best_k}: {test_acc:.3f} on {len(y_test)} test im
 # number is for the generated stand-in and says nothing about real photos.
 
 # %%
-bar = env.by_mode(quick=0.25, full=0.26)
-env.expect(test_acc > bar, f"kNN test accuracy {test_acc:.3f} above {bar}")
+env.check("kNN test accuracy", test_acc,
+          at_least=env.by_mode(quick=0.25, full=0.26))
 
 # %% [markdown]
 # The first 16 test images with kNN's answers: green when right, red (with the truth) when wrong.

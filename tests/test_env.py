@@ -138,3 +138,36 @@ def test_banner_says_when_both_modes_use_the_same_data(monkeypatch, capsys):
 def test_banner_refuses_to_leave_out_what_a_mode_uses():
     with pytest.raises(ValueError, match="say what each mode uses"):
         env.banner("", "CIFAR-10")
+
+
+def test_check_passes_logs_and_fails_with_the_value_and_the_bound(monkeypatch, tmp_path, capsys):
+    import json
+
+    log = tmp_path / "thresholds.jsonl"
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setenv(env.THRESHOLD_LOG, str(log))
+    env.check("gain over scratch", 0.27, at_least=0.1)
+    env.check("share relabelled", 0.2, at_least=0.08, at_most=0.5)
+    assert capsys.readouterr().out.splitlines() == [
+        "PASS  gain over scratch: 0.27 (at least 0.1)",
+        "PASS  share relabelled: 0.2 (at least 0.08 and at most 0.5)"]
+    with pytest.raises(AssertionError, match=r"speed-up: 2.5, expected at least 3"):
+        env.check("speed-up", 2.5, at_least=3)
+    with pytest.raises(AssertionError, match=r"loss: 0.2, expected at most 0.1"):
+        env.check("loss", 0.2, at_most=0.1)
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(r["what"], r["value"], r["at_least"], r["at_most"]) for r in rows] == [
+        ("gain over scratch", 0.27, 0.1, None), ("share relabelled", 0.2, 0.08, 0.5),
+        ("speed-up", 2.5, 3, None), ("loss", 0.2, None, 0.1)]  # failures are logged too
+    with pytest.raises(ValueError, match="at_least"):
+        env.check("no bound", 1.0)
+
+
+def test_check_in_a_rehearsal_says_not_checked_and_logs_nothing(monkeypatch, tmp_path, capsys):
+    log = tmp_path / "thresholds.jsonl"
+    monkeypatch.setenv("COURSE_MODE", "full")
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")
+    monkeypatch.setenv(env.THRESHOLD_LOG, str(log))
+    env.check("test accuracy", 0.5, at_least=0.985)
+    assert capsys.readouterr().out.startswith("rehearsal: not checked (test accuracy: 0.5")
+    assert not log.exists()
