@@ -1,20 +1,24 @@
 # The course's commands. `make course` and `make test` are all a fresh machine needs.
+# Every command that runs chapters goes through tools/executor.py: each chapter once per
+# environment, and everything else (the site, grading, timings) reads what that run produced.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=900
+RUNS := build/runs
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help install install-instructor install-site instructor course site test-site lab test test-colab test-one test-full rehearse-full check-full notebooks record clean
+.PHONY: help install install-instructor install-site instructor course site test-site lab test \
+	test-one test-colab rehearse-full check-full notebooks clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
-	@echo "make site        the course as a web site: every chapter run (quick mode), in build/site/"
-	@echo "make test-site   the built site in headless Chromium, offline (installs Chromium if needed)"
 	@echo "make lab         open the chapters in JupyterLab"
-	@echo "make test        unit tests + every chapter through nbval (quick mode, offline), as"
-	@echo "                 students get it (exercises unsolved) and as instructors do (solved)"
+	@echo "make test        unit tests + every chapter once (quick mode, offline): as students get"
+	@echo "                 it (exercises unsolved) and every solution graded in the same run"
+	@echo "make test-one NB=notebooks/05_convnet_basics.ipynb   one chapter, the same way"
+	@echo "make site        the course as a web site from the chapters make test ran, in build/site/"
+	@echo "make test-site   the built site in headless Chromium, offline (installs Chromium if needed)"
 	@echo "make instructor  instructors: the chapters with their solutions, in instructor/"
 	@echo "make test-colab  every chapter on Colab's own package versions (COLAB_RUNTIME=$(COLAB_RUNTIME))"
 	@echo "make check-full  instructors: every chapter in full mode (real data, real epochs)"
@@ -38,15 +42,28 @@ instructor: install-instructor
 
 course: install
 	@mkdir -p build
-	COURSE_MODE=quick $(PY) tools/run_course.py --out build $(NOTEBOOKS)
+	$(PY) tools/executor.py --mode quick --no-grade --html --out build $(NOTEBOOKS)
 
-# The course as a static web site (Jupyter Book 1.x): runs every chapter (SITE_MODE=quick, the
-# default, or full) into build/executed/, renders them into build/site/ (open index.html). Pages
-# need no network. SITE_ARGS=--reuse runs only the chapters changed since their last run in
-# this mode; SITE_ARGS=--no-execute renders the chapters already run. Jupyter Book lives in its
-# own environment (.venv-site): its Markdown parser pins versions the course's tools do not need.
+lab: install
+	$(VENV)/bin/jupyter lab notebooks
+
+# The quick suite: unit tests, then every chapter once (quick mode, offline, a throw-away
+# checkpoint folder), into build/runs/local/: each must run, print its checked outputs, print NOT
+# DONE in every exercise check, and PASS every check with the solution (COURSE_GRADING=1) in the
+# same kernel. Uses a GPU if TensorFlow sees one.
+test: install-instructor
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
+	$(PY) tools/executor.py --mode quick --out $(RUNS)/local $(NOTEBOOKS)
+
+test-one: install-instructor
+	$(PY) tools/executor.py --mode quick --workers 1 --out $(RUNS)/one $(NB)
+
+# The course as a static web site (Jupyter Book 1.x), rendered from the executed chapters in
+# build/runs/local/ (what `make test` ran; a chapter changed since, or never run, is run first).
+# SITE_MODE=full renders full-mode runs (build/runs/local-full/, what `make check-full` ran).
+# Jupyter Book lives in its own environment (.venv-site): its Markdown parser pins versions the
+# course's tools do not need.
 SITE_MODE ?= quick
-SITE_ARGS ?=
 SITE_VENV := .venv-site
 $(SITE_VENV)/.installed: requirements-site.txt
 	@bash tools/install.sh "$(PYTHON)" "$(SITE_VENV)" requirements-site.txt
@@ -54,8 +71,8 @@ $(SITE_VENV)/.installed: requirements-site.txt
 
 install-site: $(SITE_VENV)/.installed
 
-site: install install-site
-	COURSE_MODE=$(SITE_MODE) $(PY) tools/build_site.py --jupyter-book $(SITE_VENV)/bin/jupyter-book $(SITE_ARGS) $(NOTEBOOKS)
+site: install-instructor install-site
+	COURSE_MODE=$(SITE_MODE) $(PY) tools/build_site.py --jupyter-book $(SITE_VENV)/bin/jupyter-book $(NOTEBOOKS)
 
 # The built site in headless Chromium with the network cut off (run `make site` first).
 # Installs Debian's chromium when none is found (CHROMIUM=/path/to/chrome names your own).
@@ -63,34 +80,21 @@ test-site: install
 	@bash tools/install_chromium.sh
 	COURSE_SITE_TEST=required $(PY) -m pytest -q tests/test_site.py
 
-lab: install
-	$(VENV)/bin/jupyter lab notebooks
-
-# The quick suite: no network, checkpoints in a throw-away folder. Uses a GPU if TF sees one.
-# First the chapters as students get them (every exercise check must print NOT DONE and nothing
-# else may fail), then as instructors do (COURSE_GRADING=1: every check must pass).
-test: install-instructor
-	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
-	$(PY) tools/nb.py instructor
-	COURSE_MODE=quick COURSE_GRADING=1 COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) instructor
-
 # Every chapter on Colab's runtime: a fresh venv from Colab's published pins (tools/colab/),
 # bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime.
 COLAB_RUNTIME ?= 2026.08
-test-colab: install
-	$(PY) tools/test_colab.py run --runtime tools/colab/runtime-$(COLAB_RUNTIME).txt
-
-test-one: install
-	COURSE_MODE=quick COURSE_CHECKPOINT_DIR=$$(mktemp -d) $(PY) -m pytest $(NBVAL) $(NB)
+test-colab: install-instructor
+	$(PY) tools/colab_runtime.py run --runtime tools/colab/runtime-$(COLAB_RUNTIME).txt
 
 # Full mode rehearsed: every chapter in full mode against generated files in the real formats,
 # offline, every fit cut to a few batches; prints time, peak memory and disk per chapter and
 # estimates of a real full run (build/rehearsal/report.md). About an hour here; not in .ci/run.
-rehearse-full: install
+rehearse-full: install-instructor
 	$(PY) tools/rehearse_full.py $(REHEARSE_ARGS)
 
 check-full: install-instructor
-	COURSE_MODE=full $(PY) -m pytest -n 2 --dist loadscope $(NBVAL) tests $(NOTEBOOKS)
+	$(PY) -m pytest -q tests
+	$(PY) tools/executor.py --mode full --out $(RUNS)/local-full $(NOTEBOOKS)
 
 notebooks: install-instructor
 	$(PY) tools/nb.py build

@@ -270,10 +270,6 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
     if quiet_tf:
         tf.get_logger().setLevel("ERROR")
     seed_everything(seed)
-    from course_utils import rehearsal
-
-    if rehearsal.active():
-        rehearsal.install()
     env = Env(
         where=where(),
         mode=mode(),

@@ -142,25 +142,20 @@ def test_peak_memory_names_the_cell_that_was_running(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
     assert rehearse_full.cell_label(notebook, 1) == "cell 1: big = bytearray(300_000_000)"
     assert rehearse_full.cell_label(notebook, None) == "?"
-    # PeakMemory counts every child of its process. A test process may have children of its own
-    # (another test's kernel, say) whose memory comes and goes, so the measurement runs in a
-    # fresh process whose only children are the two below, each standing in for a kernel.
-    script = """
-import json, subprocess, sys, time
-sys.path.insert(0, sys.argv[1])
-import rehearse_full
-with rehearse_full.PeakMemory() as memory:
-    memory.cell_started(cell=None, cell_index=0)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    # The executor's PeakMemory follows one process (a kernel) and its children: here a
+    # fresh process stands in for the kernel, holding 300 MB more in its second "cell".
+    import time
+
+    sys.path.insert(0, str(Path(rehearse_full.__file__).parent))
+    import executor
+
+    kernel = subprocess.Popen([sys.executable, "-c",
+                               "import time; time.sleep(1.0); b = bytearray(300_000_000); "
+                               "time.sleep(1.2)"])
+    memory = executor.PeakMemory(kernel.pid).start()
+    memory.cell = 0
     time.sleep(0.8)
-    memory.cell_started(cell=None, cell_index=1)
-    grow = subprocess.Popen([sys.executable, "-c",
-                             "import time; b = bytearray(300_000_000); time.sleep(1.5)"])
-    child.wait(), grow.wait()
-print(json.dumps({"peak_cell": memory.peak_cell, "cell_peaks": memory.cell_peaks}))
-"""
-    tools = str(Path(rehearse_full.__file__).parent)
-    out = subprocess.run([sys.executable, "-c", script, tools], capture_output=True, text=True, check=True)
-    memory = json.loads(out.stdout.splitlines()[-1])
-    peaks = {int(k): v for k, v in memory["cell_peaks"].items()}
-    assert memory["peak_cell"] == 1 and peaks[1] > peaks[0] + 250e6, memory
+    memory.cell = 1
+    kernel.wait()
+    memory.stop()
+    assert memory.peak_cell == 1 and memory.peaks[1] > memory.peaks[0] + 250e6, memory.peaks

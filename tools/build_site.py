@@ -1,12 +1,13 @@
-"""Build the course's web site: execute the chapters, then render them with Jupyter Book.
+"""Build the course's web site from the chapters' executed notebooks, with Jupyter Book.
 
-    python tools/build_site.py notebooks/[0-9][0-9]_*.ipynb      # what `make site` runs
-    python tools/build_site.py --no-execute notebooks/05_*.ipynb  # render build/executed/ as is
-    python tools/build_site.py --reuse notebooks/[0-9][0-9]_*.ipynb   # run only what changed
+    python tools/build_site.py notebooks/[0-9][0-9]_*.ipynb   # what `make site` runs
+    python tools/build_site.py --runs build/runs/local-full ... # from full-mode runs
 
-1. Executes each chapter in the current COURSE_MODE (`make site` sets quick) into
-   build/executed/<name>.ipynb, one line per chapter with its time (reuses tools/run_course.py).
-   A chapter that fails makes the build stop with exit 1, before any page is rendered.
+1. Takes each chapter's executed notebook from the run folder (`--runs`, default
+   build/runs/local: what `make test` wrote). A chapter with no passing run there of its
+   notebook as it is now, in this run mode, is executed first by tools/executor.py (one line
+   per chapter); a chapter that fails stops the build with exit 1, before any page is rendered.
+   Nothing is ever executed twice: `make test` then `make site` renders what the test ran.
 2. Writes the book's source in build/book/: site/_config.yml, a _toc.yml of the chapters, the
    home page (site/intro.md filled in from README.md) and the executed chapters with
    - the Colab / GitHub badge images (from outside servers) replaced by plain text links,
@@ -21,7 +22,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 from course_utils import download  # noqa: E402
 from course_utils.env import REPO_BRANCH, REPO_URL, mode  # noqa: E402
-from run_course import failure_line, run_one  # noqa: E402
 
 # MathJax 3 from the npm registry (its tarball's sha256, checked before use; no npm needed).
 MATHJAX = "mathjax@3.2.2"
@@ -54,35 +53,32 @@ BADGE_TEXT = {
 }
 
 
-def reusable(path: Path, executed: Path) -> bool:
-    """True if `executed` is a run of chapter `path` as it is now, in this run mode."""
-    if not executed.is_file() or executed.stat().st_mtime < path.stat().st_mtime:
+def current_run(path: Path, runs: Path, mode: str) -> bool:
+    """True if runs/ holds a passing run, in `mode`, of chapter `path` exactly as it is now."""
+    import executor
+
+    executed = runs / path.name
+    if not executed.is_file():
         return False
-    banner = banner_of(nbformat.read(executed, as_version=4))
-    return banner.startswith("QUICK MODE" if mode() == "quick" else "FULL MODE")
+    run = nbformat.read(executed, as_version=4).metadata.get("course_run", {})
+    return (run.get("ok") is True and run.get("mode") == mode
+            and run.get("source") == executor.source_digest(nbformat.read(path, as_version=4)))
 
 
-def execute(notebooks: list[Path], out: Path, timeout: int, reuse: bool = False) -> list[str]:
-    """Run each chapter into out/; print one line per chapter; return the names that failed.
+def execute_missing(notebooks: list[Path], runs: Path, mode: str, timeout: int) -> list[str]:
+    """Run (tools/executor.py) the chapters with no current run in runs/; the names that failed."""
+    import executor
 
-    With reuse, a chapter already run (in this mode, since its notebook last changed) is kept.
-    """
-
-    out.mkdir(parents=True, exist_ok=True)
-    failed = []
+    missing = [p for p in notebooks if not current_run(p, runs, mode)]
     for path in notebooks:
-        if reuse and reusable(path, out / path.name):
-            print(f"kept   {path.stem:40s} (run before, in this mode)", flush=True)
-            continue
-        try:
-            seconds = run_one(path, out, timeout, html=False)
-            print(f"ran    {path.stem:40s} {seconds:6.1f} s", flush=True)
-        except Exception as err:  # a cell that failed, a kernel that died or never started
-            failed.append(path.stem)
-            print(f"FAILED {path.stem}: {failure_line(err)}", flush=True)
-            print(f"       see {out / path.name} and {out / path.with_suffix('.kernel.log').name}",
-                  flush=True)
-    return failed
+        if path not in missing:
+            print(f"kept   {path.stem:40s} (run by an earlier command, in {mode} mode)", flush=True)
+    if not missing:
+        return []
+    runtime = executor.Runtime(mode=mode, offline=mode == "quick")
+    results = executor.run_chapters([p.resolve() for p in missing], runtime, runs, timeout=timeout,
+                                    report=lambda text: print(text, flush=True))
+    return [r.chapter for r in results if not r.ok]
 
 
 def banner_of(nb: nbformat.NotebookNode) -> str:
@@ -233,30 +229,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--build", type=Path, default=ROOT / "build")
-    parser.add_argument("--no-execute", action="store_true",
-                        help="render the chapters already in build/executed/")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep chapters already run in this mode since their notebook changed")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="the executed chapters (default: build/runs/local, or "
+                             "build/runs/local-full in full mode)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     parser.add_argument("--jupyter-book", type=Path,
                         default=ROOT / ".venv-site" / "bin" / "jupyter-book",
                         help="the jupyter-book program (default: the one `make site` installs)")
     args = parser.parse_args()
-    executed_dir = args.build / "executed"
+    run_mode = mode()
+    runs = args.runs or args.build / "runs" / ("local" if run_mode == "quick" else "local-full")
     start = time.perf_counter()
-    mode = os.environ.get("COURSE_MODE", "") or "default (full for a person)"
-    if not args.no_execute:
-        print(f"executing {len(args.notebooks)} chapters, COURSE_MODE={mode}, into {executed_dir}/",
-              flush=True)
-        failed = execute(args.notebooks, executed_dir, args.timeout, reuse=args.reuse)
-        if failed:
-            print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}; no site built")
-            return 1
-    executed = [executed_dir / p.name for p in args.notebooks]
-    missing = [p.name for p in executed if not p.is_file()]
-    if missing:
-        print(f"not executed yet: {', '.join(missing)} (run without --no-execute)")
+    failed = execute_missing(args.notebooks, runs, run_mode, args.timeout)
+    if failed:
+        print(f"{len(failed)} chapter(s) failed: {', '.join(failed)}; no site built")
         return 1
+    executed = [runs / p.name for p in args.notebooks]
     site, log = args.build / "site", args.build / "site-build.log"
     rendering = time.perf_counter()
     write_book(executed, args.build / "book", args.build / "cache")

@@ -15,7 +15,7 @@ Without file arguments each command takes every chapter.
 Exercises: the percent file holds each solution between `### BEGIN SOLUTION` and
 `### END SOLUTION`, and tags each check cell `exercise-check`. The student notebook (what
 `build` writes into notebooks/) has every solution replaced by nbgrader's stub (its
-ClearSolutions preprocessor) and its check cells checked by nbval (they must print NOT DONE).
+ClearSolutions preprocessor) and its check cells checked (they must print NOT DONE).
 The instructor notebook (`build` and `instructor` write it into instructor/, which git ignores)
 keeps the solutions. Both carry nbgrader's cell metadata, so an instructor can hand the
 instructor notebook to `nbgrader generate_assignment` and grade with `nbgrader autograde`.
@@ -23,7 +23,6 @@ instructor notebook to `nbgrader generate_assignment` and grade with `nbgrader a
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +31,7 @@ import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
 NOTEBOOKS = ROOT / "notebooks"
 INSTRUCTOR = ROOT / "instructor"
 CHECK_TAG = "nbval-check-output"  # nbval compares the outputs of cells tagged so
@@ -40,7 +40,7 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def is_checked(cell: nbformat.NotebookNode) -> bool:
-    """True for code cells whose output nbval compares."""
+    """True for code cells whose output every run compares with the stored one."""
     return cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", [])
 
 
@@ -98,7 +98,7 @@ def instructor_notebook(py: Path) -> nbformat.NotebookNode:
 
 
 def student_notebook(py: Path) -> nbformat.NotebookNode:
-    """The chapter as students get it: solutions replaced by stubs, check cells checked by nbval."""
+    """The chapter as students get it: solutions replaced by stubs, check cells checked."""
     from nbgrader.preprocessors import ClearSolutions  # an instructor-side tool
 
     nb = instructor_notebook(py)
@@ -130,21 +130,23 @@ def write_instructor(py: Path, folder: Path = INSTRUCTOR) -> Path:
     return out
 
 
-def record(ipynb: Path, timeout: int = 600) -> Path:
-    """Execute a notebook in quick mode and store the outputs of its checked cells only."""
-    from nbclient import NotebookClient
+def record(ipynb: Path, timeout: int = 900) -> Path:
+    """Execute a notebook in quick mode (tools/executor.py, offline, a throw-away checkpoint
+    folder) and store the outputs of its checked cells only."""
+    import executor
 
-    nb = nbformat.read(ipynb, as_version=4)
-    os.environ["COURSE_MODE"] = "quick"
-    # Recording must not resume from (or leave) checkpoints in the checkout's checkpoints/.
-    os.environ["COURSE_CHECKPOINT_DIR"] = tempfile.mkdtemp(prefix="record-checkpoints-")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(ipynb.parent)}})
-    client.execute()
+    work = Path(tempfile.mkdtemp(prefix="record-"))
+    run = executor.run_one(ipynb.resolve(), executor.Runtime(name="record"), work / "executed",
+                           checkpoints=work / "checkpoints", grade=False, timeout=timeout,
+                           compare=False)
+    if not run.ok:
+        raise SystemExit(f"{ipynb.name}: {run.failure} (nothing recorded)")
+    nb = nbformat.read(work / "executed" / ipynb.name, as_version=4)
+    nb.metadata.pop("course_run", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # nbclient's timestamps: noise in every diff
         if cell.cell_type == "code" and not is_checked(cell):
-            cell.outputs = []  # checked cells keep outputs and count: nbval needs both
+            cell.outputs = []  # checked cells keep outputs and count: comparisons need both
             cell.execution_count = None
     nbformat.write(nb, ipynb)
     return ipynb
@@ -154,8 +156,8 @@ def sync(py: Path) -> Path:
     """Copy edited cell sources into the .ipynb without running it, keeping checked outputs.
 
     Text cells and unchecked code cells may be edited, added or removed. Refuses (and changes
-    nothing) when a checked cell was added, removed or changed: then build and record. nbval
-    still runs every chapter, so a new cell that changes a checked output is caught there.
+    nothing) when a checked cell was added, removed or changed: then build and record. The
+    executor still runs every chapter, so a new cell that changes a checked output is caught there.
     """
     text, out = student_notebook(py), py.with_suffix(".ipynb")
     nb = nbformat.read(out, as_version=4)

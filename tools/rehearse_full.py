@@ -6,11 +6,13 @@
 
 1. Writes the rehearsal hub (tools/rehearsal_hub.py: every registry file in its real format,
    generated content) into build/rehearsal/hub/, once.
-2. Runs each chapter in full mode with that hub as the classroom mirror (COURSE_DATA_MIRROR)
-   and its checksum manifest (COURSE_REHEARSAL_CHECKSUMS), a fresh data folder
-   (build/rehearsal/data/, so every download, extraction and split happens) and
-   COURSE_REHEARSAL=1: every Keras fit is cut to a few batches (course_utils/rehearsal.py) and
-   accuracy checks print "rehearsal: accuracy not checked". Everything else runs at full size.
+2. Runs each chapter (tools/executor.py, one at a time) in full mode with that hub as the
+   classroom mirror (COURSE_DATA_MIRROR) and its checksum manifest (COURSE_REHEARSAL_CHECKSUMS),
+   a fresh data folder (build/rehearsal/data/, so every download, extraction and split happens),
+   no network (the hub is a folder: any connection is refused and fails the chapter) and
+   COURSE_REHEARSAL=1: before the first cell the executor caps every Keras fit to a few batches
+   (course_utils/rehearsal.py), and checks of what training reached print "rehearsal: not
+   checked". Everything else runs at full size, and the checked cells must print what is stored.
 3. Measures per chapter: wall time, peak memory (RSS of the kernel and its children) and the cell
    running at the peak (build/rehearsal/<chapter>.memory.json: the peak during each cell), what the
    chapter added to the data folder, and estimates a full run's time on this CPU and on a
@@ -27,7 +29,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -83,53 +84,6 @@ def estimate(fits: list[dict], wall_s: float, speedup: float) -> tuple[float | N
     return rest + training_full, rest + training_full / speedup
 
 
-class PeakMemory:
-    """Polls the resident memory of this process's children (the chapter's kernel) every 0.2 s.
-
-    `cell_started` (an nbclient hook) tells it which cell runs: `peak_cell` is the cell that
-    was running at the peak, `cell_peaks` the peak while each cell ran.
-    """
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._me = psutil.Process()
-        self.peak = 0
-        self.peak_cell: int | None = None
-        self.cell_peaks: dict[int, int] = {}
-        self._cell: int | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def cell_started(self, cell=None, cell_index: int | None = None, **_) -> None:
-        self._cell = cell_index
-
-    def _poll(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            total = 0
-            for child in self._me.children(recursive=True):
-                try:
-                    total += child.memory_info().rss
-                except psutil.Error:
-                    pass
-            cell = self._cell
-            if cell is not None:
-                self.cell_peaks[cell] = max(self.cell_peaks.get(cell, 0), total)
-            if total > self.peak:
-                self.peak, self.peak_cell = total, cell
-            self._stop.wait(0.2)
-
-    def __enter__(self) -> "PeakMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def cell_label(notebook: Path, index: int | None) -> str:
     """'cell 12: first line of its code', for the report (index counts all cells from 0)."""
     if index is None:
@@ -169,18 +123,21 @@ def main() -> int:
                        check=True)
     if not args.keep_data:
         shutil.rmtree(data, ignore_errors=True)
-    shutil.rmtree(args.out / "checkpoints", ignore_errors=True)
-    for folder in (data, executed, args.out / "checkpoints"):
+    checkpoints = args.out / "checkpoints"
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    for folder in (data, executed, checkpoints):
         folder.mkdir(parents=True, exist_ok=True)
-    os.environ.update({
-        "COURSE_MODE": "full", "COURSE_REHEARSAL": "1",
-        "COURSE_DATA_MIRROR": str(hub.resolve()), "COURSE_REHEARSAL_CHECKSUMS": str(manifest.resolve()),
-        "COURSE_DATA_DIR": str(data.resolve()),
-        "COURSE_CHECKPOINT_DIR": str((args.out / "checkpoints").resolve()),
-    })
     os.environ.pop("COURSE_DOWNLOAD_DIR", None)  # downloads go to the fresh data folder
-    from run_course import failure_line, run_one
+    import executor
 
+    environ = {"COURSE_REHEARSAL": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+               "COURSE_DATA_MIRROR": str(hub.resolve()),
+               "COURSE_REHEARSAL_CHECKSUMS": str(manifest.resolve()),
+               "COURSE_DATA_DIR": str(data.resolve())}
+    # The hub is a folder, so a rehearsal needs no network: every connection is refused and
+    # reported, which proves that full mode reaches its files through the mirror alone.
+    runtime = executor.Runtime(name="rehearsal", mode="full", offline=True, env=environ,
+                               startup="from course_utils import rehearsal\nrehearsal.install()")
     speedup = T4_SUSTAINED_GFLOPS / cpu_gflops()
     print(f"rehearsing {len(notebooks)} chapters in full mode; mirror {hub}/; data in {data}/",
           flush=True)
@@ -188,30 +145,27 @@ def main() -> int:
     for path in notebooks:
         log = args.out / f"{path.stem}.fits.jsonl"
         log.unlink(missing_ok=True)
-        os.environ["COURSE_REHEARSAL_LOG"] = str(log.resolve())
+        environ["COURSE_REHEARSAL_LOG"] = str(log.resolve())
         disk_before = folder_bytes(data)
-        status = "ok"
-        with PeakMemory() as memory:
-            start = time.perf_counter()
-            try:
-                run_one(path, executed, args.timeout, html=False, on_cell_start=memory.cell_started)
-            except Exception as err:  # a cell that failed, a kernel that died or never started
-                status = "FAILED"
-                failed.append(path.stem)
-                print(f"FAILED {path.stem}: {failure_line(err)}", flush=True)
-            wall = time.perf_counter() - start
+        run = executor.run_one(path.resolve(), runtime, executed, checkpoints=checkpoints.resolve(),
+                               grade=False, timeout=args.timeout)
+        status = "ok" if run.ok else "FAILED"
+        if not run.ok:
+            failed.append(path.stem)
+            print(f"FAILED {path.stem}: {run.failure}", flush=True)
         fits = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
         all_fits.append(fits)
-        cpu_full, t4 = estimate(fits, wall, speedup)
-        row = {"chapter": path.stem, "status": status, "wall_s": wall, "peak_rss_gb": memory.peak / 1e9,
+        cpu_full, t4 = estimate(fits, run.seconds, speedup)
+        row = {"chapter": path.stem, "status": status, "wall_s": run.seconds,
+               "peak_rss_gb": run.peak_mb / 1e3,
                "data_added_gb": (folder_bytes(data) - disk_before) / 1e9,
                "data_total_gb": folder_bytes(data) / 1e9, "fits": len(fits),
                "full_cpu_s": cpu_full, "full_t4_s": t4,
-               "peak_cell": cell_label(path, memory.peak_cell)}
+               "peak_cell": cell_label(path, run.peak_cell)}
         (args.out / f"{path.stem}.memory.json").write_text(json.dumps(
-            {str(i): round(b / 1e9, 3) for i, b in sorted(memory.cell_peaks.items())}, indent=0))
+            {str(c.index): round(c.peak_mb / 1e3, 3) for c in run.cells}, indent=0))
         rows.append(row)
-        print(f"{status:6s} {path.stem:36s} {wall:6.0f} s  peak {row['peak_rss_gb']:5.2f} GB  "
+        print(f"{status:6s} {path.stem:36s} {run.seconds:6.0f} s  peak {row['peak_rss_gb']:5.2f} GB  "
               f"data +{row['data_added_gb']:.2f} GB  full run: ~{minutes(cpu_full)} min CPU, "
               f"~{minutes(t4)} min T4; peak in {row['peak_cell']}", flush=True)
     # Measured again now, to keep the faster reading (another job may have shared the CPU).

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
 
 
 def chapter_path(chapter: str) -> Path:
@@ -39,37 +36,33 @@ def chapter_path(chapter: str) -> Path:
 
 def measure(chapter: str, seed: int, show: dict[str, str]) -> dict[str, dict]:
     """Run a chapter with one seed; return {check: {"value", "at_least", "at_most"}}."""
+    import executor
+
     path = chapter_path(chapter)
-    nb = nbformat.read(path, as_version=4)
-    if show:
-        probe = ("import json as _j\nprint('SHOW' + _j.dumps({k: float(eval(v)) "
-                 "for k, v in %r.items()}))" % show)
-        nb.cells.append(nbformat.v4.new_code_cell(probe))
     work = Path(tempfile.mkdtemp(prefix=f"margins-{chapter}-{seed}-"))
     log = work / "thresholds.jsonl"
-    # a checkpoint folder of its own: runs side by side must not load each other's weights
-    os.environ.update(COURSE_MODE="quick", COURSE_SEED=str(seed),
-                      COURSE_CHECKPOINT_DIR=str(work / "checkpoints"),
-                      COURSE_THRESHOLD_LOG=str(log))
-    # allow_errors: a failing check must not hide the value it failed on, or the checks after it
-    NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    probe = ("import json as _j\nprint('SHOW' + _j.dumps({k: float(eval(v)) "
+             "for k, v in %r.items()}))" % show)
+    runtime = executor.Runtime(name=f"seed {seed}", env={"COURSE_SEED": str(seed),
+                                                         "COURSE_THRESHOLD_LOG": str(log)})
+    # the probe makes the run go on past a failing cell: a failing check must not hide the
+    # value it failed on, or the checks after it. A checkpoint folder of its own: runs side by
+    # side must not load each other's weights.
+    run = executor.run_one(path.resolve(), runtime, work / "executed", grade=False, probe=probe,
+                           checkpoints=work / "checkpoints")
     rows = {}
     if log.is_file():
         for line in log.read_text().splitlines():
             row = json.loads(line)
             rows[row.pop("what")] = row
-    for output in nb.cells[-1].outputs if show else []:
-        for line in output.get("text", "").splitlines():
-            if line.startswith("SHOW"):
-                for name, value in json.loads(line[4:]).items():
-                    rows[f"{name} (shown, not checked)"] = {"value": value, "at_least": None,
-                                                            "at_most": None}
+    for line in run.versions.get("probe", "").splitlines():
+        if line.startswith("SHOW"):
+            for name, value in json.loads(line[4:]).items():
+                rows[f"{name} (shown, not checked)"] = {"value": value, "at_least": None,
+                                                        "at_most": None}
     print(f"chapter {chapter} seed {seed}: "
           + ", ".join(f"{k} {v['value']:.4g}" for k, v in rows.items())
-          + (f"  (cells {errors} raised)" if errors else ""), flush=True)
+          + (f"  ({run.failure})" if run.failure else ""), flush=True)
     return rows
 
 

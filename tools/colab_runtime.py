@@ -1,16 +1,18 @@
-"""Run the course on Colab's own package versions, bootstrapped the way Colab bootstraps it.
+"""A Colab runtime on this machine: Colab's own package versions, the course bootstrapped the
+way Colab bootstraps it, and every chapter run in it by tools/executor.py.
 
-    python tools/test_colab.py run [--runtime tools/colab/runtime-2026.08.txt] [notebooks ...]
-    python tools/test_colab.py transcribe pip-freeze.txt --date 2026-08-19 --python 3.13 \\
+    python tools/colab_runtime.py run [--runtime tools/colab/runtime-2026.08.txt] [chapters ...]
+    python tools/colab_runtime.py transcribe pip-freeze.txt --date 2026-08-19 --python 3.13 \\
         --source googlecolab/backend-info@<commit>
 
 `run` builds a fresh virtual environment with the runtime's Python from the runtime's pins (not
 from our requirements), copies this checkout where Colab would clone it, runs chapter 00's
-setup cell as it is (it finds the copy, so only the `git clone` is skipped), checks that no
-package Colab ships changed version, runs the chapters through nbval in quick mode, offline,
-and checks the versions once more (chapter 11 builds the dense CRF on the way). Colab's own
-`google.colab` is not on PyPI: a stand-in (tools/colab/stand_in) mounts "Drive" as a folder in
-the working directory, so the chapters that mount Drive run their Drive code paths.
+setup cell as it is (it finds the copy, so only the `git clone` is skipped), installs the dense
+CRF the way chapter 11 does in full mode, checks that no package Colab ships changed version,
+runs every chapter in a kernel of that environment (quick mode, offline, solutions graded:
+tools/executor.py, results in build/runs/colab-<runtime>/), and checks the versions once more.
+Colab's own `google.colab` is not on PyPI: a stand-in (tools/colab/stand_in) mounts "Drive" as a
+folder in the working directory, so the chapters that mount Drive run their Drive code paths.
 """
 
 from __future__ import annotations
@@ -29,22 +31,18 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNTIME = ROOT / "tools" / "colab" / "runtime-2026.08.txt"
 COLAB_COURSE_DIR = "/content/keras-cv-course"  # where the setup cell clones the course
 
-# What the course touches of Colab's runtime: installed at exactly Colab's versions. Anything
-# they pull in is pinned by the runtime file as well.
+# What the course touches of Colab's runtime (and the kernel it runs in): installed at exactly
+# Colab's versions. Anything they pull in is pinned by the runtime file as well. Nothing else:
+# the executor that drives the kernel runs in the course's own .venv.
 COLAB_PACKAGES = [
     "pip", "setuptools", "wheel", "Cython", "tensorflow", "keras", "numpy", "scipy",
     "scikit-learn", "scikit-image", "matplotlib", "opencv-python", "opencv-python-headless",
     "pandas", "protobuf", "h5py", "pillow", "mlxtend", "tqdm", "threadpoolctl", "requests",
-    "ipykernel", "ipython", "jupyter_client", "nbformat", "nbconvert", "nbclient", "jupytext",
-    "pytest",
+    "ipykernel", "ipython", "jupyter_client",
 ]
-# The checking harness, not part of Colab: installed under the same pins, before the snapshot.
-HARNESS = ["nbval", "pytest-xdist"]
 # The packages the issue of "never upgrade or downgrade" is about; reported by name.
 CORE = ["tensorflow", "keras", "numpy", "scipy", "scikit-learn", "scikit-image", "matplotlib",
         "opencv-python", "pandas", "protobuf", "h5py"]
-NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg",
-         "--nbval-cell-timeout=900"]
 
 
 def norm(name: str) -> str:
@@ -131,15 +129,19 @@ def setup_cell() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(ROOT / "tools"))
+    import executor
+
     runtime = Path(args.runtime).resolve()
     version = runtime_python_version(runtime)
     python = find_python(version, args.python)
-    work = Path(tempfile.mkdtemp(prefix="colab-runtime-"))
+    name = "colab-" + runtime.stem.removeprefix("runtime-")
+    work = Path(tempfile.mkdtemp(prefix=f"{name}-"))
     print(f"Colab runtime {runtime.name}: Python {version} ({python}); working in {work}", flush=True)
     venv = work / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     vpy = venv / "bin" / "python"
-    install(vpy, runtime, COLAB_PACKAGES + HARNESS)
+    install(vpy, runtime, COLAB_PACKAGES)
     pins = {norm(m.group(1)): m.group(2)
             for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)$", runtime.read_text(), re.M)}
     before = versions(vpy)
@@ -157,24 +159,36 @@ def run(args: argparse.Namespace) -> int:
     env.pop("PYTHONPATH", None)
     cell = setup_cell()
     if f'COURSE = "{COLAB_COURSE_DIR}"' not in cell:
-        print("chapter 00's setup cell no longer sets COURSE: update tools/test_colab.py")
+        print("chapter 00's setup cell no longer sets COURSE: update tools/colab_runtime.py")
         return 1
     cell = cell.replace(f'COURSE = "{COLAB_COURSE_DIR}"', f'COURSE = "{course}"')
     print("--- the setup cell, as in a fresh Colab runtime ---", flush=True)
     subprocess.run([str(vpy), "-c", cell], cwd=work, env=env, check=True)
-    ok = compare(before, versions(vpy), "after the setup cell")
+    print("--- the dense CRF, as chapter 11 installs it in full mode ---", flush=True)
+    subprocess.run([str(vpy), "-m", "course_utils.extras", "crf"], cwd=course, env=env, check=True)
+    ok = compare(before, versions(vpy), "after the set-up")
 
-    notebooks = args.notebooks or sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
-    print(f"--- {len(notebooks)} chapter(s) through nbval, quick mode, offline ---", flush=True)
+    chapters = executor.chapters(args.notebooks, course)
+    print(f"--- {len(chapters)} chapter(s) in Colab's runtime: quick mode, offline, graded ---",
+          flush=True)
     # What the setup cell's sys.path.insert gives every chapter, and Colab's `google.colab`
     # (a stand-in whose drive.mount makes a folder under COURSE_DRIVE_ROOT).
-    env["PYTHONPATH"] = os.pathsep.join([str(course), str(ROOT / "tools" / "colab" / "stand_in")])
-    workers = ["-n", str(args.workers), "--dist", "loadscope"] if args.workers > 1 else []
-    tests = subprocess.run([str(vpy), "-m", "pytest", *workers, *NBVAL, *notebooks], cwd=course, env=env)
+    kernel_env = {k: env[k] for k in ("COLAB_RELEASE_TAG", "COURSE_DATA_DIR", "COURSE_DRIVE_ROOT",
+                                      "PIP_DISABLE_PIP_VERSION_CHECK")}
+    kernel_env["PYTHONPATH"] = os.pathsep.join([str(course), str(ROOT / "tools" / "colab" / "stand_in")])
+    colab = executor.Runtime(name=name, python=str(vpy), course=course, env=kernel_env)
+    out = Path(args.out) if args.out else ROOT / "build" / "runs" / name
+    runs = executor.run_chapters(chapters, colab, out, workers=args.workers,
+                                 checkpoints=work / "checkpoints",
+                                 report=lambda text: print(text, flush=True))
+    print(executor.table(runs))
+    failed = [r.chapter for r in runs if not r.ok]
+    print(f"{len(runs) - len(failed)} of {len(runs)} chapters ok in Colab runtime {name}"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)
     ok = compare(before, versions(vpy), "after the chapters") and ok
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
-    return tests.returncode or (0 if ok else 1)
+    return 1 if failed or not ok else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("notebooks", nargs="*")
     r.add_argument("--runtime", default=str(DEFAULT_RUNTIME))
     r.add_argument("--python", help="interpreter of the runtime's Python version")
-    r.add_argument("--workers", type=int, default=2)
+    r.add_argument("--workers", type=int, default=None, help="kernels at once (default: 2 on 2+ cores)")
+    r.add_argument("--out", help="where the executed chapters go (default build/runs/colab-<runtime>)")
     r.add_argument("--keep", action="store_true", help="keep the working folder")
     t = sub.add_parser("transcribe", help="turn Colab's pip-freeze.txt into a runtime file")
     t.add_argument("freeze")
