@@ -9,8 +9,10 @@ Everything else (downloads, extraction, splits, image sizes, model shapes, check
 calls) runs at full size.
 
 Each capped `fit` appends one JSON line to COURSE_REHEARSAL_LOG (when set): the steps and epochs
-the full run would take, the steps run, and the median seconds per training step, from which
-tools/rehearse_full.py estimates a full run's training time.
+the full run would take, the examples per step and per validation pass, the model's multiply-adds
+per training and per forward example (course_utils/flops.py), the steps run, and the median
+seconds per training step, from which tools/rehearse_full.py estimates a full run's training
+time two ways: by counting its arithmetic, and by scaling the step time measured here.
 """
 
 from __future__ import annotations
@@ -55,6 +57,55 @@ def planned_steps(x: Any, batch_size: int | None, steps_per_epoch: int | None) -
         if hasattr(x, "__getitem__") and hasattr(x, "on_epoch_end"):  # a keras PyDataset
             return len(x)
     return None
+
+
+def _first_batch_size(data: Any) -> int | None:
+    """How many examples the first batch of a tf.data dataset or a PyDataset holds."""
+    try:
+        import tensorflow as tf
+
+        if isinstance(data, tf.data.Dataset):
+            first = next(iter(data.take(1)))
+            first = first[0] if isinstance(first, (tuple, list)) else first
+            first = next(iter(first.values())) if isinstance(first, dict) else first
+            return int(first.shape[0])
+    except (ImportError, StopIteration, TypeError, IndexError):
+        return None
+    if hasattr(data, "__getitem__") and hasattr(data, "on_epoch_end"):  # a keras PyDataset
+        try:
+            batch = data[0]
+            return len(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        except (IndexError, TypeError):
+            return None
+    return None
+
+
+def examples_per_step(x: Any, batch_size: int | None) -> int | None:
+    """Examples in one training step of `fit(x, batch_size=...)` (None when unknown)."""
+    if hasattr(x, "shape") or (isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape")):
+        return int(batch_size or 32)
+    return _first_batch_size(x)
+
+
+def validation_examples(data: Any, batch_size: int | None) -> int:
+    """Examples in one pass over `fit`'s validation_data (0 when there is none or it is unknown)."""
+    if data is None:
+        return 0
+    if isinstance(data, (tuple, list)) and data and hasattr(data[0], "shape"):
+        return len(data[0])
+    steps = planned_steps(data, batch_size, None)
+    size = _first_batch_size(data)
+    return steps * size if steps and size else 0
+
+
+def _arithmetic(model: Any) -> tuple[int | None, int | None]:
+    """(training, forward) multiply-adds per example of a model, or (None, None)."""
+    from course_utils import flops
+
+    try:
+        return flops.training_macs(model), flops.forward_macs(model)
+    except (ValueError, AttributeError, TypeError):
+        return None, None
 
 
 def _monitor(max_epochs: int):
@@ -106,6 +157,8 @@ def _capped_fit(fit):
         given = signature.bind(self, *args, **kwargs).arguments
         epochs = given.get("epochs", 1)
         planned = planned_steps(given.get("x"), given.get("batch_size"), given.get("steps_per_epoch"))
+        batch = examples_per_step(given.get("x"), given.get("batch_size"))
+        validation = validation_examples(given.get("validation_data"), given.get("batch_size"))
         monitor = _monitor(CAP_EPOCHS)  # a callback, so a run resumed by BackupAndRestore runs on
         given["steps_per_epoch"] = min(CAP_STEPS, planned) if planned else CAP_STEPS
         given["validation_steps"] = min(given.get("validation_steps") or CAP_VALIDATION_STEPS,
@@ -115,7 +168,10 @@ def _capped_fit(fit):
         history = fit(**given)
         seconds = sorted(monitor.seconds[1:] or monitor.seconds)  # the first step compiles
         first = monitor.first_epoch if monitor.first_epoch is not None else epochs
+        train_macs, forward_macs = _arithmetic(self)
         _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - first,
+              "batch": batch, "validation_examples": validation,
+              "train_macs": train_macs, "forward_macs": forward_macs,
               "steps_run": len(monitor.seconds), "epochs_run": monitor.epochs_run,
               "median_step_s": seconds[len(seconds) // 2] if seconds else None,
               "wall_s": time.perf_counter() - started})

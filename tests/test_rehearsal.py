@@ -68,6 +68,10 @@ def test_fit_is_capped_and_logs_what_the_full_run_would_take(rehearsing):
     record = json.loads(rehearsing.read_text().splitlines()[-1])
     assert record["planned_steps"] == 100 and record["planned_epochs"] == 30
     assert record["steps_run"] == seen.train and record["median_step_s"] > 0
+    # what the full fit's arithmetic is counted from: a 4 -> 2 dense layer is 8 multiply-adds
+    # forward, 16 to train (no layer below it needs a gradient)
+    assert (record["batch"], record["validation_examples"]) == (10, 1000)
+    assert (record["train_macs"], record["forward_macs"]) == (16, 8)
 
 
 def test_a_resumed_fit_runs_its_next_epochs(rehearsing):
@@ -79,6 +83,7 @@ def test_a_resumed_fit_runs_its_next_epochs(rehearsing):
     assert history.epoch == [5, 6]
     record = json.loads(rehearsing.read_text().splitlines()[-1])
     assert record["planned_steps"] == 8 and record["planned_epochs"] == 5
+    assert (record["batch"], record["validation_examples"]) == (8, 0)
 
 
 def test_a_run_resumed_by_backup_and_restore_trains_on_from_its_backup(rehearsing, tmp_path):
