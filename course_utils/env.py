@@ -1,7 +1,9 @@
-"""Where the course runs (Colab, local, CI), in which mode, and where its files go.
+"""Where the course runs (Colab, local, CI), in which mode, on which Keras backend, and where its
+files go.
 
-Every chapter calls `setup()` in its first code cell. Nothing here imports TensorFlow at
-module level, so `setup()` can quiet TensorFlow's start-up logging before the first import.
+Every chapter calls `setup()` in its first code cell. Nothing here imports TensorFlow or Keras at
+module level, so `setup()` can choose the backend and quiet TensorFlow's start-up logging before
+the first import.
 """
 
 from __future__ import annotations
@@ -213,29 +215,85 @@ def mount_drive() -> Path | None:
     return DRIVE_COURSE_DIR
 
 
-def gpu_name() -> str:
-    """Name of the first GPU TensorFlow sees, or 'none: CPU'."""
-    import tensorflow as tf
+BACKENDS = ("tensorflow", "jax", "torch")
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return "none: CPU"
-    details = tf.config.experimental.get_device_details(gpus[0])
-    return str(details.get("device_name", gpus[0].name))
+
+def has_tensorflow() -> bool:
+    """True when TensorFlow is installed (Colab's TPU runtime has none)."""
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def choose_backend() -> tuple[str, str]:
+    """The Keras backend to use and why: KERAS_BACKEND when set, else TensorFlow, else JAX.
+
+    Must run before Keras is imported: Keras reads KERAS_BACKEND once, at import.
+    """
+    asked = os.environ.get("KERAS_BACKEND", "").strip().lower()
+    if asked:
+        if asked not in BACKENDS:
+            raise ValueError(f"KERAS_BACKEND={asked!r} is not a backend the course runs on: use "
+                             f"{', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}")
+        if asked == "tensorflow" and not has_tensorflow():
+            raise ValueError("KERAS_BACKEND=tensorflow, but TensorFlow is not installed here (Colab's "
+                             "TPU runtime has none): set KERAS_BACKEND=jax, or unset it")
+        return asked, "KERAS_BACKEND"
+    if has_tensorflow():
+        return "tensorflow", "the default"
+    return "jax", "chosen because TensorFlow is not installed here"
+
+
+def gpu_name() -> str:
+    """Name of the first GPU (or TPU) the Keras backend sees, or 'none: CPU'."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return "none: CPU"
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return str(details.get("device_name", gpus[0].name))
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return "none: CPU" if device.platform == "cpu" else f"{device.platform.upper()}: {device.device_kind}"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none: CPU"
+    return "none: CPU"
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras, and make TF ops deterministic, so a run repeats."""
+    """Seed Python, NumPy and Keras (and the backend), with deterministic TensorFlow ops, so a run
+    repeats."""
     import numpy as np
     import keras
 
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
-    import tensorflow as tf
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
 
-    # Same seed, same numbers: TensorFlow picks deterministic kernels (on CPU and GPU alike).
-    tf.config.experimental.enable_op_determinism()
+        # Same seed, same numbers: TensorFlow picks deterministic kernels (on CPU and GPU alike).
+        tf.config.experimental.enable_op_determinism()
+
+
+def shown(path: Path) -> str:
+    """A folder as a reader understands it: inside the course (data/...) or the home folder (~/...)
+    when it is there, else in full."""
+    path = Path(path).resolve()
+    root = _repo_root()
+    for base, prefix in ((root, ""), (Path.home().resolve(), "~/")):
+        if base is not None and path.is_relative_to(base.resolve()) and path != base.resolve():
+            return prefix + str(path.relative_to(base.resolve()))
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -255,20 +313,28 @@ class Env:
 
 
 def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
-    """Prepare a chapter: quiet TF logs, seed everything, print versions, mode and folders.
+    """Prepare a chapter: pick the Keras backend, quiet TensorFlow's logs, seed everything, print
+    versions, mode and folders.
 
-    COURSE_SEED, when set, replaces `seed` (tools/threshold_margins.py uses it to measure how
-    much a chapter's numbers move from one seed to the next).
+    KERAS_BACKEND picks the backend (tensorflow, jax or torch); without it the course uses
+    TensorFlow, or JAX where TensorFlow is not installed (Colab's TPU runtime). COURSE_SEED, when
+    set, replaces `seed` (tools/threshold_margins.py uses it to measure how much a chapter's
+    numbers move from one seed to the next).
     """
     seed = int(os.environ.get("COURSE_SEED", seed))
+    backend, why = choose_backend()
+    os.environ["KERAS_BACKEND"] = backend
     if quiet_tf:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import tensorflow as tf
+    if backend == "tensorflow" and quiet_tf:
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
     import keras
 
-    if quiet_tf:
-        tf.get_logger().setLevel("ERROR")
+    if keras.backend.backend() != backend:
+        raise RuntimeError(f"Keras was imported with the {keras.backend.backend()} backend before "
+                           f"setup() chose {backend}: restart the kernel and run the setup cell first")
     seed_everything(seed)
     env = Env(
         where=where(),
@@ -278,9 +344,17 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
         checkpoint_dir=checkpoint_dir(),
         seed=seed,
     )
-    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__} ({keras.backend.backend()} backend)")
+    import importlib.metadata as metadata
+
+    framework = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}[backend]
+    package = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+    try:
+        version = metadata.version(package)
+    except metadata.PackageNotFoundError:  # tensorflow-cpu and friends
+        version = getattr(__import__(package), "__version__", "?")
+    print(f"Keras {keras.__version__} on {framework} {version} (backend: {backend}, {why})")
     print(f"running in: {env.where}; GPU: {env.gpu}")
     print(f"mode: {env.mode}" + ("  (offline, small data, few epochs)" if env.quick else ""))
-    print(f"data folder: {env.data_dir}")
-    print(f"checkpoint folder: {env.checkpoint_dir}")
+    print(f"data folder: {shown(env.data_dir)}")
+    print(f"checkpoint folder: {shown(env.checkpoint_dir)}")
     return env

@@ -100,7 +100,8 @@ def test_setup_reports_versions_gpu_mode_and_folders(monkeypatch, course_dirs, c
     info = env.setup(seed=7)
     out = capsys.readouterr().out
     assert info.mode == "quick" and info.quick and info.seed == 7
-    for needed in ("TensorFlow", "Keras", "GPU:", "mode: quick", str(course_dirs[0]), str(course_dirs[1])):
+    for needed in ("Keras", "on TensorFlow", "(backend: tensorflow, ", "GPU:", "mode: quick",
+                   env.shown(course_dirs[0]), env.shown(course_dirs[1])):
         assert needed in out
     import numpy as np
     first = np.random.rand()
@@ -171,3 +172,28 @@ def test_check_in_a_rehearsal_says_not_checked_and_logs_nothing(monkeypatch, tmp
     env.check("test accuracy", 0.5, at_least=0.985)
     assert capsys.readouterr().out.startswith("rehearsal: not checked (test accuracy: 0.5")
     assert not log.exists()
+
+
+def test_the_backend_is_keras_backend_else_tensorflow_else_jax(monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setattr(env, "has_tensorflow", lambda: True)
+    assert env.choose_backend() == ("tensorflow", "the default")
+    monkeypatch.setattr(env, "has_tensorflow", lambda: False)  # Colab's TPU runtime
+    assert env.choose_backend() == ("jax", "chosen because TensorFlow is not installed here")
+    monkeypatch.setenv("KERAS_BACKEND", "JAX")
+    assert env.choose_backend() == ("jax", "KERAS_BACKEND")
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with pytest.raises(ValueError, match="set KERAS_BACKEND=jax"):
+        env.choose_backend()
+    monkeypatch.setenv("KERAS_BACKEND", "mxnet")
+    with pytest.raises(ValueError, match="tensorflow, jax or torch"):
+        env.choose_backend()
+
+
+def test_folders_are_shown_inside_the_course_or_the_home_folder(monkeypatch, tmp_path):
+    course = tmp_path / "course"
+    monkeypatch.setattr(env, "_repo_root", lambda: course)
+    assert env.shown(course / "data") == "data"
+    assert env.shown(course / "build" / "runs" / "checkpoints") == "build/runs/checkpoints"
+    assert env.shown(Path.home() / "keras-data") == "~/keras-data"
+    assert env.shown(Path("/opt/elsewhere")) == "/opt/elsewhere"

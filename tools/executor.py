@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -476,7 +477,10 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
             history = {r["chapter"]: r["seconds"] for r in json.loads(previous.read_text())}
         except (ValueError, KeyError, TypeError):
             history = {}
-    checkpoints = checkpoints or Path(tempfile.mkdtemp(prefix=f"checkpoints-{runtime.name}-"))
+    if checkpoints is None:  # a fresh one per pass, inside the course: the chapters print it
+        checkpoints = out / "checkpoints"
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        checkpoints.mkdir(parents=True)
     chains = schedule(paths, history)
     results: dict[str, ChapterRun] = {}
 
