@@ -234,3 +234,19 @@ def test_the_checked_outputs_are_compared_as_nbval_compares_them():
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="b\ntook 0.5 s\n")]
     found = executor.compare_checked(3, cell, stored, patterns)
     assert found.startswith("cell 3 (print('a')): ")
+
+
+def test_a_header_run_time_is_held_to_the_measured_time_within_a_factor_of_two(tmp_path):
+    def header(text: str) -> nbformat.NotebookNode:
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+
+    assert executor.stated_run_time(header(
+        "# 05\n**Run time**: quick mode 40-60 s on a 2-core CPU; full mode 20 min")) == (40, 60)
+    assert executor.stated_run_time(header("**Run time**: quick mode about 2 minutes")) == (120, 120)
+    assert executor.stated_run_time(header("**Run time**: a few seconds")) is None
+    path = tmp_path / "05_x.ipynb"
+    nbformat.write(header("**Run time**: quick mode 40-60 s on a 2-core CPU"), path)
+    assert executor.run_time_claim(path, 25) == ""  # 40 / 2 = 20 <= 25
+    assert executor.run_time_claim(path, 110) == ""
+    assert "this run took 130 s" in executor.run_time_claim(path, 130)
+    assert "this run took 15 s" in executor.run_time_claim(path, 15)

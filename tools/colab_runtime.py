@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     colab = executor.Runtime(name=name, python=str(vpy), course=course, env=kernel_env)
     out = Path(args.out) if args.out else ROOT / "build" / "runs" / name
     runs = executor.run_chapters(chapters, colab, out, workers=args.workers,
-                                 checkpoints=work / "checkpoints",
+                                 checkpoints=work / "checkpoints", check_run_times=executor.in_ci(),
                                  report=lambda text: print(text, flush=True))
     print(executor.table(runs))
     failed = [r.chapter for r in runs if not r.ok]

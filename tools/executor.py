@@ -442,6 +442,34 @@ async def _ensure(value):
     return await value if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future) else value
 
 
+RUN_TIME = re.compile(r"\*\*Run time\*\*.*?quick mode\D{0,40}?(\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*"
+                      r"(\d+(?:\.\d+)?))?\s*(s|seconds|min|minutes)\b", re.S)
+
+
+def stated_run_time(notebook: nbformat.NotebookNode) -> tuple[float, float] | None:
+    """The quick-mode run time a chapter's header states, as (low, high) seconds, or None."""
+    head = notebook.cells[0].source if notebook.cells else ""
+    found = RUN_TIME.search(head)
+    if not found:
+        return None
+    scale = 60.0 if found.group(3).startswith("min") else 1.0
+    low = float(found.group(1)) * scale
+    return low, float(found.group(2) or found.group(1)) * scale
+
+
+def run_time_claim(path: Path, seconds: float) -> str:
+    """'' when the header's quick-mode run time is within a factor of two of `seconds`, else why
+    not (a chapter's header is checked against the time CI measured for it)."""
+    stated = stated_run_time(nbformat.read(path, as_version=4))
+    if stated is None:
+        return "its header states no quick-mode run time ('**Run time**: quick mode 30-50 s ...')"
+    low, high = stated
+    if seconds < low / 2 or seconds > high * 2:
+        return (f"its header says quick mode {low:g}-{high:g} s, this run took {seconds:.0f} s "
+                "(more than a factor of two off): measure again and correct the header")
+    return ""
+
+
 def schedule(paths: list[Path], history: dict[str, float]) -> list[list[Path]]:
     """Chains of chapters to run one after another (a chapter after the one it needs), longest
     first by the seconds of an earlier run (`history`), so that two workers finish together."""
@@ -461,14 +489,23 @@ def schedule(paths: list[Path], history: dict[str, float]) -> list[list[Path]]:
     return sorted(chains, key=lambda c: -sum(history.get(p.stem, 60.0) for p in c))
 
 
+def in_ci() -> bool:
+    """True on CI (CI=true): a machine of its own, where run times can be held to the headers."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def default_workers() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
 def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int | None = None,
                  grade: bool = True, timeout: int = 900, checkpoints: Path | None = None,
-                 report=print) -> list[ChapterRun]:
-    """Run chapters on `workers` kernels at once; one line per chapter as it ends."""
+                 check_run_times: bool = False, report=print) -> list[ChapterRun]:
+    """Run chapters on `workers` kernels at once; one line per chapter as it ends.
+
+    With `check_run_times` (CI: a quiet machine of its own), a quick-mode chapter whose header
+    states a run time more than a factor of two from the measured one fails.
+    """
     out.mkdir(parents=True, exist_ok=True)
     previous = out / "runs.json"
     history = {}
@@ -490,6 +527,9 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
             for path in chain:
                 run = await run_chapter(path, runtime, out, checkpoints=checkpoints, grade=grade,
                                         timeout=timeout)
+                claim = run_time_claim(path, run.seconds) if check_run_times and run.ok else ""
+                if claim and runtime.mode == "quick":
+                    run.ok, run.failure = False, claim
                 results[path.stem] = run
                 report(line(run))
 
@@ -573,6 +613,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-grade", action="store_true", help="do not run the solutions")
     parser.add_argument("--html", action="store_true", help="also write an HTML page per chapter")
     parser.add_argument("--online", action="store_true", help="allow connections in quick mode")
+    parser.add_argument("--check-run-times", action=argparse.BooleanOptionalAction,
+                        default=in_ci(),
+                        help="fail a chapter whose header's run time is off by more than 2x "
+                             "(default: on in CI)")
     args = parser.parse_args(argv)
     paths = chapters(args.notebooks)
     runtime = Runtime(name="local" if args.backend == "tensorflow" else f"local-{args.backend}",
@@ -583,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     start = time.perf_counter()
     runs = run_chapters(paths, runtime, args.out, workers=args.workers, grade=not args.no_grade,
-                        timeout=args.timeout, report=lambda text: print(text, flush=True))
+                        timeout=args.timeout, check_run_times=args.check_run_times,
+                        report=lambda text: print(text, flush=True))
     if args.html:
         write_html(runs, args.out)
     failed = [r.chapter for r in runs if not r.ok]
