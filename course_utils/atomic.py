@@ -1,7 +1,11 @@
 """Writing files and folders so that a crash, a kill or a disconnect never leaves half of one.
 
-A file is written beside its destination as `<name>.part` and renamed over the destination only
-once it is whole (`writing`, `write_text`, `write_bytes`). A folder is built beside its
+A file is written beside its destination into a temporary file of its own process
+(`<name>.<host>-<process id>-<random>.part`, as pip keeps each download in a temporary folder of
+its own) and renamed over the destination only once it is whole (`writing`, `write_text`,
+`write_bytes`); two processes writing the same file never write into each other's, and parts
+left by a killed process are deleted by the next write. `locked` makes a second process wait
+while a first one produces a file (one download, not two). A folder is built beside its
 destination in a folder of its own (`<name>.tmp-<process id>-...`), given a `.complete` record
 (JSON) and swapped in (`build_folder`); a folder without that record is not finished and is built
 again. Two processes may build the same folder at once (two chapters running side by side): each
@@ -11,10 +15,16 @@ module of the course that writes data does it through these.
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,12 +33,53 @@ PART = ".part"
 COMPLETE = ".complete"
 
 
+STALE_PART_SECONDS = 3600.0  # a part nobody wrote to for an hour is abandoned (any machine)
+
+
+def _host() -> str:
+    """A short tag of this machine, so a folder shared by two machines (a network share, Drive)
+    never has one machine delete the other's parts by a process id that means nothing there."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _remove_abandoned_parts(dest: Path) -> None:
+    """Delete parts of `dest` left by a process of this machine that has ended, by an earlier
+    version of the course (`<name>.part`), or by anyone if untouched for an hour."""
+    legacy = dest.with_name(dest.name + PART)
+    now = time.time()
+    for part in [legacy, *dest.parent.glob(f"{glob.escape(dest.name)}.*{PART}")]:
+        owner = re.fullmatch(r"([0-9a-f]{6})-(\d+)-[0-9a-f]{8}",
+                             part.name[len(dest.name) + 1:-len(PART)])
+        if owner is None and part != legacy:
+            continue  # another file's part (`<name>.verified.<...>.part`)
+        try:
+            stale = now - part.stat().st_mtime > STALE_PART_SECONDS
+        except OSError:
+            continue  # not there, or gone already
+        ended = owner is not None and owner[1] == _host() and not _alive(int(owner[2]))
+        if ended or stale or part == legacy:
+            part.unlink(missing_ok=True)
+
+
+def new_part(dest: Path) -> Path:
+    """Create an empty part file for `dest`, owned by this process, and return its path."""
+    while True:
+        part = dest.with_name(f"{dest.name}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}{PART}")
+        try:
+            os.close(os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return part
+
+
 @contextmanager
 def writing(dest: Path) -> Iterator[Path]:
-    """Yield `<dest>.part` to write into: it becomes `dest` when the block ends, is deleted if it raises."""
+    """Yield a part file of this process to write into: it becomes `dest` when the block ends,
+    and is deleted if the block raises."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + PART)
+    _remove_abandoned_parts(dest)
+    part = new_part(dest)
     try:
         yield part
     except BaseException:
@@ -37,15 +88,61 @@ def writing(dest: Path) -> Iterator[Path]:
     part.replace(dest)
 
 
+@contextmanager
+def locked(path: Path, waiting: str | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on the lock file `path` while the block runs.
+
+    Other processes of this machine that ask for the same lock wait (printing `waiting` once);
+    the lock is released when the block ends or the process dies, even by SIGKILL (flock).
+    Where the file system has no locks (or on Windows), the block runs without one: writes
+    stay whole through `writing`, only the work may be done twice.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    told = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting and not told:
+                    print(waiting)
+                    told = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no locks on this file system
+            os.close(fd)
+            fd = None
+            break
+        try:  # the holder before us deletes the lock file: then ours is stale, take the new one
+            mine, now = os.fstat(fd), os.stat(path)
+            if (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            path.unlink(missing_ok=True)  # while still holding it: see above
+            os.close(fd)
+
+
 def write_text(dest: Path, text: str) -> Path:
-    """Write `text` to `dest` through `<dest>.part`, so `dest` is always whole."""
+    """Write `text` to `dest` through a part file, so `dest` is always whole."""
     with writing(dest) as part:
         part.write_text(text)
     return Path(dest)
 
 
 def write_bytes(dest: Path, data: bytes) -> Path:
-    """Write `data` to `dest` through `<dest>.part`, so `dest` is always whole."""
+    """Write `data` to `dest` through a part file, so `dest` is always whole."""
     with writing(dest) as part:
         part.write_bytes(data)
     return Path(dest)

@@ -105,3 +105,57 @@ def test_folders_left_by_ended_builds_are_cleaned_up(tmp_path):
     live.mkdir()  # a build still running (this process): left alone
     atomic.build_folder(tmp_path / "set", lambda tmp: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["set", live.name])
+
+
+def test_two_writers_of_one_file_never_share_a_part(tmp_path):
+    """Each writer has a part file of its own: the one who finishes last wins, whole."""
+    dest = tmp_path / "notes.json"
+    with atomic.writing(dest) as first, atomic.writing(dest) as second:
+        assert first != second and first.parent == second.parent == tmp_path
+        assert first.name.startswith("notes.json.") and first.name.endswith(".part")
+        first.write_text("first, whole")
+        second.write_text("second, whole")
+    assert dest.read_text() == "first, whole"  # the outer block ends last
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.json"]
+
+
+def test_parts_left_by_ended_processes_are_removed_by_the_next_write(tmp_path):
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout)
+    host = atomic._host()
+    ended = tmp_path / f"set.zip.{host}-{dead}-0123abcd.part"  # a download killed mid-way
+    running = tmp_path / f"set.zip.{host}-{os.getpid()}-0123abcd.part"  # ours: still writing
+    elsewhere = tmp_path / "set.zip.abcdef-1-0123abcd.part"  # another machine, sharing the folder
+    stale = tmp_path / "set.zip.abcdef-2-0123abcd.part"  # another machine, not written for a day
+    legacy = tmp_path / "set.zip.part"  # the single part file of earlier versions
+    other = tmp_path / f"set.zip.verified.{host}-{dead}-0123abcd.part"  # another file's part
+    for part in (ended, running, elsewhere, stale, legacy, other):
+        part.write_bytes(b"half")
+    os.utime(stale, (time.time() - 86400, time.time() - 86400))
+    atomic.write_bytes(tmp_path / "set.zip", b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["set.zip", running.name, elsewhere.name, other.name])
+
+
+def _hold_lock(lock: str, log: str, who: str) -> None:
+    with atomic.locked(Path(lock), waiting=f"{who} waits"):
+        with open(log, "a") as f:
+            f.write(f"{who} in\n")
+        time.sleep(0.5)
+        with open(log, "a") as f:
+            f.write(f"{who} out\n")
+
+
+def test_a_lock_makes_the_second_process_wait_and_is_gone_afterwards(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    lock, log = tmp_path / "set.zip.lock", tmp_path / "log.txt"
+    workers = [ctx.Process(target=_hold_lock, args=(str(lock), str(log), who)) for who in "ab"]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    lines = log.read_text().split("\n")[:-1]
+    assert sorted(lines) == ["a in", "a out", "b in", "b out"]
+    assert lines[0].split()[0] == lines[1].split()[0]  # one process at a time
+    assert not lock.exists()
