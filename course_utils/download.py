@@ -1,10 +1,14 @@
 """Safe downloads: a classroom mirror (COURSE_DATA_MIRROR), mirrors, retries, a progress bar, checksums, and archive extraction that
 refuses members which would land outside the target folder.
 
-A download is written to `<file>.part` and renamed only after its checksum matched, so the
-cache never holds a half-written or wrong file. Once a file has been checked, a small
-`<file>.verified` record (checksum, size, mtime) lets later runs skip reading it again while it
-is unchanged: hashing an 825 MB archive on Google Drive takes a long time.
+A download is written to a part file of its own process (`<file>.<host>-<pid>-<random>.part`)
+and renamed only after its checksum matched, so the cache never holds a half-written or wrong
+file, and two processes never write into one file. A second process that asks for a file the
+first is fetching waits for it (a lock file beside it) and then uses its copy: one download.
+A transfer stops as soon as it goes past the data hub's size for the file. A login is sent only
+to its own host: a redirect to another host goes without it. Once a file has been checked, a
+small `<file>.verified` record (checksum, size, mtime, ctime) lets later runs skip reading it
+again while it is unchanged: hashing an 825 MB archive on Google Drive takes a long time.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -36,6 +41,10 @@ class ChecksumError(DownloadError):
 
 class UnsafeArchiveError(ValueError):
     """An archive member would be written outside the extraction folder."""
+
+
+class TooLargeError(DownloadError):
+    """A server offered or sent more bytes than the data hub allows for the file."""
 
 
 class _WrongFile(Exception):
@@ -62,13 +71,18 @@ def _verified_record(path: Path) -> Path:
 
 
 def _fingerprint(path: Path, checksum: str) -> dict:
-    """What a `.verified` record holds: the checksum the file matched, its size and mtime."""
+    """What a `.verified` record holds: the checksum the file matched, its size, mtime and ctime.
+
+    The ctime (inode change time) moves whenever the file is written or its mtime is set, and
+    cannot be set back: content changed with size and mtime kept still changes it.
+    """
     stat = path.stat()
-    return {"checksum": checksum, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"checksum": checksum, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": stat.st_ctime_ns}
 
 
 def record_verified(path: Path, checksum: str) -> None:
-    """Write `<path>.verified`: `path` matched `checksum` as it is now (size and mtime)."""
+    """Write `<path>.verified`: `path` matched `checksum` as it is now (size, mtime, ctime)."""
     try:
         atomic.write_text(_verified_record(path), json.dumps(_fingerprint(path, checksum)) + "\n")
     except OSError:
@@ -78,22 +92,25 @@ def record_verified(path: Path, checksum: str) -> None:
 def is_verified(path: Path, checksum: str) -> bool:
     """True when `path` matches `checksum`, hashing it only if it changed since it last matched.
 
-    A `<path>.verified` record with the same checksum, size and mtime as the file now skips the
-    hashing. Any difference (another size, another mtime, another expected checksum) hashes the
-    file again; a match writes a fresh record, a mismatch deletes the record.
+    A `<path>.verified` record with the same checksum, size, mtime and ctime as the file now skips
+    the hashing. Any difference (another size, mtime or ctime, another expected checksum) hashes
+    the file again; a match writes a fresh record, a mismatch deletes the record.
     """
-    record = _verified_record(path)
-    try:
-        saved = json.loads(record.read_text())
-    except (OSError, ValueError):
-        saved = None
-    if saved == _fingerprint(path, checksum):
+    if _record_matches(path, checksum):
         return True
     if verify(path, checksum):
         record_verified(path, checksum)
         return True
-    record.unlink(missing_ok=True)
+    _verified_record(path).unlink(missing_ok=True)
     return False
+
+
+def _record_matches(path: Path, checksum: str) -> bool:
+    """True when `<path>.verified` says `path`, as it is now, matched `checksum` (no hashing)."""
+    try:
+        return json.loads(_verified_record(path).read_text()) == _fingerprint(path, checksum)
+    except (OSError, ValueError):
+        return False
 
 
 def _progress(total: int | None, desc: str, show: bool):
@@ -102,23 +119,68 @@ def _progress(total: int | None, desc: str, show: bool):
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not show)
 
 
-def _fetch_once(url: str, part: Path, timeout: float, show: bool, headers: dict[str, str]) -> None:
-    """Stream one URL into `part`; raise if the body is shorter than the server promised."""
+# Headers that carry a login: never sent to another host than the one they were meant for.
+LOGIN_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+def _keeps_login(old_url: str, new_url: str) -> bool:
+    """True when a redirect from `old_url` to `new_url` may carry the login along (as pip's
+    requests decides): the same host, and the same scheme and port or http upgraded to https."""
+    old, new = urllib.parse.urlsplit(old_url), urllib.parse.urlsplit(new_url)
+    if old.hostname != new.hostname:
+        return False
+    default = {"http": 80, "https": 443}
+    if (old.scheme, old.port or default.get(old.scheme)) == (new.scheme, new.port or default.get(new.scheme)):
+        return True
+    return (old.scheme, new.scheme) == ("http", "https") and old.port in (None, 80) \
+        and new.port in (None, 443)
+
+
+class _LoginStaysHome(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, minus the login when a redirect leaves its host (urllib would copy
+    every header to the new host: Kaggle redirects to signed storage URLs on another host)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and not _keeps_login(req.full_url, new.full_url):
+            for name in [n for n in new.headers if n.lower() in LOGIN_HEADERS]:
+                del new.headers[name]
+        return new
+
+
+_OPENER = urllib.request.build_opener(_LoginStaysHome)
+
+
+def _fetch_once(url: str, part: Path, timeout: float, show: bool, headers: dict[str, str],
+                limit: int | None = None, label: str = "") -> None:
+    """Stream one URL into `part`; raise if the body is shorter than the server promised, or if
+    the server offers or sends more than `limit` bytes (the transfer stops there)."""
     request = urllib.request.Request(url, headers={"User-Agent": "keras-cv-course", **headers})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _OPENER.open(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         expected = int(length) if length else None
+        if limit is not None and expected is not None and expected > limit:
+            raise TooLargeError(f"it offers {expected:,} bytes, more than the {limit:,} the data "
+                                "hub allows for this file: not downloaded")
         received = 0
-        with open(part, "wb") as out, _progress(expected, part.name[:-5], show) as bar:
+        with open(part, "wb") as out, _progress(expected, label or part.name, show) as bar:
             while True:
                 block = response.read(CHUNK)
                 if not block:
                     break
-                out.write(block)
                 received += len(block)
+                if limit is not None and received > limit:
+                    raise TooLargeError(f"it sent more than the {limit:,} bytes the data hub "
+                                        "allows for this file: the transfer was stopped there")
+                out.write(block)
                 bar.update(len(block))
     if expected is not None and received != expected:
         raise DownloadError(f"transfer cut: got {received} of {expected} bytes from {url}")
+
+
+def _timed_out(err: BaseException) -> bool:
+    reason = err.reason if isinstance(err, urllib.error.URLError) else err
+    return isinstance(reason, TimeoutError)
 
 
 def download_file(
@@ -131,45 +193,61 @@ def download_file(
     backoff: float = 1.0,
     show_progress: bool = True,
     headers: dict[str, str] | None = None,
+    limit: int | None = None,
+    retry_timeouts: bool = True,
 ) -> Path:
     """Download `dest` from the first mirror that delivers a file with the right checksum.
 
     `checksum=None` accepts any complete transfer (for files with no published checksum);
-    `headers` go with every request (a login).
+    `headers` go with every request (a login), but never across a redirect to another host;
+    `limit`: the most bytes the file may have (None: no limit). `retry_timeouts=False` gives up
+    on a URL after its first timeout (for a mirror: the publisher is tried next).
+    A raised DownloadError has `reasons`: one short line per failed attempt.
     """
     dest = Path(dest)
     problems: list[str] = []
+    reasons: list[str] = []
     for url in urls:
         for attempt in range(1, retries + 1):
             try:
                 with atomic.writing(dest) as part:  # kept only when whole and verified
-                    _fetch_once(url, part, timeout, show_progress, headers or {})
+                    _fetch_once(url, part, timeout, show_progress, headers or {}, limit, dest.name)
                     if checksum is not None and not verify(part, checksum):
                         raise _WrongFile(file_digest(part, checksum.split(":", 1)[0]))
             except _WrongFile as wrong:
-                problems.append(f"{url}: checksum mismatch (got {wrong}), file deleted")
+                reasons.append(f"checksum mismatch (got {wrong}), file deleted")
+                problems.append(f"{url}: {reasons[-1]}")
                 print(f"Checksum mismatch for {dest.name} from {url}: the file was deleted.")
                 break  # a mirror that serves a wrong file will serve it again
+            except TooLargeError as err:
+                reasons.append(str(err))
+                problems.append(f"{url}: {err}")
+                break  # it will send the same too-large file again
             except (OSError, urllib.error.URLError, DownloadError, ValueError) as err:
-                # OSError covers refused connections, resets and http.client.IncompleteRead's
-                # relatives; ValueError a malformed URL. The partial file never stays behind.
+                # OSError covers refused connections, resets, timeouts and http.client's
+                # IncompleteRead relatives; ValueError a malformed URL. The part file never stays.
                 code = err.code if isinstance(err, urllib.error.HTTPError) else None
                 refused = " (401/403: the login was refused: a wrong key, or the data's terms " \
                     "not accepted yet)" if code in (401, 403) and headers else ""
-                problems.append(f"{url} (try {attempt}): {err}{refused}")
-                if code in (401, 403, 404):
-                    break  # refused, or this mirror does not have it: retrying will not help
+                timed_out = _timed_out(err)
+                reasons.append(f"no answer within {timeout:g} s" if timed_out else f"{err}{refused}")
+                problems.append(f"{url} (try {attempt}): {reasons[-1]}")
+                if code in (401, 403, 404) or (timed_out and not retry_timeouts):
+                    break  # refused, not there, or not answering: retrying will not help
                 if attempt < retries:
                     time.sleep(backoff * attempt)
                 continue
             return dest
     summary = "\n  ".join(problems)
     if problems and all("checksum mismatch" in p for p in problems):
-        raise ChecksumError(
+        error: DownloadError = ChecksumError(
             f"{dest.name}: every mirror served a file whose checksum is not {checksum}; "
             f"nothing was kept.\n  {summary}"
         )
-    raise DownloadError(f"Could not download {dest.name}.\n  {summary}")
+    else:
+        error = DownloadError(f"Could not download {dest.name}.\n  {summary}")
+    error.reasons = reasons
+    raise error
 
 
 def _check_member(target: Path, name: str) -> Path:
@@ -214,12 +292,19 @@ def kaggle_credentials() -> tuple[str, str] | None:
     return (user, key) if user and key else None
 
 
+LOGIN_HOSTS = {"kaggle": "www.kaggle.com"}  # the one host each login is sent to
+
+
 def _login_headers(entry: DataFile) -> dict[str, str]:
     """The HTTP headers that log in for `entry` (none for a public file)."""
     if entry.login is None:
         return {}
-    if entry.login != "kaggle":
+    if entry.login not in LOGIN_HOSTS:
         raise ValueError(f"{entry.name}: unknown login {entry.login!r}")
+    elsewhere = [u for u in entry.urls if urllib.parse.urlsplit(u).hostname != LOGIN_HOSTS[entry.login]]
+    if elsewhere:
+        raise ValueError(f"{entry.name}: a {entry.login} login goes to {LOGIN_HOSTS[entry.login]} "
+                         f"only, not to {', '.join(elsewhere)}")
     credentials = kaggle_credentials()
     if credentials is None:
         raise DownloadError(
@@ -269,20 +354,36 @@ def mirror_url(entry: DataFile) -> str | None:
     return (folder.resolve() / entry.filename).as_uri()
 
 
-def _from_mirror(entry: DataFile, dest: Path, checksum: str | None, show_progress: bool) -> str | None:
-    """Try the classroom mirror once; None when it delivered, else what went wrong (for the message)."""
+# A classroom mirror is a machine on the same network (or a folder): one that has not answered
+# within 10 s is down or overloaded, and the publisher is tried instead. A timeout is not
+# retried, so a mirror that hangs costs at most 10 s per file (it was 2 x 30 s + 1 s).
+MIRROR_TIMEOUT = 10.0
+
+
+def _from_mirror(entry: DataFile, dest: Path, checksum: str | None, show_progress: bool,
+                 limit: int | None = None) -> str | None:
+    """Try the classroom mirror; None when it delivered, else why not (printed, with its name)."""
     url = mirror_url(entry)
     if url is None:
         return "no mirror"
+    mirror = os.environ[MIRROR_VARIABLE]
+    if checksum is None:
+        reason = ("no checksum is published for it and none was recorded yet, so only its "
+                  "publisher's copy is trusted (its sha256 is recorded from that copy)")
+        print(f"The mirror {mirror} is not used for {entry.filename}: {reason}.")
+        return f"{url}: not used: {reason}"
     if url.startswith("file:") and not Path(urllib.request.url2pathname(url[5:])).exists():
-        print(f"{entry.filename} is not in the mirror {os.environ[MIRROR_VARIABLE]}: "
+        print(f"{entry.filename} is not in the mirror {mirror}: "
               "downloading it from its publisher.")
         return f"{url}: not in the mirror"
-    print(f"{entry.filename}: from the mirror {os.environ[MIRROR_VARIABLE]} ({MIRROR_VARIABLE})")
+    print(f"{entry.filename}: from the mirror {mirror} ({MIRROR_VARIABLE})")
     try:  # never with a login: the publisher's credentials are not the mirror's business
-        download_file((url,), dest, checksum, retries=2, show_progress=show_progress)
+        download_file((url,), dest, checksum, retries=2, timeout=MIRROR_TIMEOUT,
+                      show_progress=show_progress, limit=limit, retry_timeouts=False)
     except DownloadError as err:
-        print(f"The mirror could not deliver {entry.filename}: downloading it from its publisher.")
+        reason = getattr(err, "reasons", None) or [str(err)]
+        print(f"The mirror {mirror} could not deliver {entry.filename} ({reason[-1]}): "
+              "downloading it from its publisher.")
         return str(err)
     return None
 
@@ -291,15 +392,25 @@ REHEARSAL_VARIABLE = "COURSE_REHEARSAL_CHECKSUMS"
 
 
 def rehearsal_checksum(entry: DataFile) -> str | None:
-    """The checksum of `entry` in the rehearsal hub's manifest, when `make rehearse-full` set one
-    and the hub wrote that file (None otherwise).
+    """The checksum of `entry` in the rehearsal hub's manifest, when a rehearsal is running
+    (`make rehearse-full`: COURSE_REHEARSAL=1 with COURSE_MODE=full), COURSE_REHEARSAL_CHECKSUMS
+    names the manifest and the hub wrote that file (None otherwise).
 
     The rehearsal (tools/rehearsal_hub.py) generates files in the real formats, so their checksums
-    are not the registry's: its manifest, named by COURSE_REHEARSAL_CHECKSUMS, replaces them.
-    Nothing else sets that variable; a file is never accepted without a checksum.
+    are not the registry's: its manifest replaces them, inside a rehearsal only. Outside one, the
+    variable is ignored (with a line saying so): one environment variable never replaces the
+    data hub's checksums. A file is never accepted without a checksum.
     """
+    from course_utils import rehearsal
+
     manifest = os.environ.get(REHEARSAL_VARIABLE, "").strip()
     if not manifest:
+        return None
+    if not rehearsal.active():
+        if not _ignored_manifest:
+            _ignored_manifest.append(manifest)
+            print(f"{REHEARSAL_VARIABLE} is set, but no rehearsal is running (COURSE_REHEARSAL=1 "
+                  "with COURSE_MODE=full): it is ignored, and the data hub's checksums are used.")
         return None
     try:
         checksums = json.loads(Path(manifest).read_text())
@@ -307,6 +418,18 @@ def rehearsal_checksum(entry: DataFile) -> str | None:
         raise DownloadError(f"{REHEARSAL_VARIABLE}={manifest!r} is not a readable checksum manifest "
                             f"({err}); unset it unless you are running make rehearse-full.") from err
     return checksums.get(entry.name)  # a file the hub did not write keeps the registry's checksum
+
+
+_ignored_manifest: list[str] = []  # the line above is printed once per process
+
+
+def size_limit(entry: DataFile) -> int | None:
+    """The most bytes a download of `entry` may have: its published size, or for a file whose
+    size is not published the registry's `max_size` (its size seen, with slack). None in a
+    rehearsal, whose generated files have sizes of their own."""
+    if rehearsal_checksum(entry) is not None:
+        return None
+    return entry.size if entry.size is not None else entry.max_size
 
 
 def _expected_checksum(entry: DataFile, dest: Path) -> str | None:
@@ -344,47 +467,64 @@ def fetch(name: str, *, show_progress: bool = True) -> Path:
     runtime's local disk in Colab); that folder is returned. If the unpacked folder is gone (a
     Colab disconnect wipes the local disk), it is unpacked again from the archive already
     downloaded. Quick mode never downloads: it raises instead of touching the network.
+    Two processes fetching the same file at once: the second waits for the first and uses
+    what it fetched (one download, one extraction).
     """
     entry = get(name)
     folder = env.downloads_dir()
     dest = folder / entry.filename
-    downloaded = False
-    if cached_file(name) is None:
-        if env.is_quick():
-            raise RuntimeError(
-                f"Quick mode never downloads, and '{entry.filename}' is not in {folder}. "
-                "Use the chapter's quick-mode data, or set COURSE_MODE=full."
-            )
-        if dest.exists():
-            print(f"{dest} is there but its checksum is wrong: downloading it again.")
-            dest.unlink()
-        checksum = _expected_checksum(entry, dest)
-        mirror_problem = _from_mirror(entry, dest, checksum, show_progress)
-        if mirror_problem is not None:
-            try:
-                download_file(entry.urls, dest, checksum, show_progress=show_progress,
-                              headers=_login_headers(entry))
-            except DownloadError as err:
-                mirror = "" if mirror_problem == "no mirror" else f"\n  mirror: {mirror_problem}"
-                # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
-                raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}{mirror}") from err
-        downloaded = True
-        if checksum is None:  # no published checksum: record what arrived the first time
-            checksum = f"sha256:{file_digest(dest)}"
-            atomic.write_text(dest.with_name(dest.name + ".sha256"), checksum + "\n")
-            print(f"No checksum is published for {entry.filename}: recorded its sha256 in "
-                  f"{dest.name}.sha256; later runs check the file against it.")
-        record_verified(dest, checksum)  # download_file checked it; later runs need not re-read it
-    if not entry.extract:
-        return dest
     out = env.data_dir() / "downloads" / (entry.filename.split(".")[0] + "_extracted")
+    cached = cached_file(name) is not None
+    if cached and (not entry.extract or atomic.completed(out) is not None):
+        return out if entry.extract else dest
+    if env.is_quick() and not cached:
+        raise RuntimeError(
+            f"Quick mode never downloads, and '{entry.filename}' is not in {folder}. "
+            "Use the chapter's quick-mode data, or set COURSE_MODE=full."
+        )
+    waiting = (f"Another process is fetching {entry.filename} (lock file "
+               f"{dest.name}.lock in {folder}): waiting for it, then using its copy.")
+    with atomic.locked(folder / f"{entry.filename}.lock", waiting):
+        downloaded = False
+        # Checked again under the lock, from the record alone: a process we waited for may have
+        # fetched the file meanwhile (it records that it checked it).
+        if not cached and not (dest.exists() and _record_matches(dest, _expected_checksum(entry, dest) or "")):
+            _download(entry, dest, show_progress)
+            downloaded = True
+        if not entry.extract:
+            return dest
 
-    def unpack(tmp: Path) -> dict:
-        if not downloaded:
-            print(f"{entry.filename} is already in {folder}: unpacking it into {out}, "
-                  "no download needed.")
-        safe_extract(dest, tmp)
-        return {"archive": entry.filename}
+        def unpack(tmp: Path) -> dict:
+            if not downloaded:
+                print(f"{entry.filename} is already in {folder}: unpacking it into {out}, "
+                      "no download needed.")
+            safe_extract(dest, tmp)
+            return {"archive": entry.filename}
 
-    atomic.build_folder(out, unpack)
+        atomic.build_folder(out, unpack)
     return out
+
+
+def _download(entry: DataFile, dest: Path, show_progress: bool) -> None:
+    """Download `entry` to `dest` (the mirror first, then the publisher) and record that it was
+    checked; for a file with no published checksum, record the sha256 of the publisher's copy."""
+    if dest.exists():
+        print(f"{dest} is there but its checksum is wrong: downloading it again.")
+        dest.unlink()
+    checksum = _expected_checksum(entry, dest)
+    limit = size_limit(entry)
+    mirror_problem = _from_mirror(entry, dest, checksum, show_progress, limit)
+    if mirror_problem is not None:
+        try:
+            download_file(entry.urls, dest, checksum, show_progress=show_progress,
+                          headers=_login_headers(entry), limit=limit)
+        except DownloadError as err:
+            mirror = "" if mirror_problem == "no mirror" else f"\n  mirror: {mirror_problem}"
+            # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
+            raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}{mirror}") from err
+    if checksum is None:  # no published checksum: record what the publisher sent the first time
+        checksum = f"sha256:{file_digest(dest)}"
+        atomic.write_text(dest.with_name(dest.name + ".sha256"), checksum + "\n")
+        print(f"No checksum is published for {entry.filename}: recorded its sha256 (of its "
+              f"publisher's copy) in {dest.name}.sha256; later runs check the file against it.")
+    record_verified(dest, checksum)  # download_file checked it; later runs need not re-read it

@@ -4,8 +4,9 @@ No chapter and no loader names a URL itself: each asks `download.fetch("name")` 
 entry, so every file goes through the same mirrors, retries, checksums and messages.
 Checksums are written "sha256:<hex>"; a few upstream files (Keras' own weight files) are
 published with an MD5 only, and say so as "md5:<hex>". A file whose publisher gives no checksum
-at all says `UNPUBLISHED`: its sha256 is recorded when it first arrives and checked ever after
-(trust on first use), and the download says so.
+at all says `UNPUBLISHED`: its sha256 is recorded when it first arrives from its publisher (never
+from a mirror) and checked ever after (trust on first use), and the download says so. A download
+stops as soon as it goes past the file's size (or, when no size is published, its `max_size`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class DataFile:
     licence: str
     extract: bool = False  # unpack the archive next to the file after it is verified
     login: str | None = None  # "kaggle": sent with KAGGLE_USERNAME / KAGGLE_KEY from the environment
+    # For a file whose size is not published: the most it may have (the size it has, with
+    # slack). A transfer that offers or sends more is stopped there, and nothing is kept.
+    max_size: int | None = None
 
     @property
     def size_text(self) -> str:
@@ -88,6 +92,8 @@ _ENTRIES: list[DataFile] = [
         licence="Kaggle 'Dogs vs. Cats' competition data (Asirra / Microsoft Research); the "
         "competition's rules, accepted on its Kaggle page, apply",
         login="kaggle",
+        # The same 25,000 photos as Microsoft's 825 MB release above: at most twice that.
+        max_size=2 * 824_887_076,
     ),
     # Keras' VGG16 conv base without the classifier; Keras publishes only an MD5 for it.
     DataFile(
@@ -139,6 +145,8 @@ _ENTRIES: list[DataFile] = [
         size=None,
         licence="Creative Commons photo (as Chollet's 'Deep Learning with Python', 5.4.3, names "
         "it); the exact licence is not published with the file",
+        # No size is published either: one JPEG photo, far below this limit of 10 MB.
+        max_size=10_000_000,
     ),
     # --- segmentation (chapters 10 and 11) ---
     # Oxford-IIIT Pet: sizes and sha256 as TensorFlow Datasets records them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -12,15 +13,31 @@ import pytest
 
 @dataclass
 class FileServer:
-    """Serves files from `root`; `cut_next[name] = n` cuts the next n responses mid-body."""
+    """Serves files from `root`, with faults on demand:
+
+    - `cut_next[name] = n`: the next n responses promise the whole file and send half;
+    - `redirect[name] = url`: answer 302 to `url`;
+    - `status[name] = code`: answer with that HTTP error;
+    - `hang[name] = s`: wait s seconds before answering;
+    - `slow[name] = s`: send the body in 16 pieces over about s seconds;
+    - `no_length`: names sent without a Content-Length (the end is the closed connection).
+
+    `requests` lists the paths asked for, `headers` (path, {lower-case name: value}) per request.
+    """
 
     root: Path
     port: int = 0
     requests: list[str] = field(default_factory=list)
+    headers: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     cut_next: dict[str, int] = field(default_factory=dict)
+    redirect: dict[str, str] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+    hang: dict[str, float] = field(default_factory=dict)
+    slow: dict[str, float] = field(default_factory=dict)
+    no_length: set[str] = field(default_factory=set)
 
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
+    def url(self, name: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}/{name}"
 
 
 @pytest.fixture
@@ -40,6 +57,31 @@ def file_server(tmp_path):
         def do_GET(self):
             name = self.path.lstrip("/")
             state.requests.append(name)
+            state.headers.append((name, {k.lower(): v for k, v in self.headers.items()}))
+            if name in state.hang:
+                time.sleep(state.hang[name])
+            if name in state.redirect:
+                self.send_response(302)
+                self.send_header("Location", state.redirect[name])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if name in state.status:
+                self.send_error(state.status[name])
+                return
+            if name in state.slow or name in state.no_length:
+                data = (root / name).read_bytes()
+                self.send_response(200)
+                if name not in state.no_length:
+                    self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                step = max(1, len(data) // 16)
+                for start in range(0, len(data), step):
+                    self.wfile.write(data[start:start + step])
+                    self.wfile.flush()
+                    time.sleep(state.slow.get(name, 0.0) / 16)
+                self.close_connection = True
+                return
             if state.cut_next.get(name, 0) > 0:
                 state.cut_next[name] -= 1
                 data = (root / name).read_bytes()

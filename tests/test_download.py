@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import zipfile
 from pathlib import Path
@@ -191,12 +192,14 @@ def test_weights_and_recorded_checksums_go_to_drive(file_server, payload, colab_
 
 
 def _count_digests(monkeypatch) -> list[str]:
-    """Record the name of every file download.file_digest reads (it still does the hashing)."""
+    """Record the name of every file download.file_digest reads (it still does the hashing); a
+    part file of this process (`blob.bin.<host>-<pid>-<random>.part`) is recorded as
+    `blob.bin.part`."""
     calls: list[str] = []
     real = download.file_digest
 
     def counting(path, algorithm="sha256"):
-        calls.append(Path(path).name)
+        calls.append(re.sub(r"\.[0-9a-f]{6}-\d+-[0-9a-f]{8}\.part$", ".part", Path(path).name))
         return real(path, algorithm)
 
     monkeypatch.setattr(download, "file_digest", counting)
@@ -211,7 +214,7 @@ def test_a_verified_file_is_not_hashed_again(file_server, payload, course_dirs, 
     assert calls == ["blob.bin.part"]  # checked once, as it arrived
     record = json.loads(path.with_name("blob.bin.verified").read_text())
     assert record == {"checksum": sha(payload), "size": len(payload),
-                      "mtime_ns": path.stat().st_mtime_ns}
+                      "mtime_ns": path.stat().st_mtime_ns, "ctime_ns": path.stat().st_ctime_ns}
     for _ in range(3):
         assert download.fetch("blob", show_progress=False) == path
     assert calls == ["blob.bin.part"]
@@ -294,6 +297,7 @@ def test_fetch_records_a_checksum_on_first_use_when_none_is_published(
 def test_registry_entries_are_well_formed():
     for entry in registry.REGISTRY.values():
         assert entry.urls and all(u.startswith("https://") for u in entry.urls), entry.name
+        assert entry.size or entry.max_size, f"{entry.name}: a download needs a size limit"
         if entry.checksum == registry.UNPUBLISHED:  # checked against its first download instead
             continue
         algorithm, digest = entry.checksum.split(":")
@@ -450,13 +454,12 @@ def test_kaggle_credentials_are_never_sent_to_the_mirror(file_server, payload, c
     monkeypatch.setenv("KAGGLE_USERNAME", "student")
     monkeypatch.setenv("KAGGLE_KEY", "secret")
     monkeypatch.setenv("COURSE_DATA_MIRROR", file_server.url("").rstrip("/"))
-    monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload, login="kaggle"))
-    seen = []
-    real = download._fetch_once
-    monkeypatch.setattr(download, "_fetch_once", lambda url, part, t, s, headers: (seen.append((url, headers)),
-                                                                                   real(url, part, t, s, headers))[1])
+    entry = _mirrored_entry(file_server, payload, login="kaggle")
+    monkeypatch.setitem(registry.REGISTRY, "blob", entry)
+    monkeypatch.setitem(download.LOGIN_HOSTS, "kaggle", "127.0.0.1")  # the test server is "Kaggle"
     download.fetch("blob", show_progress=False)
-    assert seen == [(file_server.url("blob.bin"), {})]
+    assert [(path, "authorization" in seen) for path, seen in file_server.headers] == [
+        ("blob.bin", False)]
 
 
 def test_the_rehearsal_manifest_replaces_checksums_and_still_refuses_a_wrong_file(
@@ -470,11 +473,12 @@ def test_the_rehearsal_manifest_replaces_checksums_and_still_refuses_a_wrong_fil
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(hub))
     monkeypatch.setitem(registry.REGISTRY, "blob", DataFile(
         name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
-        checksum=sha(b"the published file"), size=1, licence="test"))
+        checksum=sha(b"the published file"), size=len(payload), licence="test"))
     monkeypatch.setattr(download.time, "sleep", lambda s: None)
     with pytest.raises(DownloadError, match="checksum mismatch"):  # without the manifest: refused
         download.fetch("blob", show_progress=False)
     monkeypatch.setenv("COURSE_REHEARSAL_CHECKSUMS", str(manifest))
+    monkeypatch.setenv("COURSE_REHEARSAL", "1")  # a rehearsal is running (make rehearse-full)
     assert download.fetch("blob", show_progress=False).read_bytes() == payload
     manifest.write_text(json.dumps({"blob": sha(b"another file")}))
     (course_dirs[0] / "downloads" / "blob.bin").unlink()
