@@ -13,7 +13,9 @@ more. The course needs a few extras on top:
 Installing an extra never upgrades or downgrades what is already installed: every install runs
 with a constraints file that pins each installed distribution to its current version. An extra
 that cannot be installed stops nothing: `install_colab_extras()` prints what is missing and
-which chapter loses what.
+which chapter loses what. In quick mode a chapter never installs anything (`ensure`): quick mode
+never runs pip or opens a connection, so a missing extra is reported with the command that
+installs it, and the chapter goes on without it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -213,8 +216,39 @@ def install_colab_extras(only: tuple[str, ...] | None = None) -> dict[str, str]:
     return report
 
 
+def install_command(key: str) -> str:
+    """The shell command that installs extra `key` into this Python."""
+    return f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} -m course_utils.extras {key}"
+
+
+def available(key: str) -> bool:
+    """True when extra `key` is in place (checked without installing anything)."""
+    if key == "crf":
+        return crf_available()
+    if key == "person_model":
+        return person_model_ready()
+    if key == "mlxtend":
+        return importlib.util.find_spec("mlxtend") is not None
+    from course_utils import assets
+
+    return all(importlib.util.find_spec(p) is not None for p in assets.asset_packages())
+
+
 def ensure(key: str) -> bool:
-    """Install one extra if it is missing (say so first); True when it is there afterwards."""
+    """Install one extra if it is missing (say so first); True when it is there afterwards.
+
+    In quick mode nothing is installed (quick mode never runs pip or opens a connection): a
+    missing extra is reported, with the command that installs it, and False returned.
+    """
+    from course_utils import env
+
+    if env.is_quick():
+        if available(key):
+            return True
+        extra = EXTRAS[key]
+        print(f"missing: {extra.name}. Chapter {extra.chapters} {extra.without_it}. Quick mode "
+              f"installs nothing; to install it: {install_command(key)}")
+        return False
     if key == "crf" and not crf_available():
         print("building pydensecrf2 (about a minute, once per runtime) ...")
     return install_colab_extras((key,))[key] == "ok"

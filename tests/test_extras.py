@@ -77,3 +77,23 @@ def test_a_damaged_model_file_is_not_ready(tmp_path):
     damaged.write_bytes(extras.person_model_path().read_bytes()[:1000])
     assert not extras.person_model_ready(damaged)
     assert not extras.person_model_ready(tmp_path / "absent.tflite")
+
+
+def test_quick_mode_never_runs_pip_and_says_how_to_install(monkeypatch, capsys):
+    """Chapter 11's `extras.ensure("crf")` with pydensecrf2 missing, in quick mode."""
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setattr(extras, "crf_available", lambda: False)
+    ran = []
+
+    def no_subprocess(cmd, *args, **kwargs):
+        ran.append(cmd)
+        raise AssertionError(f"quick mode ran {cmd}")
+
+    monkeypatch.setattr(extras.subprocess, "run", no_subprocess)
+    assert extras.ensure("crf") is False
+    assert ran == []
+    out = capsys.readouterr().out
+    assert "missing: pydensecrf2" in out and "mean-field" in out
+    assert "-m course_utils.extras crf" in out and "Quick mode installs nothing" in out
+    monkeypatch.setattr(extras, "crf_available", lambda: True)  # there already: nothing to say
+    assert extras.ensure("crf") is True and capsys.readouterr().out == "" and ran == []
