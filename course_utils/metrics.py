@@ -16,13 +16,20 @@ CHUNK_PIXELS = 1 << 22
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
                      ignore_label: int | None = 255) -> np.ndarray:
-    """(num_classes, num_classes) pixel counts: row = true class, column = predicted class."""
+    """(num_classes, num_classes) pixel counts: row = true class, column = predicted class.
+
+    Both are label maps of class numbers (integers, or floats holding whole numbers);
+    probabilities or scores are refused with an error that says how to turn them into labels.
+    """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"label maps differ in shape: y_true {y_true.shape}, y_pred {y_pred.shape}; "
             "take argmax over the class axis of the predictions first"
         )
+    for name, values in (("y_true", y_true), ("y_pred", y_pred)):
+        if not (np.issubdtype(values.dtype, np.integer) or values.dtype == bool):
+            _check_whole_numbers(name, values)
     flat_true, flat_pred = y_true.reshape(-1), y_pred.reshape(-1)
     counts = np.zeros(num_classes ** 2, np.int64)
     for start in range(0, flat_true.size, CHUNK_PIXELS):
@@ -39,6 +46,23 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
                 )
         counts += np.bincount(t * num_classes + p, minlength=num_classes ** 2)
     return counts.reshape(num_classes, num_classes)
+
+
+def _check_whole_numbers(name: str, values: np.ndarray) -> None:
+    """Refuse label maps that hold anything but whole class numbers (probabilities, scores)."""
+    if not np.issubdtype(values.dtype, np.number):
+        raise ValueError(f"{name} has dtype {values.dtype}: pass label maps of class numbers")
+    flat = values.reshape(-1)
+    for start in range(0, flat.size, CHUNK_PIXELS):
+        chunk = flat[start:start + CHUNK_PIXELS]
+        bad = ~np.isfinite(chunk) | (chunk != np.round(chunk))
+        if bad.any():
+            raise ValueError(
+                f"{name} holds {chunk[bad][0].item()!r}, which is not a class number "
+                "(probabilities or scores?). Pass label maps: "
+                "np.argmax(probabilities, axis=-1) for a softmax output, "
+                "(probabilities > 0.5).astype(int) for a single sigmoid channel."
+            )
 
 
 def per_class_iou(confusion: np.ndarray) -> np.ndarray:

@@ -79,3 +79,22 @@ def test_confusion_matrix_memory_does_not_grow_with_the_data():
     # in one pass, int64 copies of both label sets and their pair codes take 700 MB and more;
     # in chunks, a few int64 arrays of CHUNK_PIXELS (34 MB each)
     assert peak < 250e6, f"{peak / 1e6:.0f} MB"
+
+
+def test_probabilities_are_refused_with_what_to_pass_instead():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, size=(2, 8, 8))
+    sigmoid = rng.uniform(size=(2, 8, 8)).astype("float32")  # same shape: no shape error to help
+    with pytest.raises(ValueError, match=r"y_pred holds .* not a class number.*np\.argmax"):
+        metrics.mean_iou(y_true, sigmoid, 2)
+    softmax = rng.dirichlet(np.ones(3), size=(2, 8, 8))
+    one_hot = np.eye(3, dtype="int64")[rng.integers(0, 3, size=(2, 8, 8))]
+    with pytest.raises(ValueError, match="argmax"):
+        metrics.mean_iou(one_hot, softmax, 3)
+    with pytest.raises(ValueError, match="y_true holds nan"):
+        metrics.confusion_matrix(np.array([0.0, np.nan]), np.array([0, 1]), 2)
+    # whole numbers stored as floats (a mask read as float32) are labels, and count as such
+    as_float = y_true.astype("float32")
+    assert metrics.mean_iou(as_float, y_true, 2) == 1.0
+    assert metrics.mean_iou(y_true, (sigmoid > 0.5).astype(int), 2) == pytest.approx(
+        metrics.mean_iou(y_true, sigmoid.round(), 2))
