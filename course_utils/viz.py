@@ -325,6 +325,8 @@ def grad_cam(
     try:
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             preds, _ = both(x, training=False)
+            if class_index is not None:  # checked first: on a GPU, tf.gather gives 0 for a wrong index
+                class_index = _class_indices(class_index, int(preds.shape[-1]), int(preds.shape[0]))
             if class_index is None:
                 classes = tf.argmax(preds, axis=-1, output_type=tf.int32)
             else:
@@ -342,6 +344,22 @@ def grad_cam(
     return cam.numpy(), classes.numpy()
 
 
+def _class_indices(class_index, num_classes: int, batch: int) -> np.ndarray:
+    """`class_index` (one int, or one per image) as an int array, checked against the model."""
+    given = np.asarray(class_index)
+    if given.ndim > 1 or not (np.issubdtype(given.dtype, np.integer) and given.size):
+        raise ValueError(f"class_index={class_index!r}: pass one class number, or one per image "
+                         f"(a list of {batch} ints)")
+    if given.ndim == 1 and len(given) != batch:
+        raise ValueError(f"class_index has {len(given)} entries for {batch} images: pass one "
+                         "class number for all, or one per image")
+    bad = sorted({int(c) for c in given.reshape(-1) if not 0 <= c < num_classes})
+    if bad:
+        raise ValueError(f"class_index {bad[0] if len(bad) == 1 else bad} is out of range: the "
+                         f"model has {num_classes} classes, numbered 0..{num_classes - 1}")
+    return given.astype("int32")
+
+
 def _last_conv(model: keras.Model) -> str:
     names = conv_layer_names(model)
     if not names:
@@ -349,11 +367,21 @@ def _last_conv(model: keras.Model) -> str:
     return names[-1]
 
 
+def _one_heatmap(heatmap: np.ndarray) -> np.ndarray:
+    """`heatmap` as float32 if it is one (h, w) map; a clear error for a batch or other shapes."""
+    heatmap = np.asarray(heatmap, "float32")
+    if heatmap.ndim != 2:
+        batch = " (grad_cam returns a batch: pass one map, e.g. heatmaps[0])" \
+            if heatmap.ndim == 3 else ""
+        raise ValueError(f"expected one heatmap of shape (h, w), got shape {heatmap.shape}{batch}")
+    return heatmap
+
+
 def upsample_heatmap(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A (h, w) heatmap resized bilinearly to `size` = (height, width)."""
     import tensorflow as tf
 
-    return tf.image.resize(np.asarray(heatmap, "float32")[..., None], size).numpy()[..., 0]
+    return tf.image.resize(_one_heatmap(heatmap)[..., None], size).numpy()[..., 0]
 
 
 def heatmap_peak(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
@@ -366,8 +394,15 @@ def heatmap_peak(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
 def overlay_heatmap(
     image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet"
 ) -> np.ndarray:
-    """The image (H, W[, C], 0..255 or 0..1) with the heatmap coloured and blended on top: uint8 RGB."""
+    """The image (H, W[, C], 0..255 or 0..1) with the heatmap coloured and blended on top: uint8 RGB.
+
+    One image and one (h, w) heatmap: for a batch, call it once per image.
+    """
     img = np.asarray(image, dtype="float32")
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[-1] in (1, 3))):
+        raise ValueError(f"expected one image of shape (H, W), (H, W, 1) or (H, W, 3), got shape "
+                         f"{img.shape}: for a batch, pass one image at a time, e.g. images[0]")
+    heatmap = _one_heatmap(heatmap)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
     if img.ndim == 2:

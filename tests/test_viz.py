@@ -324,3 +324,35 @@ def test_heatmap_peak_maps_a_cell_to_image_coordinates():
     heatmap[3, 9] = 1.0
     r, c = viz.heatmap_peak(heatmap, (48, 48))
     assert 12 <= r < 16 and 36 <= c < 40  # cell (3, 9) covers pixels 12..15 x 36..39
+
+
+def test_grad_cam_refuses_class_indices_outside_the_model():
+    """Checked before TensorFlow sees them: on a GPU, tf.gather returns 0 for an index out of
+    range, so the heatmap would be all zeros and no error raised."""
+    model = make_sequential(classes=3, last="softmax")
+    images = np.zeros((2, SIZE, SIZE, 1), dtype="float32")
+    for wrong in (3, -1, [0, 3], 1000):
+        with pytest.raises(ValueError, match=r"out of range: the model has 3 classes, numbered 0\.\.2"):
+            viz.grad_cam(model, images, "conv3", class_index=wrong)
+    with pytest.raises(ValueError, match="3 entries for 2 images"):
+        viz.grad_cam(model, images, "conv3", class_index=[0, 1, 2])
+    with pytest.raises(ValueError, match="pass one class number"):
+        viz.grad_cam(model, images, "conv3", class_index=1.5)
+    heatmaps, classes = viz.grad_cam(model, images, "conv3", class_index=np.int64(2))
+    assert heatmaps.shape[0] == 2 and classes.tolist() == [2, 2]
+    assert viz.grad_cam(model, images, "conv3", class_index=[2, 0])[1].tolist() == [2, 0]
+
+
+def test_heatmap_helpers_refuse_a_batch_and_say_what_to_pass():
+    heatmaps = np.zeros((2, 6, 6), dtype="float32")  # what grad_cam returns
+    image = np.zeros((24, 24, 3), dtype="float32")
+    with pytest.raises(ValueError, match=r"one heatmap of shape \(h, w\), got shape \(2, 6, 6\).*heatmaps\[0\]"):
+        viz.overlay_heatmap(image, heatmaps)
+    with pytest.raises(ValueError, match=r"one heatmap of shape \(h, w\), got shape \(2, 6, 6\)"):
+        viz.heatmap_peak(heatmaps, (24, 24))
+    with pytest.raises(ValueError, match=r"one image of shape .* got shape \(2, 24, 24, 3\).*images\[0\]"):
+        viz.overlay_heatmap(np.zeros((2, 24, 24, 3)), heatmaps[0])
+    with pytest.raises(ValueError, match=r"got shape \(5, 24, 24\)"):  # five grey images
+        viz.overlay_heatmap(np.zeros((5, 24, 24)), heatmaps[0])
+    assert viz.overlay_heatmap(image, heatmaps[0]).shape == (24, 24, 3)
+    assert viz.heatmap_peak(heatmaps[0], (24, 24)) == (0, 0)
