@@ -42,29 +42,37 @@ def _host() -> str:
     return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
 
 
+def owner() -> str:
+    """`<host>-<pid>`: the tag this process puts in the names of its parts and temporary folders."""
+    return f"{_host()}-{os.getpid()}"
+
+
+def abandoned(tag: str, path: Path) -> bool:
+    """True when `path`, named with owner tag `tag` (`<host>-<pid>`), is left over: the process
+    that wrote it ran on this machine and has ended, or nobody wrote to it for an hour."""
+    host, _, pid = tag.partition("-")
+    try:
+        stale = time.time() - path.stat().st_mtime > STALE_PART_SECONDS
+    except OSError:
+        return False  # gone already
+    return stale or (host == _host() and pid.isdigit() and not _alive(int(pid)))
+
+
 def _remove_abandoned_parts(dest: Path) -> None:
     """Delete parts of `dest` left by a process of this machine that has ended, by an earlier
     version of the course (`<name>.part`), or by anyone if untouched for an hour."""
     legacy = dest.with_name(dest.name + PART)
-    now = time.time()
-    for part in [legacy, *dest.parent.glob(f"{glob.escape(dest.name)}.*{PART}")]:
-        owner = re.fullmatch(r"([0-9a-f]{6})-(\d+)-[0-9a-f]{8}",
-                             part.name[len(dest.name) + 1:-len(PART)])
-        if owner is None and part != legacy:
-            continue  # another file's part (`<name>.verified.<...>.part`)
-        try:
-            stale = now - part.stat().st_mtime > STALE_PART_SECONDS
-        except OSError:
-            continue  # not there, or gone already
-        ended = owner is not None and owner[1] == _host() and not _alive(int(owner[2]))
-        if ended or stale or part == legacy:
+    legacy.unlink(missing_ok=True)
+    for part in dest.parent.glob(f"{glob.escape(dest.name)}.*{PART}"):
+        tag = re.fullmatch(r"([0-9a-f]{6}-\d+)-[0-9a-f]{8}", part.name[len(dest.name) + 1:-len(PART)])
+        if tag is not None and abandoned(tag[1], part):  # else another file's part
             part.unlink(missing_ok=True)
 
 
 def new_part(dest: Path) -> Path:
     """Create an empty part file for `dest`, owned by this process, and return its path."""
     while True:
-        part = dest.with_name(f"{dest.name}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}{PART}")
+        part = dest.with_name(f"{dest.name}.{owner()}-{secrets.token_hex(4)}{PART}")
         try:
             os.close(os.open(part, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         except FileExistsError:

@@ -3,7 +3,10 @@
 `fit_resumable` wraps `model.fit` with three things, all in one folder per run under
 `env.checkpoint_dir()` (Google Drive in Colab):
 
-- `backup/`: Keras' `BackupAndRestore` state (weights, optimizer state, epoch number).
+- `backup/`: the training state (weights, optimizer state, epoch number), one folder per backup
+  (`backup/epoch-0003/`), as Keras' `BackupAndRestore` keeps it but written so that a kill at
+  any instant leaves a complete earlier backup: each backup is written into a temporary folder
+  of its own and renamed into place only when whole, and the previous one is kept until then.
 - `best.keras`: the whole model at its best epoch so far (lowest validation loss by default), as
   Keras' `ModelCheckpoint(save_best_only=True)` keeps it, also across restarts.
 - `history.json`: every epoch's metrics, so the curves show the whole run, not just the part
@@ -20,13 +23,23 @@ A finished run is not trained again: calling `fit_resumable` a second time resto
 weights and returns the stored history (pass `fresh=True` to start over). If the model changed
 (other layers, shapes, trainable flags, optimizer or learning rate), the old run is set aside and
 training starts fresh, with a message.
+
+A backup is used only if it is whole: its metadata reads, and its weights file has the size and
+sha256 its metadata recorded and loads. A damaged backup (a truncated file, a half-synced Drive)
+is deleted and the one before it used, with one line saying so; if none is whole, training
+starts over with one line saying why, and the damaged run is moved aside. The history is cut
+to the restored epoch only after the restore succeeded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +56,11 @@ BEST_FILE = "best.keras"
 BACKUP_DIR = "backup"
 RUN_FILE = "run.json"
 BACKUP_SECONDS = 10.0
+WEIGHTS_FILE = "model.weights.h5"
+METADATA_FILE = "training_metadata.json"
+KEEP_BACKUPS = 2  # the newest backup and the one before it, as Keras' double_checkpoint keeps
+# What Keras' own BackupAndRestore wrote (earlier versions of the course): read, then replaced.
+LEGACY_WEIGHTS = "latest.weights.h5"
 
 
 @dataclass
@@ -116,10 +134,193 @@ def _write_json(path: Path, value: Any) -> None:
     atomic.write_text(path, json.dumps(value, indent=1))
 
 
+# --- backups: written whole, read only when whole ------------------------------------------
+
+
+class DamagedBackupError(ValueError):
+    """A backup that cannot be used: a file missing, truncated, changed, or not readable."""
+
+
+@dataclass
+class _Backup:
+    """One backup: its weights and metadata files, and the folder to delete if it is damaged."""
+
+    label: str  # "the backup of epoch 3"
+    weights: Path
+    metadata: Path
+    folder: Path | None  # None for Keras' own layout (files directly in backup/)
+
+
+def _generation(backup_dir: Path, epoch: int) -> Path:
+    return backup_dir / f"epoch-{epoch:04d}"
+
+
+def _backups(backup_dir: Path) -> list[_Backup]:
+    """The backups in `backup_dir`, newest first (Keras' own layout after the course's)."""
+    found = []
+    for folder in backup_dir.glob("epoch-*"):
+        match = re.fullmatch(r"epoch-(\d+)", folder.name)
+        if match and folder.is_dir():
+            found.append((int(match[1]), folder))
+    backups = [_Backup(f"the backup of epoch {epoch}", folder / WEIGHTS_FILE,
+                       folder / METADATA_FILE, folder) for epoch, folder in sorted(found, reverse=True)]
+    for suffix, which in (("", "Keras' backup"), (".bkp", "Keras' previous backup")):
+        weights, metadata = backup_dir / (LEGACY_WEIGHTS + suffix), backup_dir / (METADATA_FILE + suffix)
+        if weights.exists() or metadata.exists():
+            backups.append(_Backup(which, weights, metadata, None))
+    return backups
+
+
+def _read_metadata(backup: _Backup) -> dict:
+    """The metadata of `backup`, checked against its weights file (without hashing it)."""
+    try:
+        meta = json.loads(backup.metadata.read_text())
+    except FileNotFoundError:
+        raise DamagedBackupError(f"{backup.label} has no {METADATA_FILE}") from None
+    except (OSError, ValueError) as err:
+        raise DamagedBackupError(f"{backup.label}: {METADATA_FILE} is not readable JSON "
+                                 f"(truncated?): {err}") from None
+    epoch = meta.get("epoch") if isinstance(meta, dict) else None
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise DamagedBackupError(f"{backup.label}: {METADATA_FILE} holds no epoch number")
+    try:
+        stat = backup.weights.stat()
+    except FileNotFoundError:
+        raise DamagedBackupError(f"{backup.label} has no {backup.weights.name}") from None
+    if backup.folder is None:  # Keras wrote the weights, then the metadata, each in place
+        if stat.st_mtime_ns > backup.metadata.stat().st_mtime_ns:
+            raise DamagedBackupError(f"{backup.label}: its weights were written after its "
+                                     "metadata (a kill between the two writes)")
+    elif stat.st_size != meta.get("weights_size"):
+        raise DamagedBackupError(f"{backup.label}: {WEIGHTS_FILE} has {stat.st_size:,} bytes "
+                                 f"of {meta.get('weights_size')} (truncated?)")
+    elif backup.folder.name != f"epoch-{epoch:04d}":
+        raise DamagedBackupError(f"{backup.label}: its metadata says epoch {epoch}")
+    return meta
+
+
+def _check(backup: _Backup) -> int:
+    """The epoch `backup` holds, once its metadata and weights are found whole; else raise."""
+    meta = _read_metadata(backup)
+    if backup.folder is not None and _sha256(backup.weights) != meta.get("weights_sha256"):
+        raise DamagedBackupError(f"{backup.label}: {WEIGHTS_FILE} does not match the sha256 "
+                                 "recorded when it was written (changed or damaged)")
+    return meta["epoch"]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def backed_up_epoch(run_dir: Path) -> int:
-    """Number of epochs the backup in `run_dir` holds (0 if there is none)."""
-    meta = _read_json(run_dir / BACKUP_DIR / "training_metadata.json", {})
-    return int(meta.get("epoch", 0))
+    """Number of epochs the newest backup in `run_dir` holds (0 if there is none).
+
+    Read from its metadata, checked against the weights file's size (not its sha256)."""
+    for backup in _backups(Path(run_dir) / BACKUP_DIR):
+        try:
+            return _read_metadata(backup)["epoch"]
+        except (DamagedBackupError, OSError):
+            continue
+    return 0
+
+
+def _remove_unfinished(backup_dir: Path) -> None:
+    """Delete temporary backup folders whose writer was killed (see atomic.abandoned)."""
+    for tmp in backup_dir.glob("epoch-*.tmp-*"):
+        tag = re.fullmatch(r"epoch-\d+\.tmp-([0-9a-f]{6}-\d+)-[0-9a-f]{8}", tmp.name)
+        if tag and atomic.abandoned(tag[1], tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_backup(run_dir: Path, model: keras.Model, epoch: int) -> Path:
+    """Back up `model` (weights and optimizer state) as having finished `epoch` epochs.
+
+    Written into a temporary folder of its own, then renamed to `backup/epoch-NNNN`: a kill at
+    any instant leaves either the new backup whole or the earlier ones as they were. Then all but
+    the newest KEEP_BACKUPS backups are deleted, oldest first.
+    """
+    backup_dir = Path(run_dir) / BACKUP_DIR
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    _remove_unfinished(backup_dir)
+    tmp = backup_dir / f"epoch-{epoch:04d}.tmp-{atomic.owner()}-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    final = _generation(backup_dir, epoch)
+    try:
+        model.save_weights(tmp / WEIGHTS_FILE)
+        meta = {"epoch": epoch, "weights_size": (tmp / WEIGHTS_FILE).stat().st_size,
+                "weights_sha256": _sha256(tmp / WEIGHTS_FILE)}
+        (tmp / METADATA_FILE).write_text(json.dumps(meta))
+        if final.exists():  # a backup of the same epoch from an earlier attempt: replaced
+            shutil.rmtree(final)
+        tmp.replace(final)  # the new backup is complete from here on
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in _backups(backup_dir)[KEEP_BACKUPS:][::-1]:  # the oldest first
+        _delete(old)
+    return final
+
+
+def _delete(backup: _Backup) -> None:
+    if backup.folder is not None:
+        shutil.rmtree(backup.folder, ignore_errors=True)
+    else:
+        backup.weights.unlink(missing_ok=True)
+        backup.metadata.unlink(missing_ok=True)
+
+
+def _load(model: keras.Model, weights: Path) -> None:
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # its slots must exist to be loaded
+    if weights.name.endswith(".weights.h5"):
+        model.load_weights(weights)
+        return
+    with tempfile.TemporaryDirectory() as tmp:  # Keras' `.bkp` copy: Keras reads it by this name
+        shutil.copyfile(weights, Path(tmp) / "previous.weights.h5")
+        model.load_weights(Path(tmp) / "previous.weights.h5")
+
+
+def restore_backup(run_dir: Path, model: keras.Model) -> tuple[int, str | None]:
+    """Load the newest whole backup in `run_dir` into `model`; return (its epoch, what was
+    damaged or None).
+
+    Damaged backups met on the way are deleted. (0, None): there was no backup. (0, reason):
+    none was whole, and `model` is as it was before the call.
+    """
+    backup_dir = Path(run_dir) / BACKUP_DIR
+    if backup_dir.is_dir():
+        _remove_unfinished(backup_dir)
+    damaged: list[tuple[_Backup, str]] = []
+    before = None
+    for backup in _backups(backup_dir):
+        try:
+            epoch = _check(backup)
+            if before is None:  # a load that fails half-way must not leave half of its weights
+                if model.optimizer is not None and not model.optimizer.built:
+                    model.optimizer.build(model.trainable_variables)
+                before = [v.numpy() for v in _variables(model)]
+            _load(model, backup.weights)
+        except (DamagedBackupError, OSError, ValueError, KeyError) as err:
+            reason = str(err) if isinstance(err, DamagedBackupError) else \
+                f"{backup.label}: {backup.weights.name} does not load ({type(err).__name__}: {err})"
+            damaged.append((backup, reason.splitlines()[0] if reason else type(err).__name__))
+            if before is not None:
+                for variable, value in zip(_variables(model), before):
+                    variable.assign(value)
+            continue
+        for bad, _ in damaged:
+            _delete(bad)
+        return epoch, "; ".join(reason for _, reason in damaged) or None
+    return 0, "; ".join(reason for _, reason in damaged) or None
+
+
+def _variables(model: keras.Model) -> list:
+    optimizer = getattr(model, "optimizer", None)
+    return [*model.weights, *(optimizer.variables if optimizer is not None else [])]
 
 
 def _history_logger(path: Path, history: dict[str, list[float]]):
@@ -146,9 +347,11 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
                         every_seconds: float = BACKUP_SECONDS,
                         clock: Callable[[], float] = time.monotonic,
                         ) -> keras.callbacks.BackupAndRestore:
-    """Keras' `BackupAndRestore` (into `run_dir/backup/`) and `ModelCheckpoint(save_best_only=True)`
-    (into `run_dir/best.keras`) in one callback, written together, and only after an epoch that
-    ends `every_seconds` or more after the last write (or the start), and after the last epoch.
+    """Keras' `BackupAndRestore` (into `run_dir/backup/`, see `save_backup`) and
+    `ModelCheckpoint(save_best_only=True)` (into `run_dir/best.keras`) in one callback, written
+    together, and only after an epoch that ends `every_seconds` or more after the last write (or
+    the start), and after the last epoch. At the start of training it restores the newest whole
+    backup (`restore_backup`), unless `fit_resumable` did so already.
 
     Keras' callbacks write after every epoch and every improvement. A write costs 0.05-0.2 s
     even for a small model: a third of a quick-mode epoch or more, or all of it.
@@ -163,8 +366,17 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
         return best is None or (value > best if maximize else value < best)
 
     class Checkpoints(keras.callbacks.BackupAndRestore):
+        restored: int | None = None  # set by fit_resumable when it has restored the backup itself
+
         def on_train_begin(self, logs: dict | None = None) -> None:
-            super().on_train_begin(logs)  # restores the backup, if there is one
+            epoch = self.restored
+            if epoch is None:  # used on its own: restore here, as Keras' callback does
+                epoch, damaged = restore_backup(run_dir, self.model)
+                if damaged:
+                    start = f"resuming after epoch {epoch}" if epoch else "starting from epoch 1"
+                    print(f"{start}: a damaged backup was deleted ({damaged})")
+            self._current_epoch = epoch
+            self.model._initial_epoch = epoch or None  # Keras' fit starts there
             self.last_write = clock()
             self.unsaved_epoch: int | None = None
             self.best, self.best_weights = threshold, None
@@ -196,10 +408,11 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
                     self.model.set_weights(current)  # training goes on from the last epoch
                 part.replace(Path(run_dir) / BEST_FILE)
                 self.best_weights = None
-            super().on_epoch_end(self.unsaved_epoch, logs)  # Keras' backup of this epoch
+            save_backup(run_dir, self.model, self.unsaved_epoch + 1)
+            self._current_epoch = self.unsaved_epoch + 1
             self.last_write, self.unsaved_epoch = clock(), None
 
-    return Checkpoints(Path(run_dir) / BACKUP_DIR, double_checkpoint=True, delete_checkpoint=False)
+    return Checkpoints(Path(run_dir) / BACKUP_DIR, delete_checkpoint=False)
 
 
 def log_epochs(
@@ -317,7 +530,17 @@ def fit_resumable(
     _write_json(run_dir / RUN_FILE, {"fingerprint": fingerprint, "model": model.name,
                                      "monitor": monitor})
 
-    done = backed_up_epoch(run_dir)
+    done, damaged = restore_backup(run_dir, model)  # before the history is touched
+    if damaged and not done:
+        # Nothing whole to resume from: start over, and keep the damaged run (its best model
+        # and history may hold hours of training) aside, as for a changed model.
+        old = run_dir.with_name(f"{run_name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        run_dir.replace(old)
+        run_dir.mkdir(parents=True)
+        _write_json(run_dir / RUN_FILE, {"fingerprint": fingerprint, "model": model.name,
+                                         "monitor": monitor})
+        notes.append(f"starting '{run_name}' over: no backup of it is whole ({damaged}); "
+                     f"the damaged run was moved to {old}")
     history: dict[str, list[float]] = _read_json(run_dir / HISTORY_FILE, {})
     # Epochs logged after the last backup were lost with the crash: they will be run again.
     history = {k: v[:done] for k, v in history.items()}
@@ -326,12 +549,14 @@ def fit_resumable(
         notes.append(
             f"resuming '{run_name}' after epoch {done} of {epochs}"
             + (": already finished, nothing to train" if done >= epochs else f", at epoch {done + 1}")
+            + (f" (a newer backup was damaged and deleted: {damaged})" if damaged else "")
         )
 
     threshold = None
     if history.get(monitor):
         threshold = (max if _direction(monitor) == "max" else min)(history[monitor])
     checkpoints = checkpoint_callback(run_dir, monitor, threshold, backup_seconds)
+    checkpoints.restored = done
     # Order matters: the history file is written first and the backup last, so the history never
     # holds fewer epochs than the backup; epochs it holds beyond the backup are trimmed above.
     all_callbacks = [*callbacks, _history_logger(run_dir / HISTORY_FILE, history), checkpoints]

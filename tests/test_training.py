@@ -82,7 +82,6 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     killed_root, reference_root = tmp_path / "killed", tmp_path / "reference"
-    meta = killed_root / "run" / "backup" / "training_metadata.json"
 
     # 1. Start training and kill it hard as soon as the backup says two epochs are done.
     child = subprocess.Popen(_child_cmd(script, killed_root, tmp_path / "first.json", 1.5),
@@ -90,10 +89,7 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     deadline = time.monotonic() + 120
     epoch_at_kill = 0
     while time.monotonic() < deadline and child.poll() is None:
-        try:
-            epoch_at_kill = json.loads(meta.read_text())["epoch"]
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            epoch_at_kill = 0
+        epoch_at_kill = training.backed_up_epoch(killed_root / "run")
         if epoch_at_kill >= 2:
             child.send_signal(signal.SIGKILL)
             break
