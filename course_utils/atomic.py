@@ -69,7 +69,7 @@ def _remove_abandoned_parts(dest: Path) -> None:
             part.unlink(missing_ok=True)
 
 
-def new_part(dest: Path) -> Path:
+def _new_part(dest: Path) -> Path:
     """Create an empty part file for `dest`, owned by this process, and return its path."""
     while True:
         part = dest.with_name(f"{dest.name}.{owner()}-{secrets.token_hex(4)}{PART}")
@@ -87,7 +87,7 @@ def writing(dest: Path) -> Iterator[Path]:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_parts(dest)
-    part = new_part(dest)
+    part = _new_part(dest)
     try:
         yield part
     except BaseException:

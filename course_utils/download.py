@@ -488,7 +488,9 @@ def fetch(name: str, *, show_progress: bool = True) -> Path:
         downloaded = False
         # Checked again under the lock, from the record alone: a process we waited for may have
         # fetched the file meanwhile (it records that it checked it).
-        if not cached and not (dest.exists() and _record_matches(dest, _expected_checksum(entry, dest) or "")):
+        fetched_meanwhile = dest.exists() and _record_matches(
+            dest, _expected_checksum(entry, dest) or "")
+        if not cached and not fetched_meanwhile:
             _download(entry, dest, show_progress)
             downloaded = True
         if not entry.extract:

@@ -20,7 +20,9 @@ class FileServer:
     - `status[name] = code`: answer with that HTTP error;
     - `hang[name] = s`: wait s seconds before answering;
     - `slow[name] = s`: send the body in 16 pieces over about s seconds;
-    - `no_length`: names sent without a Content-Length (the end is the closed connection).
+    - `no_length`: names sent without a Content-Length (the end is the closed connection);
+    - `hold[name] = event`: send half the body, then wait until `event` is set (at most 60 s);
+      another request for the same name sets it.
 
     `requests` lists the paths asked for, `headers` (path, {lower-case name: value}) per request.
     """
@@ -35,6 +37,7 @@ class FileServer:
     hang: dict[str, float] = field(default_factory=dict)
     slow: dict[str, float] = field(default_factory=dict)
     no_length: set[str] = field(default_factory=set)
+    hold: dict[str, threading.Event] = field(default_factory=dict)
 
     def url(self, name: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}/{name}"
@@ -60,6 +63,21 @@ def file_server(tmp_path):
             state.headers.append((name, {k.lower(): v for k, v in self.headers.items()}))
             if name in state.hang:
                 time.sleep(state.hang[name])
+            if name in state.hold:
+                gate = state.hold[name]
+                if state.requests.count(name) > 1:
+                    gate.set()  # a second request for it: the first one may finish
+                else:
+                    data = (root / name).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    gate.wait(60)
+                    self.wfile.write(data[len(data) // 2:])
+                    self.close_connection = True
+                    return
             if name in state.redirect:
                 self.send_response(302)
                 self.send_header("Location", state.redirect[name])
@@ -76,11 +94,14 @@ def file_server(tmp_path):
                     self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 step = max(1, len(data) // 16)
-                for start in range(0, len(data), step):
-                    self.wfile.write(data[start:start + step])
-                    self.wfile.flush()
-                    time.sleep(state.slow.get(name, 0.0) / 16)
                 self.close_connection = True
+                try:
+                    for start in range(0, len(data), step):
+                        self.wfile.write(data[start:start + step])
+                        self.wfile.flush()
+                        time.sleep(state.slow.get(name, 0.0) / 16)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (a size limit) or was killed
                 return
             if state.cut_next.get(name, 0) > 0:
                 state.cut_next[name] -= 1
@@ -92,7 +113,10 @@ def file_server(tmp_path):
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            super().do_GET()
+            try:
+                super().do_GET()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client refused the file after its headers (too large)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.port = server.server_address[1]
