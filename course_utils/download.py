@@ -401,12 +401,10 @@ def rehearsal_checksum(entry: DataFile) -> str | None:
     variable is ignored (with a line saying so): one environment variable never replaces the
     data hub's checksums. A file is never accepted without a checksum.
     """
-    from course_utils import rehearsal
-
     manifest = os.environ.get(REHEARSAL_VARIABLE, "").strip()
     if not manifest:
         return None
-    if not rehearsal.active():
+    if not env.rehearsing():  # the same test as rehearsal.active()
         if not _ignored_manifest:
             _ignored_manifest.append(manifest)
             print(f"{REHEARSAL_VARIABLE} is set, but no rehearsal is running (COURSE_REHEARSAL=1 "
