@@ -263,30 +263,30 @@ CHILD = textwrap.dedent(
 )
 
 
-def _child(tmp_path: Path, root: Path, mode: str, stop: int) -> list[str]:
-    """Run the child; kill it with SIGKILL when it pauses. Returns its STEP lines."""
+def _child(tmp_path: Path, root: Path, mode: str, stop: int) -> tuple[list[str], bool]:
+    """Run the child; kill it with SIGKILL when it pauses at step `stop`. Returns its STEP lines
+    and whether it was killed (False: it had fewer steps and finished)."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
     child = subprocess.Popen([sys.executable, str(script), str(root), mode, str(stop)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    steps = []
+    steps, killed = [], False
     for line in child.stdout:
         if line.startswith("STEP"):
             steps.append(line.strip())
         if line.startswith("PAUSED"):
             child.send_signal(signal.SIGKILL)
+            killed = True
             break
     child.wait(timeout=300)
-    if stop:
-        assert child.returncode == -signal.SIGKILL, child.stderr.read()[-3000:]
-    else:
-        assert child.returncode == 0, child.stderr.read()[-3000:]
-    return steps
+    expected = -signal.SIGKILL if killed else 0
+    assert child.returncode == expected, child.stderr.read()[-3000:]
+    return steps, killed
 
 
 def test_a_kill_between_the_weights_and_the_metadata_resumes_exactly(tmp_path, reference, capsys):
-    _child(tmp_path, tmp_path / "ckpt", "weights", 1)
+    assert _child(tmp_path, tmp_path / "ckpt", "weights", 1)[1]
     capsys.readouterr()
     run, model = _fit(tmp_path / "ckpt")
     lines = _lines(capsys.readouterr().out)
@@ -296,17 +296,21 @@ def test_a_kill_between_the_weights_and_the_metadata_resumes_exactly(tmp_path, r
 
 
 def test_a_kill_at_every_step_of_a_backup_write_leaves_a_whole_backup(tmp_path, reference, capsys):
-    steps = _child(tmp_path, tmp_path / "dry", "steps", 0)  # counts the steps, is not killed
-    assert len(steps) >= 6, steps  # the folder, the weights, the metadata, the rename, the cleanup
-    committed = next(i for i, s in enumerate(steps, 1) if "epoch-0003.tmp" in s and "replace" in s)
-    for stop in range(1, len(steps) + 1):
+    """Kill the child after step 1, 2, ... of the write of epoch 3's backup (every change it
+    makes to the disk), until it has no step left to be killed after and finishes."""
+    stop, killed, steps = 0, True, []
+    while killed:
+        stop += 1
         root = tmp_path / f"kill-{stop}"
-        _child(tmp_path, root, "steps", stop)
+        steps, killed = _child(tmp_path, root, "steps", stop)
         capsys.readouterr()
         run, model = _fit(root)
         lines = _lines(capsys.readouterr().out)
-        done = 3 if stop >= committed else 2
+        committed = any("replace" in s and "epoch-0003.tmp" in s for s in steps)
+        done = 3 if committed or not killed else 2
         assert lines == [f"resuming 'run' after epoch {done} of 5, at epoch {done + 1}"], (stop, steps)
         _assert_same_as(reference, run, model)
         backups = sorted(p.name for p in (root / "run" / "backup").iterdir())
         assert backups == ["epoch-0004", "epoch-0005"], (stop, backups)  # nothing left behind
+    # the folder, the weights, the metadata, the rename, the old backup's two files and folder
+    assert stop - 1 == len(steps) >= 7, steps
