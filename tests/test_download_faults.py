@@ -275,7 +275,7 @@ def test_a_skipped_mirror_is_named_with_the_reason(file_server, payload, course_
 
 
 def test_a_mirror_that_does_not_answer_costs_one_timeout(file_server, payload, course_dirs, monkeypatch, capsys):
-    assert download.MIRROR_TIMEOUT <= 10
+    limit = getattr(download, "MIRROR_TIMEOUT", None)
     monkeypatch.setattr(download, "MIRROR_TIMEOUT", 1.0, raising=False)  # the same rule, faster
     monkeypatch.setenv("COURSE_MODE", "full")
     file_server.hang["mirror/blob.bin"] = 20.0
@@ -286,6 +286,7 @@ def test_a_mirror_that_does_not_answer_costs_one_timeout(file_server, payload, c
     assert time.monotonic() - started < 8.0  # one timeout of 1 s, not two of 30 s
     assert file_server.requests.count("mirror/blob.bin") == 1
     assert "(no answer within 1 s)" in capsys.readouterr().out
+    assert limit is not None and limit <= 10  # a mirror that hangs costs at most 10 s per file
 
 
 # --- the rehearsal's checksums, the .verified record -------------------------------------------
