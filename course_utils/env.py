@@ -269,16 +269,16 @@ def gpu_name() -> str:
     return "none: CPU"
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and Keras (and the backend), with deterministic TensorFlow ops, so a run
-    repeats."""
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and Keras (and the backend) so a run repeats; with `deterministic`,
+    TensorFlow also picks deterministic kernels (which turns Keras' XLA compilation off)."""
     import numpy as np
     import keras
 
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
+    if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         # Same seed, same numbers: TensorFlow picks deterministic kernels (on CPU and GPU alike).
@@ -335,7 +335,14 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
     if keras.backend.backend() != backend:
         raise RuntimeError(f"Keras was imported with the {keras.backend.backend()} backend before "
                            f"setup() chose {backend}: restart the kernel and run the setup cell first")
-    seed_everything(seed)
+    from course_utils import precision
+
+    device, _ = precision.accelerator()
+    policy = precision.use_best_policy()
+    # Quick mode and CPUs repeat a run exactly. A full run on an accelerator trades that for
+    # speed: TensorFlow's deterministic kernels are slower, and they switch Keras' XLA off.
+    fast = not is_quick() and device != "cpu"
+    seed_everything(seed, deterministic=not fast)
     env = Env(
         where=where(),
         mode=mode(),
@@ -354,6 +361,8 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
         version = getattr(__import__(package), "__version__", "?")
     print(f"Keras {keras.__version__} on {framework} {version} (backend: {backend}, {why})")
     print(f"running in: {env.where}; GPU: {env.gpu}")
+    if fast:
+        print(f"precision: {policy}; XLA on, fastest kernels (not bit-for-bit repeatable)")
     print(f"mode: {env.mode}" + ("  (offline, small data, few epochs)" if env.quick else ""))
     print(f"data folder: {shown(env.data_dir)}")
     print(f"checkpoint folder: {shown(env.checkpoint_dir)}")
