@@ -98,6 +98,40 @@ def validation_examples(data: Any, batch_size: int | None) -> int:
     return steps * size if steps and size else 0
 
 
+PIPELINE_BATCHES = 8
+
+
+def pipeline_rate(data: Any, batches: int = PIPELINE_BATCHES) -> float | None:
+    """Examples per second an input pipeline (a tf.data dataset or a PyDataset) delivers on its
+    first pass, decoding and augmenting included: `batches` batches timed after a first one."""
+    try:
+        import tensorflow as tf
+
+        is_dataset = isinstance(data, tf.data.Dataset)
+    except ImportError:
+        is_dataset = False
+    if is_dataset:
+        iterator = iter(data.take(batches + 1))
+        take = lambda: next(iterator)  # noqa: E731
+    elif hasattr(data, "__getitem__") and hasattr(data, "on_epoch_end"):  # a keras PyDataset
+        index = iter(range(min(len(data), batches + 1)))
+        take = lambda: data[next(index)]  # noqa: E731
+    else:
+        return None
+    try:
+        take()  # the first batch pays for starting the pipeline
+        examples, start = 0, time.perf_counter()
+        for _ in range(batches):
+            batch = take()
+            first = batch[0] if isinstance(batch, (tuple, list)) else batch
+            first = next(iter(first.values())) if isinstance(first, dict) else first
+            examples += int(first.shape[0])
+        seconds = time.perf_counter() - start
+    except StopIteration:
+        return None
+    return examples / seconds if seconds > 0 and examples else None
+
+
 def _arithmetic(model: Any) -> tuple[int | None, int | None]:
     """(training, forward) multiply-adds per example of a model, or (None, None)."""
     from course_utils import flops
@@ -159,6 +193,7 @@ def _capped_fit(fit):
         planned = planned_steps(given.get("x"), given.get("batch_size"), given.get("steps_per_epoch"))
         batch = examples_per_step(given.get("x"), given.get("batch_size"))
         validation = validation_examples(given.get("validation_data"), given.get("batch_size"))
+        pipeline = pipeline_rate(given.get("x"))
         monitor = _monitor(CAP_EPOCHS)  # a callback, so a run resumed by BackupAndRestore runs on
         given["steps_per_epoch"] = min(CAP_STEPS, planned) if planned else CAP_STEPS
         given["validation_steps"] = min(given.get("validation_steps") or CAP_VALIDATION_STEPS,
@@ -172,6 +207,7 @@ def _capped_fit(fit):
         _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - first,
               "batch": batch, "validation_examples": validation,
               "train_macs": train_macs, "forward_macs": forward_macs,
+              "pipeline_examples_per_s": pipeline,
               "steps_run": len(monitor.seconds), "epochs_run": monitor.epochs_run,
               "median_step_s": seconds[len(seconds) // 2] if seconds else None,
               "wall_s": time.perf_counter() - started})

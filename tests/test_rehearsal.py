@@ -164,3 +164,30 @@ def test_peak_memory_names_the_cell_that_was_running(tmp_path):
     kernel.wait()
     memory.stop()
     assert memory.peak_cell == 1 and memory.peaks[1] > memory.peaks[0] + 250e6, memory.peaks
+
+
+def test_counted_estimate_adds_each_fits_arithmetic_at_the_t4_rate():
+    fit = {"planned_steps": 100, "planned_epochs": 10, "batch": 32, "validation_examples": 500,
+           "train_macs": 3e9, "forward_macs": 1e9, "wall_s": 5.0, "median_step_s": 0.5}
+    flops = 2 * 10 * (100 * 32 * 3e9 + 500 * 1e9)
+    assert rehearse_full.fit_flops(fit) == flops
+    rate = rehearse_full.T4_SUSTAINED_GFLOPS["mixed_float16"] * 1e9
+    assert rehearse_full.flop_estimate([fit], wall_s=65.0) == pytest.approx(60.0 + flops / rate)
+    assert rehearse_full.fit_flops({**fit, "planned_epochs": 0}) == 0.0  # finished: nothing to train
+    assert rehearse_full.flop_estimate([{**fit, "train_macs": None}], wall_s=65.0) is None
+    needed = rate / (2 * 3e9)  # examples per second a T4 trains this model at
+    assert rehearse_full.pipeline_margin([{**fit, "pipeline_examples_per_s": 2 * needed}]) == \
+        pytest.approx(2.0)
+    assert rehearse_full.pipeline_margin([fit]) is None
+
+
+def test_a_fit_on_a_pipeline_logs_what_the_pipeline_delivers(rehearsing):
+    import tensorflow as tf
+
+    x, y = np.random.rand(640, 4), np.random.randint(0, 2, 640)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    assert rehearsal.pipeline_rate(data) > 0
+    tiny_model().fit(data, epochs=3, shuffle=False, verbose=0)
+    record = json.loads(rehearsing.read_text().splitlines()[-1])
+    assert record["pipeline_examples_per_s"] > 0 and record["batch"] == 32
+    assert rehearsal.pipeline_rate(np.zeros((10, 4))) is None  # arrays are no pipeline
