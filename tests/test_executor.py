@@ -95,6 +95,7 @@ def make_chapter(folder: Path, body: str = "x = 1", solution: str = "2 * x",
 
 
 def run(path: Path, tmp_path: Path, **runtime) -> executor.ChapterRun:
+    runtime.setdefault("record_fits", False)  # no Keras to import: each test a few seconds
     rt = executor.Runtime(course=path.parent.parent, **runtime)
     return executor.run_chapters([path], rt, tmp_path / "out", workers=1,
                                  checkpoints=tmp_path / "ckpt", report=lambda _: None)[0]
@@ -250,3 +251,21 @@ def test_a_header_run_time_is_held_to_the_measured_time_within_a_factor_of_two(t
     assert executor.run_time_claim(path, 110) == ""
     assert "this run took 130 s" in executor.run_time_claim(path, 130)
     assert "this run took 15 s" in executor.run_time_claim(path, 15)
+
+
+def test_every_fit_and_check_is_recorded_for_the_report(tmp_path):
+    body = textwrap.dedent('''\
+        import keras
+        from course_utils import env
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)], name="tiny")
+        model.compile("sgd", "mse")
+        model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0)
+        env.check("a result", 0.75, at_least=0.5)''')
+    path = make_chapter(tmp_path / "course", body=body)
+    result = run(path, tmp_path, record_fits=True)
+    assert result.ok, result.failure
+    assert [(f["model"], f["epochs"]) for f in result.fits] == [("tiny", 3)]
+    assert result.training_seconds > 0
+    assert result.checks == [{"what": "a result", "value": 0.75, "at_least": 0.5, "at_most": None}]
+    table = (tmp_path / "out" / "measured.md").read_text()
+    assert "| 98_tiny | quick | tensorflow | none: CPU |" in table and "a result: 0.75" in table

@@ -100,6 +100,7 @@ class Runtime:
     course: Path = ROOT  # the checkout whose notebooks/ run
     env: dict[str, str] = field(default_factory=dict)  # more variables for the kernel
     startup: str = ""  # run in the kernel before the first cell; not part of the notebook
+    record_fits: bool = True  # log every Keras fit (imports Keras before the first cell)
 
 
 @dataclass
@@ -129,6 +130,12 @@ class ChapterRun:
     exercises: dict[str, list[str]] = field(default_factory=dict)  # number -> [student, graded]
     cells: list[CellRun] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    fits: list[dict] = field(default_factory=list)  # every Keras fit: model, epochs, seconds, last
+    checks: list[dict] = field(default_factory=list)  # every env.check: what, value, bounds
+
+    @property
+    def training_seconds(self) -> float:
+        return sum(f.get("seconds", 0.0) for f in self.fits)
 
 
 def source_digest(notebook: nbformat.NotebookNode) -> str:
@@ -270,10 +277,12 @@ def exercises_of(student: nbformat.NotebookNode, source: Path) -> list[tuple[str
 def kernel_environment(runtime: Runtime, work: Path, checkpoints: Path) -> dict[str, str]:
     """The environment a chapter's kernel starts with."""
     environ = dict(os.environ)
-    for name in ("COURSE_GRADING", "COURSE_THRESHOLD_LOG", "COURSE_OFFLINE_LOG"):
+    for name in ("COURSE_GRADING", "COURSE_THRESHOLD_LOG", "COURSE_OFFLINE_LOG", "COURSE_FIT_LOG"):
         environ.pop(name, None)
     environ.update({"COURSE_MODE": runtime.mode, "KERAS_BACKEND": runtime.backend,
-                    "COURSE_CHECKPOINT_DIR": str(checkpoints), "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+                    "COURSE_CHECKPOINT_DIR": str(checkpoints), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                    "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_FIT_LOG": str(work / "fits.jsonl"),
+                    "COURSE_THRESHOLD_LOG": str(work / "thresholds.jsonl")})
     environ.update(runtime.env)
     if runtime.offline:
         (work / "offline").mkdir(exist_ok=True)
@@ -302,7 +311,21 @@ VERSIONS = textwrap.dedent('''\
             _v[_name] = _md.version(_name)
         except _md.PackageNotFoundError:
             pass
+    import sys as _sys
+    if "keras" in _sys.modules:  # a chapter that never imported Keras has no accelerator to name
+        try:
+            from course_utils import env as _env
+            _v["accelerator"] = _env.gpu_name()
+        except Exception as _err:
+            _v["accelerator"] = f"unknown ({type(_err).__name__})"
     print(_json.dumps(_v))''')
+# Run in every kernel before the first cell: the backend the course would choose, and a record of
+# every fit (course_utils/fit_log.py). Neither changes what the chapter computes.
+FIT_LOG = textwrap.dedent('''\
+    import os as _os
+    from course_utils import env as _env, fit_log as _fit_log
+    _os.environ["KERAS_BACKEND"] = _env.choose_backend()[0]
+    _fit_log.install()''')
 
 
 async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: Path,
@@ -362,6 +385,8 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
             nb.metadata["language_info"] = info["content"].get("language_info", {})
             if runtime.startup:
                 await hidden_cell(runtime.startup)
+            if runtime.record_fits:
+                await hidden_cell(FIT_LOG)
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -414,6 +439,10 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
         not_done = [n for n, results in run.exercises.items() if results[0] != "NOT DONE"]
         if not_done and not run.failure:
             run.failure = f"exercise check(s) {', '.join(not_done)} did not print NOT DONE for the stub"
+    for name, into in ((environ["COURSE_FIT_LOG"], run.fits),
+                       (environ["COURSE_THRESHOLD_LOG"], run.checks)):
+        if Path(name).is_file():
+            into += [json.loads(line) for line in Path(name).read_text().splitlines() if line]
     connections = work / "connections.log"
     if connections.is_file():
         run.connections = sorted(set(connections.read_text().splitlines()))
@@ -546,7 +575,21 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
         kept = {r["chapter"]: r for r in json.loads(previous.read_text())}
     kept.update({r.chapter: asdict(r) for r in runs})
     previous.write_text(json.dumps(sorted(kept.values(), key=lambda r: r["chapter"]), indent=1))
+    (out / "measured.md").write_text(measured(runs))
     return runs
+
+
+def measured(runs: list[ChapterRun]) -> str:
+    """What each chapter took and reached, on which machine: the table the docs cite for a run on
+    a GPU (make check-full), where it replaces the rehearsal's estimates."""
+    rows = ["| chapter | mode | backend | accelerator | training (min) | whole chapter (min) | "
+            "checked results |", "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        checks = "; ".join(f"{c['what']}: {c['value']:.4g}" for c in r.checks) or "-"
+        rows.append(f"| {r.chapter} | {r.mode} | {r.backend} | "
+                    f"{r.versions.get('accelerator', '?')} | {r.training_seconds / 60:.1f} | "
+                    f"{r.seconds / 60:.1f} | {checks.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
 
 
 def line(run: ChapterRun) -> str:
