@@ -21,8 +21,8 @@
 # - how a computational graph turns the chain rule into a mechanical backward pass, on the
 #   CS231n examples $f = (x + y)z$ and a sigmoid neuron
 # - how to check an analytic gradient against a numerical one, and what "relative error" to trust
-# - a two-layer network written in NumPy, forward and backward, whose gradients match
-#   TensorFlow's automatic differentiation (`tf.GradientTape`) to 1e-6 and better
+# - a two-layer network written in NumPy, forward and backward, whose gradients match automatic
+#   differentiation (TensorFlow's `tf.GradientTape`) to 1e-6 and better
 # - SGD, momentum, Nesterov, AdaGrad, RMSprop and Adam written from scratch, matching
 #   `keras.optimizers` step for step, and their paths on an ill-conditioned loss surface
 #
@@ -52,16 +52,19 @@ ENV = env.setup()
 # The data this run uses, and what a full run reaches:
 
 # %%
-env.banner(quick_data="4,000 training, 1,000 validation and 1,000 test generated 32x32 pattern images",
-           full_data="CIFAR-10: 49,000 training, 1,000 validation and 10,000 test photos",
-           reference="about 48-52% validation accuracy for a tuned two-layer net "
-                     "(CS231n assignment 1 asks for more than 48%)")
+env.banner(quick_data="4,000 training, 1,000 validation and 1,000 test "
+                      "generated 32x32 pattern images",
+           full_data="CIFAR-10: 49,000 training, 1,000 validation and "
+                     "10,000 test photos",
+           reference="about 48-52% validation accuracy for a tuned two-layer "
+                     "net (CS231n assignment 1 asks for more than 48%)")
 
 # %%
 import numpy as np
-import tensorflow as tf
 import keras
+from keras import ops
 import matplotlib.pyplot as plt
+from threadpoolctl import threadpool_limits
 from course_utils.plots import draw_graph, plot_history
 
 # %% [markdown]
@@ -78,9 +81,9 @@ from course_utils.plots import draw_graph, plot_history
 x, y, z = -2.0, 5.0, -4.0
 q = x + y          # forward: add node
 f = q * z          # forward: multiply node
-df_dz = q          # multiply node: the gradient for one input is the other input
+df_dz = q          # multiply node: one input's gradient is the other input
 df_dq = z
-df_dx = df_dq * 1.0  # add node: passes the gradient through unchanged to both inputs
+df_dx = df_dq * 1.0  # add node: passes the gradient on unchanged to both
 df_dy = df_dq * 1.0
 print(f"q = {q}, f = {f}")
 print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
@@ -92,27 +95,29 @@ print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
 #
 # The whole computation on one picture: each arrow carries its value forward (green, above it)
 # and, after the backward pass, the gradient of $f$ with respect to that value (red, below). The
-# output node shows $f$ itself and starts the backward pass with $\partial f/\partial f = 1$; the
-# multiply node swaps its inputs' values, the add node copies what it receives.
+# output node shows $f$ itself and starts the backward pass with $\partial f/\partial f = 1$.
 
 # %%
-draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"), "q": (1.4, 1.8, "+"),
-                  "f": (2.8, 0.8, "*")},
+draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"),
+                  "q": (1.4, 1.8, "+"), "f": (2.8, 0.8, "*")},
            edges=[("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")],
            values={"x": x, "y": y, "z": z, "q": q, "f": f},
            grads={"x": df_dx, "y": df_dy, "z": df_dz, "q": df_dq, "f": 1.0},
            title="f = (x + y) z at x = -2, y = 5, z = -4");
 
 # %% [markdown]
-# TensorFlow records the same graph while the function runs and walks it backwards for us:
+# **Automatic differentiation** does this for us: the library records the graph while the
+# function runs, then walks it backwards. In TensorFlow the recorder is `tf.GradientTape`:
 
 # %%
+import tensorflow as tf
+
 xt, yt, zt = (tf.Variable(v, dtype=tf.float64) for v in (x, y, z))
-with tf.GradientTape() as tape:
+with tf.GradientTape() as tape:  # records every operation on the variables
     ft = (xt + yt) * zt
 grads_tf = [float(g) for g in tape.gradient(ft, [xt, yt, zt])]
 assert float(ft) == f and grads_tf == [df_dx, df_dy, df_dz], grads_tf
-print("tf.GradientTape agrees: f =", float(ft), " grads =", grads_tf, " PASS")
+print("tf.GradientTape: f =", float(ft), " grads =", grads_tf, " PASS")
 
 # %% [markdown]
 # Three patterns show up in every backward pass: an **add** gate gives its incoming gradient to
@@ -138,7 +143,7 @@ neg = -dot
 e = np.exp(neg)
 den = 1.0 + e
 out = 1.0 / den
-# backward, in reverse order; each line is (local derivative) * (gradient from above)
+# backward, in reverse: each line is local derivative * gradient from above
 d_den = -1.0 / den**2 * 1.0
 d_e = 1.0 * d_den
 d_neg = np.exp(neg) * d_e
@@ -157,7 +162,8 @@ d_dot_short = (1 - sig) * sig
 dw = np.array([xs[0], xs[1], 1.0]) * d_dot_short
 dx = w[:2] * d_dot_short
 assert np.allclose(dw, dw_gates) and np.allclose(dx, dx_gates)
-print(f"dot = {dot:.2f}, f = sigmoid(dot) = {sig:.2f}, local gradient (1 - f) f = {d_dot_short:.2f}")
+print(f"dot = {dot:.2f}, f = sigmoid(dot) = {sig:.2f}, "
+      f"local gradient (1 - f) f = {d_dot_short:.2f}")
 print("dx =", np.round(dx, 2), "  dw =", np.round(dw, 2))
 print("gate-by-gate == sigmoid shortcut: PASS")
 
@@ -192,47 +198,37 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 
 # %%
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    scale = np.maximum(1e-8, np.abs(a) + np.abs(b))
+    return float(np.max(np.abs(a - b) / scale))
 
-
-# %% [markdown]
-# The course keeps the same two functions in `course_utils.gradcheck` (with checks on their
-# inputs: `numeric_gradient` refuses `float32`, for the reason shown below). Ours must give the
-# same numbers; from here on the chapter uses the helpers.
-
-# %%
-from course_utils.gradcheck import numeric_gradient, rel_error
-
-rng = np.random.default_rng(0)
-M = rng.standard_normal((4, 6))
-def wobbly(v: np.ndarray) -> float: return float(np.sum(np.tanh(M @ v) ** 2))
-v0 = rng.standard_normal(6)
-ours, theirs = numerical_gradient(wobbly, v0.copy()), numeric_gradient(wobbly, v0.copy())
-assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
-a, b = rng.standard_normal(500), rng.standard_normal(500)
-assert relative_error(a, b) == rel_error(a, b)
-print(f"PASS: ours == gradcheck.numeric_gradient on a 6-input function (max |diff| "
-      f"{np.abs(ours - theirs).max():.1e}), ours == gradcheck.rel_error on 500 random pairs")
 
 # %% [markdown]
 # CS231n's rule of thumb for the relative error: above 1e-2 the gradient is probably wrong;
 # 1e-4 to 1e-2 is suspicious; below 1e-7 you are done (with kinks such as ReLU, 1e-4 can be fine).
-# The sigmoid neuron's gradient passes:
+# The sigmoid neuron's gradient passes. From here on the chapter uses the course's copies of our
+# two functions, `numeric_gradient` and `rel_error` in `course_utils.gradcheck`, after checking
+# that they give our numbers.
 
 # %%
 def neuron(wx: np.ndarray) -> float:
-    return float(1.0 / (1.0 + np.exp(-(wx[0] * xs[0] + wx[1] * xs[1] + wx[2]))))
+    return float(1 / (1 + np.exp(-(wx[0] * xs[0] + wx[1] * xs[1] + wx[2]))))
 
 
-num_dw = numeric_gradient(neuron, w.copy())
-err = rel_error(num_dw, dw)
-print("numeric dw:", num_dw, " analytic dw:", dw, f" relative error {err:.1e}")
+num_dw = numerical_gradient(neuron, w.copy())
+err = relative_error(num_dw, dw)
+print(f"numeric dw:  {num_dw}\nanalytic dw: {dw}")
+print(f"relative error {err:.1e}")
 assert err < 1e-7
+from course_utils.gradcheck import numeric_gradient, rel_error
+
+assert np.array_equal(numeric_gradient(neuron, w.copy()), num_dw)
+assert rel_error(num_dw, dw) == err
+print("PASS: below 1e-7; gradcheck's numeric_gradient and rel_error agree")
 
 # %% [markdown]
 # Two ways to get this wrong. A one-sided difference $(f(x + h) - f(x))/h$ has an error of order
-# $h$, not $h^2$; and in `float32` the subtraction $f(x + h) - f(x - h)$ loses most of its digits.
-# Compare on $f(x) = \sin(x)\,x^2$:
+# $h$, not $h^2$; and in `float32` the subtraction $f(x + h) - f(x - h)$ loses most of its digits
+# (`numeric_gradient` refuses `float32`). Compare on $f(x) = \sin(x)\,x^2$:
 
 # %%
 def f1(v): return np.sin(v) * v**2
@@ -240,11 +236,13 @@ def df1(v): return np.cos(v) * v**2 + 2 * v * np.sin(v)
 
 
 x0, h = 1.3, 1e-5
-centred = (f1(x0 + h) - f1(x0 - h)) / (2 * h)
-one_sided = (f1(x0 + h) - f1(x0)) / h
 x32, h32 = np.float32(x0), np.float32(h)
-centred32 = (f1(x32 + h32) - f1(x32 - h32)) / (2 * h32)
-for name, value in (("centred, float64", centred), ("one-sided, float64", one_sided), ("centred, float32", centred32)):
+estimates = {
+    "centred, float64": (f1(x0 + h) - f1(x0 - h)) / (2 * h),
+    "one-sided, float64": (f1(x0 + h) - f1(x0)) / h,
+    "centred, float32": (f1(x32 + h32) - f1(x32 - h32)) / (2 * h32),
+}
+for name, value in estimates.items():
     print(f"{name:20s} relative error {rel_error(value, df1(x0)):.1e}")
 
 # %% [markdown]
@@ -259,10 +257,13 @@ for name, value in (("centred, float64", centred), ("one-sided, float64", one_si
 # takes the gradient from the line before it.
 
 # %%
-def init_two_layer(D: int, H: int, C: int, std: float = 1e-2, seed: int = 0, dtype=np.float64) -> dict:
+def init_two_layer(D: int, H: int, C: int, std: float = 1e-2, seed: int = 0,
+                   dtype=np.float64) -> dict:
     rng = np.random.default_rng(seed)
-    return {"W1": (std * rng.standard_normal((D, H))).astype(dtype), "b1": np.zeros(H, dtype),
-            "W2": (std * rng.standard_normal((H, C))).astype(dtype), "b2": np.zeros(C, dtype)}
+    W1 = std * rng.standard_normal((D, H))
+    W2 = std * rng.standard_normal((H, C))
+    return {"W1": W1.astype(dtype), "b1": np.zeros(H, dtype),
+            "W2": W2.astype(dtype), "b2": np.zeros(C, dtype)}
 
 
 # %% [markdown]
@@ -286,13 +287,14 @@ def two_layer_forward(p: dict, X: np.ndarray):
 def two_layer_loss(p: dict, X: np.ndarray, y: np.ndarray, reg: float = 0.0):
     N = len(X)
     z1, h, prob = two_layer_forward(p, X)
-    loss = -np.log(prob[np.arange(N), y]).mean() + reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+    penalty = reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+    loss = -np.log(prob[np.arange(N), y]).mean() + penalty
     ds = prob.copy()                                   # backward
     ds[np.arange(N), y] -= 1
     ds /= N                                            # d loss / d scores
     grads = {"W2": h.T @ ds + 2 * reg * p["W2"], "b2": ds.sum(axis=0)}
     dh = ds @ p["W2"].T
-    dz1 = dh * (z1 > 0)                                # ReLU: a router, like the max gate
+    dz1 = dh * (z1 > 0)                # ReLU: a router, like the max gate
     grads["W1"] = X.T @ dz1 + 2 * reg * p["W1"]
     grads["b1"] = dz1.sum(axis=0)
     return loss, grads
@@ -307,41 +309,53 @@ rng = np.random.default_rng(1)
 X_tiny, y_tiny = rng.standard_normal((5, 4)), np.array([0, 1, 2, 2, 1])
 params = init_two_layer(4, 10, 3, std=0.5)
 _, grads = two_layer_loss(params, X_tiny, y_tiny, reg=0.05)
+def tiny_loss(_): return two_layer_loss(params, X_tiny, y_tiny, reg=0.05)[0]
 for name in ("W1", "b1", "W2", "b2"):
-    num = numeric_gradient(lambda _: two_layer_loss(params, X_tiny, y_tiny, reg=0.05)[0], params[name])
-    err = rel_error(num, grads[name])
+    err = rel_error(numeric_gradient(tiny_loss, params[name]), grads[name])
     print(f"{name}: relative error {err:.1e}")
     assert err < 1e-7, (name, err)
+print("analytic == numeric gradient, every parameter: PASS")
 
 # %% [markdown]
-# Then against `tf.GradientTape`, on a bigger network in `float64`: TensorFlow builds its own
-# backward pass from the forward code, so agreement means our hand-written backward pass is
-# right. Both compute in `float64`, so we ask for a relative error under 1e-6, far below
-# CS231n's "probably wrong" level of 1e-2 (section 3).
+# Then against automatic differentiation, on a bigger network: the forward pass once more, in
+# `keras.ops` (any Keras backend runs it), and the backend builds the backward pass itself.
 
 # %%
+def two_layer_loss_ops(p: dict, X, y, reg: float):
+    """two_layer_loss's forward pass in keras.ops; no backward pass."""
+    hidden = ops.relu(ops.matmul(X, p["W1"]) + p["b1"])
+    scores = ops.matmul(hidden, p["W2"]) + p["b2"]
+    data = ops.sparse_categorical_crossentropy(y, scores, from_logits=True)
+    return ops.mean(data) + reg * (ops.sum(p["W1"]**2) + ops.sum(p["W2"]**2))
+
+
 D, H, C, N = 3072, 50, 10, 64
 rng = np.random.default_rng(2)
 X_big, y_big = rng.standard_normal((N, D)), rng.integers(0, C, N)
 params = init_two_layer(D, H, C, std=0.05, seed=3)
 loss_np, grads_np = two_layer_loss(params, X_big, y_big, reg=0.1)
 
-tf_params = {k: tf.Variable(v) for k, v in params.items()}  # float64, like the NumPy arrays
-with tf.GradientTape() as tape:
-    hidden = tf.nn.relu(X_big @ tf_params["W1"] + tf_params["b1"])
-    scores = hidden @ tf_params["W2"] + tf_params["b2"]
-    loss_tf = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y_big, scores))
-    loss_tf += 0.1 * (tf.reduce_sum(tf_params["W1"] ** 2) + tf.reduce_sum(tf_params["W2"] ** 2))
-grads_tf = tape.gradient(loss_tf, tf_params)
+# %% [markdown]
+# With TensorFlow: the tape records the forward pass, `tape.gradient` walks it backwards.
 
 # %%
-print(f"loss: NumPy {loss_np:.10f}   TensorFlow {loss_tf.numpy():.10f}")
-assert rel_error(loss_np, loss_tf.numpy()) < 1e-10
+tf_params = {k: tf.Variable(v) for k, v in params.items()}  # float64 too
+with tf.GradientTape() as tape:
+    loss_auto = two_layer_loss_ops(tf_params, X_big, y_big, reg=0.1)
+grads_auto = tape.gradient(loss_auto, tf_params)
+
+# %% [markdown]
+# Both sides compute in `float64`: we ask for a relative error under 1e-6.
+
+# %%
+loss_auto = float(loss_auto)
+print(f"loss: NumPy {loss_np:.10f}   autodiff {loss_auto:.10f}")
+assert rel_error(loss_np, loss_auto) < 1e-10
 for name in ("W1", "b1", "W2", "b2"):
-    err = rel_error(grads_np[name], grads_tf[name].numpy())
-    print(f"{name} {str(params[name].shape):12s} relative error against tf.GradientTape: {err:.1e}")
+    err = rel_error(grads_np[name], ops.convert_to_numpy(grads_auto[name]))
+    print(f"{name} {str(params[name].shape):11s} relative error {err:.1e}")
     assert err < 1e-6, (name, err)
-print("NumPy backward pass == tf.GradientTape: PASS")
+print("NumPy backward pass == automatic differentiation: PASS")
 
 # %% [markdown]
 # ## 5. Optimisers from scratch
@@ -386,7 +400,10 @@ class Momentum:
         for k in params:
             v = self.v.setdefault(k, np.zeros_like(params[k]))
             v[...] = self.mu * v - self.lr * grads[k]
-            params[k] += (self.mu * v - self.lr * grads[k]) if self.nesterov else v
+            if self.nesterov:
+                params[k] += self.mu * v - self.lr * grads[k]
+            else:
+                params[k] += v
 
 
 # %%
@@ -396,7 +413,8 @@ class AdaGrad:
 
     def step(self, params: dict, grads: dict) -> None:
         for k in params:
-            cache = self.cache.setdefault(k, np.full_like(params[k], self.initial))
+            start = np.full_like(params[k], self.initial)
+            cache = self.cache.setdefault(k, start)
             cache += grads[k] ** 2
             params[k] -= self.lr * grads[k] / np.sqrt(cache + self.eps)
 
@@ -418,13 +436,13 @@ class RMSprop:
 
 # %%
 class Adam:
-    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7):
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-7):
         self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
         self.m, self.v, self.t = {}, {}, 0
 
     def step(self, params: dict, grads: dict) -> None:
         self.t += 1
-        # lr * sqrt(1 - b2^t) / (1 - b1^t) is the bias correction of both averages in one number
         alpha = self.lr * np.sqrt(1 - self.b2**self.t) / (1 - self.b1**self.t)
         for k in params:
             m = self.m.setdefault(k, np.zeros_like(params[k]))
@@ -441,14 +459,13 @@ class Adam:
 # steps with our code and with Keras (on a `float64` `keras.Variable`, the gradient computed the
 # same way), and every intermediate point must agree.
 #
-# One subtlety decides whether "agree" means 1e-6 or 1e-15: Keras turns Python numbers into
-# `float32` constants before using them, so a momentum of 0.9 is applied as 0.89999998, and the
-# learning rate is a `float32` variable. We therefore give both sides values that `float32`
-# holds exactly: learning rates that are powers of two (or 3/32), and the other settings
-# rounded to `float32` once, by `f32` below.
+# Keras turns Python numbers into `float32` before using them (a momentum of 0.9 becomes
+# 0.89999998). So both sides get settings that `float32` holds exactly: learning rates that are
+# powers of two (or 3/32), the others rounded once by `f32` below. Then "agree" means to 1e-10,
+# not merely to 1e-6.
 
 # %%
-CURV = np.array([0.25, 20.0])  # curvature along w0 and w1: 80 times steeper across
+CURV = np.array([0.25, 20.0])  # curvature along w0 and w1: 80 times steeper
 
 
 def bowl(w: np.ndarray) -> float:
@@ -469,17 +486,19 @@ def f32(v: float) -> float:
 
 # %%
 start = np.array([-4.5, 1.5])
-mu, rho, b1, b2, eps, acc0 = (f32(v) for v in (0.9, 0.9, 0.9, 0.999, 1e-7, 0.1))
+mu, rho, b1, b2, eps, acc0 = map(f32, (0.9, 0.9, 0.9, 0.999, 1e-7, 0.1))
+kopt = keras.optimizers
 setups = {  # name: (our optimiser, the Keras one with the same settings)
-    "SGD": (lambda: SGD(3 / 32), lambda: keras.optimizers.SGD(3 / 32)),
-    "Momentum": (lambda: Momentum(1 / 64, mu), lambda: keras.optimizers.SGD(1 / 64, momentum=mu)),
-    "Nesterov": (lambda: Momentum(1 / 64, mu, nesterov=True),
-                 lambda: keras.optimizers.SGD(1 / 64, momentum=mu, nesterov=True)),
-    "AdaGrad": (lambda: AdaGrad(1.0, acc0, eps),
-                lambda: keras.optimizers.Adagrad(1.0, initial_accumulator_value=acc0, epsilon=eps)),
-    "RMSprop": (lambda: RMSprop(1 / 8, rho, eps), lambda: keras.optimizers.RMSprop(1 / 8, rho=rho, epsilon=eps)),
-    "Adam": (lambda: Adam(1 / 4, b1, b2, eps),
-             lambda: keras.optimizers.Adam(1 / 4, beta_1=b1, beta_2=b2, epsilon=eps)),
+    "SGD": (SGD(3 / 32), kopt.SGD(3 / 32)),
+    "Momentum": (Momentum(1 / 64, mu), kopt.SGD(1 / 64, momentum=mu)),
+    "Nesterov": (Momentum(1 / 64, mu, nesterov=True),
+                 kopt.SGD(1 / 64, momentum=mu, nesterov=True)),
+    "AdaGrad": (AdaGrad(1.0, acc0, eps), kopt.Adagrad(
+        1.0, initial_accumulator_value=acc0, epsilon=eps)),
+    "RMSprop": (RMSprop(1 / 8, rho, eps),
+                kopt.RMSprop(1 / 8, rho=rho, epsilon=eps)),
+    "Adam": (Adam(1 / 4, b1, b2, eps),
+             kopt.Adam(1 / 4, beta_1=b1, beta_2=b2, epsilon=eps)),
 }
 
 # %% [markdown]
@@ -492,19 +511,19 @@ def run_both(ours, theirs, steps: int):
     path, gap = [start.copy()], 0.0
     for _ in range(steps):
         ours.step(p, {"w": bowl_grad(p["w"])})
-        theirs.apply_gradients([(bowl_grad(var.numpy()), var)])
-        gap = max(gap, rel_error(p["w"], var.numpy()))
+        theirs.apply_gradients([(bowl_grad(ops.convert_to_numpy(var)), var)])
+        gap = max(gap, rel_error(p["w"], ops.convert_to_numpy(var)))
         path.append(p["w"].copy())
     return np.array(path), gap
 
 
 # %%
 steps, paths = 60, {}
-for name, (make_ours, make_keras) in setups.items():
-    paths[name], gap = run_both(make_ours(), make_keras(), steps)
+for name, (ours, theirs) in setups.items():
+    paths[name], gap = run_both(ours, theirs, steps)
     assert gap < 1e-10, (name, gap)
-    print(f"{name:9s} {steps} steps == keras.optimizers: PASS (largest relative error {gap:.1e}), "
-          f"final loss {bowl(paths[name][-1]):.2e}")
+    print(f"{name:9s} == keras.optimizers, {steps} steps: PASS "
+          f"(largest rel. error {gap:.1e})")
 
 # %% [markdown]
 # ## 7. Their paths on the bowl
@@ -519,21 +538,27 @@ g0, g1 = np.meshgrid(np.linspace(-5, 1.5, 200), np.linspace(-2, 2, 200))
 surface = 0.5 * (CURV[0] * g0**2 + CURV[1] * g1**2)
 fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True, sharey=True)
 for ax, (name, path) in zip(axes.flat, paths.items()):
-    ax.contour(g0, g1, surface, levels=np.geomspace(0.05, 60, 14), colors="0.7", linewidths=0.6)
+    ax.contour(g0, g1, surface, levels=np.geomspace(0.05, 60, 14),
+               colors="0.7", linewidths=0.6)
     ax.plot(path[:, 0], path[:, 1], "o-", markersize=2.5, linewidth=1)
     ax.plot(0, 0, "r*", markersize=10)
-    ax.set(title=f"{name}: loss {bowl(path[-1]):.1e} after {steps} steps", xlabel="$w_0$", ylabel="$w_1$")
+    ax.set(title=f"{name}: loss {bowl(path[-1]):.1e} after {steps} steps",
+           xlabel="$w_0$", ylabel="$w_1$")
     ax.label_outer()  # axis labels on the outer panels only
 fig.suptitle("L(w) = (0.25 w0^2 + 20 w1^2) / 2, same start, 60 steps each")
 fig.tight_layout()
 plt.show()
 
 # %%
-print(f"{'':9s} {'crossings of w1=0':>18s} {'max |w1|, last 20':>18s} {'largest w0':>11s} {'final loss':>11s}")
+print(f"{'':9s} {'crossings of w1=0':>18s} {'max |w1|, last 20':>18s} "
+      f"{'largest w0':>11s} {'final loss':>11s}")
+cross, stray, w0_max, final = {}, {}, {}, {}
 for name, path in paths.items():
-    crossings = int(np.sum(np.diff(np.sign(path[:, 1])) != 0))
-    print(f"{name:9s} {crossings:18d} {np.abs(path[-20:, 1]).max():18.1e} "
-          f"{path[:, 0].max():11.2f} {bowl(path[-1]):11.1e}")
+    cross[name] = int(np.sum(np.diff(np.sign(path[:, 1])) != 0))
+    stray[name] = np.abs(path[-20:, 1]).max()
+    w0_max[name], final[name] = path[:, 0].max(), bowl(path[-1])
+    print(f"{name:9s} {cross[name]:18d} {stray[name]:18.1e} "
+          f"{w0_max[name]:11.2f} {final[name]:11.1e}")
 
 # %% [markdown]
 # **Answer:** **SGD** zig-zags: it crosses the valley floor at every one of its 60 steps, while it
@@ -545,9 +570,20 @@ for name, path in paths.items():
 #
 # Momentum and Nesterov also swing across the valley (11 crossings each), but Nesterov's
 # look-ahead step damps the swing far sooner: in the last 20 steps it strays more than a thousand
-# times less far from the floor. RMSprop crosses the floor often too, but by tiny amounts (in its
-# last 20 steps it never strays more than about $10^{-16}$ from it); the step sizes below show why.
-#
+# times less far from the floor. RMSprop crosses the floor often too, but in its last 20 steps
+# by less than $10^{-15}$; the step sizes below show why.
+# The same facts, checked on the table's numbers:
+
+# %%
+assert cross["SGD"] == steps and -1.2 < w0_max["SGD"] < -0.9
+assert 0.6 < w0_max["Adam"] < 0.8 and max(w0_max, key=w0_max.get) == "Adam"
+assert sorted(final, key=final.get)[:2] == ["AdaGrad", "RMSprop"]
+assert cross["Momentum"] == cross["Nesterov"] == 11
+assert stray["Momentum"] > 1000 * stray["Nesterov"]
+assert stray["RMSprop"] < 1e-15
+print("PASS: the answer above, in numbers")
+
+# %% [markdown]
 # AdaGrad's weak point is that its cache is a sum, which only grows, so its step sizes can only
 # shrink. Record each coordinate's step size, $\eta / \sqrt{\text{cache} + \epsilon}$, for
 # AdaGrad and RMSprop on the same bowl:
@@ -563,36 +599,36 @@ def step_sizes(opt, steps: int) -> np.ndarray:
 
 sizes = {"AdaGrad": step_sizes(AdaGrad(1.0, acc0, eps), steps),
          "RMSprop": step_sizes(RMSprop(1 / 8, rho, eps), steps)}
-assert np.all(np.diff(sizes["AdaGrad"], axis=0) <= 0)  # a growing sum: steps never grow
+assert np.all(np.diff(sizes["AdaGrad"], axis=0) <= 0)  # a growing sum
+print("step size (w0, w1) at steps 1, 10, 30, 60:")
 for name, size in sizes.items():
-    print(f"{name:8s} step size (w0, w1) at steps 1, 10, 30, 60: "
-          + "  ".join(f"({size[i, 0]:.3f}, {size[i, 1]:.3f})" for i in (0, 9, 29, 59)))
+    print(f"{name:8s} " + "  ".join(f"({size[i, 0]:.3f}, {size[i, 1]:.3f})"
+                                    for i in (0, 9, 29, 59)))
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 3.5), layout="constrained")
 for name, size in sizes.items():
     for j, style in ((0, "-"), (1, "--")):
-        ax.plot(np.arange(1, steps + 1), size[:, j], style, label=f"{name}, w{j}")
-ax.set(yscale="log", xlabel="step", ylabel="step size", title="per-coordinate step size on the bowl")
+        ax.plot(np.arange(1, steps + 1), size[:, j], style,
+                label=f"{name}, w{j}")
+ax.set(yscale="log", xlabel="step", ylabel="step size",
+       title="per-coordinate step size on the bowl")
 ax.grid(alpha=0.3)
-ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the plot, clear of every curve
+ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # clear of the curves
 plt.show()
 
 # %% [markdown]
-# AdaGrad's step sizes fall, mostly in the first ten steps, and then stay where they are: near the
-# minimum the gradients are tiny and the sum hardly grows. On this bowl that does no harm. But
-# the sum never forgets: in a long training run, where mini-batch gradients stay large for
-# thousands of steps, it keeps growing and every step keeps shrinking, roughly like $1/\sqrt{t}$.
-# The CS231n notes put it this way: in deep learning, AdaGrad's monotonically falling learning
-# rate "usually proves too aggressive and stops learning too early". RMSprop's leaky average
-# forgets old gradients: as its gradients shrink, its step sizes grow again (about sevenfold
-# for $w_0$ between steps 10 and 60), which is also why it ends up hopping across the valley
-# floor in tiny steps.
+# AdaGrad's step sizes fall, mostly in the first ten steps, then stay: near the minimum the
+# gradients are tiny and the sum hardly grows. On this bowl that does no harm; but in a long
+# training run, where mini-batch gradients stay large, the sum keeps growing and every step
+# keeps shrinking, roughly like $1/\sqrt{t}$; in deep learning it "usually proves too aggressive
+# and stops learning too early" (CS231n notes). RMSprop's leaky average forgets: as the gradients
+# shrink, its step sizes grow again (about sevenfold for $w_0$ between steps 10 and 60), which is
+# why it ends up hopping across the valley floor in tiny steps.
 #
 # ## 8. Putting it together: the two-layer net on CIFAR-10
-# Our NumPy network, trained with our Adam on mini-batches of 200 images. Inputs are centred
-# and scaled to about unit variance; accuracy on the training and validation sets is measured
-# after each epoch, and the curves are drawn with the course's `plot_history`.
+# Our NumPy network, trained with our Adam. Inputs are centred and scaled to about unit
+# variance.
 
 # %%
 from course_utils.datasets.cifar10 import load_cifar10
@@ -608,16 +644,18 @@ print("train", X_train.shape, " val", X_val.shape, " test", X_test.shape)
 
 # %% [markdown]
 # `train_epoch` makes one pass over the training set in shuffled mini-batches of 200: for each,
-# our loss and gradients, then one step of our Adam. `predict` takes the class with the highest
-# score.
+# our loss and gradients, then one step of our Adam.
 
 # %%
-def predict(p: dict, X: np.ndarray) -> np.ndarray:
-    return (np.maximum(0, X @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]).argmax(axis=1)
+def accuracy(p: dict, X: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of rows of X whose highest score is their label in y."""
+    hidden = np.maximum(0, X @ p["W1"] + p["b1"])
+    scores = hidden @ p["W2"] + p["b2"]
+    return float(np.mean(scores.argmax(axis=1) == y))
 
 
-def train_epoch(net: dict, opt, X: np.ndarray, y: np.ndarray, rng, batch: int = 200) -> float:
-    """One pass over (X, y) in shuffled mini-batches; returns the mean mini-batch loss."""
+def train_epoch(net: dict, opt, X, y, rng, batch: int = 200) -> float:
+    """One pass over (X, y) in shuffled mini-batches; the mean batch loss."""
     losses = []
     for idx in np.array_split(rng.permutation(len(X)), len(X) // batch):
         loss, grads = two_layer_loss(net, X[idx], y[idx], reg=1e-4)
@@ -627,45 +665,51 @@ def train_epoch(net: dict, opt, X: np.ndarray, y: np.ndarray, rng, batch: int = 
 
 
 # %% [markdown]
-# As in chapter 02, the training loop multiplies small matrices, so it runs with one BLAS thread.
+# As in chapter 02, the loop multiplies small matrices, so it runs with one BLAS thread. The
+# initial weights and the order of the batches come from the run's seed.
 
 # %%
-from threadpoolctl import threadpool_limits
-
-hidden, epochs = env.by_mode(quick=100, full=200), env.by_mode(quick=8, full=15)
-net = init_two_layer(X_train.shape[1], hidden, 10, std=np.sqrt(2 / X_train.shape[1]), dtype=np.float32)
-opt, rng = Adam(1e-3), np.random.default_rng(0)
+hidden = env.by_mode(quick=100, full=200)
+epochs = env.by_mode(quick=8, full=15)
+D = X_train.shape[1]
+net = init_two_layer(D, hidden, 10, std=np.sqrt(2 / D), seed=ENV.seed,
+                     dtype=np.float32)
+adam, rng = Adam(1e-3), np.random.default_rng(ENV.seed)
 history = {"loss": [], "accuracy": [], "val_accuracy": []}
 with threadpool_limits(limits=1, user_api="blas"):
     for epoch in range(epochs):
-        history["loss"].append(train_epoch(net, opt, X_train, y_train, rng))
-        history["accuracy"].append(float(np.mean(predict(net, X_train) == y_train)))
-        history["val_accuracy"].append(float(np.mean(predict(net, X_val) == y_val)))
-        print(f"epoch {epoch + 1:2d}: loss {history['loss'][-1]:.3f}  train acc "
-              f"{history['accuracy'][-1]:.3f}  val acc {history['val_accuracy'][-1]:.3f}")
+        history["loss"].append(train_epoch(net, adam, X_train, y_train, rng))
+        history["accuracy"].append(accuracy(net, X_train, y_train))
+        history["val_accuracy"].append(accuracy(net, X_val, y_val))
+        print(f"epoch {epoch + 1:2d}: " + "  ".join(
+            f"{key} {values[-1]:.3f}" for key, values in history.items()))
 
 # %%
-plot_history(history, title=f"two-layer net, NumPy + our Adam, on {env.by_mode(quick='generated patterns', full='CIFAR-10')}");
+data = env.by_mode(quick="generated patterns", full="CIFAR-10")
+plot_history(history, title=f"two-layer net, NumPy + our Adam, on {data}");
 
 # %% [markdown]
 # Watch the gap between the two accuracy curves: when the training accuracy keeps climbing and
 # the validation accuracy stalls, the network is memorising its training images (overfitting,
-# the topic of chapter 06). Quick mode, with only 4,000 training images, shows it early.
+# the topic of chapter 06). Quick mode, with only 4,000 training images, shows it within its
+# eight epochs:
 
 # %%
 val_acc = history["val_accuracy"][-1]
-test_acc = float(np.mean(predict(net, X_test) == y_test))
-print(f"two-layer net ({hidden} hidden units): val accuracy {val_acc:.3f}, "
-      f"test accuracy {test_acc:.3f}, mode: {ENV.mode}")
+test_acc = accuracy(net, X_test, y_test)
+print(f"two-layer net ({hidden} hidden units), mode: {ENV.mode}")
+print(f"val accuracy {val_acc:.3f}, test accuracy {test_acc:.3f}")
+if ENV.quick:
+    gap = history["accuracy"][-1] - val_acc
+    env.check("training minus validation accuracy, last epoch", gap,
+              at_least=0.2)
+env.check("validation accuracy", val_acc,
+          at_least=env.by_mode(quick=0.5, full=0.45))
 
 # %% [markdown]
 # On the real CIFAR-10 a well-tuned two-layer net of this kind reaches about 48-52% validation
 # accuracy (CS231n's assignment asks for more than 48%), well above the linear classifiers of
-# chapter 02 (about 38%). Quick mode's numbers above are for the generated stand-in.
-
-# %%
-bar = env.by_mode(quick=0.4, full=0.45)
-env.expect(val_acc > bar, f"validation accuracy {val_acc:.3f} above {bar}")
+# chapter 02 (about 38%).
 
 # %% [markdown]
 # ## Exercises
