@@ -50,14 +50,14 @@ ENV = env.setup()
 # The data this run uses, and what a full run reaches:
 
 # %%
-env.banner(quick_data="photos that ship with scikit-image (nothing is downloaded)",
-           full_data="photos that ship with scikit-image (nothing is downloaded)")
+env.banner(quick_data="photos shipped with scikit-image (nothing downloaded)",
+           full_data="photos shipped with scikit-image (nothing downloaded)")
 
 # %% [markdown]
 # What those lines mean:
 # - **running in**: `colab`, `local`, or `ci` (the instructors' automatic check).
 # - **GPU**: the GPU TensorFlow sees, or `none: CPU`. Every chapter runs on a CPU; a GPU makes
-#   the full-mode training chapters (06 onwards) many times faster.
+#   the full-mode training chapters (05 onwards) many times faster.
 # - **mode**: `full` uses the real data sets and pretrained weights (downloaded once into the
 #   data folder) and trains for the real number of epochs. `quick` never touches the network: it
 #   uses small real data that ships inside Python packages, or a generated stand-in with the same
@@ -72,10 +72,11 @@ env.banner(quick_data="photos that ship with scikit-image (nothing is downloaded
 # %%
 import tensorflow as tf
 
+devices = tf.config.list_physical_devices()
 gpus = tf.config.list_physical_devices("GPU")
-print("devices TensorFlow sees:", [d.name for d in tf.config.list_physical_devices()])
+print("devices TensorFlow sees:", [d.name for d in devices])
 print("GPUs:", len(gpus))
-assert (len(gpus) > 0) == (ENV.gpu != "none: CPU"), "the setup cell and TensorFlow disagree"
+assert (len(gpus) > 0) == (ENV.gpu != "none: CPU"), "setup and TF disagree"
 print(f"PASS: {len(gpus)} GPU(s) here, and the setup cell said GPU: {ENV.gpu}")
 
 # %% [markdown]
@@ -96,18 +97,19 @@ print("x @ x was computed on", tf.matmul(x, x).device)
 # itself: set `USE_DRIVE = True` in Colab and run the cell.
 
 # %%
-USE_DRIVE = False  # True in Colab: downloads and checkpoints go to MyDrive/keras-cv-course
+USE_DRIVE = False  # True in Colab: files go to MyDrive/keras-cv-course
 if USE_DRIVE:
     from google.colab import drive
     drive.mount("/content/drive")  # opens a sign-in window
-    assert env.drive_mounted(), "Drive is not mounted: run the cell again and finish signing in"
+    assert env.drive_mounted(), "Drive not mounted: run again, sign in"
     print("PASS: Drive is mounted at /content/drive/MyDrive")
 print("checkpoints go to:", env.checkpoint_dir())
 print("downloads go to:  ", env.downloads_dir())
 
 # %% [markdown]
 # Once Drive is mounted, the course's folder functions see it: checkpoints and downloaded
-# archives go to `MyDrive/keras-cv-course`, so a disconnect costs at most the epoch in progress.
+# archives go to `MyDrive/keras-cv-course`, so a disconnect costs at most the epoch in progress
+# and the few seconds of training before it.
 # Unpacked images stay on the runtime's own disk, which is much faster than Drive for many small
 # files; they are rebuilt from the archives on Drive when needed. Later chapters do the same in
 # one line, `env.mount_drive()`.
@@ -126,8 +128,9 @@ import skimage.data
 
 work = env.data_dir() / "chapter00"
 work.mkdir(exist_ok=True)
-astronaut = skimage.data.astronaut()  # RGB, as most Python libraries give images
-print(type(astronaut).__name__, astronaut.shape, astronaut.dtype, astronaut.min(), astronaut.max())
+astronaut = skimage.data.astronaut()  # RGB, as most Python libraries give it
+print(type(astronaut).__name__, astronaut.shape, astronaut.dtype,
+      astronaut.min(), astronaut.max())
 
 # %% [markdown]
 # Height 512, width 512, 3 colour channels, one byte (0-255) per channel. A grey image has no
@@ -135,7 +138,10 @@ print(type(astronaut).__name__, astronaut.shape, astronaut.dtype, astronaut.min(
 
 # %%
 print("pixel (100, 200):", astronaut[100, 200], " (red, green, blue)")
-plt.figure(figsize=(4, 4)); plt.imshow(astronaut); plt.title("astronaut: 512 x 512 x 3"); plt.axis("off");
+plt.figure(figsize=(4, 4))
+plt.imshow(astronaut)
+plt.title("astronaut: 512 x 512 x 3")
+plt.axis("off");
 
 # %% [markdown]
 # ## 2. Reading and writing with OpenCV, and the BGR trap
@@ -147,14 +153,15 @@ plt.figure(figsize=(4, 4)); plt.imshow(astronaut); plt.title("astronaut: 512 x 5
 
 # %%
 path = work / "astronaut.jpg"
-cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))  # convert, then write
+cv2.imwrite(str(path), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))  # to BGR
 bgr = cv2.imread(str(path))  # OpenCV reads BGR
 print("read back:", bgr.shape, bgr.dtype)
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-axes[0].imshow(bgr); axes[0].set_title("BGR shown as if RGB (wrong)")
-axes[1].imshow(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)); axes[1].set_title("converted to RGB")
-for ax in axes: ax.axis("off")
+shown = {"BGR shown as if RGB (wrong)": bgr,
+         "converted to RGB": cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)}
+for ax, (title, image) in zip(axes, shown.items()):
+    ax.imshow(image); ax.set_title(title); ax.axis("off")
 
 # %% [markdown]
 # **Answer:** red and blue swap places. The orange suit comes out blue, the flag's red stripes
@@ -166,9 +173,10 @@ for ax in axes: ax.axis("off")
 
 # %%
 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-assert np.array_equal(rgb, bgr[..., ::-1]), "cvtColor BGR2RGB should equal reversing the channels"
+assert np.array_equal(rgb, bgr[..., ::-1]), "BGR2RGB is not a channel reversal"
 print("cvtColor(BGR2RGB) == bgr[..., ::-1]: PASS")
-print(f"mean |JPEG - original| = {np.abs(rgb.astype(int) - astronaut).mean():.2f} grey levels")
+jpeg_error = np.abs(rgb.astype(int) - astronaut).mean()
+print(f"mean |JPEG - original| = {jpeg_error:.2f} grey levels")
 
 # %% [markdown]
 # ## 3. Resizing and interpolation
@@ -176,15 +184,19 @@ print(f"mean |JPEG - original| = {np.abs(rgb.astype(int) - astronaut).mean():.2f
 # the opposite of the array's (height, width). When enlarging, the method decides how new pixels
 # are invented: `INTER_NEAREST` copies the closest pixel (blocky), `INTER_LINEAR` blends the 4
 # nearest, `INTER_CUBIC` fits a curve through 16. When shrinking, `INTER_AREA` averages the
-# pixels each output pixel covers, which avoids jagged edges.
+# pixels each output pixel covers, which avoids jagged edges. Enlarging by a whole factor, it
+# has nothing to average and copies pixels exactly as `INTER_NEAREST` does (the cell checks it).
 
 # %%
 crop = astronaut[60:124, 190:254]  # a 64x64 crop around the face
-methods = {"INTER_NEAREST": cv2.INTER_NEAREST, "INTER_LINEAR": cv2.INTER_LINEAR,
-           "INTER_CUBIC": cv2.INTER_CUBIC, "INTER_AREA": cv2.INTER_AREA}
+names = ("INTER_NEAREST", "INTER_LINEAR", "INTER_CUBIC", "INTER_AREA")
+big = {name: cv2.resize(crop, (256, 256), interpolation=getattr(cv2, name))
+       for name in names}
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.8))
-for ax, (name, flag) in zip(axes, methods.items()):
-    ax.imshow(cv2.resize(crop, (256, 256), interpolation=flag)); ax.set_title(f"64 -> 256, {name}"); ax.axis("off")
+for ax, (name, image) in zip(axes, big.items()):
+    ax.imshow(image); ax.set_title(f"64 -> 256, {name}"); ax.axis("off")
+assert np.array_equal(big["INTER_AREA"], big["INTER_NEAREST"])
+print("enlarging 4 times: INTER_AREA == INTER_NEAREST, pixel for pixel: PASS")
 
 # %% tags=["nbval-check-output"]
 wide = cv2.resize(astronaut, (300, 150), interpolation=cv2.INTER_AREA)
@@ -201,19 +213,25 @@ print("cv2.resize(img, (300, 150)) ->", wide.shape, " (height 150, width 300)")
 down = cv2.pyrDown(astronaut)
 up = cv2.pyrUp(down)
 print("original      ", astronaut.shape)
-print("pyrDown       ", down.shape, f" area ratio {down.shape[0] * down.shape[1] / (512 * 512)}")
+area = down.shape[0] * down.shape[1] / (512 * 512)
+print("pyrDown       ", down.shape, f" area ratio {area}")
 print("pyrUp(pyrDown)", up.shape)
 cat = skimage.data.chelsea()
-print("chelsea", cat.shape, "-> pyrDown", cv2.pyrDown(cat).shape, "-> pyrUp", cv2.pyrUp(cv2.pyrDown(cat)).shape)
+print("chelsea", cat.shape, "-> pyrDown", cv2.pyrDown(cat).shape,
+      "-> pyrUp", cv2.pyrUp(cv2.pyrDown(cat)).shape)
 
 # %% [markdown]
 # Going down and back up loses detail that cannot come back: the round trip is blurrier.
 
 # %%
+faces = {"original 512": astronaut[40:168, 160:288],  # the same face in each
+         "pyrDown 256": down[20:84, 80:144],
+         "pyrUp(pyrDown) 512": up[40:168, 160:288]}
 fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-for ax, img, title in zip(axes, [astronaut, down, up], ["original 512", "pyrDown 256", "pyrUp(pyrDown) 512"]):
-    ax.imshow(img[40:168, 160:288] if img.shape[0] == 512 else img[20:84, 80:144]); ax.set_title(title); ax.axis("off")
-print(f"mean |round trip - original| = {np.abs(up.astype(int) - astronaut).mean():.2f} grey levels")
+for ax, (title, face) in zip(axes, faces.items()):
+    ax.imshow(face); ax.set_title(title); ax.axis("off")
+round_trip = np.abs(up.astype(int) - astronaut).mean()
+print(f"mean |round trip - original| = {round_trip:.2f} grey levels")
 
 # %% [markdown]
 # ## 5. From a file to a Keras input
@@ -243,17 +261,22 @@ print("batch:       ", batch.shape)
 def opencv_like_keras(flag: int) -> np.ndarray:
     return cv2.resize(rgb, (150, 150), interpolation=flag).astype("float32")
 
+apart, swapped = {}, {}
+print(f"{'mean |keras - opencv(RGB)|':>46s}   channels swapped")
 for name in ("INTER_NEAREST_EXACT", "INTER_NEAREST"):
     same_size = opencv_like_keras(getattr(cv2, name))
-    print(f"{name:19s} mean |keras - opencv(RGB)| = {np.abs(array - same_size).mean():5.2f}   "
-          f"channels swapped: {np.abs(array - same_size[..., ::-1]).mean():5.2f}")
+    apart[name] = np.abs(array - same_size).mean()
+    swapped[name] = np.abs(array - same_size[..., ::-1]).mean()
+    print(f"{name:19s} {apart[name]:26.2f}   {swapped[name]:16.2f}")
 assert np.array_equal(array, opencv_like_keras(cv2.INTER_NEAREST_EXACT))
-print("keras.utils.load_img == cv2.imread + BGR2RGB + resize(INTER_NEAREST_EXACT): PASS")
+assert min(swapped.values()) > max(apart.values())
+print("load_img == imread + BGR2RGB + resize(INTER_NEAREST_EXACT): PASS")
 
 # %% [markdown]
-# Equal, pixel for pixel, with the same resampling rule; 12 to 13 grey levels apart on average
-# with OpenCV's older rule, on this detailed photo. With the channels swapped the two are far
-# apart whatever the rule: a BGR/RGB mix-up is never a small error.
+# Equal, pixel for pixel, with the same resampling rule. With OpenCV's older rule they differ
+# (the second row): on a detailed photo, the pixel one step away is often quite another colour.
+# With the channels swapped they are further apart still, whatever the rule: a BGR/RGB mix-up
+# is never a small error.
 
 # %% [markdown]
 # ## Exercises
