@@ -26,8 +26,9 @@
 # - SGD, momentum, Nesterov, AdaGrad, RMSprop and Adam written from scratch, matching
 #   `keras.optimizers` step for step, and their paths on an ill-conditioned loss surface
 #
-# **Run time**: quick mode about half a minute on a 2-core CPU; full mode (49,000 real CIFAR-10
-# images for the two-layer net) a few minutes on a CPU.
+# **Run time**: quick mode 15-100 s on a 2-core CPU (the lower figure on an idle machine, the
+# higher with other work running beside it); full mode (49,000 real CIFAR-10 images for the
+# two-layer net) a few minutes on a CPU.
 
 # %% [markdown]
 # ## Setup
@@ -413,8 +414,8 @@ class AdaGrad:
 
     def step(self, params: dict, grads: dict) -> None:
         for k in params:
-            start = np.full_like(params[k], self.initial)
-            cache = self.cache.setdefault(k, start)
+            first = np.full_like(params[k], self.initial)
+            cache = self.cache.setdefault(k, first)
             cache += grads[k] ** 2
             params[k] -= self.lr * grads[k] / np.sqrt(cache + self.eps)
 

@@ -29,8 +29,9 @@
 # - batch normalisation: what it computes, why it behaves differently in training and at
 #   inference, and how to freeze it
 #
-# **Run time**: about a minute on a 2-core CPU in either mode (random inputs, and scikit-learn's
-# 1,797 digits, which ship with the library: nothing is downloaded).
+# **Run time**: quick mode 30-190 s on a 2-core CPU (the lower figure on an idle machine, the
+# higher with other work running beside it); full mode the same: random inputs and
+# scikit-learn's 1,797 digits, which ship with the library (nothing is downloaded).
 
 # %% [markdown]
 # ## Setup
