@@ -206,9 +206,8 @@ def relative_error(a: np.ndarray, b: np.ndarray) -> float:
 # %% [markdown]
 # CS231n's rule of thumb for the relative error: above 1e-2 the gradient is probably wrong;
 # 1e-4 to 1e-2 is suspicious; below 1e-7 you are done (with kinks such as ReLU, 1e-4 can be fine).
-# The sigmoid neuron's gradient passes. From here on the chapter uses the course's copies of our
-# two functions, `numeric_gradient` and `rel_error` in `course_utils.gradcheck`, after checking
-# that they give our numbers.
+# The sigmoid neuron's gradient passes. From here on we use the course's copies of both
+# functions (`course_utils.gradcheck`), checked against ours.
 
 # %%
 def neuron(wx: np.ndarray) -> float:
@@ -389,8 +388,7 @@ class SGD:
 
 
 # %% [markdown]
-# Momentum keeps one velocity array per parameter, created at the first step; `nesterov=True`
-# switches to the look-ahead step.
+# Momentum keeps a velocity per parameter; `nesterov=True` takes the look-ahead step.
 
 # %%
 class Momentum:
@@ -460,10 +458,9 @@ class Adam:
 # steps with our code and with Keras (on a `float64` `keras.Variable`, the gradient computed the
 # same way), and every intermediate point must agree.
 #
-# Keras turns Python numbers into `float32` before using them (a momentum of 0.9 becomes
-# 0.89999998). So both sides get settings that `float32` holds exactly: learning rates that are
-# powers of two (or 3/32), the others rounded once by `f32` below. Then "agree" means to 1e-10,
-# not merely to 1e-6.
+# Keras turns Python numbers into `float32` (a momentum of 0.9 becomes 0.89999998), so both
+# sides get settings that `float32` holds exactly: learning rates that are powers of two (or
+# 3/32), the others rounded once by `f32` below. Then they agree to 1e-10, not just 1e-6.
 
 # %%
 CURV = np.array([0.25, 20.0])  # curvature along w0 and w1: 80 times steeper
@@ -530,9 +527,9 @@ for name, (ours, theirs) in setups.items():
 # ## 7. Their paths on the bowl
 # **Predict:** which optimiser zig-zags across the narrow valley at every step, which one runs
 # past the minimum along the long, shallow direction and has to turn back, and which one ends
-# closest to the minimum? The plot shows the paths; the table after it gives them in numbers:
-# how often each one crosses the valley floor ($w_1 = 0$), how far from the floor it still strays
-# in its last 20 steps, and the largest $w_0$ it reaches (above 0 means it ran past the minimum).
+# closest to the minimum? The plot shows the paths; the table counts each one's crossings of
+# the valley floor ($w_1 = 0$), how far it still strays from the floor in its last 20 steps, and
+# the largest $w_0$ it reaches (above 0: it ran past the minimum).
 
 # %%
 g0, g1 = np.meshgrid(np.linspace(-5, 1.5, 200), np.linspace(-2, 2, 200))
@@ -692,8 +689,7 @@ plot_history(history, title=f"two-layer net, NumPy + our Adam, on {data}");
 # %% [markdown]
 # Watch the gap between the two accuracy curves: when the training accuracy keeps climbing and
 # the validation accuracy stalls, the network is memorising its training images (overfitting,
-# the topic of chapter 06). Quick mode, with only 4,000 training images, shows it within its
-# eight epochs:
+# the topic of chapter 06). Quick mode's 4,000 training images show it within eight epochs:
 
 # %%
 val_acc = history["val_accuracy"][-1]

@@ -145,9 +145,8 @@ plt.show()
 # Activation functions are often compared by a few properties: **monotonic** (never goes down),
 # **unipolar** (outputs of one sign, like $[0, 1]$) or **bipolar** (both signs, like $[-1, 1]$),
 # **linear** or **non-linear**, and **continuous** or **binary** (only two output values, like the
-# step function of the original perceptron). We measure them on the grid rather than take them
-# on trust, adding the step and the identity for contrast. `describe` tests each property on the
-# sampled values:
+# step function of the original perceptron). `describe` measures each property on the grid,
+# for our six and, for contrast, the step and the identity:
 
 # %%
 def describe(f) -> dict:
@@ -476,9 +475,8 @@ compare_histories(runs, metrics=("loss", "accuracy"), legend_below=True,
 # 0.057$, section 6) and after 10 layers nothing is left of it, nor of the gradient. Both stay
 # at $\ln 10 \approx 2.303$, the loss of a uniform guess (their two curves lie on top of each
 # other). Glorot and He both learn; section 6 showed why He, made for ReLU, keeps the signal's
-# scale through ten layers where Glorot lets it fade. Plain SGD at this learning rate can wobble
-# with ten layers; batch normalisation (next section) keeps every layer's input in scale
-# throughout training. The checks:
+# scale through ten layers where Glorot lets it fade. Plain SGD at this rate can wobble with ten
+# layers; batch normalisation (next section) keeps each layer's input in scale. The checks:
 
 # %%
 for name in ("zero", "small (0.01)"):
@@ -490,8 +488,7 @@ for name, bound in (("Glorot", 2.0), ("He", 2.0),
               at_most=bound)
 
 # %% [markdown]
-# A lower training loss is not the same as a better model (chapter 06 is about the difference).
-# This run's ranking on the two measures:
+# A lower training loss is not a better model (chapter 06). This run's ranking on both:
 
 # %%
 lowest = min(final_loss, key=final_loss.get)
@@ -562,15 +559,14 @@ print(f"largest difference now: {mode_gap():.2f}")
 # left is this one batch's own mean and spread lying off the data's: exactly what inference
 # mode is meant to ignore.
 #
-# Two practical consequences. A model must be switched to inference mode to predict; Keras'
-# `fit`, `evaluate` and `predict` do it for you. And when you fine-tune a pretrained network,
-# its batch-norm layers are often frozen, so that a few small batches of yours cannot overwrite
-# statistics learnt on millions of images (chapter 07 tries both ways). To freeze one, set
-# `trainable = False`: in Keras 3 a `BatchNormalization` layer that is not trainable runs in
-# inference mode, even inside `fit`, even when called with `training=True`. You will also read
-# the advice to call the base with `training=False`; chapter 07 tests whether `fit` respects
-# that flag in your Keras (3.13 and 3.15 do not). Our layer, frozen, goes through a `fit` on
-# data of another mean:
+# Two practical consequences. A model must predict in inference mode; Keras' `fit`, `evaluate`
+# and `predict` switch for you. And fine-tuning a pretrained network often freezes its
+# batch-norm layers, so that a few small batches of yours cannot overwrite statistics learnt on
+# millions of images (chapter 07 tries both ways). Freeze one with `trainable = False`: in
+# Keras 3 a `BatchNormalization` layer that is not trainable runs in inference mode, even inside
+# `fit` and even when called with `training=True`. (Calling the base with `training=False`, also
+# often advised, is overridden by `fit` in Keras 3.13 and 3.15; chapter 07 tests yours.) Our
+# layer, frozen, goes through a `fit` on data of another mean:
 
 # %%
 bn.trainable = False  # frozen, as for fine-tuning
