@@ -27,7 +27,7 @@
 # - why nobody classifies images with kNN on raw pixels: it is slow at test time, and pixel
 #   distance does not measure what an image shows
 #
-# **Run time**: quick mode 20-100 s on a 2-core CPU (the lower figure on an idle machine, the
+# **Run time**: quick mode 20-120 s on a 2-core CPU (the lower figure on an idle machine, the
 # higher with other work running beside it); full mode (5,000 real CIFAR-10 training images, as
 # in CS231n) about the same, plus a one-time 170 MB download.
 

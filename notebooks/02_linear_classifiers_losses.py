@@ -27,7 +27,7 @@
 # - how to train a linear SVM and a softmax classifier with mini-batch SGD, and what their
 #   weights look like as images
 #
-# **Run time**: quick mode 12-80 s on a 2-core CPU (the lower figure on an idle machine, the
+# **Run time**: quick mode 12-90 s on a 2-core CPU (the lower figure on an idle machine, the
 # higher with other work running beside it); full mode (49,000 real CIFAR-10 training images)
 # about a minute more, plus the one-time download.
 
