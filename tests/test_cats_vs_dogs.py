@@ -205,6 +205,8 @@ class _KaggleServer:
 def _register_kaggle(monkeypatch, url: str) -> None:
     entry = dataclasses.replace(registry.get("cats_vs_dogs_kaggle"), urls=(url,))
     monkeypatch.setitem(registry.REGISTRY, "cats_vs_dogs_kaggle", entry)
+    # The login goes to one host only: here the local stand-in for www.kaggle.com.
+    monkeypatch.setitem(download.LOGIN_HOSTS, "kaggle", "127.0.0.1")
 
 
 def test_kaggle_fallback_uses_credentials_from_the_environment(full_mode, file_server, monkeypatch,

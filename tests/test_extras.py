@@ -27,6 +27,8 @@ def test_an_install_that_would_change_numpy_is_refused_and_numpy_stays():
 
 
 def test_a_failing_extra_is_reported_with_the_chapter_it_costs(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "full")  # full mode installs; quick mode only reports
+
     def broken() -> None:
         raise extras.ExtraUnavailableError("no C++ compiler: pydensecrf2 compiles from source")
 
@@ -37,7 +39,17 @@ def test_a_failing_extra_is_reported_with_the_chapter_it_costs(monkeypatch, caps
     assert "no C++ compiler" in report["crf"]
     out = capsys.readouterr().out
     assert "missing: pydensecrf2" in out and "Chapter 11" in out and "mean-field" in out
+    monkeypatch.setattr(extras, "crf_available", lambda: False)
     assert not extras.ensure("crf")
+
+
+def test_quick_mode_reports_a_missing_extra_and_installs_nothing(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setattr(extras, "crf_available", lambda: False)
+    monkeypatch.setitem(extras.INSTALLERS, "crf", lambda: pytest.fail("quick mode ran pip"))
+    assert not extras.ensure("crf")
+    out = capsys.readouterr().out
+    assert "missing: pydensecrf2" in out and "Quick mode installs nothing" in out
 
 
 def test_main_rejects_unknown_extras(capsys):
