@@ -223,6 +223,16 @@ def test_chapter_11_runs_after_10_on_one_worker_and_the_longest_go_first():
     assert [[p.name[:2] for p in c] for c in alone] == [["11"]]
 
 
+def test_a_fresh_clone_schedules_by_the_headers_stated_run_times():
+    paths = [Path("notebooks/00_setup_and_image_basics.ipynb"),
+             Path("notebooks/04_activations_initialisation.ipynb")]
+    expected = executor.expected_seconds(paths, {})
+    low, high = executor.stated_run_time(nbformat.read(paths[1], as_version=4))
+    assert expected[paths[1].stem] == (low + high) / 2 > expected[paths[0].stem]
+    measured = executor.expected_seconds(paths, {paths[1].stem: 5.0})
+    assert measured[paths[1].stem] == 5.0  # an earlier run's time wins
+
+
 def test_the_checked_outputs_are_compared_as_nbval_compares_them():
     patterns = executor.sanitize_patterns()
     stored = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),

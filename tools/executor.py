@@ -499,6 +499,17 @@ def run_time_claim(path: Path, seconds: float) -> str:
     return ""
 
 
+def expected_seconds(paths: list[Path], history: dict[str, float]) -> dict[str, float]:
+    """Each chapter's seconds for the schedule: from an earlier run in the same folder, else the
+    middle of its header's stated quick-mode range (a fresh clone has no earlier run)."""
+    expected = dict(history)
+    for path in paths:
+        stated = stated_run_time(nbformat.read(path, as_version=4))
+        if path.stem not in expected and stated is not None:
+            expected[path.stem] = sum(stated) / 2
+    return expected
+
+
 def schedule(paths: list[Path], history: dict[str, float]) -> list[list[Path]]:
     """Chains of chapters to run one after another (a chapter after the one it needs), longest
     first by the seconds of an earlier run (`history`), so that two workers finish together."""
@@ -543,6 +554,7 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
             history = {r["chapter"]: r["seconds"] for r in json.loads(previous.read_text())}
         except (ValueError, KeyError, TypeError):
             history = {}
+    history = expected_seconds(paths, history)
     if checkpoints is None:  # a fresh one per pass, inside the course: the chapters print it
         checkpoints = out / "checkpoints"
         shutil.rmtree(checkpoints, ignore_errors=True)
