@@ -338,10 +338,11 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
     from course_utils import precision
 
     device, _ = precision.accelerator()
-    policy = precision.use_best_policy()
-    # Quick mode and CPUs repeat a run exactly. A full run on an accelerator trades that for
-    # speed: TensorFlow's deterministic kernels are slower, and they switch Keras' XLA off.
+    # Quick mode and CPUs repeat a run exactly, in float32. A full run on an accelerator trades
+    # that for speed: mixed precision, and not TensorFlow's deterministic kernels (slower, and
+    # they switch Keras' XLA off).
     fast = not is_quick() and device != "cpu"
+    policy = precision.use_best_policy(fast)
     seed_everything(seed, deterministic=not fast)
     env = Env(
         where=where(),

@@ -27,6 +27,17 @@ def test_this_cpu_keeps_float32():
         keras.mixed_precision.set_global_policy("float32")
 
 
+def test_quick_mode_keeps_float32_on_a_t4(monkeypatch):
+    monkeypatch.setattr(precision, "accelerator", lambda: ("gpu", (7, 5)))
+    try:
+        assert precision.use_best_policy(fast=False) == "float32"
+        assert keras.mixed_precision.dtype_policy().name == "float32"
+        assert precision.use_best_policy(fast=True) == "mixed_float16"
+        assert keras.mixed_precision.dtype_policy().name == "mixed_float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.fixture
 def digits():
     from course_utils.datasets import mnist
