@@ -14,6 +14,7 @@ export PYTHONDONTWRITEBYTECODE :=
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
 	@echo "make lab         open the chapters in JupyterLab"
+	@echo "make lint        ruff (lint, format check) and mypy (course_utils' types); part of make test"
 	@echo "make test        unit tests + every chapter once (quick mode, offline): as students get"
 	@echo "                 it (exercises unsolved) and every solution graded in the same run"
 	@echo "make test-one NB=notebooks/05_convnet_basics.ipynb   one chapter, the same way"
@@ -47,11 +48,18 @@ course: install
 lab: install
 	$(VENV)/bin/jupyter lab notebooks
 
+# The linter, the format check and the type checker (configured in pyproject.toml).
+LINTED := course_utils tools tests benchmarks notebooks
+lint: install-instructor
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+
 # The quick suite: unit tests, then every chapter once (quick mode, offline, a throw-away
 # checkpoint folder), into build/runs/local/: each must run, print its checked outputs, print NOT
 # DONE in every exercise check, and PASS every check with the solution (COURSE_GRADING=1) in the
 # same kernel. Uses a GPU if TensorFlow sees one.
-test: install-instructor
+test: install-instructor lint
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 	$(PY) tools/executor.py --mode quick --out $(RUNS)/local $(NOTEBOOKS)
 
