@@ -158,7 +158,7 @@ def mathjax(static: Path, cache: Path) -> None:
             download.download_file([MATHJAX_URL], tarball, MATHJAX_SHA256, show_progress=False)
         except download.DownloadError as err:
             raise SystemExit(f"{err}\nThe site serves its own MathJax, fetched once from npm's "
-                             f"registry: connect to the network, or put that file at {tarball}")
+                             f"registry: connect to the network, or put that file at {tarball}") from err
         download.record_verified(tarball, MATHJAX_SHA256)
     target = static / "mathjax"
     shutil.rmtree(target, ignore_errors=True)

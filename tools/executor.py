@@ -241,7 +241,7 @@ class PeakMemory:
                 self.peak, self.peak_cell = total, cell
             self._stop.wait(0.2)
 
-    def start(self) -> "PeakMemory":
+    def start(self) -> PeakMemory:
         self._thread.start()
         return self
 
@@ -271,7 +271,7 @@ def exercises_of(student: nbformat.NotebookNode, source: Path) -> list[tuple[str
     if not (len(solutions) == len(checks) == len(titles)):
         raise ValueError(f"{source.name}: {len(titles)} exercises, {len(solutions)} solutions, "
                          f"{len(checks)} checks")
-    return [(t, i, s, c) for t, s, (i, c) in zip(titles, solutions, checks)]
+    return [(t, i, s, c) for t, s, (i, c) in zip(titles, solutions, checks, strict=True)]
 
 
 def kernel_environment(runtime: Runtime, work: Path, checkpoints: Path) -> dict[str, str]:

@@ -165,7 +165,7 @@ def sync(py: Path) -> Path:
     checked_before = [c for c in nb.cells if is_checked(c)]
     if [c.source for c in checked_now] != [c.source for c in checked_before]:
         raise SystemExit(f"{py.name}: a checked cell was added, removed or changed: build and record it")
-    pairs = list(zip(text.cells, nb.cells))
+    pairs = list(zip(text.cells, nb.cells, strict=False))
     if len(text.cells) == len(nb.cells) and all(a.cell_type == b.cell_type for a, b in pairs):
         for new, old in pairs:
             old.source, old.metadata = new.source, new.metadata
@@ -173,7 +173,7 @@ def sync(py: Path) -> Path:
         return out
     build(py)
     rebuilt = nbformat.read(out, as_version=4)
-    for new, old in zip([c for c in rebuilt.cells if is_checked(c)], checked_before):
+    for new, old in zip([c for c in rebuilt.cells if is_checked(c)], checked_before, strict=True):
         new.outputs, new.execution_count = old.outputs, old.execution_count
     nbformat.write(rebuilt, out)
     return out

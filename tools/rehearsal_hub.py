@@ -166,7 +166,7 @@ def _write_keras_h5(path: Path, model) -> None:
             group = f.create_group(layer.name)
             names = [f"{layer.name}/{w.path.split('/')[-1]}:0" for w in layer.weights]
             group.attrs["weight_names"] = [n.encode() for n in names]
-            for name, weight in zip(names, layer.weights):
+            for name, weight in zip(names, layer.weights, strict=True):
                 shape = tuple(weight.shape)
                 scale = np.sqrt(2.0 / max(1, int(np.prod(shape[:-1])))) if len(shape) > 1 else 0.0
                 value = rng.normal(0, scale, shape) if scale else np.zeros(shape)

@@ -215,7 +215,7 @@ def main() -> int:
               f"peak in {row['peak_cell']}", flush=True)
     # Measured again now, to keep the faster reading (another job may have shared the CPU).
     speedup = min(speedup, T4_SUSTAINED_GFLOPS["float32"] / cpu_gflops())
-    for row, fits in zip(rows, all_fits):
+    for row, fits in zip(rows, all_fits, strict=True):
         row["full_cpu_s"], row["full_t4_s"] = estimate(fits, row["wall_s"], speedup)
     report = write_report(rows, args.out / "report.md", speedup)
     print(report)

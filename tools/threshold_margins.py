@@ -42,7 +42,7 @@ def measure(chapter: str, seed: int, show: dict[str, str]) -> dict[str, dict]:
     work = Path(tempfile.mkdtemp(prefix=f"margins-{chapter}-{seed}-"))
     log = work / "thresholds.jsonl"
     probe = ("import json as _j\nprint('SHOW' + _j.dumps({k: float(eval(v)) "
-             "for k, v in %r.items()}))" % show)
+             f"for k, v in {show!r}.items()}}))")
     runtime = executor.Runtime(name=f"seed {seed}", env={"COURSE_SEED": str(seed),
                                                          "COURSE_THRESHOLD_LOG": str(log)})
     # the probe makes the run go on past a failing cell: a failing check must not hide the
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     show = dict(item.split("=", 1) for item in args.show)
     jobs = [(c, s) for c in chapters for s in args.seeds]
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(jobs, pool.map(measure, *zip(*jobs), [show] * len(jobs))))
+        results = dict(zip(jobs, pool.map(measure, *zip(*jobs, strict=True), [show] * len(jobs)), strict=True))
     print(f"{'ch':4s} {'check':50s} {'bounds':>14s} {'lowest':>9s} {'highest':>9s}  "
           f"values (seeds {args.seeds})")
     bad = 0
