@@ -3,7 +3,7 @@ batch of photos of any size ready for a Keras model."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

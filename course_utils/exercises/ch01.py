@@ -3,7 +3,7 @@ and leave-one-out accuracy."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

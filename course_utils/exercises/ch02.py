@@ -3,7 +3,7 @@ from logits, and the Crammer-Singer hinge loss with its gradient, all safe for e
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -4,7 +4,7 @@ gradient), AdamW (against keras.optimizers.AdamW) and Nesterov's original look-a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (dX, dW, db)"
         errors = []
-        for (name, want), have in zip(expected.items(), got):
+        for (name, want), have in zip(expected.items(), got, strict=True):
             have = np.asarray(have, dtype=np.float64)
             if name == "dW" and have.shape == want.T.shape:
                 return False, f"dW has shape {have.shape}, expected {want.shape} like W: a transpose is missing"
@@ -154,10 +154,10 @@ def check_nesterov_lookahead(fn: Callable, seed: int | None = None) -> None:
         for _ in range(steps):
             opt.apply_gradients([(grad(var.numpy()), var)])
             keras_path.append(var.numpy())
-        keras_path = np.array(keras_path)
-        passed, how = compare(ws + mu * vs, keras_path, rtol=1e-9, atol=1e-12, what="w + mu v")
+        keras_ws = np.array(keras_path)
+        passed, how = compare(ws + mu * vs, keras_ws, rtol=1e-9, atol=1e-12, what="w + mu v")
         if not passed:
-            if np.allclose(ws, keras_path, rtol=1e-9, atol=1e-12):
+            if np.allclose(ws, keras_ws, rtol=1e-9, atol=1e-12):
                 how += " (your w path is Keras' own path: write the original rule, gradient at w + mu v)"
             return False, f"{how} (on a {d}-dimensional bowl, lr {lr})"
         return True, (f"{steps} steps on a random {d}-dimensional bowl: w + mu v == the path of "

@@ -4,7 +4,7 @@ training step on conv feature maps (against keras.layers.BatchNormalization)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
         got = call(fn, x.copy(), gamma.copy(), beta.copy(), moving_mean.copy(), moving_var.copy(), momentum, eps)
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (y, new_moving_mean, new_moving_var)"
-        for name, have, want in zip(("y", "new_moving_mean", "new_moving_var"), got, expected):
+        for name, have, want in zip(("y", "new_moving_mean", "new_moving_var"), got, expected, strict=True):
             passed, how = compare(have, want, rtol=1e-8, atol=1e-10, what=name)
             if not passed:
                 have = np.asarray(have, dtype=np.float64)

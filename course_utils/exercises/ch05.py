@@ -3,7 +3,7 @@ Keras computes them, and a receptive field measured with a gradient."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -93,7 +93,8 @@ def _random_stack(rng: np.random.Generator):
                 spec.append(("pool", (k, k), k))
             else:
                 s = int(rng.choice([1, 2]))
-                spec.append(("conv", tuple(int(v) for v in rng.integers(s, 6, size=2)), s))
+                kh, kw = (int(v) for v in rng.integers(s, 6, size=2))
+                spec.append(("conv", (kh, kw), s))
         field, jump, size = np.ones(2, int), 1, np.array([64, 56])
         for _, kernel, stride in spec:
             field, jump = field + (np.array(kernel) - 1) * jump, jump * stride

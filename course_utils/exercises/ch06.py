@@ -3,12 +3,12 @@ augmentation for digits that keeps every label true."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from .checking import call, fresh_seed, run
 from ..plots import smooth_curve
+from .checking import call, fresh_seed, run
 
 
 def _noisy_curve(rng: np.random.Generator) -> list[float]:

@@ -4,7 +4,8 @@ a given block on, and the receptive field of a stack of convolutions and pooling
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def vgg_like_base(filters: tuple[int, ...] = (2, 2, 4, 4, 4), size: int = 32) ->
 
     inputs = keras.Input((size, size, 3))
     x = inputs
-    for block, (n_convs, width) in enumerate(zip(VGG16_CONVS_PER_BLOCK, filters), start=1):
+    for block, (n_convs, width) in enumerate(zip(VGG16_CONVS_PER_BLOCK, filters, strict=True), start=1):
         for i in range(1, n_convs + 1):
             x = layers.Conv2D(width, 3, padding="same", activation="relu",
                               name=f"block{block}_conv{i}")(x)
@@ -81,8 +82,8 @@ def check_unfreeze_from(fn: Callable, seed: int | None = None) -> None:
             base.trainable = start_trainable  # as the chapter leaves it: all frozen, or all trainable
             start = "a frozen base" if not start_trainable else "a fully trainable base"
             call(fn, base, f"block{k}")
-            want = [l.name for l in base.layers if _block_number(l.name) >= k]
-            got = [l.name for l in base.layers if l.trainable and _block_number(l.name) > 0]
+            want = [ly.name for ly in base.layers if _block_number(ly.name) >= k]
+            got = [ly.name for ly in base.layers if ly.trainable and _block_number(ly.name) > 0]
             n_want = sum(2 * n for n in VGG16_CONVS_PER_BLOCK[k - 1:])
             n_got = len(base.trainable_weights)
             if got != want:

@@ -3,7 +3,8 @@ steps in the right order, and the parameters of each layer of a network."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def check_ten_crops(fn: Callable, seed: int | None = None) -> None:
     run("8.1 (ten crops)", body, seed=seed, repeat="ch08.check_ten_crops(ten_crops, seed={seed})")
 
 
-def _files(n: int, seed: int) -> tuple[Any, dict[bytes, np.ndarray], list[int]]:
+def _files(n: int, seed: int) -> tuple[Any, dict[bytes, np.ndarray], np.ndarray]:
     """n 'files' (names and unique labels), the image each decodes to, and a decode counter."""
     import tensorflow as tf
 
@@ -75,7 +76,7 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         n, batch_size = int(rng.integers(30, 50)), int(rng.integers(4, 9))
         files, images, labels = _files(n, seed)
-        by_label = {int(lab): images[name] for name, lab in zip(images, labels)}
+        by_label = {int(lab): images[name] for name, lab in zip(images, labels, strict=True)}
         decoded = [0]
 
         def read(name: Any) -> np.ndarray:
@@ -98,7 +99,8 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
                 return False, f"the {what} pipeline is a {type(ds).__name__}, not a tf.data.Dataset"
             passes = []
             for _ in range(2):
-                orders, shifts = [], []
+                orders: list[int] = []
+                shifts: list[float] = []
                 for x, y in ds:
                     x, y = np.asarray(x), np.asarray(y)
                     if x.shape[1:] != (6, 5, 3) or x.ndim != 4 or len(x) != len(y):
@@ -126,8 +128,8 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
                     return False, "training: the images are not augmented"
                 if np.any(shift1 >= 1) or np.any(shift1 < 0):
                     return False, "training: some images were augmented twice (or more)"
-                same = {k: s for k, s in zip(order1, shift1)}
-                if all(np.isclose(same[k], s) for k, s in zip(order2, shift2)):
+                same = {k: s for k, s in zip(order1, shift1, strict=True)}
+                if all(np.isclose(same[k], s) for k, s in zip(order2, shift2, strict=True)):
                     return False, ("training: each image got the same augmentation in both passes: "
                                    "augment after the cache")
                 first = shift1[:batch_size]
@@ -195,7 +197,7 @@ def check_layer_parameters(fn: Callable, seed: int | None = None) -> None:
             if not passed:
                 detail = f"input {input_shape}, spec {spec}: {how}; Keras counts {expected}"
                 if np.asarray(got).shape == np.asarray(expected).shape:
-                    no_bias = [c - s[1] if c else 0 for c, s in zip(expected, spec)]
+                    no_bias = [c - s[1] if c else 0 for c, s in zip(expected, spec, strict=True)]
                     if list(np.asarray(got)) == no_bias:
                         detail += " (each filter and each dense unit has a bias too)"
                 return False, detail

@@ -3,7 +3,7 @@ image's size, and the evidence *against* a class (the counterfactual map)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -3,7 +3,7 @@ of an ASPP block, and mean IoU over a dataset seen batch by batch."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -106,7 +106,7 @@ def check_aspp_parameters(fn: Callable, aspp: Callable, seed: int | None = None)
 def _batches(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Label batches of different sizes and class mixes; class n-1 never occurs anywhere."""
     batches = []
-    for b in range(4):
+    for _ in range(4):
         size = int(rng.integers(2, 6))
         mix = rng.dirichlet(np.full(n - 1, 0.3))
         truth = rng.choice(n - 1, size=(size, 9, 11), p=mix)
@@ -143,7 +143,7 @@ def check_dataset_iou(fn: Callable, seed: int | None = None) -> None:
         for truth, pred in batches:
             metric.update_state(truth, pred)
         expected_mean = float(metric.result())
-        expected_iou = _iou_of(sum(_confusion(t, p, n) for t, p in batches))
+        expected_iou = _iou_of(np.sum([_confusion(t, p, n) for t, p in batches], axis=0))
         answer = call(fn, batches, n)
         try:
             iou, mean = answer

@@ -3,7 +3,7 @@ labelling, and one mean-field step with any label compatibility."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -105,7 +105,7 @@ def _softmax(energy: np.ndarray) -> np.ndarray:
 
 def _step_reference(unary, q, kernels, weights, compat, *, norm: str = "symmetric", transpose: bool = False):
     energy = unary.copy()
-    for kernel, weight in zip(kernels, weights):
+    for kernel, weight in zip(kernels, weights, strict=True):
         d = kernel.sum(axis=1)[:, None]
         message = kernel @ (q / np.sqrt(d)) / np.sqrt(d) if norm == "symmetric" else kernel @ q / d
         energy += weight * message @ (compat if transpose else compat.T)
@@ -123,7 +123,7 @@ def check_mean_field_step(fn: Callable, seed: int | None = None) -> None:
         appearance = _kernel(rng, n)
         kernels, weights = [smooth, appearance], [float(rng.uniform(1, 4)), float(rng.uniform(2, 6))]
         q = _softmax(-unary)
-        parts = []
+        parts: list[str] = []
         for name, compat in (("Potts", 1.0 - np.eye(c)), ("asymmetric", rng.uniform(0, 2, (c, c)) * (1 - np.eye(c)))):
             expected = _step_reference(unary, q, kernels, weights, compat)
             got = call(fn, unary.copy(), q.copy(), [k.copy() for k in kernels], list(weights), compat.copy())

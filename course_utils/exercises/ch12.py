@@ -3,7 +3,7 @@ hard negative mining, and Gaussian soft-NMS."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,8 +65,8 @@ def _nms_per_class_reference(boxes: np.ndarray, scores: np.ndarray, classes: np.
     for k in np.unique(classes):
         of_class = np.flatnonzero(classes == k)
         keep.extend(of_class[bx.non_max_suppression(boxes[of_class], scores[of_class], iou_threshold)])
-    keep = np.array(keep, dtype=int)
-    return keep[np.argsort(-scores[keep], kind="stable")]
+    kept = np.array(keep, dtype=int)
+    return kept[np.argsort(-scores[kept], kind="stable")]
 
 
 def check_nms_per_class(fn: Callable, seed: int | None = None) -> None:
@@ -175,7 +175,7 @@ def check_soft_nms(fn: Callable, seed: int | None = None) -> None:
         got_keep = np.asarray(got[0]).reshape(-1)
         detail = f"33 boxes around 6 objects, sigma 0.5, threshold 0.01: {len(keep)} picked"
         if got_keep.shape != keep.shape or not np.array_equal(got_keep, keep):
-            first = next((i for i, (a, b) in enumerate(zip(got_keep, keep)) if a != b),
+            first = next((i for i, (a, b) in enumerate(zip(got_keep, keep, strict=False)) if a != b),
                          min(len(got_keep), len(keep)))
             detail += (f"; you pick {len(got_keep)}, first difference at pick {first} "
                        f"(yours {got_keep[first] if first < len(got_keep) else 'none'}, "
