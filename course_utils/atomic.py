@@ -113,6 +113,7 @@ def locked(path: Path, waiting: str | None = None) -> Iterator[None]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     told = False
+    held: int | None = None  # the lock file's descriptor while we hold its lock
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -125,11 +126,11 @@ def locked(path: Path, waiting: str | None = None) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError:  # no locks on this file system
             os.close(fd)
-            fd = None
             break
         try:  # the holder before us deletes the lock file: then ours is stale, take the new one
             mine, now = os.fstat(fd), os.stat(path)
             if (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino):
+                held = fd
                 break
         except FileNotFoundError:
             pass
@@ -137,9 +138,9 @@ def locked(path: Path, waiting: str | None = None) -> Iterator[None]:
     try:
         yield
     finally:
-        if fd is not None:
+        if held is not None:
             path.unlink(missing_ok=True)  # while still holding it: see above
-            os.close(fd)
+            os.close(held)
 
 
 def write_text(dest: Path, text: str) -> Path:

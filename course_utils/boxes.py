@@ -94,16 +94,16 @@ def yolo_encode(
     """
     S, B, C = grid_size, boxes_per_cell, num_classes
     corners = _as_corners(boxes)
-    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    if len(labels) != len(corners):
-        raise ValueError(f"{len(corners)} boxes but {len(labels)} labels")
+    classes = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if len(classes) != len(corners):
+        raise ValueError(f"{len(corners)} boxes but {len(classes)} labels")
     if corners.size and (corners.min() < 0 or corners.max() > 1):
         raise ValueError("yolo_encode wants corners as fractions of the image (0..1): "
                          "divide pixel corners by the image size")
-    if ((labels < 0) | (labels >= C)).any():
-        raise ValueError(f"labels must be in 0..{C - 1}; got {labels.tolist()}")
+    if ((classes < 0) | (classes >= C)).any():
+        raise ValueError(f"labels must be in 0..{C - 1}; got {classes.tolist()}")
     target = np.zeros((S, S, B * 5 + C), dtype=np.float32)
-    for (cx, cy, w, h), label in zip(corners_to_centers(corners), labels):
+    for (cx, cy, w, h), label in zip(corners_to_centers(corners), classes, strict=True):
         col, row = min(int(cx * S), S - 1), min(int(cy * S), S - 1)
         if target[row, col, 4] > 0:
             raise ValueError(
@@ -203,10 +203,11 @@ def ssd_default_boxes(
     list per map. Order: map, row, column, ratio.
     """
     sizes = list(feature_map_sizes)
-    if aspect_ratios and isinstance(aspect_ratios[0], (int, float)):
-        per_map = [list(aspect_ratios)] * len(sizes)  # type: ignore[list-item]
-    else:
-        per_map = [list(r) for r in aspect_ratios]  # type: ignore[union-attr]
+    flat = [float(a) for a in aspect_ratios if isinstance(a, (int, float))]
+    lists = [[float(a) for a in r] for r in aspect_ratios if not isinstance(r, (int, float))]
+    if flat and lists:
+        raise ValueError("aspect_ratios: give one list of numbers, or one list per feature map")
+    per_map = [flat] * len(sizes) if flat else lists
     if len(per_map) != len(sizes):
         raise ValueError(f"{len(sizes)} feature maps but {len(per_map)} lists of aspect ratios")
     if any(a <= 0 for ratios in per_map for a in ratios):
@@ -214,7 +215,7 @@ def ssd_default_boxes(
     scales = ssd_scales(len(sizes), s_min, s_max)
     next_scales = np.append(scales[1:], 1.0)
     out = []
-    for f, ratios, s, s_next in zip(sizes, per_map, scales, next_scales):
+    for f, ratios, s, s_next in zip(sizes, per_map, scales, next_scales, strict=True):
         shapes = [(s * np.sqrt(a), s / np.sqrt(a)) for a in ratios]
         if 1.0 in ratios:
             shapes.append((np.sqrt(s * s_next),) * 2)
@@ -309,7 +310,7 @@ def average_precision(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: 
     return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
 
 
-def draw_boxes(ax: "Axes", boxes: np.ndarray, color: str = "lime", labels: Sequence[str] | None = None,
+def draw_boxes(ax: Axes, boxes: np.ndarray, color: str = "lime", labels: Sequence[str] | None = None,
                linewidth: float = 2.0, linestyle: str = "-") -> None:
     """Draw corner boxes (in the image's pixel units) on a matplotlib axis."""
     from matplotlib.patches import Rectangle

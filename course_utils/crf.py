@@ -127,5 +127,5 @@ def refine_labels(refine: Callable[..., np.ndarray], images: np.ndarray, probs: 
         raise ValueError(f"need as many probability maps as images (and at least one): "
                          f"{len(images)} images, {len(probs)} maps")
     start = time.perf_counter()
-    labels = np.stack([refine(img, p, params).argmax(-1) for img, p in zip(images, probs)])
+    labels = np.stack([refine(img, p, params).argmax(-1) for img, p in zip(images, probs, strict=True)])
     return labels.astype(np.uint8), (time.perf_counter() - start) / len(images)

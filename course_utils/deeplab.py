@@ -185,7 +185,7 @@ def plot_blocks(shapes: dict[str, tuple[int, ...]], title: str | None = None):
         boxes[name] = ax.text(x, y, f"{name}\n{'x'.join(str(d) for d in shapes[name])}", ha="center",
                               va="center", fontsize=9, bbox=dict(boxstyle="round", fc=colour, ec="grey"))
     for a, b in arrows:
-        (xa, ya), (xb, yb) = where[a], where[b]
+        ya, yb = where[a][1], where[b][1]
         start, end = ((1, 0.5), (0, 0.5)) if ya == yb else ((0.5, 0), (0.5, 1))
         ax.annotate("", xy=end, xycoords=boxes[b], xytext=start, textcoords=boxes[a],
                     arrowprops=dict(arrowstyle="->", color="dimgrey"))

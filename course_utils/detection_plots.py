@@ -62,11 +62,11 @@ def show_detections(
     ax.imshow(image)
     if grid_size:
         draw_grid(ax, size, grid_size)
-    labels = [f"{class_names[c]} {s:.2f}" for c, s in zip(classes, scores)]
+    labels = [f"{class_names[c]} {s:.2f}" for c, s in zip(classes, scores, strict=True)]
     if len(boxes):
         pixels = np.asarray(boxes, dtype=float) * size
         draw_boxes(ax, pixels, color="red", linewidth=1.2)
-        for (x, y), label in zip(label_positions(pixels, line_height=0.032 * size), labels):
+        for (x, y), label in zip(label_positions(pixels, line_height=0.032 * size), labels, strict=True):
             ax.text(x, y, label, color="white", fontsize=8, va="bottom",
                     bbox={"facecolor": "red", "alpha": 0.8, "pad": 1, "edgecolor": "none"})
     ax.set_title(title)

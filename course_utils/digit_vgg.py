@@ -49,7 +49,7 @@ def build_digit_vgg_base(input_shape: tuple[int, int, int] = INPUT_SHAPE,
 
     inputs = keras.Input(input_shape)
     x = inputs
-    for block, (n_convs, width) in enumerate(zip(CONVS_PER_BLOCK, filters), start=1):
+    for block, (n_convs, width) in enumerate(zip(CONVS_PER_BLOCK, filters, strict=True), start=1):
         for i in range(1, n_convs + 1):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv{i}")(x)
             x = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name=f"block{block}_bn{i}")(x)

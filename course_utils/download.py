@@ -34,6 +34,8 @@ CHUNK = 1 << 20
 class DownloadError(RuntimeError):
     """No mirror delivered the file (network down, server error, or a cut transfer)."""
 
+    reasons: list[str]  # why each mirror failed, when download_file() raised it
+
 
 class ChecksumError(DownloadError):
     """A file arrived but its checksum is not the one the registry expects."""
@@ -265,8 +267,8 @@ def safe_extract(archive: Path, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
-            for member in zf.infolist():
-                _check_member(target, member.filename)
+            for info in zf.infolist():
+                _check_member(target, info.filename)
             zf.extractall(target)
         return target
     if tarfile.is_tarfile(archive):
@@ -381,8 +383,8 @@ def _from_mirror(entry: DataFile, dest: Path, checksum: str | None, show_progres
         download_file((url,), dest, checksum, retries=2, timeout=MIRROR_TIMEOUT,
                       show_progress=show_progress, limit=limit, retry_timeouts=False)
     except DownloadError as err:
-        reason = getattr(err, "reasons", None) or [str(err)]
-        print(f"The mirror {mirror} could not deliver {entry.filename} ({reason[-1]}): "
+        reasons = getattr(err, "reasons", None) or [str(err)]
+        print(f"The mirror {mirror} could not deliver {entry.filename} ({reasons[-1]}): "
               "downloading it from its publisher.")
         return str(err)
     return None

@@ -206,7 +206,7 @@ def mount_drive() -> Path | None:
     if where() != "colab":
         print(f"Not in Colab: nothing to mount. Checkpoints stay in {checkpoint_dir()}")
         return None
-    from google.colab import drive  # type: ignore[import-not-found]
+    from google.colab import drive
 
     drive.mount(str(DRIVE_ROOT))
     DRIVE_COURSE_DIR.mkdir(parents=True, exist_ok=True)
@@ -272,8 +272,8 @@ def gpu_name() -> str:
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and Keras (and the backend) so a run repeats; with `deterministic`,
     TensorFlow also picks deterministic kernels (which turns Keras' XLA compilation off)."""
-    import numpy as np
     import keras
+    import numpy as np
 
     random.seed(seed)
     np.random.seed(seed)

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def install_mlxtend() -> None:
         pip_install(["mlxtend>=0.23.4"])
 
 
-INSTALLERS = {
+INSTALLERS: dict[str, Callable[[], object]] = {
     "mlxtend": install_mlxtend,
     "assets": install_assets,
     "person_model": install_person_model,

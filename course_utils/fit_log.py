@@ -11,12 +11,13 @@ import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 LOG_VARIABLE = "COURSE_FIT_LOG"
 
 
-def _logged(fit):
+def _logged(fit: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fit)
     def wrapper(self, *args: Any, **kwargs: Any):
         started = time.perf_counter()
@@ -30,7 +31,7 @@ def _logged(fit):
                                       "last": last}) + "\n")
         return history
 
-    wrapper.fit_log = True
+    wrapper.__dict__["fit_log"] = True  # the mark install() looks for
     return wrapper
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # Pixels counted at a time: a whole validation set (1,000 label maps at 384x384 are 147 million
 # pixels) at once would need several GB of int64 temporaries.
 CHUNK_PIXELS = 1 << 22

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 
-def smooth_curve(values: Sequence[float], factor: float = 0.8) -> np.ndarray:
+def smooth_curve(values: Iterable[float], factor: float = 0.8) -> np.ndarray:
     """Exponential moving average: each point is factor * previous + (1 - factor) * value."""
     out, last = [], None
     for v in values:
@@ -27,16 +28,16 @@ def plot_history(
 
     Accepts a Keras `History` object or its `.history` dict.
     """
-    hist = getattr(history, "history", history)
+    hist = cast(Mapping[str, Sequence[float]], getattr(history, "history", history))
     present = [m for m in metrics if m in hist]
     if not present:
         raise ValueError(f"None of {list(metrics)} in the history; it has {sorted(hist)}")
     fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.5), squeeze=False)
-    for ax, metric in zip(axes[0], present):
+    for ax, metric in zip(axes[0], present, strict=True):
         for key, style, label in ((metric, "o-", "training"), (f"val_{metric}", "s-", "validation")):
             if key not in hist:
                 continue
-            values = np.asarray(hist[key], dtype=float)
+            values = np.asarray(hist[key], dtype=np.float64)
             epochs = np.arange(1, len(values) + 1)
             if smooth:  # faint raw points, and the EMA line in the same colour
                 (raw,) = ax.plot(epochs, values, style, alpha=0.25, markersize=3)
@@ -76,17 +77,18 @@ def compare_histories(
     `ylabels` names a metric's axis (default: the metric's key). `legend_below` draws one legend
     for the whole figure under the panels, where it covers no curve, instead of one per panel.
     """
-    hists = {name: getattr(h, "history", h) for name, h in runs.items()}
+    hists = {name: cast(Mapping[str, Sequence[float]], getattr(h, "history", h))
+             for name, h in runs.items()}
     present = [m for m in metrics if any(m in h for h in hists.values())]
     if not present:
         raise ValueError(f"None of {list(metrics)} in any run; the first has {sorted(next(iter(hists.values()), {}))}")
     fig, axes = plt.subplots(1, len(present), figsize=(5 * len(present), 3.5 + 0.4 * legend_below),
                              squeeze=False, layout="constrained" if legend_below else None)
     handles: dict[str, plt.Line2D] = {}
-    for ax, metric in zip(axes[0], present):
+    for ax, metric in zip(axes[0], present, strict=True):
         for name, hist in hists.items():
             if metric in hist:
-                values = np.asarray(hist[metric], dtype=float)
+                values = np.asarray(hist[metric], dtype=np.float64)
                 if smooth:
                     values = smooth_curve(values, smooth)
                 (handles[name],) = ax.plot(np.arange(1, len(values) + 1), values, "o-", markersize=3, label=name)
@@ -266,9 +268,9 @@ def show_predictions(
     def name(i: int) -> str:
         return str(class_names[i]) if class_names is not None else str(i)
 
-    labels = [name(p) if p == t else f"{name(p)} (is {name(t)})" for t, p in zip(y_true, y_pred)]
+    labels = [name(p) if p == t else f"{name(p)} (is {name(t)})" for t, p in zip(y_true, y_pred, strict=True)]
     fig = show_images(images, labels, ncols=ncols, size=size, title=title)
-    for ax, right in zip(fig.axes, y_true == y_pred):
+    for ax, right in zip(fig.axes, y_true == y_pred, strict=False):
         ax.title.set_color("green" if right else "red")
     return fig
 
@@ -380,7 +382,7 @@ def show_segmentations(images: np.ndarray, rows: Mapping[str, np.ndarray | None]
         from matplotlib.patches import Patch
 
         colours = [BACKGROUND_GREY / 255] + [c / 255 for c in LABEL_PALETTE[1:len(class_names)]]
-        handles = [Patch(facecolor=c, edgecolor="black", label=n) for c, n in zip(colours, class_names)]
+        handles = [Patch(facecolor=c, edgecolor="black", label=n) for c, n in zip(colours, class_names, strict=True)]
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
     return fig
 

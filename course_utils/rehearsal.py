@@ -23,6 +23,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 CAP_EPOCHS = 2  # two, so a second epoch (and resuming after the first) runs too
@@ -181,7 +182,7 @@ def _log(record: dict) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def _capped_fit(fit):
+def _capped_fit(fit: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(fit)
 
     @functools.wraps(fit)
@@ -213,17 +214,17 @@ def _capped_fit(fit):
               "wall_s": time.perf_counter() - started})
         return history
 
-    wrapper.rehearsal_cap = True
+    wrapper.__dict__["rehearsal_cap"] = True  # the mark install() looks for
     return wrapper
 
 
-def _capped_evaluate(evaluate):
+def _capped_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(evaluate)
     def wrapper(self, *args, steps=None, **kwargs):
         return evaluate(self, *args, steps=min(steps or CAP_EVALUATE_STEPS, CAP_EVALUATE_STEPS),
                         **kwargs)
 
-    wrapper.rehearsal_cap = True
+    wrapper.__dict__["rehearsal_cap"] = True  # the mark install() looks for
     return wrapper
 
 

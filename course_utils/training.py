@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 import shutil
@@ -309,7 +308,7 @@ def restore_backup(run_dir: Path, model: keras.Model) -> tuple[int, str | None]:
                 f"{backup.label}: {backup.weights.name} does not load ({type(err).__name__}: {err})"
             damaged.append((backup, reason.splitlines()[0] if reason else type(err).__name__))
             if before is not None:
-                for variable, value in zip(_variables(model), before):
+                for variable, value in zip(_variables(model), before, strict=True):
                     variable.assign(value)
             continue
         for bad, _ in damaged:
@@ -395,6 +394,9 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
             super().on_train_end(logs)
 
         def write(self, logs: dict | None) -> None:
+            epoch = self.unsaved_epoch
+            if epoch is None:  # nothing trained since the last write
+                return
             # The best model first: a kill between the two writes leaves a backup that is not
             # newer than best.keras, so no epoch the history keeps has a better model left unsaved.
             if self.best_weights is not None:
@@ -408,8 +410,8 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
                     self.model.set_weights(current)  # training goes on from the last epoch
                 part.replace(Path(run_dir) / BEST_FILE)
                 self.best_weights = None
-            save_backup(run_dir, self.model, self.unsaved_epoch + 1)
-            self._current_epoch = self.unsaved_epoch + 1
+            save_backup(run_dir, self.model, epoch + 1)
+            self._current_epoch = epoch + 1
             self.last_write, self.unsaved_epoch = clock(), None
 
     return Checkpoints(Path(run_dir) / BACKUP_DIR, delete_checkpoint=False)
@@ -497,7 +499,6 @@ def fit_resumable(
     verbose="compact" prints at most eight epoch lines and the best epoch; 0, 1, 2 are Keras' own.
     backup_seconds=0 writes the backup after every epoch, as Keras' `BackupAndRestore` does.
     """
-    import keras
 
     if not model.built:
         raise ValueError(

@@ -10,7 +10,7 @@ gives the conv maps and the class score, and the tape gives the gradient between
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import keras
 
 
-def _conv_types() -> tuple[type, ...]:
+def _conv_types() -> tuple[type[Any], ...]:
     from keras import layers
 
     return (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D, layers.Conv2DTranspose)
@@ -116,7 +116,7 @@ def rebuild_with_taps(
             wanted = [n for n in names if n in inside]
             stand_ins = {n: r for n, r in replace.items() if n in inside}
             out, *inner_taps = _tap(layer, wanted, with_output=True, replace=stand_ins)(*args, **kwargs)
-            taps.update(zip(wanted, inner_taps))
+            taps.update(zip(wanted, inner_taps, strict=True))
         elif layer.name in replace:  # a stand-in: called once to build it, then given the weights
             out = replace[layer.name](*args, **kwargs)
             replace[layer.name].set_weights(layer.get_weights())
@@ -194,7 +194,7 @@ def layer_activations(
     outputs = taps(np.asarray(image, dtype="float32")[None], training=False)
     if len(layer_names) == 1:
         outputs = [outputs]
-    return {name: np.asarray(out)[0] for name, out in zip(layer_names, outputs)}
+    return {name: np.asarray(out)[0] for name, out in zip(layer_names, outputs, strict=True)}
 
 
 def _to_display(channel: np.ndarray) -> np.ndarray:
@@ -325,12 +325,13 @@ def grad_cam(
     try:
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             preds, _ = both(x, training=False)
+            wanted = None
             if class_index is not None:  # checked first: on a GPU, tf.gather gives 0 for a wrong index
-                class_index = _class_indices(class_index, int(preds.shape[-1]), int(preds.shape[0]))
-            if class_index is None:
+                wanted = _class_indices(class_index, int(preds.shape[-1]), int(preds.shape[0]))
+            if wanted is None:
                 classes = tf.argmax(preds, axis=-1, output_type=tf.int32)
             else:
-                classes = tf.broadcast_to(tf.constant(class_index, tf.int32), [tf.shape(preds)[0]])
+                classes = tf.broadcast_to(tf.constant(wanted, tf.int32), [tf.shape(preds)[0]])
             # the score of each image's class; images do not interact, so one sum serves all
             score = tf.reduce_sum(tf.gather(preds, classes, axis=1, batch_dims=1))
     finally:
@@ -344,7 +345,7 @@ def grad_cam(
     return cam.numpy(), classes.numpy()
 
 
-def _class_indices(class_index, num_classes: int, batch: int) -> np.ndarray:
+def _class_indices(class_index: int | Sequence[int], num_classes: int, batch: int) -> np.ndarray:
     """`class_index` (one int, or one per image) as an int array, checked against the model."""
     given = np.asarray(class_index)
     if given.ndim > 1 or not (np.issubdtype(given.dtype, np.integer) and given.size):

@@ -31,7 +31,11 @@ import numpy as np
 from course_utils import atomic, env
 from course_utils.datasets import announce
 from course_utils.datasets.image_folders import (
-    SPLITS, ImageFolderError, check_image_folders, is_decodable)
+    SPLITS,
+    ImageFolderError,
+    check_image_folders,
+    is_decodable,
+)
 
 FULL_PER_CLASS = {"train": 1000, "validation": 500, "test": 500}
 QUICK_PER_CLASS = {"train": 100, "validation": 100, "test": 300}
@@ -196,7 +200,7 @@ def place_on_canvas(digit: np.ndarray, rng: np.random.Generator, canvas: int = Q
     side = int(rng.integers(sizes[0], sizes[1] + 1))
     if not 0 < side <= canvas:
         raise ValueError(f"digit size {side} does not fit a {canvas}x{canvas} canvas")
-    scaled = np.asarray(Image.fromarray(digit).resize((side, side), Image.BILINEAR))
+    scaled = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))
     top, left = (int(v) for v in rng.integers(0, canvas - side + 1, size=2))
     out = np.zeros((canvas, canvas), np.uint8)
     out[top:top + side, left:left + side] = scaled
@@ -210,6 +214,7 @@ def load_cats_vs_dogs_quick(out: Path | None = None) -> tuple[Path, dict]:
 
     def build(tmp: Path) -> dict:
         from PIL import Image
+
         from course_utils.datasets.mnist import load_mnist_quick
 
         (x_a, y_a), (x_b, y_b) = load_mnist_quick()
@@ -217,7 +222,7 @@ def load_cats_vs_dogs_quick(out: Path | None = None) -> tuple[Path, dict]:
         rng = np.random.default_rng(0)
         for cls, digit in QUICK_DIGITS.items():
             mine = images[labels == digit]
-            for split, chosen in _deal(rng.permutation(len(mine)), QUICK_PER_CLASS).items():
+            for split, chosen in _deal(rng.permutation(len(mine)).tolist(), QUICK_PER_CLASS).items():
                 folder = tmp / split / cls
                 folder.mkdir(parents=True)
                 for i in chosen:

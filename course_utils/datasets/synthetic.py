@@ -220,13 +220,13 @@ def shapes_scene(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, 
         region = _shape_mask(rng, size, kind).astype(bool)
         # a flat colour with soft shading: the object is one region, the clutter is not
         behind = image[region].mean(axis=0)
-        colour = _object_colour(rng)  # the same for every class: colour does not name it
-        while np.linalg.norm(colour - behind) < 90:  # objects stand out from what they cover
-            colour = _object_colour(rng)
+        fill = _object_colour(rng)  # the same for every class: colour does not name it
+        while np.linalg.norm(fill - behind) < 90:  # objects stand out from what they cover
+            fill = _object_colour(rng)
         yy, xx = _grid(size)
         slope = rng.uniform(-1.0, 1.0, size=2).astype(np.float32)
         shade = (xx[region] - size / 2) * slope[0] + (yy[region] - size / 2) * slope[1]
-        image[region] = colour[None, :] + shade[:, None]
+        image[region] = fill[None, :] + shade[:, None]
         mask[region] = kind  # later shapes occlude earlier ones, in the image and the mask
     noise = rng.standard_normal(size=image.shape, dtype=np.float32)
     image += noise * np.float32(rng.uniform(3, 12))
