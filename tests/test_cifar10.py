@@ -62,7 +62,7 @@ def test_load_in_quick_mode_announces_standin(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))  # empty: nothing to download from
     (xtr, ytr), (xte, yte) = cifar10.load_cifar10(n_train=100, n_test=30)
     assert xtr.shape == (100, 32, 32, 3) and xte.shape == (30, 32, 32, 3)
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
     assert "data: CIFAR-10 stand-in, quick mode" in out and "not real" in out
     assert len(cifar10.CIFAR10_CLASSES) == 10 and len(synthetic.CIFAR10_STANDIN_PATTERNS) == 10
     assert not any(tmp_path.iterdir())  # quick mode downloaded nothing
@@ -130,7 +130,8 @@ def test_full_mode_downloads_verifies_extracts_and_parses(file_server, tmp_path,
     archive.unlink()
     (a2, _), (c2, _) = cifar10.load_cifar10(n_train=25, n_test=5)
     assert np.array_equal(a2, xtr[:25]) and np.array_equal(c2, xte[:5])
-    assert "first images of each split" in capsys.readouterr().out
+    said = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
+    assert "first images of each split" in said
     assert file_server.requests == [archive.name]
 
 

@@ -136,6 +136,28 @@ def test_banner_says_when_both_modes_use_the_same_data(monkeypatch, capsys):
     assert "the same data as full mode" in text and "stand-in" not in text
 
 
+def test_banner_fits_the_page_and_keeps_every_word(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    args = ("4,000 training, 1,000 validation and 1,000 test generated 32x32 pattern images",
+            "CIFAR-10: 49,000 training, 1,000 validation and 10,000 test photos",
+            "about 38-40% validation accuracy for the linear SVM, 35-38% for softmax (CS231n)")
+    text = banner(capsys, *args)
+    lines = text.splitlines()
+    assert len(lines) > 3 and max(len(line) for line in lines) <= 79
+    assert all(line.startswith(("QUICK MODE  ", "FULL RUN    ", " " * 12)) for line in lines)
+    words = " ".join(text.split())
+    assert all(" ".join(arg.split()) in words for arg in args)
+
+
+def test_fit_page_wraps_each_line_and_never_breaks_a_word():
+    long_path = "/content/drive/MyDrive/" + "x" * 90
+    text = env.fit_page("first line\n\nPASS  " + "accuracy 0.91 " * 12 + long_path, indent=6)
+    lines = text.splitlines()
+    assert lines[:2] == ["first line", ""]  # the caller's own lines stay as they are
+    assert all(len(line) <= 79 for line in lines if long_path not in line)
+    assert lines[-1] == "      " + long_path and all(ln.startswith("      ") for ln in lines[3:])
+
+
 def test_banner_refuses_to_leave_out_what_a_mode_uses():
     with pytest.raises(ValueError, match="say what each mode uses"):
         env.banner("", "CIFAR-10")

@@ -20,5 +20,7 @@ Split = tuple[np.ndarray, np.ndarray]  # (images, labels or masks)
 
 
 def announce(description: str) -> None:
-    """Print the one line every chapter shows about its data."""
-    print(f"data: {description}")
+    """Print the line every chapter shows about its data, wrapped to fit the page."""
+    from course_utils.env import fit_page
+
+    print(fit_page(f"data: {description}", indent=6))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,12 @@ class Result:
         return self.status == PASS
 
     def line(self) -> str:
-        return f"{self.status:<9} Exercise {self.exercise}: {self.detail}"
+        """The status, the exercise and the explanation, wrapped to fit the page (79 chars)."""
+        text = f"{self.status:<9} Exercise {self.exercise}: {self.detail}"
+        return "\n".join(
+            textwrap.fill(line, 79, subsequent_indent=" " * 10, break_long_words=False,
+                          break_on_hyphens=False) or line
+            for line in text.split("\n"))
 
 
 def grading() -> bool:
