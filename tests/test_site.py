@@ -14,7 +14,6 @@ import base64
 import fcntl
 import json
 import os
-import re
 import select
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.parse import urldefrag, urlparse
 
 import nbformat
 import pytest
@@ -52,6 +51,14 @@ MATHJAX_DONE = """(async () => {
   return true;
 })()"""
 
+# The code blocks of a page (cells and their printed output) that scroll sideways: their
+# widest line does not fit the block at the window's width (1,280 px).
+WIDE_CODE = """(main => [...main.querySelectorAll('pre')]
+  .filter(p => p.scrollWidth > p.clientWidth)
+  .map(p => ({scroll: p.scrollWidth, client: p.clientWidth,
+              line: p.textContent.split('\\n').reduce((a, l) => l.length > a.length ? l : a, '')}))
+)"""
+
 # What a page holds, read from its DOM once loaded and typeset.
 PAGE_FACTS = """(() => {
   const main = document.querySelector('main') || document.body;
@@ -75,6 +82,8 @@ PAGE_FACTS = """(() => {
     sidebar: [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href),
     colab: [...document.querySelectorAll('a')].some(a => a.href.includes('colab.research.google.com')),
     github: [...document.querySelectorAll('a')].some(a => a.href.startsWith('https://github.com/')),
+    codeBlocks: main.querySelectorAll('pre').length,
+    wideCode: (""" + WIDE_CODE + """)(main),
   };
 })()"""
 
@@ -356,6 +365,30 @@ def test_quick_mode_pages_say_so(pages):
                     for cell in nbformat.read(source, as_version=4).cells
                     for out in cell.get("outputs", []))
         assert page["quickNote"] == quick, f"{stem}: quick-mode note {page['quickNote']}, run quick: {quick}"
+
+
+def test_no_code_block_scrolls_sideways_at_1280_pixels(tab, server, pages):
+    """Chapter code (79 characters a line at most) and what it prints fit their blocks in a
+    1,280-pixel-wide window: nothing hides behind a horizontal scroll bar."""
+    wide = [f"{path}: {w['scroll']} px of text in a {w['client']} px block: {w['line'][:90]!r}"
+            for path, page in sorted(pages.items()) for w in page["wideCode"]]
+    assert not wide, f"{len(wide)} code block(s) scroll sideways:\n" + "\n".join(wide)
+    chapters = [chapter_page(s) for s in CHAPTERS if chapter_page(s) in pages]
+    assert chapters and all(pages[c]["codeBlocks"] > 2 for c in chapters), "no code blocks seen"
+    # The check sees a line that does not fit: an 80-character line and a 200-character one,
+    # added to a chapter page, are found (the first only when 79 characters fit, as above).
+    tab.open(server + chapters[0])
+    found = tab.evaluate("""(() => {
+      const main = document.querySelector('main');
+      const cell = main.querySelector('div.highlight pre');
+      for (const n of [79, 200]) {
+        const pre = cell.cloneNode(false);
+        pre.textContent = 'x'.repeat(n);
+        cell.parentNode.appendChild(pre);
+      }
+      return (""" + WIDE_CODE + """)(main).map(w => w.line.length);
+    })()""")
+    assert found == [200], found
 
 
 def test_search_finds_grad_cam(tab, server):

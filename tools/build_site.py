@@ -179,6 +179,7 @@ def write_book(executed: list[Path], book: Path, cache: Path) -> None:
     config = re.sub(r"(?m)^(  url: )\S+", rf"\g<1>{REPO_URL}", config)
     config = re.sub(r"(?m)^(  branch: )\S+", rf"\g<1>{REPO_BRANCH}", config)
     (book / "_config.yml").write_text(config, encoding="utf-8")
+    shutil.copytree(ROOT / "site" / "_css", book / "_css")  # the course's own style sheet
     titles, modes = {}, set()
     for path in executed:
         nb = for_site(nbformat.read(path, as_version=4))
