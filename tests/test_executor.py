@@ -165,10 +165,11 @@ def test_a_failing_cell_stops_the_chapter_with_one_line(tmp_path):
 @pytest.mark.parametrize("how", ["kernel", "child process"])
 def test_offline_runs_refuse_and_report_every_connection(tmp_path, how):
     code = "socket.create_connection(('192.0.2.1', 80), timeout=2)"
+    child = "subprocess.run([sys.executable, '-c', 'import socket; ' + " + repr(code) + "])"
     body = textwrap.dedent(f'''\
         import socket, subprocess, sys
         try:
-            {code if how == "kernel" else "subprocess.run([sys.executable, '-c', 'import socket; ' + " + repr(code) + "])"}
+            {code if how == "kernel" else child}
         except OSError as err:
             print(err)''')
     path = make_chapter(tmp_path / "course", body=body)
@@ -221,6 +222,25 @@ def test_chapter_11_runs_after_10_on_one_worker_and_the_longest_go_first():
         ["10", "11"], ["05"], ["12"], ["09"]]
     alone = executor.schedule([paths[3]], history)  # 11 without 10: runs, trains its own
     assert [[p.name[:2] for p in c] for c in alone] == [["11"]]
+
+
+def test_each_pass_starts_with_an_empty_checkpoint_folder_inside_a_relative_out(
+        tmp_path, monkeypatch):
+    body = textwrap.dedent('''\
+        import os, pathlib
+        mark = pathlib.Path(os.environ["COURSE_CHECKPOINT_DIR"]) / "finished"
+        assert not mark.exists(), "a run of an earlier pass was left behind"
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.write_text("done")''')
+    path = make_chapter(tmp_path / "course", body=body)
+    monkeypatch.chdir(tmp_path)  # `--out build/runs/x`, relative, as the Makefile passes it
+    rt = executor.Runtime(course=path.parent.parent, record_fits=False)
+    for _ in range(2):
+        [r] = executor.run_chapters([path], rt, Path("out"), workers=1, grade=False,
+                                    report=lambda _: None)
+        assert r.ok, r.failure
+    assert (tmp_path / "out" / "checkpoints" / "finished").is_file()
+    assert not (path.parent / "out").exists()  # not beside the chapter, where the kernel runs
 
 
 def test_a_fresh_clone_schedules_by_the_headers_stated_run_times():

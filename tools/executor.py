@@ -280,7 +280,7 @@ def kernel_environment(runtime: Runtime, work: Path, checkpoints: Path) -> dict[
     for name in ("COURSE_GRADING", "COURSE_THRESHOLD_LOG", "COURSE_OFFLINE_LOG", "COURSE_FIT_LOG"):
         environ.pop(name, None)
     environ.update({"COURSE_MODE": runtime.mode, "KERAS_BACKEND": runtime.backend,
-                    "COURSE_CHECKPOINT_DIR": str(checkpoints), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                    "COURSE_CHECKPOINT_DIR": str(checkpoints.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                     "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_FIT_LOG": str(work / "fits.jsonl"),
                     "COURSE_THRESHOLD_LOG": str(work / "thresholds.jsonl")})
     environ.update(runtime.env)
@@ -556,7 +556,8 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
             history = {}
     history = expected_seconds(paths, history)
     if checkpoints is None:  # a fresh one per pass, inside the course: the chapters print it
-        checkpoints = out / "checkpoints"
+        # absolute: the kernel runs in notebooks/, where a relative folder would be another one
+        checkpoints = out.resolve() / "checkpoints"
         shutil.rmtree(checkpoints, ignore_errors=True)
         checkpoints.mkdir(parents=True)
     chains = schedule(paths, history)
