@@ -219,7 +219,8 @@ def install_colab_extras(only: tuple[str, ...] | None = None) -> dict[str, str]:
 
 def install_command(key: str) -> str:
     """The shell command that installs extra `key` into this Python."""
-    return f"cd {shlex.quote(str(ROOT))} && {shlex.quote(sys.executable)} -m course_utils.extras {key}"
+    python = shlex.quote(sys.executable)
+    return f"cd {shlex.quote(str(ROOT))} && {python} -m course_utils.extras {key}"
 
 
 def available(key: str) -> bool:

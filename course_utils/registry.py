@@ -160,7 +160,8 @@ _ENTRIES: list[DataFile] = [
         ),
         checksum="sha256:67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
         size=791_918_971,
-        licence="Oxford-IIIT Pet, Parkhi et al. (2012); CC BY-SA 4.0, image copyright stays with their owners",
+        licence="Oxford-IIIT Pet, Parkhi et al. (2012); CC BY-SA 4.0, image copyright stays "
+        "with their owners",
         extract=True,
     ),
     DataFile(

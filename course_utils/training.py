@@ -304,8 +304,9 @@ def restore_backup(run_dir: Path, model: keras.Model) -> tuple[int, str | None]:
                 before = [v.numpy() for v in _variables(model)]
             _load(model, backup.weights)
         except (DamagedBackupError, OSError, ValueError, KeyError) as err:
+            why = f"{type(err).__name__}: {err}"
             reason = str(err) if isinstance(err, DamagedBackupError) else \
-                f"{backup.label}: {backup.weights.name} does not load ({type(err).__name__}: {err})"
+                f"{backup.label}: {backup.weights.name} does not load ({why})"
             damaged.append((backup, reason.splitlines()[0] if reason else type(err).__name__))
             if before is not None:
                 for variable, value in zip(_variables(model), before, strict=True):

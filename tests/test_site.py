@@ -63,7 +63,8 @@ WIDE_CODE = """(main => [...main.querySelectorAll('pre')]
 PAGE_FACTS = """(() => {
   const main = document.querySelector('main') || document.body;
   const text = main.cloneNode(true);
-  text.querySelectorAll('pre, code, script, style, .highlight, mjx-container').forEach(e => e.remove());
+  text.querySelectorAll('pre, code, script, style, .highlight, mjx-container')
+    .forEach(e => e.remove());
   const imgs = [...main.querySelectorAll('img')];
   const outputImgs = [...main.querySelectorAll('.cell_output img')];
   return {
@@ -76,11 +77,13 @@ PAGE_FACTS = """(() => {
     mathErrors: main.querySelectorAll('mjx-merror').length,
     brokenImages: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
     outputImages: outputImgs.filter(i => i.complete && i.naturalWidth > 0).length,
-    quickNote: [...main.querySelectorAll('.admonition')].some(a => /quick mode/i.test(a.textContent)),
+    quickNote: [...main.querySelectorAll('.admonition')]
+      .some(a => /quick mode/i.test(a.textContent)),
     prevNext: [...document.querySelectorAll('.prev-next-area a')].map(a => a.href),
     pageToc: document.querySelectorAll('.bd-toc-nav a, #bd-toc-nav a, .page-toc a').length,
     sidebar: [...document.querySelectorAll('.bd-sidebar-primary a')].map(a => a.href),
-    colab: [...document.querySelectorAll('a')].some(a => a.href.includes('colab.research.google.com')),
+    colab: [...document.querySelectorAll('a')]
+      .some(a => a.href.includes('colab.research.google.com')),
     github: [...document.querySelectorAll('a')].some(a => a.href.startsWith('https://github.com/')),
     codeBlocks: main.querySelectorAll('pre').length,
     wideCode: (""" + WIDE_CODE + """)(main),
