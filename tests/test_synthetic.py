@@ -104,3 +104,37 @@ def test_detector_output_is_reproducible_and_imperfect():
     assert set(a["truth_image"]) == set(range(30))
     ap = bx.average_precision(a["det_boxes"], a["det_scores"], a["det_image"], a["truth_boxes"], a["truth_image"])
     assert 0.3 < ap < 0.95  # some misses, some false alarms: neither useless nor perfect
+
+
+def test_detection_scenes_are_deterministic_with_one_centre_per_grid_cell():
+    x1, o1 = synthetic.detection_scenes(40, seed=3)
+    x2, o2 = synthetic.detection_scenes(40, seed=3)
+    x3, _ = synthetic.detection_scenes(40, seed=4)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(o1.boxes, o2.boxes)
+    assert not np.array_equal(x1, x3)
+    assert x1.shape == (40, 64, 64, 3) and x1.dtype == np.uint8
+    per_image = np.bincount(o1.image, minlength=40)
+    assert per_image.min() >= 2 and per_image.max() <= 5
+    assert set(o1.labels.tolist()) == {0, 1, 2} and len(synthetic.SCENE_CLASSES) == 3
+    assert (o1.boxes >= 0).all() and (o1.boxes <= 1).all() and (box_area(o1.boxes) > 0).all()
+    centres = (o1.boxes[:, :2] + o1.boxes[:, 2:]) / 2
+    cells = [(i, int(cy * 8), int(cx * 8)) for i, (cx, cy) in zip(o1.image, centres)]
+    assert len(set(cells)) == len(cells)  # at most one object centre per cell of the 8x8 grid
+
+
+def test_detection_scene_boxes_hold_their_shapes_exactly():
+    """The drawn shape reaches every edge of its box (to within a pixel) and never leaves it:
+    on a flat grey background, the pixels far from grey lie inside the boxes."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        background = np.full((64, 64, 3), 128, np.float32)
+        image, boxes, labels = synthetic.detection_scene(rng, background, grid=8, n_objects=1)
+        changed = np.abs(image.astype(float) - 128).max(axis=2) > 40
+        ys, xs = np.nonzero(changed)
+        (x0, y0, x1, y1), = boxes * 64
+        assert xs.min() + 0.5 >= x0 - 0.01 and xs.max() + 0.5 <= x1 + 0.01
+        assert ys.min() + 0.5 >= y0 - 0.01 and ys.max() + 0.5 <= y1 + 0.01
+        assert xs.min() < x0 + 1.5 and xs.max() > x1 - 2.5 and ys.max() > y1 - 1.5
+        if labels[0] != 2:  # a triangle's apex is one point: only discs and squares reach the top
+            assert ys.min() < y0 + 1.5

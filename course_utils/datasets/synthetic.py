@@ -10,6 +10,9 @@ seed, and is announced as a stand-in by whoever uses it; none is presented as re
 - `clutter_scenes`: a ring, a plus, both or neither on clutter, with boxes, to check where
   Grad-CAM points.
 - `detector_output`: true boxes and an imperfect detector's scored boxes, to compute AP from.
+- `detection_scenes`: several discs, squares and triangles per image on smooth clutter, with
+  their boxes and classes, to train a grid detector on (Oxford-IIIT Pet's head boxes in full
+  mode). At most one object centre per grid cell, as YOLO v1's target allows.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import functools
 
 import numpy as np
 
-from course_utils.datasets import Split
+from course_utils.datasets import Objects, Split
 
 SIZE = 32  # the CIFAR-10 stand-in's image size
 SHAPE_CLASSES = ("background", "disc", "triangle", "cross")
+SCENE_CLASSES = ("disc", "square", "triangle")  # the classes of detection_scenes
 # What each class of the CIFAR-10 stand-in draws (same index as cifar10.CIFAR10_CLASSES).
 CIFAR10_STANDIN_PATTERNS: tuple[str, ...] = (
     "disc", "square", "triangle", "ring", "bars",
@@ -346,3 +350,89 @@ def detector_output(n_images: int = 40, seed: int = 0, found: float = 0.85) -> d
     return {"truth_boxes": np.array(truth), "truth_image": np.array(truth_image),
             "det_boxes": np.array(dets).reshape(-1, 4), "det_scores": np.clip(scores, 0, 1),
             "det_image": np.array(det_image)}
+
+
+# --- detection stand-in: several shapes per scene, with boxes and classes ---------------------
+
+
+def _scene_object(rng: np.random.Generator, size: int, grid: int, boxes: list, cells: set
+                  ) -> tuple[float, float, float] | None:
+    """Centre and half-size (pixels) of a new object whose centre is in a free grid cell and
+    whose box overlaps no earlier box by more than IoU 0.1; None after 30 tries."""
+    for _ in range(30):
+        r = rng.uniform(0.08, 0.18) * size
+        cx, cy = rng.uniform(r, size - r, size=2)
+        cell = (int(cy * grid / size), int(cx * grid / size))
+        box = np.array([cx - r, cy - r, cx + r, cy + r])
+        if cell in cells:
+            continue
+        if boxes:
+            others = np.array(boxes)
+            wh = np.clip(np.minimum(box[2:], others[:, 2:]) - np.maximum(box[:2], others[:, :2]), 0, None)
+            inter = wh[:, 0] * wh[:, 1]
+            union = (2 * r) ** 2 + np.prod(others[:, 2:] - others[:, :2], axis=1) - inter
+            if (inter / union).max() > 0.1:
+                continue
+        cells.add(cell)
+        return cx, cy, r
+    return None
+
+
+def detection_scene(rng: np.random.Generator, background: np.ndarray, grid: int = 8,
+                    n_objects: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw up to `n_objects` shapes on `background` (size, size, 3) float32, in place.
+
+    Each shape is a disc, square or triangle (SCENE_CLASSES) of one random colour that stands out
+    from the background; all three fill the same box for the same centre and size, so the box
+    does not give the class away. A pixel belongs to a shape when its centre does. Returns the
+    image (uint8, with a little noise), the boxes (k, 4) as corners in fractions of the image, and
+    the class ids (k,).
+    """
+    size = background.shape[0]
+    yy, xx = (c + 0.5 for c in _grid(size))  # pixel centres
+    boxes, labels, cells = [], [], set()
+    for _ in range(n_objects):
+        placed = _scene_object(rng, size, grid, boxes, cells)
+        if placed is None:
+            break
+        cx, cy, r = placed
+        label = int(rng.integers(len(SCENE_CLASSES)))
+        u, v = xx - cx, yy - cy
+        if label == 0:
+            inside = u**2 + v**2 <= r**2
+        elif label == 1:
+            inside = np.maximum(np.abs(u), np.abs(v)) <= r
+        else:  # apex at the top centre, base along the bottom edge of the box
+            inside = (np.abs(v) <= r) & (np.abs(u) <= (v + r) / 2)
+        colour = _object_colour(rng)
+        while np.linalg.norm(colour - background.mean(axis=(0, 1))) < 90:
+            colour = _object_colour(rng)
+        background[inside] = colour
+        boxes.append([cx - r, cy - r, cx + r, cy + r])
+        labels.append(label)
+    background += rng.normal(0, 6, background.shape).astype(np.float32)
+    image = np.clip(background, 0, 255).astype(np.uint8)
+    return image, np.array(boxes, float).reshape(-1, 4) / size, np.array(labels, np.int64)
+
+
+def detection_scenes(n: int, size: int = 64, grid: int = 8, objects: tuple[int, int] = (2, 5),
+                     seed: int = 0) -> tuple[np.ndarray, Objects]:
+    """n scenes (n, size, size, 3) uint8, each with objects[0] to objects[1] shapes, and their
+    `Objects` (boxes as corners in fractions of the image, SCENE_CLASSES ids, image index)."""
+    if n < 1 or size < 16 or grid < 1 or not 1 <= objects[0] <= objects[1]:
+        raise ValueError(f"need n >= 1, size >= 16, grid >= 1 and 1 <= objects[0] <= objects[1]; "
+                         f"got n={n}, size={size}, grid={grid}, objects={objects}")
+    rng = np.random.default_rng(seed)
+    images = np.empty((n, size, size, 3), np.uint8)
+    boxes, labels, image_ids = [], [], []
+    for start in range(0, n, 256):  # backgrounds in chunks: smooth colour fields
+        count = min(256, n - start)
+        base = rng.uniform(60, 200, (count, 1, 1, 3)).astype(np.float32)
+        noise = smooth_noise(rng.normal(size=(count, 4, 4, 3)).astype(np.float32), size)
+        for i, background in enumerate(base + 40 * noise, start=start):
+            k = int(rng.integers(objects[0], objects[1] + 1))
+            images[i], b, lab = detection_scene(rng, background, grid, k)
+            boxes.append(b)
+            labels.append(lab)
+            image_ids.append(np.full(len(lab), i))
+    return images, Objects(np.concatenate(boxes), np.concatenate(labels), np.concatenate(image_ids))
