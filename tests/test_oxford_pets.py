@@ -13,7 +13,7 @@ import pytest
 
 from course_utils import registry
 from course_utils.datasets import oxford_pets as pets
-from course_utils.datasets.synthetic import SHAPE_CLASSES
+from course_utils.datasets.synthetic import SCENE_CLASSES, SHAPE_CLASSES
 from course_utils.download import DownloadError
 from course_utils.registry import DataFile
 
@@ -156,3 +156,95 @@ def test_missing_trimap_is_named(tmp_path):
     (tmp_path / "annotations" / "test.txt").write_text("pug_1 1 2 1\n")
     with pytest.raises(FileNotFoundError, match="pug_1"):
         pets.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32)
+
+
+# --- head boxes (chapter 13) --------------------------------------------------------------------
+
+HEAD_XML = ("<annotation><filename>{name}.jpg</filename><size><width>{w}</width><height>{h}</height>"
+            "<depth>3</depth></size><object><name>{species}</name><bndbox><xmin>{x0}</xmin>"
+            "<ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object></annotation>")
+
+
+def head_archives() -> tuple[bytes, bytes]:
+    """Pet archives with head boxes: three trainval photos (two with an xml, a cat and a dog,
+    one without, as TFDS allows for) and a test photo with none."""
+    from skimage import data
+
+    photo = data.astronaut()
+    shapes = {"Bengal_1": (120, 90), "pug_1": (100, 160), "pug_2": (80, 80), "Bengal_2": (90, 90)}
+    heads = {"Bengal_1": (1, 11, 45, 60), "pug_1": (81, 1, 160, 50)}  # VOC: 1-based, inclusive
+    images, annotations = io.BytesIO(), io.BytesIO()
+    with tarfile.open(fileobj=images, mode="w:gz") as img_tar, \
+            tarfile.open(fileobj=annotations, mode="w:gz") as ann_tar:
+        def add(tar, name, payload):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+        for name, (h, w) in shapes.items():
+            add(img_tar, f"images/{name}.jpg", cv2.imencode(".jpg", photo[:h, :w, ::-1])[1].tobytes())
+        for name, (x0, y0, x1, y1) in heads.items():
+            h, w = shapes[name]
+            species = "cat" if name[0].isupper() else "dog"
+            add(ann_tar, f"annotations/xmls/{name}.xml", HEAD_XML.format(
+                name=name, w=w, h=h, species=species, x0=x0, y0=y0, x1=x1, y1=y1).encode())
+        add(ann_tar, "annotations/trainval.txt", b"Bengal_1 6 1 1\npug_1 26 2 1\npug_2 26 2 2\n")
+        add(ann_tar, "annotations/test.txt", b"Bengal_2 6 1 2\n")
+    return images.getvalue(), annotations.getvalue()
+
+
+def test_voc_boxes_become_corners_counted_from_0(tmp_path):
+    """VOC's xmin=1, xmax=10 covers pixels 1..10 (1-based): corners 0 and 10."""
+    path = tmp_path / "a.xml"
+    path.write_text(HEAD_XML.format(name="a", w=20, h=30, species="cat", x0=1, y0=5, x1=10, y1=30))
+    boxes, size = pets.read_head_boxes(path)
+    np.testing.assert_array_equal(boxes, [[0, 4, 10, 30]])
+    assert size == (20, 30)
+    path.write_text(HEAD_XML.format(name="a", w=20, h=30, species="cat", x0=9, y0=5, x1=3, y1=30))
+    with pytest.raises(ValueError, match="max below its min"):
+        pets.read_head_boxes(path)
+
+
+def test_split_objects_keeps_each_box_with_its_image():
+    images = np.arange(5)[:, None, None, None] * np.ones((5, 2, 2, 3), np.uint8)
+    objects = pets.Objects(np.arange(24, dtype=float).reshape(6, 4) / 24,
+                           np.array([0, 1, 1, 0, 1, 0]), np.array([0, 1, 1, 2, 4, 4]))
+    (x_tr, o_tr), (x_te, o_te) = pets.split_objects(images, objects, np.array([0, 1, 0, 0, 1], bool))
+    assert x_tr[:, 0, 0, 0].tolist() == [0, 2, 3] and x_te[:, 0, 0, 0].tolist() == [1, 4]
+    assert o_tr.image.tolist() == [0, 1] and o_te.image.tolist() == [0, 0, 1, 1]
+    np.testing.assert_array_equal(o_te.boxes, objects.boxes[[1, 2, 4, 5]])
+    np.testing.assert_array_equal(o_tr.labels, [0, 0])
+
+
+@pytest.fixture
+def served_heads(file_server, course_dirs, monkeypatch):
+    """head_archives() on a local HTTP server under the real registry names."""
+    images, annotations = head_archives()
+    for name, filename, payload in (("oxford_pets_images", "images.tar.gz", images),
+                                    ("oxford_pets_annotations", "annotations.tar.gz", annotations)):
+        (file_server.root / filename).write_bytes(payload)
+        real = registry.get(name)
+        monkeypatch.setitem(registry.REGISTRY, name, DataFile(
+            name=name, filename=real.filename, urls=(file_server.url(filename),),
+            checksum="sha256:" + hashlib.sha256(payload).hexdigest(), size=len(payload),
+            licence=real.licence, extract=True))
+    monkeypatch.setenv("COURSE_MODE", "full")
+    return file_server
+
+
+def test_full_mode_reads_head_boxes_as_fractions_of_the_photo(served_heads, capsys):
+    (x_tr, o_tr), (x_te, o_te) = pets.load_pet_heads(full_size=40, test_fraction=0.0)
+    assert x_tr.shape == (2, 40, 40, 3) and len(x_te) == 0 and len(o_te.boxes) == 0
+    # Bengal_1 is 90 wide and 120 high; pug_1 160 wide and 100 high
+    np.testing.assert_allclose(o_tr.boxes, [[0, 10 / 120, 45 / 90, 60 / 120], [80 / 160, 0, 1, 50 / 100]])
+    assert o_tr.labels.tolist() == [0, 1] and o_tr.image.tolist() == [0, 1]  # cat, dog
+    said = capsys.readouterr().out
+    assert "Oxford-IIIT Pet head boxes, full: 2 train / 0 test" in said and "1 without one" in said
+
+
+def test_quick_head_loader_says_it_is_generated(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    (x_tr, o_tr), (x_te, o_te) = pets.load_pet_heads(quick_sizes=(6, 4))
+    assert x_tr.shape == (6, 64, 64, 3) and len(x_te) == 4
+    assert o_tr.image.max() == 5 and o_tr.labels.max() < len(SCENE_CLASSES)
+    assert "NOT a real data set" in capsys.readouterr().out

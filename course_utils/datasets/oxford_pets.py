@@ -1,5 +1,5 @@
 """Oxford-IIIT Pet (Parkhi et al., 2012): photos of cats and dogs with pixel trimaps, the
-segmentation data of chapters 10 and 11.
+segmentation data of chapters 10 and 11, and head boxes, the detection data of chapter 13.
 
 full:  the real set through the course registry: 7,349 photos. Trimap 1 (pet) becomes class 1,
        2 (background) class 0, 3 (the uncertain border) the ignore label 255, as PASCAL VOC
@@ -9,6 +9,14 @@ quick: no package ships it, so a generated stand-in (`synthetic.shapes_scenes`):
        masks; deterministic per seed. Its class names are `synthetic.SHAPE_CLASSES`.
 
 Both return uint8 arrays: images (N, H, W, 3) RGB and masks (N, H, W) of class ids.
+
+Head boxes (`load_pet_heads`, chapter 13):
+full:  annotations/xmls/<image>.xml, one PASCAL VOC file per trainval photo (the test photos
+       have none), each with the pet's head box; cat or dog from trainval.txt's species column.
+       The trainval photos that have a box are split into train and a held-out test part.
+quick: a generated stand-in (`synthetic.detection_scenes`): discs, squares and triangles, 2-5 per
+       64x64 scene, classes `synthetic.SCENE_CLASSES`.
+Both return images (N, size, size, 3) uint8 and `datasets.Objects` (corners as fractions).
 """
 
 from __future__ import annotations
@@ -18,12 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import env
-from course_utils.datasets import Split, announce
-from course_utils.datasets.synthetic import SHAPE_CLASSES, shapes_scenes
+from course_utils.datasets import Objects, Split, announce
+from course_utils.datasets.synthetic import (SCENE_CLASSES, SHAPE_CLASSES, detection_scenes,
+                                             shapes_scenes)
 from course_utils.download import fetch
 
 IGNORE_LABEL = 255
 PET_CLASSES = ("background", "pet")
+PET_HEAD_CLASSES = ("cat", "dog")  # trainval.txt's species 1 and 2
 
 
 # --- full: Oxford-IIIT Pet trimaps --------------------------------------------------------
@@ -108,3 +118,101 @@ def load_oxford_pets(
         f"{full_size}x{full_size}; trimap borders are ignored (label {IGNORE_LABEL})"
     )
     return train, val
+
+
+# --- head boxes (chapter 13) ------------------------------------------------------------------
+
+
+def read_head_boxes(xml_path: Path) -> tuple[np.ndarray, tuple[int, int]]:
+    """The head boxes of one Pet annotation (PASCAL VOC XML) as pixel corners (k, 4), and the
+    (width, height) the file states.
+
+    VOC numbers pixels from 1 and includes both ends, so `xmin=1, xmax=10` covers the first ten
+    pixels: as corners that is (0, ..., 10, ...).
+    """
+    import xml.etree.ElementTree as ElementTree
+
+    root = ElementTree.parse(xml_path).getroot()
+    size = root.find("size")
+    if size is None:
+        raise ValueError(f"{xml_path} has no <size>: is it a PASCAL VOC annotation?")
+    width, height = (int(float(size.findtext(key, "0"))) for key in ("width", "height"))
+    boxes = []
+    for box in root.iter("bndbox"):
+        x0, y0, x1, y1 = (float(box.findtext(key, "nan")) for key in ("xmin", "ymin", "xmax", "ymax"))
+        if not (np.isfinite([x0, y0, x1, y1]).all() and x1 >= x0 and y1 >= y0):
+            raise ValueError(f"{xml_path}: a <bndbox> is incomplete or has a max below its min")
+        boxes.append([x0 - 1, y0 - 1, x1, y1])
+    return np.array(boxes, float).reshape(-1, 4), (width, height)
+
+
+def read_pet_heads(images_dir: Path, annotations_dir: Path, size: int,
+                   limit: int | None = None) -> tuple[np.ndarray, Objects, int]:
+    """The trainval photos that have a head box, resized to size x size, their `Objects` (cat 0,
+    dog 1) and how many trainval photos had no box file."""
+    import cv2
+
+    list_file = Path(annotations_dir) / "trainval.txt"
+    if not list_file.exists():
+        raise FileNotFoundError(f"{list_file} is missing: is this an unpacked Pet annotations.tar.gz?")
+    rows = [line.split() for line in list_file.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    xmls = Path(annotations_dir) / "xmls"
+    with_box = [(name, int(species)) for name, _, species, *_ in rows
+                if (xmls / f"{name}.xml").is_file()]
+    missing = len(rows) - len(with_box)
+    with_box = with_box[:limit] if limit else with_box
+    images = np.empty((len(with_box), size, size, 3), np.uint8)
+    boxes, labels, image_ids = [], [], []
+    for i, (name, species) in enumerate(with_box):
+        photo = _read_rgb(Path(images_dir) / f"{name}.jpg")
+        images[i] = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
+        heads, _ = read_head_boxes(xmls / f"{name}.xml")
+        height, width = photo.shape[:2]  # the photo's own size: the boxes were drawn on it
+        boxes.append(np.clip(heads / [width, height, width, height], 0.0, 1.0))
+        labels.append(np.full(len(heads), species - 1))
+        image_ids.append(np.full(len(heads), i))
+    objects = Objects(np.concatenate(boxes) if boxes else np.zeros((0, 4)),
+                      np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64),
+                      np.concatenate(image_ids) if image_ids else np.zeros(0, np.int64))
+    return images, objects, missing
+
+
+def split_objects(images: np.ndarray, objects: Objects, test: np.ndarray
+                  ) -> tuple[tuple[np.ndarray, Objects], tuple[np.ndarray, Objects]]:
+    """Split a detection set by image: `test` is a boolean mask over the images."""
+    parts = []
+    for keep in (~test, test):
+        new_index = np.cumsum(keep) - 1  # old image index -> index among the kept images
+        mine = keep[objects.image]
+        parts.append((images[keep], Objects(objects.boxes[mine], objects.labels[mine],
+                                            new_index[objects.image[mine]])))
+    return parts[0], parts[1]
+
+
+def load_pet_heads(quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 224,
+                   test_fraction: float = 0.2) -> tuple[tuple[np.ndarray, Objects],
+                                                        tuple[np.ndarray, Objects]]:
+    """Detection data for the current mode: ((x_train, objects_train), (x_test, objects_test)).
+
+    Class names: PET_HEAD_CLASSES in full mode, synthetic.SCENE_CLASSES for the quick stand-in.
+    Full mode holds out `test_fraction` of the boxed trainval photos (a fixed draw) as its test
+    set: the official test photos have no head boxes.
+    """
+    if env.is_quick():
+        n_train, n_test = quick_sizes
+        train = detection_scenes(n_train, 64, grid=8, seed=1)
+        test = detection_scenes(n_test, 64, grid=8, seed=2)
+        announce(f"generated scenes (quick mode, NOT a real data set): {n_train:,} train / "
+                 f"{n_test} test, 64x64, 2-5 objects each, classes {', '.join(SCENE_CLASSES)}")
+        return train, test
+    images_root = fetch("oxford_pets_images")
+    annotations_root = fetch("oxford_pets_annotations")
+    images, objects, missing = read_pet_heads(images_root / "images",
+                                              annotations_root / "annotations", full_size)
+    test = np.random.default_rng(0).random(len(images)) < test_fraction
+    train, held_out = split_objects(images, objects, test)
+    announce(f"Oxford-IIIT Pet head boxes, full: {len(train[0]):,} train / {len(held_out[0]):,} "
+             f"test photos (trainval photos with a box; {missing} without one are left out) at "
+             f"{full_size}x{full_size}, classes {', '.join(PET_HEAD_CLASSES)}")
+    return train, held_out
