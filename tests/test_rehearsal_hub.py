@@ -74,3 +74,20 @@ def test_the_manifest_holds_the_checksum_of_every_file_written(small_hub, tmp_pa
     assert sorted(manifest) == ["elephant", "imagenet_class_index"]
     for name, checksum in manifest.items():
         assert download.verify(tmp_path / REGISTRY[name].filename, checksum)
+
+
+def test_oxford_pets_head_boxes_read_with_the_course_reader(small_hub, tmp_path):
+    """Every trainval photo has its head box in annotations/xmls (PASCAL VOC), the test photos
+    none, as in the real release; the box sits in the top half of the pet's trimap region."""
+    hub.write_oxford_pets(tmp_path)
+    images = download.safe_extract(tmp_path / "images.tar.gz", tmp_path / "i") / "images"
+    annotations = download.safe_extract(tmp_path / "annotations.tar.gz", tmp_path / "a") / "annotations"
+    trainval = [line.split()[0] for line in (annotations / "trainval.txt").read_text().splitlines()]
+    assert sorted(p.stem for p in (annotations / "xmls").iterdir()) == sorted(trainval)
+    x, objects, missing = oxford_pets.read_pet_heads(images, annotations, size=32)
+    assert x.shape == (6, 32, 32, 3) and missing == 0
+    assert len(objects.boxes) == 6 and np.array_equal(objects.image, np.arange(6))
+    species = [int(line.split()[2]) - 1 for line in (annotations / "trainval.txt").read_text().splitlines()]
+    assert np.array_equal(objects.labels, species)
+    assert (objects.boxes[:, 2:] > objects.boxes[:, :2]).all()
+    assert (objects.boxes[:, 3] < 0.5).all() and (objects.boxes[:, 1] > 0.1).all()  # the head is on top

@@ -14,6 +14,7 @@ script generates files with the same names, formats and layouts as the real ones
     imagenet_class_index.json      1,000 classes in Keras' format
     creative_commons_elephant.jpg  a photo of the real one's size
     images.tar.gz, annotations.tar.gz   Oxford-IIIT Pet: images/, annotations/trimaps,
+                                   xmls/ (a PASCAL VOC head box per trainval photo),
                                    trainval.txt, test.txt
 
 The content is generated, so the checksums differ from the registry's. They are written to
@@ -198,11 +199,24 @@ def write_imagenet_extras(out: Path) -> None:
     (out / "creative_commons_elephant.jpg").write_bytes(_jpeg(_photo(_rng("elephant"), height, width)))
 
 
+def _head_xml(name: str, width: int, height: int, species: str, box: tuple[int, ...]) -> bytes:
+    """A Pet head annotation as the real xmls/ hold it: PASCAL VOC, 1-based inclusive pixels."""
+    x0, y0, x1, y1 = box
+    return (f"<annotation><folder>OXIIIT</folder><filename>{name}.jpg</filename><source>"
+            "<database>OXFORD-IIIT Pet Dataset</database><annotation>OXIIIT</annotation>"
+            f"<image>flickr</image></source><size><width>{width}</width><height>{height}</height>"
+            f"<depth>3</depth></size><segmented>0</segmented><object><name>{species}</name>"
+            "<pose>Frontal</pose><truncated>0</truncated><occluded>0</occluded><bndbox>"
+            f"<xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox>"
+            "<difficult>0</difficult></object></annotation>\n").encode()
+
+
 def write_oxford_pets(out: Path) -> None:
-    """images.tar.gz (images/*.jpg) and annotations.tar.gz (trimaps/*.png, trainval.txt, test.txt)."""
+    """images.tar.gz (images/*.jpg) and annotations.tar.gz (trimaps/*.png, xmls/*.xml for the
+    trainval photos, trainval.txt, test.txt, list.txt)."""
     rng = _rng("oxford_pets")
     breeds = [f"{'Cat' if b < 12 else 'dog'}_breed_{b}" for b in range(PET_BREEDS)]
-    names, lines = [], []
+    names, lines, heads = [], [], {}
     with tarfile.open(out / "images.tar.gz", "w:gz") as images, \
             tarfile.open(out / "annotations.tar.gz", "w:gz") as annotations:
         for b, breed in enumerate(breeds):
@@ -221,11 +235,16 @@ def write_oxford_pets(out: Path) -> None:
                 species = 1 if breed.startswith("Cat") else 2
                 lines.append(f"{name} {b + 1} {species} {(i % 12) + 1}")
                 names.append(name)
+                # the head: the top of the pet's ellipse, in VOC's 1-based inclusive pixels
+                head = (int(cx - rx / 2) + 1, int(cy - ry) + 1, int(cx + rx / 2), int(cy - ry / 4))
+                heads[name] = _head_xml(name, w, h, "cat" if species == 1 else "dog", head)
         for extra in ("Abyssinian_100.mat", "Abyssinian_101.mat", "Abyssinian_102.mat"):
             _add_bytes(images, f"images/{extra}", b"MATLAB 5.0 MAT-file, rehearsal\n")
         half = len(lines) // 2
         order = rng.permutation(len(lines))
         trainval = "\n".join(lines[i] for i in sorted(order[:half])) + "\n"
+        for i in sorted(order[:half]):  # the real release has head boxes for trainval only
+            _add_bytes(annotations, f"annotations/xmls/{names[i]}.xml", heads[names[i]])
         test = "\n".join(lines[i] for i in sorted(order[half:])) + "\n"
         _add_bytes(annotations, "annotations/trainval.txt", trainval.encode())
         _add_bytes(annotations, "annotations/test.txt", test.encode())
