@@ -10,7 +10,7 @@ in one call use the same unit. Everything is plain NumPy, so each step can be re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -263,7 +263,25 @@ def decode_offsets(offsets: np.ndarray, default_centers: np.ndarray) -> np.ndarr
     return np.concatenate([d[:, :2] + t[:, :2] * d[:, 2:], d[:, 2:] * np.exp(t[:, 2:])], axis=1)
 
 
-# --- drawing ------------------------------------------------------------------------------------
+# --- scoring detections ------------------------------------------------------------------------
+
+class Detections(NamedTuple):
+    """A detector's output on a set of images, one row per box: corners (fractions of the
+    image), score, class id, and the index of the image it was found in."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+    image: np.ndarray
+
+
+class Truth(Protocol):
+    """What the scoring needs of the true objects (`datasets.Objects` has it)."""
+
+    boxes: np.ndarray
+    labels: np.ndarray
+    image: np.ndarray
+
 
 def match_detections(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: np.ndarray,
                      truth_boxes: np.ndarray, truth_image: np.ndarray, iou_threshold: float = 0.5
@@ -309,6 +327,19 @@ def average_precision(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: 
     steps = np.flatnonzero(recall[1:] != recall[:-1])
     return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
 
+
+def average_precision_per_class(found: Detections, truth: Truth, num_classes: int,
+                                iou_threshold: float = 0.5) -> np.ndarray:
+    """AP of each class (num_classes,): its detections against its true objects; mAP is the mean."""
+    aps = []
+    for k in range(num_classes):
+        mine, theirs = found.classes == k, truth.labels == k
+        aps.append(average_precision(found.boxes[mine], found.scores[mine], found.image[mine],
+                                     truth.boxes[theirs], truth.image[theirs], iou_threshold))
+    return np.array(aps)
+
+
+# --- drawing ------------------------------------------------------------------------------------
 
 def draw_boxes(ax: Axes, boxes: np.ndarray, color: str = "lime", labels: Sequence[str] | None = None,
                linewidth: float = 2.0, linestyle: str = "-") -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_utils.boxes import draw_boxes
+from course_utils.boxes import Detections, Truth, draw_boxes
 
 
 def draw_grid(ax: plt.Axes, image_size: int, grid_size: int, color: str = "gray") -> None:
@@ -72,3 +72,31 @@ def show_detections(
     ax.set_title(title)
     ax.axis("off")
     return ax
+
+
+def show_detection_grid(images: np.ndarray, found: Detections, truth: Truth,
+                        class_names: Sequence[str], ncols: int = 4, title: str = "") -> plt.Figure:
+    """The first images with their true boxes (green) and the detections (red, dashed, with
+    class and score); boxes as fractions of the image."""
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 3.3 * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(images):
+            continue
+        size = images[i].shape[0]
+        ax.imshow(images[i])
+        draw_boxes(ax, truth.boxes[truth.image == i] * size, color="lime", linewidth=1.5)
+        mine = np.flatnonzero(found.image == i)
+        if len(mine):
+            pixels = found.boxes[mine] * size
+            draw_boxes(ax, pixels, color="red", linewidth=1.2, linestyle="--")
+            for (x, y), k in zip(label_positions(pixels, line_height=0.07 * size), mine):
+                ax.text(x, y, f"{class_names[found.classes[k]]} {found.scores[k]:.2f}",
+                        color="white", fontsize=7, va="bottom",
+                        bbox={"facecolor": "red", "alpha": 0.7, "pad": 1, "edgecolor": "none"})
+        ax.set_title(f"{np.sum(truth.image == i)} objects, {len(mine)} found", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

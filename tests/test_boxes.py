@@ -218,3 +218,17 @@ def test_match_detections_follows_voc_rules_by_hand():
         bx.match_detections(dets, [0.9], [0, 0, 0, 0], truth, truth_image)
     with pytest.raises(ValueError, match="no true boxes"):
         bx.average_precision(dets, [0.9] * 4, [0] * 4, np.zeros((0, 4)), [])
+
+
+def test_average_precision_per_class_scores_each_class_on_its_own():
+    from course_utils.datasets import Objects
+
+    truth = Objects(np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float),
+                    np.array([0, 1, 1]), np.array([0, 0, 1]))
+    found = bx.Detections(np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float),
+                          np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), np.array([0, 0, 1]))
+    # class 0: one hit, then a box on a class-1 object (a false positive for class 0): AP 1
+    # class 1: one of two objects found: AP 0.5
+    np.testing.assert_allclose(bx.average_precision_per_class(found, truth, 2), [1.0, 0.5])
+    with pytest.raises(ValueError, match="no true boxes"):
+        bx.average_precision_per_class(found, truth, 3)

@@ -51,3 +51,23 @@ def test_labels_of_near_identical_boxes_are_stacked_not_piled():
     ys = sorted(y for x, y in positions[:3])
     assert all(b - a >= 10 for a, b in zip(ys, ys[1:]))  # a line apart
     assert positions[3] == (299.5, 98.5)  # a box elsewhere keeps its place
+
+
+def test_detection_grid_shows_truth_and_detections_of_each_image():
+    from course_utils.boxes import Detections
+    from course_utils.datasets import Objects
+
+    images = np.zeros((3, 50, 50, 3), np.uint8)
+    truth = Objects(np.array([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.4, 0.6]]), np.array([0, 1]),
+                    np.array([0, 2]))
+    found = Detections(np.array([[0.1, 0.1, 0.5, 0.5], [0.5, 0.5, 0.9, 0.9], [0, 0, 1, 1]]),
+                       np.array([0.9, 0.35, 0.5]), np.array([0, 1, 1]), np.array([0, 0, 2]))
+    fig = detection_plots.show_detection_grid(images, found, truth, ("cat", "dog"), ncols=2)
+    axes = fig.axes
+    assert len(axes) == 4 and not axes[3].images  # the fourth panel stays empty
+    first = [p for p in axes[0].patches if isinstance(p, Rectangle)]
+    assert len(first) == 3 and first[0].get_edgecolor()[:3] == (0.0, 1.0, 0.0)  # truth in lime
+    np.testing.assert_allclose([first[1].get_x(), first[1].get_width()], [5 - 0.5, 20])
+    assert [t.get_text() for t in axes[0].texts] == ["cat 0.90", "dog 0.35"]
+    assert axes[1].get_title() == "0 objects, 0 found" and axes[2].get_title() == "1 objects, 1 found"
+    plt.close("all")
