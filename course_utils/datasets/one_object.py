@@ -51,6 +51,6 @@ def load_one_object(n_train: int, n_test: int = 1_000, size: int = 48) -> tuple[
     """((x_train, box_train), (x_test, box_test)) from two separate seeds, announced."""
     train = one_object_images(n_train, size, seed=1)
     test = one_object_images(n_test, size, seed=2)  # a separate stream: never seen in training
-    announce(f"generated, one rectangle or ellipse on crops of 2 real photos (scikit-learn), "
-             f"{size}x{size}, {n_train:,} train / {n_test:,} held-out test")
+    announce(f"generated, a shape on crops of 2 photos, {size}x{size}: "
+             f"{n_train:,} train / {n_test:,} test")
     return train, test
