@@ -239,7 +239,8 @@ def test_full_mode_reads_head_boxes_as_fractions_of_the_photo(served_heads, caps
     np.testing.assert_allclose(o_tr.boxes, [[0, 10 / 120, 45 / 90, 60 / 120], [80 / 160, 0, 1, 50 / 100]])
     assert o_tr.labels.tolist() == [0, 1] and o_tr.image.tolist() == [0, 1]  # cat, dog
     said = capsys.readouterr().out
-    assert "Oxford-IIIT Pet head boxes, full: 2 train / 0 test" in said and "1 without one" in said
+    assert "Oxford-IIIT Pet head boxes: 2 train / 0 test photos, 40x40" in said
+    assert "1 trainval photos have no head box file" in said
 
 
 def test_quick_head_loader_says_it_is_generated(monkeypatch, capsys):

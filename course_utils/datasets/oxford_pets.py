@@ -27,8 +27,8 @@ import numpy as np
 
 from course_utils import env
 from course_utils.datasets import Objects, Split, announce
-from course_utils.datasets.synthetic import (SCENE_CLASSES, SHAPE_CLASSES, detection_scenes,
-                                             shapes_scenes)
+from course_utils.datasets.synthetic import SHAPE_CLASSES, shapes_scenes
+from course_utils.datasets.synthetic import detection_scenes
 from course_utils.download import fetch
 
 IGNORE_LABEL = 255
@@ -203,8 +203,7 @@ def load_pet_heads(quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 
         n_train, n_test = quick_sizes
         train = detection_scenes(n_train, 64, grid=8, seed=1)
         test = detection_scenes(n_test, 64, grid=8, seed=2)
-        announce(f"generated scenes (quick mode, NOT a real data set): {n_train:,} train / "
-                 f"{n_test} test, 64x64, 2-5 objects each, classes {', '.join(SCENE_CLASSES)}")
+        announce(f"generated scenes, NOT a real data set: {n_train:,} train / {n_test:,} test")
         return train, test
     images_root = fetch("oxford_pets_images")
     annotations_root = fetch("oxford_pets_annotations")
@@ -212,7 +211,8 @@ def load_pet_heads(quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 
                                               annotations_root / "annotations", full_size)
     test = np.random.default_rng(0).random(len(images)) < test_fraction
     train, held_out = split_objects(images, objects, test)
-    announce(f"Oxford-IIIT Pet head boxes, full: {len(train[0]):,} train / {len(held_out[0]):,} "
-             f"test photos (trainval photos with a box; {missing} without one are left out) at "
-             f"{full_size}x{full_size}, classes {', '.join(PET_HEAD_CLASSES)}")
+    announce(f"Oxford-IIIT Pet head boxes: {len(train[0]):,} train / {len(held_out[0]):,} test "
+             f"photos, {full_size}x{full_size}")
+    if missing:
+        announce(f"{missing} trainval photos have no head box file: left out")
     return train, held_out
