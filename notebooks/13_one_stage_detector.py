@@ -29,8 +29,8 @@
 #
 # **Run time**: quick mode 30-150 s on a 2-core CPU (the lower figure on an idle machine, the
 # higher with other work running beside it); full mode (about 2,950 Oxford-IIIT Pet photos at
-# 224x224, a frozen ResNet50, 20 epochs) about 5-10 minutes on a Colab T4 GPU, one to two
-# hours on a 2-core CPU, plus the one-time download of the photos (810 MB, shared with
+# 224x224, a frozen ResNet50, 20 epochs) about 5-10 minutes on a Colab T4 GPU, a few hours
+# on a 2-core CPU, plus the one-time download of the photos (810 MB, shared with
 # chapter 10).
 
 # %% [markdown]
