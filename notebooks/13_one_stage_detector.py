@@ -43,9 +43,11 @@
 import importlib.util, os, subprocess, sys
 REPO_URL = "https://github.com/keras-cv-course/keras-cv-course"
 COURSE = "/content/keras-cv-course"
-if importlib.util.find_spec("course_utils") is None:  # Colab: fetch the course helpers once
+# Colab: fetch the course helpers once
+if importlib.util.find_spec("course_utils") is None:
     if not os.path.isdir(COURSE):
-        subprocess.run(["git", "clone", "-q", "--depth=1", REPO_URL, COURSE], check=True)
+        clone = ["git", "clone", "-q", "--depth=1", REPO_URL, COURSE]
+        subprocess.run(clone, check=True)
     sys.path.insert(0, COURSE)
     from course_utils import extras
     extras.install_colab_extras()
