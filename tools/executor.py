@@ -554,13 +554,12 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
             history = {r["chapter"]: r["seconds"] for r in json.loads(previous.read_text())}
         except (ValueError, KeyError, TypeError):
             history = {}
-    history = expected_seconds(paths, history)
     if checkpoints is None:  # a fresh one per pass, inside the course: the chapters print it
         # absolute: the kernel runs in notebooks/, where a relative folder would be another one
         checkpoints = out.resolve() / "checkpoints"
         shutil.rmtree(checkpoints, ignore_errors=True)
         checkpoints.mkdir(parents=True)
-    chains = schedule(paths, history)
+    chains = schedule(paths, expected_seconds(paths, history))
     results: dict[str, ChapterRun] = {}
 
     async def worker(queue: asyncio.Queue) -> None:
