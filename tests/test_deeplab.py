@@ -157,6 +157,32 @@ def test_datasets_read_the_arrays_without_copying_them():
     assert x.shape == (64, 256, 256, 3) and y.shape == (64, 256, 256)
 
 
+def test_load_data_gives_training_validation_and_test_splits(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MODE", "quick")
+    monkeypatch.setattr(deeplab, "DATA", {**deeplab.DATA, "quick_sizes": (18, 4)})
+    (xtr, ytr), (xva, yva), (xte, yte) = deeplab.load_data()
+    size = deeplab.DATA["quick_size"]
+    assert xtr.shape == (16, size, size, 3) and xva.shape == (2, size, size, 3)
+    assert len(ytr) == 16 and len(yva) == 2 and xte.shape == (4, size, size, 3) and len(yte) == 4
+    # validation is held out of the training split; the test split is generated apart
+    both = {x.tobytes() for x in xtr} | {x.tobytes() for x in xva}
+    assert len(both) == 18 and not {x.tobytes() for x in xte} & both
+
+
+def test_the_course_copy_matches_a_network_built_from_the_same_pieces_and_names_a_difference():
+    model = deeplab.build_deeplabv3plus(48, 4, deeplab.QUICK)
+    assert deeplab.gap_to_course_copy(model, 4, deeplab.QUICK) < 1e-6
+    other = deeplab.build_deeplabv3plus(48, 4, dataclasses.replace(deeplab.QUICK, rates=(1, 2)))
+    with pytest.raises(ValueError, match="differ from layer"):
+        deeplab.gap_to_course_copy(other, 4, deeplab.QUICK)
+
+
+def test_compile_makes_the_optimizer_variables_before_the_first_step():
+    model = deeplab.compile_deeplab(deeplab.build_deeplabv3plus(48, 4, deeplab.QUICK), 4, 1e-3)
+    assert model.optimizer.built and len(model.optimizer.variables) > len(model.trainable_variables)
+    assert deeplab.conv_bn_relu.__doc__ and model.get_layer("stem_bn").momentum == deeplab.BN_MOMENTUM
+
+
 def test_labels_from_probs_is_argmax_in_uint8():
     probs = np.random.default_rng(5).random((7, 9, 9, 4)).astype(np.float32)
     labels = deeplab.labels_from_probs(probs, batch=3)  # batches of 3, 3, 1

@@ -20,10 +20,28 @@ from course_utils.registry import DataFile
 
 def test_quick_loader_says_it_is_generated(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
-    (xtr, ytr), (xva, yva) = pets.load_oxford_pets(quick_sizes=(12, 5))
-    assert len(xtr) == 12 and len(xva) == 5 and ytr.max() < len(SHAPE_CLASSES)
-    assert not np.array_equal(xtr[:5], xva)  # train and validation come from different seeds
+    (xtr, ytr), (xte, yte) = pets.load_oxford_pets(quick_sizes=(12, 5))
+    assert len(xtr) == 12 and len(xte) == 5 and ytr.max() < len(SHAPE_CLASSES)
+    assert xtr.shape[1:] == (64, 64, 3) and yte.shape[1:] == (64, 64)
+    assert not np.array_equal(xtr[:5], xte)  # train and test come from different seeds
     assert "NOT a real data set" in capsys.readouterr().out
+    (xtr, _), (xte, _) = pets.load_oxford_pets(quick_sizes=(3, 2), quick_size=48)
+    assert xtr.shape == (3, 48, 48, 3) and xte.shape == (2, 48, 48, 3)
+    assert "48x48" in capsys.readouterr().out
+
+
+def test_hold_out_sets_every_kth_image_aside_and_keeps_the_pairs():
+    images = np.arange(10)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    masks = np.arange(10)[:, None, None] * np.ones((1, 2, 2), np.uint8)
+    (kept_x, kept_y), (held_x, held_y) = pets.hold_out((images, masks), 3)
+    assert held_x[:, 0, 0, 0].tolist() == [2, 5, 8]  # spread over the whole split
+    assert kept_x[:, 0, 0, 0].tolist() == [0, 1, 3, 4, 6, 7, 9]
+    np.testing.assert_array_equal(kept_y[:, 0, 0], kept_x[:, 0, 0, 0])  # still paired
+    np.testing.assert_array_equal(held_y[:, 0, 0], held_x[:, 0, 0, 0])
+    with pytest.raises(ValueError, match="every"):
+        pets.hold_out((images, masks), 1)
+    with pytest.raises(ValueError, match="at least"):
+        pets.hold_out((images[:2], masks[:2]), 3)
 
 
 # --- the Pet layout and the registry path --------------------------------------------------
@@ -145,6 +163,27 @@ def test_unreachable_host_gives_manual_instructions(course_dirs, monkeypatch):
         checksum=registry.get("oxford_pets_images").checksum, size=None, licence="", extract=True))
     with pytest.raises(DownloadError, match="place it by hand"):
         pets.load_oxford_pets_full(size=48)
+
+
+def test_a_limit_reads_photos_spread_over_the_list(tmp_path):
+    """The lists are sorted by breed: a limit must not keep the first breeds only."""
+    from skimage import data
+
+    (tmp_path / "annotations" / "trimaps").mkdir(parents=True)
+    (tmp_path / "images").mkdir()
+    names = [f"breed{b}_{i}" for b in range(4) for i in range(3)]  # 12 photos, 4 breeds
+    for k, name in enumerate(names):
+        cv2.imwrite(str(tmp_path / "images" / f"{name}.jpg"), data.astronaut()[:32, :32, ::-1])
+        trimap = np.full((32, 32), 2, np.uint8)
+        trimap[: k + 1] = 1  # the photo's index, readable in its mask: k + 1 pet rows
+        cv2.imwrite(str(tmp_path / "annotations" / "trimaps" / f"{name}.png"), trimap)
+    (tmp_path / "annotations" / "test.txt").write_text("".join(f"{n} 1 1 1\n" for n in names))
+    _, masks = pets.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32,
+                                    limit=4)
+    read = [int((m == 1).any(axis=1).sum()) - 1 for m in masks]
+    assert read == [0, 4, 7, 11]  # the first and the last, evenly spaced: every breed
+    _, every = pets.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32)
+    assert len(every) == 12
 
 
 def test_missing_trimap_is_named(tmp_path):

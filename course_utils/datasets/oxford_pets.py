@@ -3,12 +3,14 @@ segmentation data of chapters 10 and 11, and head boxes, the detection data of c
 
 full:  the real set through the course registry: 7,349 photos. Trimap 1 (pet) becomes class 1,
        2 (background) class 0, 3 (the uncertain border) the ignore label 255, as PASCAL VOC
-       marks its object borders. The official trainval list trains, the test list validates.
-quick: no package ships it, so a generated stand-in (`synthetic.shapes_scenes`): 64x64 scenes
-       of discs, triangles and crosses (classes 1-3) on textured clutter (class 0), with exact
+       marks its object borders. The official trainval list is the training split, the test
+       list (or photos spread evenly over it: the list is sorted by breed) the test split.
+quick: no package ships it, so a generated stand-in (`synthetic.shapes_scenes`): scenes of
+       discs, triangles and crosses (classes 1-3) on textured clutter (class 0), with exact
        masks; deterministic per seed. Its class names are `synthetic.SHAPE_CLASSES`.
 
-Both return uint8 arrays: images (N, H, W, 3) RGB and masks (N, H, W) of class ids.
+Both return ((x_train, y_train), (x_test, y_test)) as uint8 arrays: images (N, H, W, 3) RGB and
+masks (N, H, W) of class ids. `hold_out` sets every k-th training image aside for validation.
 
 Head boxes (`load_pet_heads`, chapter 13):
 full:  annotations/xmls/<image>.xml, one PASCAL VOC file per trainval photo (the test photos
@@ -64,14 +66,19 @@ def _read_rgb(path: Path) -> np.ndarray:
 
 def read_pets_split(images_dir: Path, annotations_dir: Path, list_name: str, size: int,
                     limit: int | None = None) -> Split:
-    """Read one official Pet split list ('trainval' or 'test'), resized to size x size."""
+    """Read one official Pet split list ('trainval' or 'test'), resized to size x size.
+
+    With `limit`, that many photos spread evenly over the list (it is sorted by breed, so its
+    first photos would be a few breeds only).
+    """
     import cv2
 
     list_file = Path(annotations_dir) / f"{list_name}.txt"
     if not list_file.exists():
         raise FileNotFoundError(f"{list_file} is missing: is this an unpacked Pet annotations.tar.gz?")
     names = [line.split()[0] for line in list_file.read_text().splitlines() if line.strip()]
-    names = names[:limit] if limit else names
+    if limit and limit < len(names):
+        names = [names[i] for i in np.linspace(0, len(names) - 1, limit).round().astype(int)]
     images = np.empty((len(names), size, size, 3), np.uint8)
     masks = np.empty((len(names), size, size), np.uint8)
     for i, name in enumerate(names):
@@ -85,39 +92,56 @@ def read_pets_split(images_dir: Path, annotations_dir: Path, list_name: str, siz
     return images, masks
 
 
-def load_oxford_pets_full(size: int = 384, val_limit: int | None = None) -> tuple[Split, Split]:
+def load_oxford_pets_full(size: int = 384, test_limit: int | None = None) -> tuple[Split, Split]:
     """The real Pet set through the registry: (trainval, test) at size x size."""
     images_root = fetch("oxford_pets_images")
     annotations_root = fetch("oxford_pets_annotations")
     images_dir, annotations_dir = images_root / "images", annotations_root / "annotations"
     train = read_pets_split(images_dir, annotations_dir, "trainval", size)
-    val = read_pets_split(images_dir, annotations_dir, "test", size, limit=val_limit)
-    return train, val
+    test = read_pets_split(images_dir, annotations_dir, "test", size, limit=test_limit)
+    return train, test
 
 
 def load_oxford_pets(
-    quick_sizes: tuple[int, int] = (1200, 150), full_size: int = 384, full_val_limit: int | None = None
+    quick_sizes: tuple[int, int] = (1200, 150), quick_size: int = 64, full_size: int = 384,
+    full_test_limit: int | None = None,
 ) -> tuple[Split, Split]:
-    """Segmentation data for the current mode: ((x_train, y_train), (x_val, y_val)).
+    """Segmentation data for the current mode: ((x_train, y_train), (x_test, y_test)).
 
+    Quick: `quick_sizes` generated scenes of `quick_size` pixels; full: the trainval list and
+    (at most `full_test_limit` photos of) the test list at `full_size` pixels.
     Class names: PET_CLASSES in full mode, synthetic.SHAPE_CLASSES for the quick stand-in.
     """
     if env.is_quick():
-        n_train, n_val = quick_sizes
-        train = shapes_scenes(n_train, 64, seed=0)
-        val = shapes_scenes(n_val, 64, seed=1)
+        n_train, n_test = quick_sizes
+        train = shapes_scenes(n_train, quick_size, seed=0)
+        test = shapes_scenes(n_test, quick_size, seed=1)
         announce(
             f"generated shapes on textured clutter (quick mode, NOT a real data set): "
-            f"{n_train} train / {n_val} validation scenes, 64x64, exact masks, "
+            f"{n_train} train / {n_test} test scenes, {quick_size}x{quick_size}, exact masks, "
             f"classes {', '.join(SHAPE_CLASSES)}"
         )
-        return train, val
-    train, val = load_oxford_pets_full(full_size, full_val_limit)
+        return train, test
+    train, test = load_oxford_pets_full(full_size, full_test_limit)
     announce(
-        f"Oxford-IIIT Pet, full: {len(train[0]):,} trainval / {len(val[0]):,} test photos at "
+        f"Oxford-IIIT Pet, full: {len(train[0]):,} trainval / {len(test[0]):,} test photos at "
         f"{full_size}x{full_size}; trimap borders are ignored (label {IGNORE_LABEL})"
     )
-    return train, val
+    return train, test
+
+
+def hold_out(split: Split, every: int) -> tuple[Split, Split]:
+    """(kept, held out): every `every`-th image (and its mask) of `split` is held out.
+
+    For a validation set taken from the training data: spread over the whole split, so over
+    every breed of the Pet lists, which are sorted by breed.
+    """
+    images, masks = split
+    if every < 2 or len(images) < every:
+        raise ValueError(f"hold_out needs every >= 2 and at least that many images; got every={every} "
+                         f"for {len(images)} images")
+    out = np.arange(len(images)) % every == every - 1
+    return (images[~out], masks[~out]), (images[out], masks[out])
 
 
 # --- head boxes (chapter 13) ------------------------------------------------------------------
