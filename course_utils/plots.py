@@ -410,3 +410,39 @@ def plot_class_iou(ious: Mapping[str, Sequence[float]], class_names: Sequence[st
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_bilateral_kernel(image: np.ndarray, pixel: tuple[int, int], position: np.ndarray,
+                          appearance: np.ndarray, sxy: float, srgb: float) -> plt.Figure:
+    """A dense CRF's appearance (bilateral) kernel for one pixel of a photo, in four panels.
+
+    `position` and `appearance` are (H, W) weights between `pixel` = (row, col) and every pixel:
+    the position part alone, and position times colour. The last panel draws the kernel as a
+    function of distance (pixels) and colour distance (levels), with contours at 0.5 and 0.1.
+    """
+    image, position, appearance = np.asarray(image), np.asarray(position), np.asarray(appearance)
+    if position.shape != image.shape[:2] or appearance.shape != image.shape[:2]:
+        raise ValueError(f"the weight maps {position.shape}, {appearance.shape} must cover the "
+                         f"image's {image.shape[:2]} pixels")
+    row, col = pixel
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), layout="constrained")
+    panels = [(image, None, "the photo and the pixel (+)"),
+              (position, "magma", f"position only: theta_alpha = {sxy:g} px"),
+              (appearance, "magma", f"position and colour: theta_beta = {srgb:g}")]
+    for ax, (picture, cmap, title) in zip(axes, panels):
+        ax.imshow(picture, cmap=cmap, vmin=0 if cmap else None, vmax=1 if cmap else None)
+        ax.plot(col, row, "+", color="cyan", markersize=14, markeredgewidth=2)
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    distance = np.linspace(0, 3 * sxy, 200)
+    colour = np.linspace(0, 3 * srgb, 200)
+    weight = np.exp(-distance[None, :] ** 2 / (2 * sxy ** 2) - colour[:, None] ** 2 / (2 * srgb ** 2))
+    shown = axes[3].imshow(weight, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=1,
+                           extent=(0, distance[-1], 0, colour[-1]))
+    lines = axes[3].contour(distance, colour, weight, levels=[0.1, 0.5], colors="white", linewidths=1)
+    axes[3].clabel(lines, fontsize=8)
+    axes[3].set_xlabel("distance between the two pixels (px)")
+    axes[3].set_ylabel("colour distance (levels)")
+    axes[3].set_title("the kernel's weight", fontsize=10)
+    fig.colorbar(shown, ax=axes[3], shrink=0.8)
+    return fig

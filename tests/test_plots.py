@@ -243,3 +243,26 @@ def test_show_filters_draws_framed_tiles_on_one_scale_centred_on_zero():
     with pytest.raises(ValueError, match="shape"):
         plots.show_filters(np.zeros((3, 3)))
     matplotlib.pyplot.close(fig)
+
+
+def test_plot_bilateral_kernel_draws_the_photo_both_weight_maps_and_the_weight_function():
+    image = np.zeros((20, 30, 3), np.uint8)
+    image[:, 15:] = 200  # two flat halves: the colour term cuts the kernel at the edge
+    rows, cols = np.mgrid[:20, :30]
+    position = np.exp(-((rows - 10) ** 2 + (cols - 12) ** 2) / (2 * 5.0 ** 2))
+    colour = ((image.astype(float) - image[10, 12]) ** 2).sum(-1)
+    appearance = position * np.exp(-colour / (2 * 13.0 ** 2))
+    fig = plots.plot_bilateral_kernel(image, (10, 12), position, appearance, 5.0, 13.0)
+    panels = fig.axes[:4]
+    assert [ax.get_title() for ax in panels[1:3]] == ["position only: theta_alpha = 5 px",
+                                                      "position and colour: theta_beta = 13"]
+    np.testing.assert_allclose(panels[1].images[0].get_array(), position)
+    np.testing.assert_allclose(panels[2].images[0].get_array(), appearance)
+    assert panels[2].images[0].get_array()[:, 15:].max() < 1e-20  # nothing across the edge
+    marker = panels[0].lines[0]
+    assert (marker.get_xdata()[0], marker.get_ydata()[0]) == (12, 10)  # (col, row)
+    weight = panels[3].images[0].get_array()
+    assert weight[0, 0] == pytest.approx(1.0) and weight[-1, -1] < 1e-3
+    assert panels[3].get_xlabel().startswith("distance") and "colour" in panels[3].get_ylabel()
+    with pytest.raises(ValueError, match="cover"):
+        plots.plot_bilateral_kernel(image, (1, 1), position[:5], appearance, 5.0, 13.0)
