@@ -99,8 +99,8 @@ show_images(x_train_all[:16], labels=names, ncols=8,
 
 # %% [markdown]
 # ## 2. An input pipeline with `tf.data`
-# Images usually reach a model as files to read and decode. For a realistic pipeline, every
-# training image becomes a PNG file held in memory: the pipeline starts from these bytes.
+# Images usually reach a model as files to decode. Here every training image becomes a PNG
+# file held in memory, and the pipeline starts from these bytes.
 
 # %%
 png_train = pipelines.encode_png(x_train_all)
@@ -179,8 +179,8 @@ show_images([pipelines.augment_image(one).numpy() for _ in range(8)], ncols=8,
 # ```
 
 # %% [markdown]
-# The validation set is decoded and cached, not shuffled or augmented; the test set is read
-# from the arrays.
+# Validation images are decoded and cached, not shuffled or augmented; test images come from
+# the arrays.
 
 # %%
 AUTOTUNE, BATCH = tf.data.AUTOTUNE, 64
@@ -261,12 +261,12 @@ env.check("one-call tf.data map / naive generator", graph, at_least=3)
 
 # %% [markdown]
 # **Answer:** the `tf.data` pipeline, by the factor printed above. The gain comes from
-# leaving Python: the one-call map alone is several times faster than the generator (the
-# first line). A `tf.data` `map` runs as a graph, while eager TensorFlow pays a large Python
-# overhead per small operation. The PIL + NumPy generator has no such overhead and is the
-# fair baseline: `tf.data` beats it by less, or loses on a small benchmark like quick mode's,
-# where its start-up cost weighs heavily. Parallel calls add at most what idle cores allow,
-# and `prefetch` pays off when a model trains between batches, which this leaves out.
+# leaving Python: the one-call map alone is several times faster than the generator. A
+# `tf.data` `map` runs as a graph, while eager TensorFlow pays a large Python overhead per
+# small operation. The PIL + NumPy generator has no such overhead and is the fair baseline:
+# `tf.data` beats it by less, or loses on a small benchmark like quick mode's, where its
+# start-up cost weighs heavily. Parallel calls add at most what idle cores allow, and
+# `prefetch` pays off when a model trains between batches, which this leaves out.
 
 # %% [markdown]
 # ## 4. A short history, then AlexNet's ideas
@@ -407,8 +407,7 @@ assert alexnet.layers[12].count_params() == 3 * 3 * 64 * 256 + 256
 print("hand counts == Keras counts: PASS")
 
 # %% [markdown]
-# How much does LRN change the first layer's activations at initialisation, on real inputs
-# from our pipeline?
+# How much does LRN change the first layer's activations at initialisation, on our images?
 
 # %%
 first_conv = keras.Model(alexnet.input, alexnet.layers[1].output)
@@ -498,7 +497,7 @@ compare_histories(histories, metrics=("loss", "val_loss", "val_accuracy"),
 
 # %% [markdown]
 # A network with batch norm can sit near or below chance (0.10) on validation images in its
-# first epoch or two while its training accuracy rises, as the VGG-style net may above.
+# first epochs while its training accuracy rises, as the VGG-style net may above.
 # Training normalises with each batch's own statistics; validation uses running averages of
 # them, which after one short epoch still lag behind fast-changing weights, and the network
 # may answer one class for nearly every image. The averages catch up within a few epochs.

@@ -189,8 +189,7 @@ def response(pixels):
     return tf.reduce_mean(maps[:, 2:-2, 2:-2, 0])  # filter 0, inner part
 
 # %% [markdown]
-# Then the loop: the gradient of the response with respect to the pixels, normalised, added to
-# the pixels, `steps` times.
+# Then the loop: the normalised gradient of the response, added to the pixels `steps` times.
 
 # %%
 print(f"start: mean response of filter 0 = {float(response(pixels)):.1f}")
@@ -203,8 +202,8 @@ for step in range(steps):
 print(f"after {steps} steps: {float(response(pixels)):.1f}")
 
 # %% [markdown]
-# The response rose: the image now holds what filter 0 looks for. To show it we standardise
-# it and squeeze it into 0..1 (`viz.to_displayable`).
+# The response rose: the image now holds what filter 0 looks for. `viz.to_displayable`
+# squeezes it into 0..1 to show it.
 
 # %%
 show_images([viz.to_displayable(pixels[0].numpy())], ncols=1, size=3,
@@ -541,8 +540,8 @@ plt.show()
 # %% [markdown]
 # ## 6. Sequential, functional, nested: one heatmap
 # The same weights give the same heatmap however the model is wired. Below, the trained
-# `spotter` (Sequential) is rebuilt as a functional model with fresh layers and copied weights,
-# and once more as a model that holds a conv base as a nested layer, as chapter 07 nests VGG16.
+# `spotter` (Sequential) is rebuilt as a functional model with copied weights, and as a model
+# that nests a conv base, as chapter 07 nests VGG16.
 
 # %%
 def as_functional(seq):

@@ -331,8 +331,8 @@ for name, masks in splits:
           + ", ".join(f"{c} {s:.0%}" for c, s in zip(class_names, share)))
 
 # %% [markdown]
-# The course's `plots.show_segmentations` draws each label map under its image, one row per set
-# of maps: one solid colour per class (the legend below names them), ignored pixels in white.
+# `plots.show_segmentations` draws each label map under its image: one colour per class (the
+# legend names them), ignored pixels in white.
 
 # %%
 show_segmentations(x_train[:6], {"image": None, "true mask": y_train},
@@ -464,8 +464,8 @@ assert gap < 1e-5
 print(f"PASS: ours == deeplab.build_deeplabv3plus (max |diff| {gap:.1e})")
 
 # %% [markdown]
-# The whole network on one page, drawn from the model just built (the shapes are read from its
-# layers): the encoder on top, the decoder below, where low-level detail meets ASPP's context.
+# The whole network, drawn from the model just built: the encoder on top, the decoder below,
+# where low-level detail meets ASPP's context.
 
 # %%
 kind = "quick mode: small backbone" if ENV.quick else "ResNet50 backbone"
