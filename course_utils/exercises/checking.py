@@ -128,6 +128,16 @@ def run(exercise: str, body: Callable[[], tuple[bool, str]], *, seed: int | None
     return result
 
 
+def show(values: Any, precision: int = 4) -> str:
+    """A short printed form of a number or an array, for the numbers in a FAIL line."""
+    array = np.asarray(values)
+    if array.ndim == 0:
+        value = array.item()
+        return f"{value:.{precision}g}" if isinstance(value, float) else str(value)
+    return np.array2string(array, precision=precision, threshold=16, edgeitems=4,
+                           separator=", ", max_line_width=10_000, suppress_small=True)
+
+
 def uses_a_loop(fn: Callable[..., Any]) -> bool:
     """True when the function's source has a for or while loop or a comprehension."""
     import ast
