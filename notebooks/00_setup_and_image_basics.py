@@ -285,7 +285,8 @@ print("load_img == imread + BGR2RGB + resize(INTER_NEAREST_EXACT): PASS")
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer (here mostly OpenCV's) and prints **PASS**, **FAIL** with the
-# numbers that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later
+# numbers that show what is wrong, or **NOT DONE** while the stub is still there. Your
+# functions must leave the arrays they are given unchanged (the checks look). Nothing later
 # in the chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs
 # some thought, ★★★ stretches.
 
@@ -339,10 +340,11 @@ ch00.check_halve(halve)
 # A model takes a batch of equal-sized RGB float images. Write `to_keras_batch(images, size)`:
 # `images` is a list of BGR uint8 photos as `cv2.imread` gives them, each of its own height and
 # width. For each photo, cut out the largest square in its centre (for a wide photo of width
-# $w$ and height $h$, the columns from $(w - h) // 2$ on; likewise rows for a tall one), resize
-# the square to `size` x `size` with `INTER_AREA`, and convert it to RGB. Return one float32
-# array of shape (number of photos, `size`, `size`, 3). Hint: `np.stack` turns a list of
-# equal-shaped arrays into one array with a new first axis.
+# $w$ and height $h$, the columns from $(w - h) // 2$ on, which rounds down when $w - h$ is
+# odd; likewise rows for a tall one), resize the square to `size` x `size` with `INTER_AREA`,
+# and convert it to RGB. Return one float32 array of shape (number of photos, `size`, `size`,
+# 3); converting to float before or after the resize are both fine. Hint: `np.stack` turns a
+# list of equal-shaped arrays into one array with a new first axis.
 
 # %%
 def to_keras_batch(images: list, size: int) -> np.ndarray:
