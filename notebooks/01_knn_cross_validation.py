@@ -462,13 +462,16 @@ from course_utils.exercises import ch01
 # Section 3 found no matrix trick for L1. Broadcasting still removes every Python loop: give `A`
 # a new middle axis and `B` a new first axis, and `A - B` becomes a (len(A), len(B), d) array of
 # all pairwise differences. Write `l1_no_loop(A, B)` without `for`, `while` or comprehensions
-# (the check looks). It is fine for small inputs; for 5,000 training images that middle array
-# would need 5,000 x 3,072 numbers per test image, which is why section 3 used `cdist`.
+# (the check looks). `A` and `B` may also come as the loader gives pixels, in `uint8`, where
+# 3 - 5 is 254: convert them first. It is fine for small inputs; for 5,000 training images
+# that middle array would need 5,000 x 3,072 numbers per test image, which is why section 3
+# used `cdist`.
 
 # %%
 def l1_no_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """L1 distance from every row of A to every row of B, shape (len(A), len(B))."""
     ### BEGIN SOLUTION
+    A, B = A.astype(np.float64), B.astype(np.float64)  # uint8 pixels would wrap around
     return np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2)
     ### END SOLUTION
 
@@ -480,8 +483,10 @@ ch01.check_l1_no_loop(l1_no_loop)
 # ### Exercise 1.2 ★★ Closer neighbours count more
 # In `knn_predict` each of the k neighbours has one vote, however far away it is. Give each
 # neighbour the weight `1 / (distance + 1e-8)` instead (the `1e-8` keeps a zero distance from
-# dividing by zero), add the weights per class, and answer the class with the largest total.
-# `D` has one row of distances per test point; return one label per row.
+# dividing by zero), add the weights per class, and answer the class with the largest total;
+# if two classes tie, the smaller label, as `np.argmax` gives it. `D` has one row of distances
+# per test point, `y_train` one label (0 to `n_classes` - 1) per column; return one label per
+# row.
 
 # %%
 def knn_predict_weighted(D: np.ndarray, y_train: np.ndarray, k: int, n_classes: int) -> np.ndarray:
@@ -501,9 +506,11 @@ ch01.check_knn_weighted(knn_predict_weighted)
 # ### Exercise 1.3 ★★★ Leave-one-out accuracy
 # Cross-validation with as many folds as points: each training point is classified by kNN on
 # all the *other* points. Write `leave_one_out_accuracy(X, y, k)`, the fraction of points whose
-# label kNN (section 5's majority vote, ties to the smaller label) gets right. One distance
-# table of the training set with itself does it: what must happen to its diagonal first? The
-# check catches the classic mistake, so run it before you read on.
+# label kNN gets right, with section 5's rules: L2 distances, a majority vote of the k nearest,
+# ties to the smaller label. One distance table of the training set with itself does it (L2,
+# as `l2_no_loop` computes it): what must happen to its diagonal first? Two training points
+# may sit at the same place. The check catches the classic mistake, so run it before you read
+# on.
 
 # %%
 def leave_one_out_accuracy(X: np.ndarray, y: np.ndarray, k: int) -> float:
