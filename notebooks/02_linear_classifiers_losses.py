@@ -597,8 +597,9 @@ for name, W_ in models.items():
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch02
