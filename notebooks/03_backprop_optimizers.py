@@ -714,8 +714,9 @@ env.check("validation accuracy", val_acc,
 # code, run the cell, then run the check below it. A check tests your code on fresh random inputs
 # against the course's own answer (a numerical gradient, or `keras.optimizers`) and prints
 # **PASS**, **FAIL** with the numbers that show what is wrong, or **NOT DONE** while
-# `raise NotImplementedError()` is still there. Nothing later in the chapter uses your code, so
-# you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# `raise NotImplementedError()` is still there. Your functions must leave the arrays they are
+# given unchanged (the checks look). Nothing later in the chapter uses your code, so you can
+# skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch03
@@ -750,7 +751,7 @@ ch03.check_sigmoid_layer_backward(sigmoid_layer_backward)
 # parameter, $w \leftarrow w - \eta\,\lambda\,w$ (with the plain learning rate $\eta$, not Adam's
 # bias-corrected step), and then takes an ordinary Adam step with the gradient it was given.
 # Complete `step` below; `super().step(params, grads)` runs our `Adam`'s step. The check runs
-# your class and `keras.optimizers.AdamW` side by side on a random problem for 30 steps.
+# your class and `keras.optimizers.AdamW` side by side on a random problem for 12 steps.
 
 # %%
 class AdamW(Adam):
