@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, run, show, uses_a_loop
+from .checking import call, compare, fresh_seed, number, run, show, uses_a_loop
 
 
 def _l1_reference(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -248,7 +248,7 @@ def check_leave_one_out(fn: Callable, seed: int | None = None) -> None:
                 continue
             n = len(X)
             how = f"{what}, k={k}: {how} ({round(expected * n)} of {n} points right)"
-            named = _named_mistakes(float(np.asarray(got, dtype=np.float64)), X, y, k, done)
+            named = _named_mistakes(number(got), X, y, k, done)
             if named:
                 how += "; " + "; or ".join(named)
             return False, how

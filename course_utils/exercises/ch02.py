@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, run, show, uses_a_loop
+from .checking import call, compare, fresh_seed, number, run, show, uses_a_loop
 
 
 def _cross_entropy_reference(S: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -161,7 +161,7 @@ def check_crammer_singer(fn: Callable, seed: int | None = None) -> None:
             margins = np.maximum(0, 1 + np.where(np.arange(S.shape[1]) == y[:, None], -np.inf,
                                                  S).max(axis=1) - S[rows, y])
             parts = f"; per image, the first margins are {show(margins[:4], 4)}"
-            value = float(np.asarray(got_loss, dtype=np.float64))
+            value = number(got_loss)
             zeroed = S.copy()
             zeroed[rows, y] = 0
             j0 = zeroed.argmax(axis=1)

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from ..gradcheck import numeric_gradient, rel_error
-from .checking import call, compare, fresh_seed, run
+from .checking import as_array, call, compare, fresh_seed, run
 
 
 def _f32(v: float) -> float:
@@ -178,7 +178,10 @@ def check_nesterov_lookahead(fn: Callable, seed: int | None = None) -> None:
             return A @ w - c
 
         given = w0.copy()
-        ws, vs = (np.asarray(a, dtype=np.float64) for a in call(fn, grad, given, lr, mu, steps))
+        paths = call(fn, grad, given, lr, mu, steps)
+        if not (isinstance(paths, (tuple, list)) and len(paths) == 2):
+            return False, f"{fn.__name__} should return two arrays, the paths (w, v); got {paths!r:.60}"
+        ws, vs = (as_array(a, "a path") for a in paths)
         if not np.array_equal(given, w0):
             return False, "your function changed w0: start from a copy"
         if ws.shape != (steps + 1, d) or vs.shape != (steps + 1, d):

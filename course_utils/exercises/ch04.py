@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, run, show
+from .checking import as_array, call, compare, fresh_seed, run, show
 
 
 def check_he_normal(fn: Callable, seed: int | None = None) -> None:
@@ -23,9 +23,9 @@ def check_he_normal(fn: Callable, seed: int | None = None) -> None:
                   (3, 3, c_in, int(rng.integers(280, 320))),                         # conv: kh, kw, c_in, c_out
                   (5, 5, c_in, int(rng.integers(100, 120)))]
         small = (int(rng.integers(20, 40)), 3, 4, 8)
-        first = np.asarray(call(fn, small, np.random.default_rng(seed + 1)))
-        again = np.asarray(call(fn, small, np.random.default_rng(seed + 1)))
-        other = np.asarray(call(fn, small, np.random.default_rng(seed + 2)))
+        first = as_array(call(fn, small, np.random.default_rng(seed + 1)), "your kernel")
+        again = as_array(call(fn, small, np.random.default_rng(seed + 1)), "your kernel")
+        other = as_array(call(fn, small, np.random.default_rng(seed + 2)), "your kernel")
         if first.shape == again.shape == small and not np.array_equal(first, again):
             return False, (f"for shape {small}, two generators made from the same seed gave "
                            "different kernels: draw every number from the generator rng you are "
@@ -36,7 +36,7 @@ def check_he_normal(fn: Callable, seed: int | None = None) -> None:
                            "are given, not from one of your own with a fixed seed")
         parts = []
         for shape in shapes:
-            w = np.asarray(call(fn, shape, np.random.default_rng(seed + 1)), dtype=np.float64)
+            w = as_array(call(fn, shape, np.random.default_rng(seed + 1)), "your kernel")
             if w.shape != shape:
                 return False, f"for shape {shape} your kernel has shape {w.shape}"
             fan_in = int(np.prod(shape[:-1]))

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, run, show
+from .checking import call, compare, fresh_seed, number, run, show
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
 
@@ -147,12 +147,13 @@ def check_keras_output_size(fn: Callable, seed: int | None = None) -> None:
         for W, F, S, padding, d in cases:
             conv = layers.Conv2D(1, F, strides=S, padding=padding, dilation_rate=d)
             expected = int(conv.compute_output_shape((None, W, W, 1))[1])
-            got = call(fn, W, F, S, padding, d)
+            answer = call(fn, W, F, S, padding, d)
+            got = number(answer)
             if got == expected:
                 continue
             span = d * (F - 1) + 1
             detail = (f"keras_output_size(W={W}, F={F}, S={S}, padding={padding!r}, "
-                      f"dilation={d}) gave {got}, a Keras Conv2D outputs {expected}")
+                      f"dilation={d}) gave {answer!r:.40}, a Keras Conv2D outputs {expected}")
             if padding == "same" and S > 1 and got == W:
                 detail += " ('same' keeps the size only with stride 1; with stride S it divides it)"
             elif padding == "same" and span % 2 == 0 and got in (
@@ -257,7 +258,7 @@ def check_bottleneck(fn: Callable, seed: int | None = None) -> None:
                 parts.append("shortcut: identity, 0")
             detail = (f"bottleneck_macs(height={h}, width={w}, c_in={c_in}, m={m}, stride={s}): "
                       f"{how}. Layer by layer: " + "; ".join(parts))
-            value = got
+            value = number(got)
             for told, words in BOTTLENECK_MISTAKES:
                 if value == bottleneck_reference(*case, **told):
                     detail += f"; {words}"
