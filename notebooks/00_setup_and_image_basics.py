@@ -304,9 +304,11 @@ from course_utils.exercises import ch00
 
 # %%
 def bgr_to_grey(bgr: np.ndarray) -> np.ndarray:
-    """Grey image (height, width), uint8, of a BGR uint8 image: 0.299 R + 0.587 G + 0.114 B."""
+    """Grey (height, width) uint8 image of a BGR uint8 image:
+    0.299 R + 0.587 G + 0.114 B."""
     ### BEGIN SOLUTION
-    grey = bgr.astype(np.float64) @ np.array([0.114, 0.587, 0.299])  # weights in B, G, R order
+    weights = np.array([0.114, 0.587, 0.299])  # in B, G, R order
+    grey = bgr.astype(np.float64) @ weights
     return np.rint(grey).astype(np.uint8)
     ### END SOLUTION
 
@@ -325,7 +327,8 @@ ch00.check_bgr_to_grey(bgr_to_grey)
 
 # %%
 def halve(img: np.ndarray) -> np.ndarray:
-    """Mean of every 2x2 block of a (height, width, channels) image with even height and width."""
+    """Mean of every 2x2 block of a (height, width, channels) image,
+    height and width even."""
     ### BEGIN SOLUTION
     h, w, c = img.shape
     return img.reshape(h // 2, 2, w // 2, 2, c).mean(axis=(1, 3))
@@ -348,7 +351,8 @@ ch00.check_halve(halve)
 
 # %%
 def to_keras_batch(images: list, size: int) -> np.ndarray:
-    """Centre squares of BGR photos, resized to size x size, as one RGB float32 batch."""
+    """Centre squares of BGR photos, resized to size x size, as one RGB
+    float32 batch."""
     ### BEGIN SOLUTION
     batch = []
     for bgr in images:

@@ -470,9 +470,11 @@ from course_utils.exercises import ch01
 
 # %%
 def l1_no_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """L1 distance from every row of A to every row of B, shape (len(A), len(B))."""
+    """L1 distance from every row of A to every row of B:
+    (len(A), len(B))."""
     ### BEGIN SOLUTION
-    A, B = A.astype(np.float64), B.astype(np.float64)  # uint8 pixels would wrap around
+    # uint8 pixels would wrap around
+    A, B = A.astype(np.float64), B.astype(np.float64)
     return np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2)
     ### END SOLUTION
 
@@ -490,12 +492,15 @@ ch01.check_l1_no_loop(l1_no_loop)
 # row.
 
 # %%
-def knn_predict_weighted(D: np.ndarray, y_train: np.ndarray, k: int, n_classes: int) -> np.ndarray:
-    """Label per row of D: the class with the largest sum of 1 / distance among the k nearest."""
+def knn_predict_weighted(D: np.ndarray, y_train: np.ndarray, k: int,
+                         n_classes: int) -> np.ndarray:
+    """Label per row of D: the class with the largest sum of 1 / distance
+    among the k nearest."""
     ### BEGIN SOLUTION
-    nearest = np.argsort(D, axis=1)[:, :k]                        # (n_test, k) indices
+    nearest = np.argsort(D, axis=1)[:, :k]  # (n_test, k) indices
     weights = 1.0 / (np.take_along_axis(D, nearest, axis=1) + 1e-8)
-    onehot = y_train[nearest][:, :, None] == np.arange(n_classes)  # (n_test, k, n_classes)
+    # (n_test, k, n_classes)
+    onehot = y_train[nearest][:, :, None] == np.arange(n_classes)
     return (weights[:, :, None] * onehot).sum(axis=1).argmax(axis=1)
     ### END SOLUTION
 
@@ -515,7 +520,8 @@ ch01.check_knn_weighted(knn_predict_weighted)
 
 # %%
 def leave_one_out_accuracy(X: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Fraction of points whose k nearest *other* points vote for their own label."""
+    """Fraction of points whose k nearest *other* points vote for their
+    own label."""
     ### BEGIN SOLUTION
     D = l2_no_loop(X, X)
     np.fill_diagonal(D, np.inf)  # a point may not vote for itself

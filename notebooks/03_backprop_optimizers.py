@@ -731,8 +731,10 @@ from course_utils.exercises import ch03
 # three arrays with `numeric_gradient` (section 3).
 
 # %%
-def sigmoid_layer_backward(X: np.ndarray, W: np.ndarray, b: np.ndarray, dout: np.ndarray):
-    """Gradients (dX, dW, db) of sigmoid(X @ W + b), given dout, the gradient of its output."""
+def sigmoid_layer_backward(X: np.ndarray, W: np.ndarray, b: np.ndarray,
+                           dout: np.ndarray):
+    """Gradients (dX, dW, db) of sigmoid(X @ W + b), given dout, the
+    gradient of its output."""
     ### BEGIN SOLUTION
     s = 1.0 / (1.0 + np.exp(-(X @ W + b)))
     dz = dout * (1 - s) * s                 # through the sigmoid
@@ -755,12 +757,14 @@ ch03.check_sigmoid_layer_backward(sigmoid_layer_backward)
 
 # %%
 class AdamW(Adam):
-    def __init__(self, lr: float, weight_decay: float = 0.004, **adam_settings):
+    def __init__(self, lr: float, weight_decay: float = 0.004,
+                 **adam_settings):
         super().__init__(lr, **adam_settings)
         self.weight_decay = weight_decay
 
     def step(self, params: dict, grads: dict) -> None:
-        """Shrink each parameter by lr * weight_decay * itself, then take Adam's step."""
+        """Shrink each parameter by lr * weight_decay * itself, then take
+        Adam's step."""
         ### BEGIN SOLUTION
         for k in params:
             params[k] -= self.lr * self.weight_decay * params[k]
@@ -785,7 +789,8 @@ ch03.check_adamw(AdamW)
 
 # %%
 def nesterov_lookahead(grad, w0: np.ndarray, lr: float, mu: float, steps: int):
-    """Paths (w, v), each (steps + 1, d), of v <- mu v - lr grad(w + mu v), w <- w + v."""
+    """Paths (w, v), each (steps + 1, d), of v <- mu v - lr grad(w + mu v),
+    w <- w + v."""
     ### BEGIN SOLUTION
     w, v = w0.copy(), np.zeros_like(w0)
     ws, vs = [w], [v]

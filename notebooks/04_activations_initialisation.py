@@ -606,7 +606,8 @@ from course_utils.exercises import ch04
 
 # %%
 def he_normal(shape: tuple, rng: np.random.Generator) -> np.ndarray:
-    """Normal weights, mean 0, std sqrt(2 / fan_in), fan_in = product of all sizes but the last."""
+    """Normal weights, mean 0, std sqrt(2 / fan_in), fan_in = product of
+    all sizes but the last."""
     ### BEGIN SOLUTION
     fan_in = np.prod(shape[:-1])
     return rng.normal(0.0, np.sqrt(2 / fan_in), size=shape)
@@ -657,8 +658,10 @@ ch04.check_lsuv(lsuv)
 # same weights and compares all three arrays.
 
 # %%
-def batch_norm_train(x, gamma, beta, moving_mean, moving_var, momentum: float, eps: float):
-    """(y, new_moving_mean, new_moving_var) of batch norm in training mode on (N, H, W, C) maps."""
+def batch_norm_train(x, gamma, beta, moving_mean, moving_var,
+                     momentum: float, eps: float):
+    """(y, new_moving_mean, new_moving_var) of batch norm in training mode
+    on (N, H, W, C) maps."""
     ### BEGIN SOLUTION
     mu, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
     y = gamma * (x - mu) / np.sqrt(var + eps) + beta

@@ -465,6 +465,8 @@ if ENV.quick:
 # ★★★ stretches.
 
 # %%
+import tensorflow as tf
+
 from course_utils.exercises import ch05
 
 # %% [markdown]
@@ -579,9 +581,6 @@ ch05.check_bottleneck(bottleneck_macs)
 # `np.flatnonzero` on the gradient summed over the other axes.
 
 # %%
-import tensorflow as tf
-
-
 def measured_receptive_field(model: keras.Model) -> tuple[int, int]:
     """(height, width) of the input pixels that change the centre unit."""
     ### BEGIN SOLUTION

@@ -663,7 +663,8 @@ ch06.check_dropout(inverted_dropout)
 
 # %%
 def make_digit_augmentation() -> keras.Sequential:
-    """Random rotations, zooms and shifts that never mirror and fill new pixels with black."""
+    """Random rotations, zooms and shifts that never mirror and fill new
+    pixels with black."""
     ### BEGIN SOLUTION
     black = dict(fill_mode="constant", fill_value=0.0)
     return keras.Sequential([

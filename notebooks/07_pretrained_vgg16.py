@@ -600,7 +600,8 @@ from course_utils.exercises import ch07
 
 # %%
 def vgg_preprocess(images: np.ndarray) -> np.ndarray:
-    """RGB images on 0..255 -> BGR with the ImageNet mean colour subtracted, same shape."""
+    """RGB images on 0..255 -> BGR with the ImageNet mean colour
+    subtracted, same shape."""
     ### BEGIN SOLUTION
     return images[..., ::-1] - np.array([103.939, 116.779, 123.68])
     ### END SOLUTION
@@ -627,25 +628,19 @@ ch07.check_vgg_preprocess(vgg_preprocess)
 # at 0.0005, 6-8 from `block4_conv1` at 0.00025, 9-14 from `block3_conv1` at 0.000125.
 
 # %%
-def unfreeze_schedule(layer_names: list[str], epochs: int, head_epochs: int,
-                      every: int, lowest: str, lr: float,
-                      factor: float) -> list[tuple[str | None, float]]:
+def unfreeze_schedule(layer_names, epochs, head_epochs, every, lowest, lr,
+                      factor) -> list[tuple[str | None, float]]:
     """(first trainable layer of the base or None, learning rate) per epoch."""
     ### BEGIN SOLUTION
-    blocks = []  # the blocks, first to last
-    for name in layer_names:
-        block = name.split("_")[0]
-        if block.startswith("block") and block not in blocks:
-            blocks.append(block)
+    blocks = list(dict.fromkeys(  # the blocks, first to last
+        x.split("_")[0] for x in layer_names if x.startswith("block")))
     top_down = blocks[::-1][:blocks[::-1].index(lowest) + 1]  # top ... lowest
-    plan = []
-    for epoch in range(1, epochs + 1):
-        if epoch <= head_epochs:
-            plan.append((None, lr))
-            continue
-        n = min((epoch - head_epochs - 1) // every + 1, len(top_down))
-        first = next(x for x in layer_names if x.startswith(top_down[n - 1] + "_"))
-        plan.append((first, lr / factor ** n))  # divided once per block unfrozen
+    plan = [(None, lr)] * min(head_epochs, epochs)
+    for epoch in range(epochs - head_epochs):  # counted after the head's
+        n = min(epoch // every + 1, len(top_down))  # blocks unfrozen
+        first = next(x for x in layer_names
+                     if x.startswith(top_down[n - 1] + "_"))
+        plan.append((first, lr / factor ** n))  # divided once per block
     return plan
     ### END SOLUTION
 

@@ -535,13 +535,15 @@ from course_utils.exercises import ch08
 
 # %%
 def ten_crops(image: np.ndarray, size: int) -> np.ndarray:
-    """Four corner crops and the centre crop of size x size, then the five mirrored: (10, size, size, C)."""
+    """Four corner crops and the centre crop of size x size, then the five
+    mirrored: (10, size, size, C)."""
     ### BEGIN SOLUTION
     h, w = image.shape[:2]
     starts = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size),
               ((h - size) // 2, (w - size) // 2)]
     crops = np.stack([image[y:y + size, x:x + size] for y, x in starts])
-    return np.concatenate([crops, crops[:, :, ::-1]])  # axis 2 of the stack: each crop's width
+    # axis 2 of the stack: each crop's width
+    return np.concatenate([crops, crops[:, :, ::-1]])
     ### END SOLUTION
 
 
@@ -562,9 +564,10 @@ ch08.check_ten_crops(ten_crops)
 # Hint: build the common start once, add the training-only steps under an `if`.
 
 # %%
-def make_pipeline(files: tf.data.Dataset, decode, augment, batch_size: int, training: bool,
-                  seed: int = 0) -> tf.data.Dataset:
-    """Batches of (image, label): decoded once, and for training reshuffled and augmented."""
+def make_pipeline(files: tf.data.Dataset, decode, augment, batch_size: int,
+                  training: bool, seed: int = 0) -> tf.data.Dataset:
+    """Batches of (image, label): decoded once, and for training
+    reshuffled and augmented."""
     ### BEGIN SOLUTION
     ds = files.map(decode, num_parallel_calls=AUTOTUNE).cache()
     if training:
@@ -594,11 +597,13 @@ ch08.check_make_pipeline(make_pipeline)
 
 # %%
 def pca_colour_shift(images: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-    """Each image plus sum_i alpha_i lambda_i p_i (the colours' principal axes)."""
+    """Each image plus sum_i alpha_i lambda_i p_i (p_i: the colours'
+    principal axes)."""
     ### BEGIN SOLUTION
     pixels = images.reshape(-1, 3)  # every pixel of every image: (N, 3)
     values, vectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
-    offsets = (alphas * values) @ vectors.T  # row n: sum_i alpha_ni lambda_i p_i
+    # row n: sum_i alpha_ni lambda_i p_i
+    offsets = (alphas * values) @ vectors.T
     return images + offsets[:, None, None, :]
     ### END SOLUTION
 

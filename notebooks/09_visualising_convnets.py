@@ -658,9 +658,8 @@ def occlusion_map(model, image: np.ndarray, class_index: int, patch: int,
                   stride: int, fill: float) -> np.ndarray:
     """Drop of the class score with each square covered: (rows, columns)."""
     ### BEGIN SOLUTION
-    h, w = image.shape[:2]
-    tops = range(0, h - patch + 1, stride)
-    lefts = range(0, w - patch + 1, stride)
+    tops = range(0, image.shape[0] - patch + 1, stride)
+    lefts = range(0, image.shape[1] - patch + 1, stride)
     copies = []
     for top in tops:
         for left in lefts:
@@ -697,7 +696,8 @@ def integrated_gradients(model, image: np.ndarray, class_index: int,
     """x times the mean gradient of y_c at (k / steps) x, k = 1 .. steps."""
     ### BEGIN SOLUTION
     alphas = np.arange(1, steps + 1, dtype="float32") / steps
-    path = tf.constant(alphas[:, None, None, None] * image[None])  # (m, H, W, C)
+    # the m points of the path: (m, H, W, C)
+    path = tf.constant(alphas[:, None, None, None] * image[None])
     with tf.GradientTape() as tape:
         tape.watch(path)
         score = tf.reduce_sum(model(path)[:, class_index])

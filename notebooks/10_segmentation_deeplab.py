@@ -565,15 +565,18 @@ from course_utils.exercises import ch10
 # checkerboard.
 
 # %%
-def transposed_conv(x: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
-    """One-channel transposed convolution, "valid": each pixel stamps the kernel."""
+def transposed_conv(x: np.ndarray, kernel: np.ndarray,
+                    stride: int) -> np.ndarray:
+    """One-channel transposed convolution, "valid": each pixel stamps the
+    kernel."""
     ### BEGIN SOLUTION
     h, w = x.shape
     k = len(kernel)
     out = np.zeros(((h - 1) * stride + k, (w - 1) * stride + k))
     for i in range(h):
         for j in range(w):  # pixel (i, j) stamps at (i * stride, j * stride)
-            out[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * kernel
+            top, left = i * stride, j * stride
+            out[top:top + k, left:left + k] += x[i, j] * kernel
     return out
     ### END SOLUTION
 
@@ -631,8 +634,10 @@ ch10.check_strides_to_dilation(strides_to_dilation)
 # a number. Section 8's `confusion` helps.
 
 # %%
-def dataset_iou(batches: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, float]:
-    """(per-class IoU with NaN for absent classes, mean IoU) over all batches' pixels together."""
+def dataset_iou(batches: list[tuple[np.ndarray, np.ndarray]],
+                n: int) -> tuple[np.ndarray, float]:
+    """(per-class IoU, NaN for absent classes; mean IoU) over all batches'
+    pixels together."""
     ### BEGIN SOLUTION
     cm = sum(confusion(y_true, y_pred, n) for y_true, y_pred in batches)
     tp, union = np.diag(cm), cm.sum(axis=0) + cm.sum(axis=1) - np.diag(cm)

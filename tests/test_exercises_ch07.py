@@ -22,6 +22,7 @@ def test_stubs_are_not_done(capsys):
 def test_the_vgg16_names_are_keras_own():
     import keras
 
+    keras.backend.clear_session()  # else an earlier test's inputs make this one "input_layer_3"
     vgg16 = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
     assert [layer.name for layer in vgg16.layers] == ch07.VGG16_NAMES
 
