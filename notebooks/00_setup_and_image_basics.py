@@ -287,7 +287,8 @@ print("load_img == imread + BGR2RGB + resize(INTER_NEAREST_EXACT): PASS")
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer (here mostly OpenCV's) and prints **PASS**, **FAIL** with the
-# numbers that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later
+# numbers that show what is wrong, or **NOT DONE** while the stub is still there. Your
+# functions must leave the arrays they are given unchanged (the checks look). Nothing later
 # in the chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs
 # some thought, ★★★ stretches.
 
@@ -305,9 +306,11 @@ from course_utils.exercises import ch00
 
 # %%
 def bgr_to_grey(bgr: np.ndarray) -> np.ndarray:
-    """Grey image (height, width), uint8, of a BGR uint8 image: 0.299 R + 0.587 G + 0.114 B."""
+    """Grey (height, width) uint8 image of a BGR uint8 image:
+    0.299 R + 0.587 G + 0.114 B."""
     ### BEGIN SOLUTION
-    grey = bgr.astype(np.float64) @ np.array([0.114, 0.587, 0.299])  # weights in B, G, R order
+    weights = np.array([0.114, 0.587, 0.299])  # in B, G, R order
+    grey = bgr.astype(np.float64) @ weights
     return np.rint(grey).astype(np.uint8)
     ### END SOLUTION
 
@@ -326,7 +329,8 @@ ch00.check_bgr_to_grey(bgr_to_grey)
 
 # %%
 def halve(img: np.ndarray) -> np.ndarray:
-    """Mean of every 2x2 block of a (height, width, channels) image with even height and width."""
+    """Mean of every 2x2 block of a (height, width, channels) image,
+    height and width even."""
     ### BEGIN SOLUTION
     h, w, c = img.shape
     return img.reshape(h // 2, 2, w // 2, 2, c).mean(axis=(1, 3))
@@ -341,14 +345,16 @@ ch00.check_halve(halve)
 # A model takes a batch of equal-sized RGB float images. Write `to_keras_batch(images, size)`:
 # `images` is a list of BGR uint8 photos as `cv2.imread` gives them, each of its own height and
 # width. For each photo, cut out the largest square in its centre (for a wide photo of width
-# $w$ and height $h$, the columns from $(w - h) // 2$ on; likewise rows for a tall one), resize
-# the square to `size` x `size` with `INTER_AREA`, and convert it to RGB. Return one float32
-# array of shape (number of photos, `size`, `size`, 3). Hint: `np.stack` turns a list of
-# equal-shaped arrays into one array with a new first axis.
+# $w$ and height $h$, the columns from $(w - h) // 2$ on, which rounds down when $w - h$ is
+# odd; likewise rows for a tall one), resize the square to `size` x `size` with `INTER_AREA`,
+# and convert it to RGB. Return one float32 array of shape (number of photos, `size`, `size`,
+# 3); converting to float before or after the resize are both fine. Hint: `np.stack` turns a
+# list of equal-shaped arrays into one array with a new first axis.
 
 # %%
 def to_keras_batch(images: list, size: int) -> np.ndarray:
-    """Centre squares of BGR photos, resized to size x size, as one RGB float32 batch."""
+    """Centre squares of BGR photos, resized to size x size, as one RGB
+    float32 batch."""
     ### BEGIN SOLUTION
     batch = []
     for bgr in images:

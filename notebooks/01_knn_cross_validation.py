@@ -453,8 +453,9 @@ show_images(np.stack(images), ncols=5, size=2.0,
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch01
@@ -464,13 +465,18 @@ from course_utils.exercises import ch01
 # Section 3 found no matrix trick for L1. Broadcasting still removes every Python loop: give `A`
 # a new middle axis and `B` a new first axis, and `A - B` becomes a (len(A), len(B), d) array of
 # all pairwise differences. Write `l1_no_loop(A, B)` without `for`, `while` or comprehensions
-# (the check looks). It is fine for small inputs; for 5,000 training images that middle array
-# would need 5,000 x 3,072 numbers per test image, which is why section 3 used `cdist`.
+# (the check looks). `A` and `B` may also come as the loader gives pixels, in `uint8`, where
+# 3 - 5 is 254: convert them first. It is fine for small inputs; for 5,000 training images
+# that middle array would need 5,000 x 3,072 numbers per test image, which is why section 3
+# used `cdist`.
 
 # %%
 def l1_no_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """L1 distance from every row of A to every row of B, shape (len(A), len(B))."""
+    """L1 distance from every row of A to every row of B:
+    (len(A), len(B))."""
     ### BEGIN SOLUTION
+    # uint8 pixels would wrap around
+    A, B = A.astype(np.float64), B.astype(np.float64)
     return np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2)
     ### END SOLUTION
 
@@ -482,16 +488,21 @@ ch01.check_l1_no_loop(l1_no_loop)
 # ### Exercise 1.2 ★★ Closer neighbours count more
 # In `knn_predict` each of the k neighbours has one vote, however far away it is. Give each
 # neighbour the weight `1 / (distance + 1e-8)` instead (the `1e-8` keeps a zero distance from
-# dividing by zero), add the weights per class, and answer the class with the largest total.
-# `D` has one row of distances per test point; return one label per row.
+# dividing by zero), add the weights per class, and answer the class with the largest total;
+# if two classes tie, the smaller label, as `np.argmax` gives it. `D` has one row of distances
+# per test point, `y_train` one label (0 to `n_classes` - 1) per column; return one label per
+# row.
 
 # %%
-def knn_predict_weighted(D: np.ndarray, y_train: np.ndarray, k: int, n_classes: int) -> np.ndarray:
-    """Label per row of D: the class with the largest sum of 1 / distance among the k nearest."""
+def knn_predict_weighted(D: np.ndarray, y_train: np.ndarray, k: int,
+                         n_classes: int) -> np.ndarray:
+    """Label per row of D: the class with the largest sum of 1 / distance
+    among the k nearest."""
     ### BEGIN SOLUTION
-    nearest = np.argsort(D, axis=1)[:, :k]                        # (n_test, k) indices
+    nearest = np.argsort(D, axis=1)[:, :k]  # (n_test, k) indices
     weights = 1.0 / (np.take_along_axis(D, nearest, axis=1) + 1e-8)
-    onehot = y_train[nearest][:, :, None] == np.arange(n_classes)  # (n_test, k, n_classes)
+    # (n_test, k, n_classes)
+    onehot = y_train[nearest][:, :, None] == np.arange(n_classes)
     return (weights[:, :, None] * onehot).sum(axis=1).argmax(axis=1)
     ### END SOLUTION
 
@@ -503,13 +514,16 @@ ch01.check_knn_weighted(knn_predict_weighted)
 # ### Exercise 1.3 ★★★ Leave-one-out accuracy
 # Cross-validation with as many folds as points: each training point is classified by kNN on
 # all the *other* points. Write `leave_one_out_accuracy(X, y, k)`, the fraction of points whose
-# label kNN (section 5's majority vote, ties to the smaller label) gets right. One distance
-# table of the training set with itself does it: what must happen to its diagonal first? The
-# check catches the classic mistake, so run it before you read on.
+# label kNN gets right, with section 5's rules: L2 distances, a majority vote of the k nearest,
+# ties to the smaller label. One distance table of the training set with itself does it (L2,
+# as `l2_no_loop` computes it): what must happen to its diagonal first? Two training points
+# may sit at the same place. The check catches the classic mistake, so run it before you read
+# on.
 
 # %%
 def leave_one_out_accuracy(X: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Fraction of points whose k nearest *other* points vote for their own label."""
+    """Fraction of points whose k nearest *other* points vote for their
+    own label."""
     ### BEGIN SOLUTION
     D = l2_no_loop(X, X)
     np.fill_diagonal(D, np.inf)  # a point may not vote for itself

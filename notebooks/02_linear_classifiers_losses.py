@@ -599,8 +599,9 @@ for name, W_ in models.items():
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch02
@@ -617,10 +618,12 @@ from course_utils.exercises import ch02
 
 # %%
 def cross_entropy(S: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Softmax cross-entropy of each row of S (n, C) for correct classes y, finite for any scores."""
+    """Softmax cross-entropy of each row of S (n, C) for correct classes y,
+    finite for any scores."""
     ### BEGIN SOLUTION
     shifted = S - S.max(axis=1, keepdims=True)
-    log_sum = np.log(np.exp(shifted).sum(axis=1))  # at least log(1) = 0: the largest term is e^0
+    # at least log(1) = 0: the largest term is e^0
+    log_sum = np.log(np.exp(shifted).sum(axis=1))
     return log_sum - shifted[np.arange(len(S)), y]
     ### END SOLUTION
 
@@ -641,7 +644,8 @@ ch02.check_cross_entropy(cross_entropy)
 
 # %%
 def bce_from_logits(y_true: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Binary cross-entropy of labels y_true (0 or 1) for raw scores s, elementwise."""
+    """Binary cross-entropy of labels y_true (0 or 1) for raw scores s,
+    elementwise."""
     ### BEGIN SOLUTION
     return np.maximum(s, 0) - y_true * s + np.log1p(np.exp(-np.abs(s)))
     ### END SOLUTION
@@ -662,17 +666,18 @@ ch02.check_bce_from_logits(bce_from_logits)
 # the gradient and subtracts it from column $y_i$.
 
 # %%
-def crammer_singer_loss_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float):
-    """Mean Crammer-Singer hinge loss of the scores X @ W plus reg * sum(W**2), and its gradient."""
+def crammer_singer_loss_grad(W: np.ndarray, X: np.ndarray, y: np.ndarray,
+                             reg: float):
+    """Mean Crammer-Singer hinge of X @ W + reg * sum(W**2); its gradient."""
     ### BEGIN SOLUTION
     rows = np.arange(len(y))
     S = X @ W
     wrong = S.copy()
     wrong[rows, y] = -np.inf
-    j = wrong.argmax(axis=1)                 # each image's strongest wrong class
+    j = wrong.argmax(axis=1)  # each image's strongest wrong class
     margins = np.maximum(0, 1 + S[rows, j] - S[rows, y])
     positive = (margins > 0).astype(float)
-    G = np.zeros_like(S)                     # d loss_i / d scores
+    G = np.zeros_like(S)  # d loss_i / d scores
     G[rows, j], G[rows, y] = positive, -positive
     return margins.mean() + reg * np.sum(W * W), X.T @ G / len(y) + 2 * reg * W
     ### END SOLUTION

@@ -716,8 +716,9 @@ env.check("validation accuracy", val_acc,
 # code, run the cell, then run the check below it. A check tests your code on fresh random inputs
 # against the course's own answer (a numerical gradient, or `keras.optimizers`) and prints
 # **PASS**, **FAIL** with the numbers that show what is wrong, or **NOT DONE** while
-# `raise NotImplementedError()` is still there. Nothing later in the chapter uses your code, so
-# you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# `raise NotImplementedError()` is still there. Your functions must leave the arrays they are
+# given unchanged (the checks look). Nothing later in the chapter uses your code, so you can
+# skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch03
@@ -732,8 +733,10 @@ from course_utils.exercises import ch03
 # three arrays with `numeric_gradient` (section 3).
 
 # %%
-def sigmoid_layer_backward(X: np.ndarray, W: np.ndarray, b: np.ndarray, dout: np.ndarray):
-    """Gradients (dX, dW, db) of sigmoid(X @ W + b), given dout, the gradient of its output."""
+def sigmoid_layer_backward(X: np.ndarray, W: np.ndarray, b: np.ndarray,
+                           dout: np.ndarray):
+    """Gradients (dX, dW, db) of sigmoid(X @ W + b), given dout, the
+    gradient of its output."""
     ### BEGIN SOLUTION
     s = 1.0 / (1.0 + np.exp(-(X @ W + b)))
     dz = dout * (1 - s) * s                 # through the sigmoid
@@ -752,16 +755,18 @@ ch03.check_sigmoid_layer_backward(sigmoid_layer_backward)
 # parameter, $w \leftarrow w - \eta\,\lambda\,w$ (with the plain learning rate $\eta$, not Adam's
 # bias-corrected step), and then takes an ordinary Adam step with the gradient it was given.
 # Complete `step` below; `super().step(params, grads)` runs our `Adam`'s step. The check runs
-# your class and `keras.optimizers.AdamW` side by side on a random problem for 30 steps.
+# your class and `keras.optimizers.AdamW` side by side on a random problem for 12 steps.
 
 # %%
 class AdamW(Adam):
-    def __init__(self, lr: float, weight_decay: float = 0.004, **adam_settings):
+    def __init__(self, lr: float, weight_decay: float = 0.004,
+                 **adam_settings):
         super().__init__(lr, **adam_settings)
         self.weight_decay = weight_decay
 
     def step(self, params: dict, grads: dict) -> None:
-        """Shrink each parameter by lr * weight_decay * itself, then take Adam's step."""
+        """Shrink each parameter by lr * weight_decay * itself, then take
+        Adam's step."""
         ### BEGIN SOLUTION
         for k in params:
             params[k] -= self.lr * self.weight_decay * params[k]
@@ -786,7 +791,8 @@ ch03.check_adamw(AdamW)
 
 # %%
 def nesterov_lookahead(grad, w0: np.ndarray, lr: float, mu: float, steps: int):
-    """Paths (w, v), each (steps + 1, d), of v <- mu v - lr grad(w + mu v), w <- w + v."""
+    """Paths (w, v), each (steps + 1, d), of v <- mu v - lr grad(w + mu v),
+    w <- w + v."""
     ### BEGIN SOLUTION
     w, v = w0.copy(), np.zeros_like(w0)
     ws, vs = [w], [v]

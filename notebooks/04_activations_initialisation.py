@@ -588,8 +588,9 @@ print("PASS: with trainable = False the moving mean survived fit, and "
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer (or Keras' and TensorFlow's) and prints **PASS**, **FAIL** with
 # the numbers that show what is wrong, or **NOT DONE** while `raise NotImplementedError()` is
-# still there. Nothing later in the chapter uses your functions, so you can skip one and come
-# back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# still there. Your functions must leave the arrays they are given unchanged (the checks
+# look). Nothing later in the chapter uses your functions, so you can skip one and come back.
+# ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch04
@@ -601,12 +602,14 @@ from course_utils.exercises import ch04
 # dense kernel has shape (fan_in, units). A conv kernel, which chapter 05 introduces, has shape
 # (kh, kw, c_in, c_out): each output value sums a kh x kw window over all c_in input channels,
 # so its fan_in is kh·kw·c_in. One rule covers both: fan_in is the product of all sizes but the
-# last. The check draws a dense and two conv kernels of over 100,000 weights each and measures
-# their mean and standard deviation.
+# last. Draw every number from `rng`, so that the same seed gives the same kernel. The check
+# draws a dense and two conv kernels of over 100,000 weights each and measures their mean and
+# standard deviation.
 
 # %%
 def he_normal(shape: tuple, rng: np.random.Generator) -> np.ndarray:
-    """Normal weights, mean 0, std sqrt(2 / fan_in), fan_in = product of all sizes but the last."""
+    """Normal weights, mean 0, std sqrt(2 / fan_in), fan_in = product of
+    all sizes but the last."""
     ### BEGIN SOLUTION
     fan_in = np.prod(shape[:-1])
     return rng.normal(0.0, np.sqrt(2 / fan_in), size=shape)
@@ -617,29 +620,33 @@ def he_normal(shape: tuple, rng: np.random.Generator) -> np.ndarray:
 ch04.check_he_normal(he_normal)
 
 # %% [markdown]
-# ### Exercise 4.2 ★★ The derivative of GELU's tanh form
-# Section 1 used the exact GELU, $x\,\Phi(x)$. Many models (GPT-2 and BERT among them) use a
-# cheaper approximation, which `keras.activations.gelu(x, approximate=True)` computes:
-#
-# $$\mathrm{gelu}(x) \approx \tfrac12\,x\,\bigl(1 + \tanh u\bigr), \qquad
-# u = \sqrt{2/\pi}\,\bigl(x + 0.044715\,x^3\bigr).$$
-#
-# Write its derivative `d_gelu_tanh(x)` in NumPy, elementwise. Hint: the product rule, then the
-# chain rule through $\tanh$ (whose derivative section 1's `d_tanh` gives) and through $u$. The
-# check compares it with the gradient `tf.GradientTape` takes through the Keras function.
+# ### Exercise 4.2 ★★ Unit variance, layer by layer (LSUV)
+# Section 6 took the weights' scale from a formula. Mishkin and Matas (2016) measure it
+# instead: start from any random weights, send one batch of real inputs through the network,
+# and rescale the layers one at a time, first to last, so that each layer's output has
+# standard deviation 1 on that batch ("layer-sequential unit-variance", LSUV). Write
+# `lsuv(kernels, x)` for a stack of dense layers without biases, each followed by a ReLU:
+# with $h_0 = x$, layer $l$ computes $z_l = h_{l-1} W_l$ and $h_l = \max(z_l, 0)$. For each
+# layer in turn, compute $z_l$ from the output $h_{l-1}$ of the layers below *as already
+# rescaled*, and divide $W_l$ by `z.std()` (one number: the standard deviation of all the
+# values of $z_l$). Return the list of new kernels; leave the ones you are given unchanged.
+# Why is one division per layer enough? Hint: $\max(cz, 0) = c\max(z, 0)$ for $c > 0$.
 
 # %%
-def d_gelu_tanh(x: np.ndarray) -> np.ndarray:
-    """Derivative of 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+def lsuv(kernels: list[np.ndarray], x: np.ndarray) -> list[np.ndarray]:
+    """New kernels, each scaled so that its layer's output z has std 1 on x."""
     ### BEGIN SOLUTION
-    u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)
-    du = np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * x**2)
-    return 0.5 * (1 + np.tanh(u)) + 0.5 * x * (1 - np.tanh(u) ** 2) * du
+    h, scaled = x, []
+    for kernel in kernels:
+        z = h @ kernel
+        scaled.append(kernel / z.std())
+        h = np.maximum(z / z.std(), 0)  # what the rescaled layer outputs
+    return scaled
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch04.check_d_gelu_tanh(d_gelu_tanh)
+ch04.check_lsuv(lsuv)
 
 # %% [markdown]
 # ### Exercise 4.3 ★★★ Batch normalisation on feature maps, one training step
@@ -653,8 +660,10 @@ ch04.check_d_gelu_tanh(d_gelu_tanh)
 # same weights and compares all three arrays.
 
 # %%
-def batch_norm_train(x, gamma, beta, moving_mean, moving_var, momentum: float, eps: float):
-    """(y, new_moving_mean, new_moving_var) of batch norm in training mode on (N, H, W, C) maps."""
+def batch_norm_train(x, gamma, beta, moving_mean, moving_var,
+                     momentum: float, eps: float):
+    """(y, new_moving_mean, new_moving_var) of batch norm in training mode
+    on (N, H, W, C) maps."""
     ### BEGIN SOLUTION
     mu, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
     y = gamma * (x - mu) / np.sqrt(var + eps) + beta

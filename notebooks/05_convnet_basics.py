@@ -461,46 +461,69 @@ if ENV.quick:
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer or Keras itself and prints **PASS**, **FAIL** with the numbers
-# that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later in the
-# chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs some
-# thought, ★★★ stretches.
+# that show what is wrong, or **NOT DONE** while the stub is still there. Your functions must
+# leave the arrays they are given unchanged (the checks look). Nothing later in the chapter
+# uses your functions, so you can skip one and come back. ★ warms up, ★★ needs some thought,
+# ★★★ stretches.
 
 # %%
+import tensorflow as tf
+
 from course_utils.exercises import ch05
 
 # %% [markdown]
-# ### Exercise 5.1 ★ Parameters of a convolution layer
-# Section 2 counted a square filter on an RGB image. Write `conv_params(kernel, depth, filters,
-# use_bias)` for any `Conv2D`: `kernel` is `(height, width)`, possibly not square, `depth` is
-# the number of input channels and `filters` the number of filters; with `use_bias=False` (as
-# in section 4) the layer has no biases. Work it out from what a filter is, without building a
-# layer: the check compares with Keras' `count_params` on random layers.
+# ### Exercise 5.1 ★ Image gradients with the Sobel kernels
+# An edge is where the brightness changes fast. Sobel's kernels measure the change along one
+# axis while smoothing a little along the other:
+#
+# $$K_x = \begin{pmatrix} -1 & 0 & 1 \\ -2 & 0 & 2 \\ -1 & 0 & 1 \end{pmatrix}, \qquad
+#   K_y = K_x^{\mathsf T}.$$
+#
+# Slide each one over a grey image the way section 4's loop and a `Conv2D` do, without
+# flipping it, only where the whole kernel fits:
+# $g_x[i, j] = \sum_{a=0}^{2}\sum_{b=0}^{2} K_x[a, b]\,\text{img}[i + a, j + b]$, and
+# $g_y$ likewise with $K_y$. So $g_x > 0$ where the image gets brighter to the right, and
+# $g_y > 0$ where it gets brighter downwards. Write `sobel_gradients(img)`, returning the
+# gradient's magnitude $\sqrt{g_x^2 + g_y^2}$ and direction `np.arctan2(gy, gx)` in radians,
+# two arrays of shape (height - 2, width - 2). `img` may be `uint8`, as images are read:
+# convert it first, since a gradient can be negative. Hint: instead of a loop over pixels,
+# add each of the 9 weights times a shifted slice of the image.
 
 # %%
-def conv_params(kernel: tuple[int, int], depth: int, filters: int, use_bias: bool = True) -> int:
-    """Number of parameters of a Conv2D layer with `filters` filters of size `kernel` on `depth` channels."""
+def sobel_gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient magnitude and direction (radians) where the 3x3 kernels fit."""
     ### BEGIN SOLUTION
-    per_filter = kernel[0] * kernel[1] * depth + (1 if use_bias else 0)
-    return per_filter * filters
+    img = img.astype(np.float64)
+    kx = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    h, w = img.shape
+    gx, gy = np.zeros((h - 2, w - 2)), np.zeros((h - 2, w - 2))
+    for a in range(3):
+        for b in range(3):
+            window = img[a:a + h - 2, b:b + w - 2]  # the pixels under (a, b)
+            gx += kx[a, b] * window
+            gy += kx[b, a] * window  # K_y is K_x transposed
+    return np.hypot(gx, gy), np.arctan2(gy, gx)
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch05.check_conv_params(conv_params)
+ch05.check_sobel(sobel_gradients)
 
 # %% [markdown]
 # ### Exercise 5.2 ★★ Output size as Keras computes it
-# Section 1's `conv_output_size` refuses hyper-parameters that do not fit. Keras never does: with
-# `padding="valid"` it keeps only the positions where the whole filter fits (the last pixels may
-# never be seen), and with `padding="same"` it pads just enough that every S-th pixel gets an
-# output, so a 21-pixel input with stride 2 gives 11. Keras also has `dilation_rate`: a filter
-# of width F with dilation d has gaps of d - 1 pixels between its taps, so it spans
-# d(F - 1) + 1 pixels. Write `keras_output_size(W, F, S, padding, dilation)`, the output width
-# along one axis. Hint: count the positions with integer division, or with `math.ceil`.
+# Section 1's `conv_output_size` refuses hyper-parameters that do not fit. Keras never does:
+# with `padding="valid"` it keeps only the positions where the whole filter fits (the last
+# pixels may never be seen), and with `padding="same"` it pads just enough that every S-th
+# pixel gets an output, whatever the filter's size, so a 21-pixel input with stride 2 gives
+# 11. Keras also has `dilation_rate`: a filter of width F with dilation d has gaps of d - 1
+# pixels between its taps, so it spans d(F - 1) + 1 pixels. Write
+# `keras_output_size(W, F, S, padding, dilation)`, the output width along one axis. Hint:
+# count the positions with integer division, or with `math.ceil`.
 
 # %%
-def keras_output_size(W: int, F: int, S: int = 1, padding: str = "valid", dilation: int = 1) -> int:
-    """Output width of a Keras Conv2D along one axis, for padding "valid" or "same"."""
+def keras_output_size(W: int, F: int, S: int = 1, padding: str = "valid",
+                      dilation: int = 1) -> int:
+    """Output width of a Keras Conv2D along one axis, "valid" or "same"."""
     ### BEGIN SOLUTION
     if padding == "same":
         return -(-W // S)  # ceil(W / S)
@@ -513,23 +536,55 @@ def keras_output_size(W: int, F: int, S: int = 1, padding: str = "valid", dilati
 ch05.check_keras_output_size(keras_output_size)
 
 # %% [markdown]
-# ### Exercise 5.3 ★★★ Measure a receptive field
-# Section 11 computed receptive fields with a formula. Measure one instead: take the gradient of
-# one output number, the first channel of the unit in the middle of the model's output map,
-# with respect to an input image. Only the input pixels that unit sees get a non-zero gradient.
-# Write `measured_receptive_field(model)`, returning the (height, width) of the block of pixels
-# with a non-zero gradient. The check's models have no activation, only `Conv2D` layers with
-# positive weights and `AveragePooling2D`, so the gradient is the same for any input (zeros will
-# do). Max pooling would send the gradient only to the largest value of each window and hide
-# part of the field. Hint: `tf.GradientTape` from chapter 03, then `np.flatnonzero` on the gradient
-# summed over the other axes.
+# ### Exercise 5.3 ★★ What a bottleneck costs
+# A 1x1 convolution can cut the number of channels before an expensive layer, and restore it
+# after. ResNet-50 (He et al., 2016) is built from such **bottleneck blocks**. One takes an
+# H x W x `c_in` map through three convolutions: 1x1 from `c_in` to m channels; 3x3 from m
+# to m, padding `"same"`, stride s; 1x1 from m to 4m. A shortcut adds the block's input to
+# its output. When s > 1 or `c_in` is not 4m the two do not match, and the shortcut is a 1x1
+# convolution from `c_in` to 4m channels with stride s; otherwise it is the input itself and
+# costs nothing. A convolution costs, for one image, (output height x output width) x
+# (kernel height x kernel width x input channels) x output channels multiply-adds. Write
+# `bottleneck_macs(height, width, c_in, m, stride)`, the block's multiply-adds for one image
+# (leave out biases, batch norm and the addition: they cost next to nothing). Mind the sizes
+# after the stride: a stride-2 layer with `"same"` padding turns 7 rows into 4. Before you
+# run the check, guess: on a 56x56x256 map with m = 64, how many times more would two plain
+# 3x3 convolutions of 256 channels cost? The check's PASS line says.
 
 # %%
-import tensorflow as tf
+def bottleneck_macs(height: int, width: int, c_in: int, m: int,
+                    stride: int) -> int:
+    """Multiply-adds of one image through a bottleneck block."""
+    ### BEGIN SOLUTION
+    out_h, out_w = -(-height // stride), -(-width // stride)  # rounded up
+    macs = height * width * c_in * m  # 1x1, c_in -> m, at the input's size
+    macs += out_h * out_w * 3 * 3 * m * m  # 3x3, m -> m, after the stride
+    macs += out_h * out_w * m * 4 * m  # 1x1, m -> 4m
+    if stride > 1 or c_in != 4 * m:  # the shortcut needs a 1x1 of its own
+        macs += out_h * out_w * c_in * 4 * m
+    return macs
+    ### END SOLUTION
 
 
+# %% tags=["exercise-check"]
+ch05.check_bottleneck(bottleneck_macs)
+
+# %% [markdown]
+# ### Exercise 5.4 ★★★ Measure a receptive field
+# Section 11 computed receptive fields with a formula. Measure one instead: take the gradient
+# of one output number with respect to an input image, namely channel 0 of the unit at row
+# `out_h // 2`, column `out_w // 2` of the model's output map (`out_h` and `out_w` are that
+# map's height and width). Only the input pixels that unit sees get a non-zero gradient.
+# Write `measured_receptive_field(model)`, returning the (height, width) of the block of
+# pixels with a non-zero gradient. The check's models have no activation, only `Conv2D`
+# layers with positive weights and `AveragePooling2D`, so the gradient is the same for any
+# input (zeros will do). Max pooling would send the gradient only to the largest value of
+# each window and hide part of the field. Hint: `tf.GradientTape` from chapter 03, then
+# `np.flatnonzero` on the gradient summed over the other axes.
+
+# %%
 def measured_receptive_field(model: keras.Model) -> tuple[int, int]:
-    """(height, width) of the input pixels that change the centre unit of the model's output."""
+    """(height, width) of the input pixels that change the centre unit."""
     ### BEGIN SOLUTION
     x = tf.zeros((1, *model.input_shape[1:]))
     with tf.GradientTape() as tape:
@@ -537,7 +592,8 @@ def measured_receptive_field(model: keras.Model) -> tuple[int, int]:
         y = model(x)
         centre = y[0, y.shape[1] // 2, y.shape[2] // 2, 0]
     seen = np.abs(tape.gradient(centre, x).numpy()[0, :, :, 0]) > 0
-    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    rows = np.flatnonzero(seen.any(axis=1))
+    cols = np.flatnonzero(seen.any(axis=0))
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
     ### END SOLUTION
 

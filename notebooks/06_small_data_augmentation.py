@@ -615,29 +615,41 @@ compare_histories(runs, metrics=("val_loss",), smooth=0.8, title=f"validation lo
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch06
 
 # %% [markdown]
-# ### Exercise 6.1 ★ The best epoch of a smoothed curve
-# One noisy low point can make a bad epoch look best. Write `best_smoothed_epoch(val_loss,
-# factor)`: smooth the validation losses with section 7's `ema` and return the epoch, counted
-# from 1 as in the training log, where the smoothed loss is lowest. The check uses curves whose
-# lowest raw point is somewhere else.
+# ### Exercise 6.1 ★ Inverted dropout by hand
+# Section 5's `Dropout(0.5)` does two things in training: it sets each value to 0 with
+# probability `rate`, independently of all the others, and it multiplies the values it keeps
+# by $1 / (1 - \text{rate})$, so that each output's expected value is its input. This is
+# *inverted* dropout: at inference the layer does nothing at all. Write
+# `inverted_dropout(x, rate, rng, training)`: with `training=True`, draw one random number
+# per value from the NumPy generator `rng` to decide which values to keep; with
+# `training=False`, return `x` as it is. Leave the array `x` unchanged. The check compares
+# your output with `keras.layers.Dropout`'s: the share of zeros, the factor on the values
+# kept, and that each value gets a draw of its own. Hint: `rng.random(x.shape) >= rate` is
+# True with probability 1 - rate.
 
 # %%
-def best_smoothed_epoch(val_loss: list[float], factor: float = 0.8) -> int:
-    """Epoch (1 = first) at which the EMA-smoothed validation loss is lowest."""
+def inverted_dropout(x: np.ndarray, rate: float, rng: np.random.Generator,
+                     training: bool) -> np.ndarray:
+    """Inverted dropout: in training, zero each value with probability rate
+    and divide the others by 1 - rate; at inference, x itself."""
     ### BEGIN SOLUTION
-    return int(np.argmin(ema(val_loss, factor))) + 1
+    if not training:
+        return x
+    keep = rng.random(x.shape) >= rate
+    return np.where(keep, x / (1 - rate), 0.0)
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch06.check_best_smoothed_epoch(best_smoothed_epoch)
+ch06.check_dropout(inverted_dropout)
 
 # %% [markdown]
 # ### Exercise 6.2 ★★ Augmentation that keeps a digit a digit
@@ -646,13 +658,15 @@ ch06.check_best_smoothed_epoch(best_smoothed_epoch)
 # touches the border then gets a mirrored piece of stroke beside it. Write
 # `make_digit_augmentation()`, returning a `keras.Sequential` of random rotations, zooms and
 # shifts (as in section 4, no flip) whose new pixels are black: look up `fill_mode` and
-# `fill_value` in the layers' arguments. The check feeds it images with a red, a green and a
-# blue dot and verifies that shapes are kept, that images change in training but not at
-# inference, that the dots never come out in mirrored order, and that new pixels are black.
+# `fill_value` in the layers' arguments. The check looks at each layer's fill on its own, then
+# feeds the whole augmentation images with a red, a green and a blue dot and verifies that
+# shapes are kept, that images change in training but not at inference, and that the dots
+# never come out in mirrored order.
 
 # %%
 def make_digit_augmentation() -> keras.Sequential:
-    """Random rotations, zooms and shifts that never mirror and fill new pixels with black."""
+    """Random rotations, zooms and shifts that never mirror and fill new
+    pixels with black."""
     ### BEGIN SOLUTION
     black = dict(fill_mode="constant", fill_value=0.0)
     return keras.Sequential([
@@ -665,6 +679,41 @@ def make_digit_augmentation() -> keras.Sequential:
 
 # %% tags=["exercise-check"]
 ch06.check_digit_augmentation(make_digit_augmentation)
+
+# %% [markdown]
+# ### Exercise 6.3 ★★★ When to stop: Keras' early stopping by hand
+# The curves of section 7 show when a model starts to overfit: the validation loss stops
+# falling. `keras.callbacks.EarlyStopping(monitor="val_loss", patience=p, min_delta=d,
+# restore_best_weights=True)` turns that into a rule applied after every epoch. An epoch
+# **improves** when its validation loss is below the best loss so far by more than d:
+# loss < best - d (the first epoch always improves, and becomes the best). Training stops at
+# the end of the epoch that is the p-th in a row without an improvement (with p = 0, at the
+# first epoch that does not improve), and the weights go back to those of the last epoch that
+# improved. Write `early_stopping(val_loss, patience, min_delta)`: given the validation
+# losses of a whole run, return (the epoch at which training stops, the epoch whose weights
+# are restored), both counted from 1 as in the training log; a run that never stops ends
+# after its last epoch. The check feeds the same losses to Keras' own callback. Hint: keep
+# the best loss, its epoch, and how many epochs have passed without an improvement.
+
+# %%
+def early_stopping(val_loss: list[float], patience: int,
+                   min_delta: float = 0.0) -> tuple[int, int]:
+    """(epoch training stops at, epoch whose weights are restored), from 1."""
+    ### BEGIN SOLUTION
+    best, best_epoch, waited = np.inf, 1, 0
+    for epoch, loss in enumerate(val_loss, start=1):
+        if loss < best - min_delta:  # an improvement: count again from 0
+            best, best_epoch, waited = loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return epoch, best_epoch
+    return len(val_loss), best_epoch
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch06.check_early_stopping(early_stopping)
 
 # %% [markdown]
 # ## Recap

@@ -585,8 +585,9 @@ show_predictions(test_images[shown].astype("uint8"), truth[shown], predicted[sho
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave what they
+# are given unchanged (the checks look). Nothing later in the chapter uses your functions, so
+# you can skip one and come back. ★ warms up, ★★ needs some thought.
 
 # %%
 from course_utils.exercises import ch07
@@ -601,7 +602,8 @@ from course_utils.exercises import ch07
 
 # %%
 def vgg_preprocess(images: np.ndarray) -> np.ndarray:
-    """RGB images on 0..255 -> BGR with the ImageNet mean colour subtracted, same shape."""
+    """RGB images on 0..255 -> BGR with the ImageNet mean colour
+    subtracted, same shape."""
     ### BEGIN SOLUTION
     return images[..., ::-1] - np.array([103.939, 116.779, 123.68])
     ### END SOLUTION
@@ -611,57 +613,42 @@ def vgg_preprocess(images: np.ndarray) -> np.ndarray:
 ch07.check_vgg_preprocess(vgg_preprocess)
 
 # %% [markdown]
-# ### Exercise 7.2 ★★ Unfreeze from any block
-# Section 6 unfroze VGG16's block 5 (quick mode: all of its small network). With more data
-# you might fine-tune VGG16 from block 4, or block 3. Write `unfreeze_from(conv_base, block)`: after the call, every layer of `block` (a name like
-# `"block4"`) and of the blocks above it is trainable, and every layer below it is frozen,
-# whatever state the base was in before (all frozen, as after section 5, or all trainable).
-# It changes the base in place and returns nothing. The check runs it on a small stand-in with
-# VGG16's layer names (`block1_conv1` ... `block5_pool`) and counts the trainable weights.
-# Hint: a frozen model hides all its weights, whatever its layers say: look at what section 6
-# does before its loop. Layer names start with their block's name.
+# ### Exercise 7.2 ★★ A fine-tuning schedule
+# Section 6 unfroze the top of the base in one go. *Gradual unfreezing* (Howard and Ruder,
+# 2018) goes one block at a time: train the new classifier alone for `head_epochs` epochs,
+# the base frozen; then unfreeze the base's top block, and one more block every `every`
+# epochs, from the top down, never below the block `lowest`; and each time a block is
+# unfrozen, divide the learning rate by `factor`, so that the pretrained filters move gently.
+# Write `unfreeze_schedule(layer_names, epochs, head_epochs, every, lowest, lr, factor)`.
+# `layer_names` are the base's layer names in order (`[l.name for l in conv_base.layers]`);
+# a layer belongs to the block its name starts with (`block4_conv2` to `block4`), and a
+# layer named otherwise, such as the input, to none. Return one pair per epoch, epochs 1 to
+# `epochs`: the name of the base's first trainable layer, that is the first layer of the
+# lowest block unfrozen so far (section 6's `FINE_FROM`), or None while the base is frozen;
+# and the epoch's learning rate. For VGG16 with `epochs=14, head_epochs=2, every=3,
+# lowest="block3", lr=1e-3, factor=2`: epochs 1-2 frozen at 0.001, 3-5 from `block5_conv1`
+# at 0.0005, 6-8 from `block4_conv1` at 0.00025, 9-14 from `block3_conv1` at 0.000125.
 
 # %%
-def unfreeze_from(conv_base: keras.Model, block: str) -> None:
-    """Make the layers of `block` ("block1" ... "block5") and above trainable, the rest frozen."""
+def unfreeze_schedule(layer_names, epochs, head_epochs, every, lowest, lr,
+                      factor) -> list[tuple[str | None, float]]:
+    """(first trainable layer of the base or None, learning rate) per epoch."""
     ### BEGIN SOLUTION
-    conv_base.trainable = True
-    blocks = [layer.name.split("_")[0] for layer in conv_base.layers]
-    first = blocks.index(block)
-    for i, layer in enumerate(conv_base.layers):
-        layer.trainable = i >= first
+    blocks = list(dict.fromkeys(  # the blocks, first to last
+        x.split("_")[0] for x in layer_names if x.startswith("block")))
+    top_down = blocks[::-1][:blocks[::-1].index(lowest) + 1]  # top ... lowest
+    plan = [(None, lr)] * min(head_epochs, epochs)
+    for epoch in range(epochs - head_epochs):  # counted after the head's
+        n = min(epoch // every + 1, len(top_down))  # blocks unfrozen
+        first = next(x for x in layer_names
+                     if x.startswith(top_down[n - 1] + "_"))
+        plan.append((first, lr / factor ** n))  # divided once per block
+    return plan
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch07.check_unfreeze_from(unfreeze_from)
-
-# %% [markdown]
-# ### Exercise 7.3 ★★★ How much of the photo does block 5 see?
-# Section 1's formula $r = 1 + L\,(3 - 1)$ holds for stride 1 only. After a 2x2 pooling with
-# stride 2, neighbouring units of the next layer sit 2 input pixels apart, so each further 3x3
-# convolution widens the receptive field by $2 \cdot 2$ pixels, not 2; after two poolings by
-# $2 \cdot 4$. Keep a **jump** (input pixels between neighbouring units, 1 at the start): a layer
-# with kernel $k$ and stride $s$ adds $(k - 1) \cdot$ jump to the field, then multiplies the jump
-# by $s$. Write `receptive_field(stack)` for a list of (kernel, stride) pairs, first layer first,
-# returning the side of the input patch one unit of the last layer sees. The check includes
-# VGG16's base (section 2's `architecture`): its convolutions are (3, 1), its poolings (2, 2).
-# Can a unit of `block5_pool` see a whole 150x150 photo?
-
-# %%
-def receptive_field(stack: list[tuple[int, int]]) -> int:
-    """Side of the input patch a unit after the (kernel, stride) layers of `stack` sees."""
-    ### BEGIN SOLUTION
-    field, jump = 1, 1
-    for kernel, stride in stack:
-        field += (kernel - 1) * jump
-        jump *= stride
-    return field
-    ### END SOLUTION
-
-
-# %% tags=["exercise-check"]
-ch07.check_receptive_field(receptive_field)
+ch07.check_unfreeze_schedule(unfreeze_schedule)
 
 # %% [markdown]
 # ## Recap

@@ -544,8 +544,9 @@ env.check("VGG-style test accuracy", test_accuracy["vgg_style"],
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch08
@@ -558,18 +559,20 @@ from course_utils.exercises import ch08
 # (height, width, channels), larger than `size` on both sides. Return an array of shape
 # (10, `size`, `size`, channels): top-left, top-right, bottom-left, bottom-right, centre, then
 # those five mirrored, in the same order. The centre crop starts at row
-# (height - size) // 2 and column (width - size) // 2. Hint: a slice with step -1 reverses an
-# axis; which axis of a crop is left to right?
+# (height - size) // 2 and column (width - size) // 2, rounded down when the margin is odd.
+# Hint: a slice with step -1 reverses an axis; which axis of a crop is left to right?
 
 # %%
 def ten_crops(image: np.ndarray, size: int) -> np.ndarray:
-    """Four corner crops and the centre crop of size x size, then the five mirrored: (10, size, size, C)."""
+    """Four corner crops and the centre crop of size x size, then the five
+    mirrored: (10, size, size, C)."""
     ### BEGIN SOLUTION
     h, w = image.shape[:2]
     starts = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size),
               ((h - size) // 2, (w - size) // 2)]
     crops = np.stack([image[y:y + size, x:x + size] for y, x in starts])
-    return np.concatenate([crops, crops[:, :, ::-1]])  # axis 2 of the stack: each crop's width
+    # axis 2 of the stack: each crop's width
+    return np.concatenate([crops, crops[:, :, ::-1]])
     ### END SOLUTION
 
 
@@ -590,9 +593,10 @@ ch08.check_ten_crops(ten_crops)
 # Hint: build the common start once, add the training-only steps under an `if`.
 
 # %%
-def make_pipeline(files: tf.data.Dataset, decode, augment, batch_size: int, training: bool,
-                  seed: int = 0) -> tf.data.Dataset:
-    """Batches of (image, label): decoded once, and for training reshuffled and augmented."""
+def make_pipeline(files: tf.data.Dataset, decode, augment, batch_size: int,
+                  training: bool, seed: int = 0) -> tf.data.Dataset:
+    """Batches of (image, label): decoded once, and for training
+    reshuffled and augmented."""
     ### BEGIN SOLUTION
     ds = files.map(decode, num_parallel_calls=AUTOTUNE).cache()
     if training:
@@ -606,38 +610,35 @@ def make_pipeline(files: tf.data.Dataset, decode, augment, batch_size: int, trai
 ch08.check_make_pipeline(make_pipeline)
 
 # %% [markdown]
-# ### Exercise 8.3 ★★★ Count the parameters before Keras does
-# `summarize` printed each layer's parameters; section 5 checked three of them by hand. Do all
-# of them for any network of this kind: `spec` lists its layers, `("conv", filters, kernel)`
-# (padding `"same"`, stride 1, with biases), `("pool", size, stride)` (padding `"valid"`, no
-# weights) and `("dense", units)` (with biases; the first one sees the flattened map). Write
-# `layer_parameters(input_shape, spec)`, returning one count per entry of `spec` (0 for a
-# pooling). Input shapes are (height, width, channels) and need not be square.
-# Hint: follow height, width and channels through the layers; a pooling with window `size`
-# and `stride` leaves `(side - size) // stride + 1` of each side (chapter 05, section 1).
+# ### Exercise 8.3 ★★★ AlexNet's colour augmentation
+# Besides crops and flips, AlexNet changed the colours of each training image along the
+# directions in which the colours of its photos vary most. Treat every pixel of every
+# training image as a point (R, G, B); compute the 3x3 covariance of all these points with
+# `np.cov(..., rowvar=False)` (which divides by N - 1), and its eigenvalues
+# $\lambda_1 \le \lambda_2 \le \lambda_3$ and eigenvectors $p_1, p_2, p_3$ with
+# `np.linalg.eigh` (eigenvalues ascending; the eigenvectors are the *columns* of its second
+# result). Then add the same offset $\sum_i \alpha_{n,i} \lambda_i p_i$ to every pixel of
+# image n. Write `pca_colour_shift(images, alphas)`: `images` is the training set, (n,
+# height, width, 3) floats; `alphas`, (n, 3), holds the $\alpha$ of each image, drawn for you
+# from $N(0, 0.1)$ (AlexNet's choice) so that the check can repeat them. Return the shifted
+# images, not clipped. An eigenvector's sign is arbitrary ($-p$ is one too): the check
+# accepts either. Hint: reshape the images to (number of pixels, 3).
 
 # %%
-def layer_parameters(input_shape: tuple[int, int, int], spec: list[tuple]) -> list[int]:
-    """Parameters of each layer of `spec`, in order (0 for a pooling layer)."""
+def pca_colour_shift(images: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Each image plus sum_i alpha_i lambda_i p_i (p_i: the colours'
+    principal axes)."""
     ### BEGIN SOLUTION
-    height, width, channels = input_shape
-    counts = []
-    for kind, n, *rest in spec:  # n: filters, pool size or units
-        if kind == "conv":  # n filters of kernel x kernel x channels weights, and a bias each
-            counts.append(rest[0] * rest[0] * channels * n + n)
-            channels = n
-        elif kind == "pool":  # no weights; only the map shrinks
-            height, width = (height - n) // rest[0] + 1, (width - n) // rest[0] + 1
-            counts.append(0)
-        else:  # dense: one weight per input number and unit, and a bias per unit
-            counts.append(height * width * channels * n + n)
-            height, width, channels = 1, 1, n
-    return counts
+    pixels = images.reshape(-1, 3)  # every pixel of every image: (N, 3)
+    values, vectors = np.linalg.eigh(np.cov(pixels, rowvar=False))
+    # row n: sum_i alpha_ni lambda_i p_i
+    offsets = (alphas * values) @ vectors.T
+    return images + offsets[:, None, None, :]
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch08.check_layer_parameters(layer_parameters)
+ch08.check_pca_colour(pca_colour_shift)
 
 # %% [markdown]
 # ## Recap

@@ -584,78 +584,107 @@ for wrong in ("conv4", "pool2"):
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch09
 
 # %% [markdown]
-# ### Exercise 9.1 ★ One weight per channel
-# Grad-CAM's step 3 on its own. `grads` holds $\partial y_c / \partial A^k$ for a batch, shape
-# (N, h, w, channels), as `tape.gradient` returned it in section 4.2. Write
-# `channel_weights(grads)`, which returns $\alpha_k$ for every image: the gradient averaged over
-# the h x w positions, shape (N, channels). Hint: which axes are the positions?
+# ### Exercise 9.1 ★ A saliency map
+# Grad-CAM asks a late layer where the evidence is. The simplest map asks the pixels
+# themselves (Simonyan et al., 2014): the gradient of the class score $y_c$, before the
+# softmax, with respect to the input image says how much each pixel moves the score. Draw its
+# absolute value, for each pixel the largest of its channels'. Write
+# `saliency(model, images, class_index)`: `model` maps a batch of images (N, H, W, C) to
+# scores before the softmax, (N, classes); return an (N, H, W) array, not scaled. The images
+# of a batch do not interact, so the gradient of the sum of their class scores gives each
+# image its own gradient, as in section 4.2. Hint: turn the images into a tensor with
+# `tf.constant` and `tape.watch` it.
 
 # %%
-def channel_weights(grads):
-    """alpha: the gradients (N, h, w, channels) averaged over the positions, shape (N, channels)."""
+def saliency(model, images: np.ndarray, class_index: int) -> np.ndarray:
+    """|d y_c / d pixel|, the largest over the channels: (N, H, W)."""
     ### BEGIN SOLUTION
-    return tf.reduce_mean(grads, axis=(1, 2))
-    ### END SOLUTION
-
-
-# %% tags=["exercise-check"]
-ch09.check_channel_weights(channel_weights)
-
-# %% [markdown]
-# ### Exercise 9.2 ★★ Heatmaps at the image's size
-# `viz.overlay_heatmap` stretches a small map over the photo; here you do it for a batch.
-# `cam` holds the weighted sums $\sum_k \alpha_k A^k$ of N images, shape (N, h, w), before the
-# ReLU. Write `heatmaps_at_size(cam, size)`: keep the positive part, scale **each** map to 0..1
-# by its own maximum (a map with no positive value stays 0), then resize the maps bilinearly to
-# `size` = (height, width). Return an array (N, height, width). Hint: `tf.math.divide_no_nan`
-# and `keras.ops.image.resize`, which wants a channel axis: add one, then drop it.
-
-# %%
-def heatmaps_at_size(cam, size):
-    """ReLU, each map scaled to 0..1, resized bilinearly to size = (height, width): (N, height, width)."""
-    ### BEGIN SOLUTION
-    positive = tf.nn.relu(cam)
-    peak = tf.reduce_max(positive, axis=(1, 2), keepdims=True)  # one maximum per image
-    scaled = tf.math.divide_no_nan(positive, peak)
-    return keras.ops.image.resize(scaled[..., None], size)[..., 0].numpy()
-    ### END SOLUTION
-
-
-# %% tags=["exercise-check"]
-ch09.check_heatmaps_at_size(heatmaps_at_size)
-
-# %% [markdown]
-# ### Exercise 9.3 ★★★ Evidence against a class
-# Grad-CAM shows what speaks *for* class c. Selvaraju et al. also draw what speaks *against*
-# it (their "counterfactual explanations"): the same four steps with the gradient negated,
-# $-\partial y_c / \partial A^k$, so the map lights up where the maps pull the score $y_c$ down.
-# Write `evidence_against(maps, head, class_index)`: `maps` is a batch of maps (N, h, w,
-# channels) as a tensor, `head` a callable from maps to the scores before the softmax, and the
-# result the N maps of evidence against `class_index`, each scaled to 0..1, shape (N, h, w).
-# Then try it on the face: `evidence_against(maps, lambda m: head([m, shortcut]), top_class)`.
-
-# %%
-def evidence_against(maps, head, class_index):
-    """Grad-CAM with the gradient of the class score negated: (N, h, w) maps in 0..1."""
-    ### BEGIN SOLUTION
+    x = tf.constant(images)
     with tf.GradientTape() as tape:
-        tape.watch(maps)
-        score = tf.reduce_sum(head(maps)[:, class_index])  # images do not interact: one sum
-    alpha = -tf.reduce_mean(tape.gradient(score, maps), axis=(1, 2), keepdims=True)
-    cam = tf.nn.relu(tf.reduce_sum(maps * alpha, axis=-1))
-    return tf.math.divide_no_nan(cam, tf.reduce_max(cam, axis=(1, 2), keepdims=True)).numpy()
+        tape.watch(x)
+        score = tf.reduce_sum(model(x)[:, class_index])  # each image its own
+    return tf.reduce_max(tf.abs(tape.gradient(score, x)), axis=-1).numpy()
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch09.check_evidence_against(evidence_against)
+ch09.check_saliency(saliency)
+
+# %% [markdown]
+# ### Exercise 9.2 ★★ Hide and seek: an occlusion map
+# Zeiler and Fergus (2014) found the evidence by hiding it: cover part of the image with a
+# grey square and watch the class score fall. Write
+# `occlusion_map(model, image, class_index, patch, stride, fill)` for one image (H, W, C).
+# Put the top-left corner of a `patch` x `patch` square at row i·`stride` and column
+# j·`stride`, at every position where the square lies wholly inside the image. For each, set
+# the square's pixels (all channels) to `fill` in a copy of the image, and record how much
+# the score $y_c$ (before the softmax) drops: $y_c$(image) - $y_c$(covered copy). Return
+# the drops as a (rows, columns) array: (H - patch) // stride + 1 rows, and columns
+# likewise. Leave `image` unchanged. Hint: make all the covered copies first, then score
+# them in one batch with `model(...)`.
+
+# %%
+def occlusion_map(model, image: np.ndarray, class_index: int, patch: int,
+                  stride: int, fill: float) -> np.ndarray:
+    """Drop of the class score with each square covered: (rows, columns)."""
+    ### BEGIN SOLUTION
+    tops = range(0, image.shape[0] - patch + 1, stride)
+    lefts = range(0, image.shape[1] - patch + 1, stride)
+    copies = []
+    for top in tops:
+        for left in lefts:
+            copy = image.copy()
+            copy[top:top + patch, left:left + patch] = fill
+            copies.append(copy)
+    scores = np.asarray(model(np.stack([image] + copies)))[:, class_index]
+    return (scores[0] - scores[1:]).reshape(len(tops), len(lefts))
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch09.check_occlusion(occlusion_map)
+
+# %% [markdown]
+# ### Exercise 9.3 ★★★ Integrated gradients
+# A pixel's gradient is local: where a ReLU is already switched off it is 0, however much
+# the pixel matters. Integrated gradients (Sundararajan et al., 2017) average the gradient
+# along the straight path from a baseline image $x'$ (here black, all zeros) to the image $x$,
+# and multiply by how far each pixel moved:
+#
+# $$\text{IG}(x) = (x - x') \cdot \frac{1}{m}\sum_{k=1}^{m}
+#   \frac{\partial y_c}{\partial x}\Big|_{\,x' + \frac{k}{m}(x - x')}.$$
+#
+# Write `integrated_gradients(model, image, class_index, steps)` for one image (H, W, C),
+# with $x' = 0$ and $m$ = `steps`, returning the (H, W, C) attributions. Something to look
+# for: the attributions add up to nearly $y_c(x) - y_c(x')$, the more closely the more steps
+# (the check prints both). Hint: stack the $m$ points of the path into one batch; the
+# gradient of the sum of their scores gives each point its own.
+
+# %%
+def integrated_gradients(model, image: np.ndarray, class_index: int,
+                         steps: int) -> np.ndarray:
+    """x times the mean gradient of y_c at (k / steps) x, k = 1 .. steps."""
+    ### BEGIN SOLUTION
+    alphas = np.arange(1, steps + 1, dtype="float32") / steps
+    # the m points of the path: (m, H, W, C)
+    path = tf.constant(alphas[:, None, None, None] * image[None])
+    with tf.GradientTape() as tape:
+        tape.watch(path)
+        score = tf.reduce_sum(model(path)[:, class_index])
+    return tape.gradient(score, path).numpy().mean(axis=0) * image
+    ### END SOLUTION
+
+
+# %% tags=["exercise-check"]
+ch09.check_integrated_gradients(integrated_gradients)
 
 # %% [markdown]
 # ## Recap

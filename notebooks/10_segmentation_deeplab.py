@@ -580,64 +580,83 @@ plot_class_iou({"DeepLabV3+": metrics.per_class_iou(test_cm)}, class_names,
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer (or Keras') and prints **PASS**, **FAIL** with the numbers
-# that show what is wrong, or **NOT DONE** while the stub is still there. Nothing later in the
-# chapter uses your functions, so you can skip one and come back. ★ warms up, ★★ needs some
-# thought, ★★★ stretches.
+# that show what is wrong, or **NOT DONE** while the stub is still there. Your functions must
+# leave what they are given unchanged (the checks look). Nothing later in the chapter uses
+# your functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★
+# stretches.
 
 # %%
 from course_utils.exercises import ch10
 
 # %% [markdown]
-# ### Exercise 10.1 ★ The output size of an atrous convolution
-# Section 2 used `padding="same"`, which keeps the map's size. Write
-# `conv_output_size(height, width, kernel, rate, stride, padding)`: the `(height, width)` a
-# `Conv2D` with a `kernel` x `kernel` kernel produces. With `"valid"` (no padding) the kernel
-# must fit inside the map, and a kernel at rate $r$ spans $k + (k-1)(r-1)$ pixels; it then
-# moves `stride` pixels at a time. With `"same"` the map is padded so that every `stride`-th
-# pixel gets an output, a last partial step included. The check compares with Keras'
-# `Conv2D.compute_output_shape` (Keras accepts a rate above 1 only with stride 1, so the check
-# never combines the two). Hint: integer division `//`; rounding up is `-(-a // b)`.
+# ### Exercise 10.1 ★ A transposed convolution by hand
+# Section 5's `Conv2DTranspose` enlarges a map by stamping: each input pixel adds a copy of
+# the kernel, multiplied by the pixel's value, into the output, and the copies of
+# neighbouring pixels sit `stride` pixels apart. For one channel and `padding="valid"`:
+# out[i·s + a, j·s + b] += x[i, j]·K[a, b] for every input pixel (i, j) and every kernel
+# position (a, b), so the output has (H - 1)·s + k rows and (W - 1)·s + k columns. Write
+# `transposed_conv(x, kernel, stride)` for a map `x` of shape (H, W) and a k x k kernel at
+# least as wide as the stride. The check compares with Keras' `Conv2DTranspose` holding the
+# same kernel, then counts the stamps a flat input gives each output pixel: section 5's
+# checkerboard.
 
 # %%
-def conv_output_size(height: int, width: int, kernel: int, rate: int = 1, stride: int = 1,
-                     padding: str = "valid") -> tuple[int, int]:
-    """(height, width) of a Conv2D's output for this kernel size, dilation rate, stride, padding."""
+def transposed_conv(x: np.ndarray, kernel: np.ndarray,
+                    stride: int) -> np.ndarray:
+    """One-channel transposed convolution, "valid": each pixel stamps the
+    kernel."""
     ### BEGIN SOLUTION
-    if padding == "same":
-        return -(-height // stride), -(-width // stride)
-    span = kernel + (kernel - 1) * (rate - 1)
-    return (height - span) // stride + 1, (width - span) // stride + 1
+    h, w = x.shape
+    k = len(kernel)
+    out = np.zeros(((h - 1) * stride + k, (w - 1) * stride + k))
+    for i in range(h):
+        for j in range(w):  # pixel (i, j) stamps at (i * stride, j * stride)
+            top, left = i * stride, j * stride
+            out[top:top + k, left:left + k] += x[i, j] * kernel
+    return out
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch10.check_conv_output_size(conv_output_size)
+ch10.check_transposed_conv(transposed_conv)
 
 # %% [markdown]
-# ### Exercise 10.2 ★★ Counting ASPP's parameters
-# Section 3 printed the number of parameters of one ASPP block. Work it out instead: write
-# `aspp_parameter_count(in_channels, filters, rates)`, the number `count_params()` reports for
-# `aspp(x, filters, rates)` on a map with `in_channels` channels. Go through the branches of
-# section 3's `aspp`: the weights of a convolution are kernel height x kernel width x input
-# channels x filters (no bias: `conv_bn_relu` leaves it out), and each batch normalisation keeps
-# four numbers per channel (scale, offset, and the moving mean and variance, which are not
-# trained but are counted). What does the projection's input have? The check builds the
-# chapter's own `aspp` in Keras and compares.
+# ### Exercise 10.2 ★★ Strides into dilation
+# Section 2 ended with DeepLab's trick: a classification network shrinks its maps 32 times;
+# DeepLab removes its last strides and dilates the layers after them instead, so that the
+# network keeps the field of view it was trained with but gives a denser map. The rule: go
+# through the layers in order, keeping the output stride so far (the product of the strides
+# kept, 1 at first) and a multiplier m (1 at first). A layer's new dilation rate is its own
+# rate times m, the m of the layers before it. Then, if an earlier stride has gone, or if
+# keeping the layer's stride s would take the output stride above `output_stride`, its
+# stride becomes 1 and m is multiplied by s (the layers after it read a map s times denser,
+# so their taps must sit s times farther apart); otherwise it keeps its stride. (So if no
+# layer of the network has both a stride and a rate above 1, none of the new one has: Keras'
+# `Conv2D` refuses the pair.) Write `strides_to_dilation(spec, output_stride)`:
+# `spec` lists the layers as (kernel, stride, rate); return the new list. For example,
+# [(3, 2, 1), (3, 1, 1), (3, 2, 1), (3, 1, 1)] with `output_stride=2` gives
+# [(3, 2, 1), (3, 1, 1), (3, 1, 1), (3, 1, 2)]. The check also runs both networks on a
+# random signal: one in every f of the new network's values must be the original's.
 
 # %%
-def aspp_parameter_count(in_channels: int, filters: int, rates: tuple[int, ...]) -> int:
-    """Parameters of section 3's aspp(x, filters, rates) for an input with in_channels channels."""
+def strides_to_dilation(spec: list[tuple[int, int, int]],
+                        output_stride: int) -> list[tuple[int, int, int]]:
+    """(kernel, stride, rate) per layer, strides past output_stride dilated."""
     ### BEGIN SOLUTION
-    branches = len(rates) + 2                                      # 1x1, one per rate, image pooling
-    convs = in_channels * filters * (1 + 9 * len(rates) + 1)       # 1x1, 3x3 per rate, pooling's 1x1
-    projection = branches * filters * filters                     # 1x1 over the concatenation
-    batch_norms = 4 * filters * (branches + 1)                    # after every convolution
-    return convs + projection + batch_norms
+    new, total, m = [], 1, 1
+    for kernel, stride, rate in spec:
+        if m > 1 or total * stride > output_stride:  # the stride goes
+            new.append((kernel, 1, rate * m))
+            m *= stride
+        else:
+            new.append((kernel, stride, rate * m))
+            total *= stride
+    return new
     ### END SOLUTION
 
 
 # %% tags=["exercise-check"]
-ch10.check_aspp_parameters(aspp_parameter_count, aspp)
+ch10.check_strides_to_dilation(strides_to_dilation)
 
 # %% [markdown]
 # ### Exercise 10.3 ★★★ Mean IoU over a whole dataset
@@ -647,11 +666,14 @@ ch10.check_aspp_parameters(aspp_parameter_count, aspp)
 # pixels of a class weigh as much as big ones. Write `dataset_iou(batches, n)`: `batches` is a
 # list of `(y_true, y_pred)` label maps (ignore label 255 in `y_true`), `n` the number of
 # classes; return the per-class IoU (NaN for a class that is in no true and no predicted
-# pixel) and the mean over the classes that occur. Section 8's `confusion` helps.
+# pixel; a class that is only predicted has IoU 0) and the mean over the classes whose IoU is
+# a number. Section 8's `confusion` helps.
 
 # %%
-def dataset_iou(batches: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, float]:
-    """(per-class IoU with NaN for absent classes, mean IoU) over all batches' pixels together."""
+def dataset_iou(batches: list[tuple[np.ndarray, np.ndarray]],
+                n: int) -> tuple[np.ndarray, float]:
+    """(per-class IoU, NaN for absent classes; mean IoU) over all batches'
+    pixels together."""
     ### BEGIN SOLUTION
     cm = sum(confusion(y_true, y_pred, n) for y_true, y_pred in batches)
     tp, union = np.diag(cm), cm.sum(axis=0) + cm.sum(axis=1) - np.diag(cm)

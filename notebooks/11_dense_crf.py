@@ -498,8 +498,9 @@ plt.tight_layout()
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
 # the cell, then run the check below it. A check tests your function on fresh random inputs
 # against the course's own answer and prints **PASS**, **FAIL** with the numbers that show what
-# is wrong, or **NOT DONE** while the stub is still there. Nothing later in the chapter uses your
-# functions, so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# is wrong, or **NOT DONE** while the stub is still there. Your functions must leave the arrays
+# they are given unchanged (the checks look). Nothing later in the chapter uses your functions,
+# so you can skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch11
@@ -539,12 +540,15 @@ ch11.check_unary(unary_energy)
 # itself by broadcasting, as section 4 compares features.
 
 # %%
-def crf_energy(unary: np.ndarray, labels: np.ndarray, kernel: np.ndarray) -> float:
-    """E(x) = sum_i unary[i, x_i] + sum over pairs i < j with x_i != x_j of kernel[i, j]."""
+def crf_energy(unary: np.ndarray, labels: np.ndarray,
+               kernel: np.ndarray) -> float:
+    """E(x): sum_i unary[i, x_i] + kernel[i, j] for each pair i < j that
+    disagrees (x_i != x_j)."""
     ### BEGIN SOLUTION
     own = unary[np.arange(len(labels)), labels].sum()
     disagree = labels[:, None] != labels[None, :]
-    return float(own + (kernel * disagree).sum() / 2)  # the sum over all (i, j) counts each pair twice
+    # the sum over all (i, j) counts each pair twice
+    return float(own + (kernel * disagree).sum() / 2)
     ### END SOLUTION
 
 
@@ -569,9 +573,10 @@ ch11.check_energy(crf_energy)
 # pixels at once the inner sum over $l'$ is one matrix product with `compat`; mind which side.
 
 # %%
-def mean_field_step(unary: np.ndarray, q: np.ndarray, kernels: list[np.ndarray], weights: list[float],
+def mean_field_step(unary: np.ndarray, q: np.ndarray,
+                    kernels: list[np.ndarray], weights: list[float],
                     compat: np.ndarray) -> np.ndarray:
-    """One mean-field update: softmax(-(unary + sum_m w_m (K~_m Q) mu^T)), shape (N, C)."""
+    """One update: softmax(-(unary + sum_m w_m (K~_m Q) mu^T)), (N, C)."""
     ### BEGIN SOLUTION
     energy = unary.copy()
     for kernel, weight in zip(kernels, weights):

@@ -39,3 +39,37 @@ def outcome(capsys, check: Callable, fn: Callable, **kwargs: Any) -> str:
     printed = capsys.readouterr().out.strip()
     assert all(len(line) <= 79 or " " not in line.strip() for line in printed.splitlines())
     return printed.replace("\n          ", " ")
+
+
+SEEDS = range(20)  # every planted mistake must FAIL, and every right answer PASS, on all of them
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__name__", repr(fn))
+
+
+def expect(capsys, check: Callable, *, right: list[Callable], wrong: dict[Callable, str],
+           hints: tuple[str, ...] = (), seeds=SEEDS, **kwargs: Any) -> None:
+    """Every right answer PASSes on every seed; every planted mistake FAILs on every seed, its
+    line naming it (the hint given for it), and no other hint of `hints` fires for it.
+
+    `right` holds the chapter's solution and at least one written by another route; `wrong`
+    maps at least three planted mistakes to the words their FAIL line must contain ("" when
+    the numbers alone say it); `hints` lists the check's phrases that name one mistake."""
+    assert len(right) >= 2, "the chapter's solution and at least one by another route"
+    assert len(wrong) >= 3, "at least three planted mistakes per exercise"
+    problems = []
+    for fn in right:
+        for seed in seeds:
+            line = outcome(capsys, check, fn, seed=seed, **kwargs)
+            if not line.startswith("PASS"):
+                problems.append(f"right answer {_name(fn)}, seed {seed}: {line}")
+    for fn, hint in wrong.items():
+        for seed in seeds:
+            line = outcome(capsys, check, fn, seed=seed, **kwargs)
+            stray = [h for h in hints if h != hint and h in line and h not in hint]
+            if not line.startswith("FAIL") or hint not in line or stray:
+                problems.append(f"planted {_name(fn)} (hint {hint!r}, stray {stray}), "
+                                f"seed {seed}: {line}")
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:8])
+

@@ -1,22 +1,17 @@
-"""Chapter 07's exercise checks: the chapter's solutions pass, stubs and planted mistakes do not."""
+"""Chapter 07's exercise checks: the chapter's solutions and solutions by other routes pass on
+every seed; stubs are NOT DONE; planted mistakes FAIL on every seed, named where they can be."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from course_utils.exercises import ch07
-from exercise_support import chapter_functions, outcome, stub
+from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("07_pretrained_vgg16")
-CHECKS = {ch07.check_vgg_preprocess: "vgg_preprocess", ch07.check_unfreeze_from: "unfreeze_from",
-          ch07.check_receptive_field: "receptive_field"}
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_the_chapters_solutions_pass(capsys, seed):
-    for check, name in CHECKS.items():
-        assert outcome(capsys, check, SOLVED[name], seed=seed).startswith("PASS"), name
+CHECKS = {ch07.check_vgg_preprocess: "vgg_preprocess",
+          ch07.check_unfreeze_schedule: "unfreeze_schedule"}
+MEAN_BGR = np.array([103.939, 116.779, 123.68])
 
 
 def test_stubs_are_not_done(capsys):
@@ -24,89 +19,95 @@ def test_stubs_are_not_done(capsys):
         assert outcome(capsys, check, stub).startswith("NOT DONE")
 
 
-def test_the_stand_in_is_named_like_vgg16_and_the_solution_works_on_vgg16_itself():
+def test_the_vgg16_names_are_keras_own():
     import keras
 
+    keras.backend.clear_session()  # else an earlier test's inputs make this one "input_layer_3"
     vgg16 = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
-    assert [l.name for l in ch07.vgg_like_base().layers[1:]] == [l.name for l in vgg16.layers[1:]]
-    vgg16.trainable = False
-    SOLVED["unfreeze_from"](vgg16, "block5")
-    assert len(vgg16.trainable_weights) == 6
-    assert sum(int(np.prod(w.shape)) for w in vgg16.trainable_weights) == 7_079_424  # section 2
+    assert [layer.name for layer in vgg16.layers] == ch07.VGG16_NAMES
 
 
-def test_the_receptive_field_reference_matches_section_1_and_a_gradient():
-    assert [ch07.receptive_field_reference([(3, 1)] * L) for L in (1, 2, 3)] == [3, 5, 7]
+def test_vgg_preprocess(capsys):
     import tensorflow as tf
-    from keras import layers
 
-    stack = [(3, 1), (2, 2), (3, 1), (3, 2), (5, 1)]
-    convs = [layers.Conv2D(1, k, strides=s, use_bias=False, kernel_initializer="ones")
-             for k, s in stack]  # linear, positive: every input pixel a unit sees moves it
-    x = tf.Variable(np.ones((1, 64, 64, 1), "float32"))
-    with tf.GradientTape() as tape:
-        y = x
-        for conv in convs:
-            y = conv(y)
-        unit = y[0, 1, 1, 0]
-    rows, cols = np.nonzero(tape.gradient(unit, x).numpy()[0, :, :, 0])
-    side = rows.max() - rows.min() + 1
-    assert side == cols.max() - cols.min() + 1 == ch07.receptive_field_reference(stack) == 28
+    def channels_by_hand(images):
+        return np.stack([images[..., 2] - 103.939, images[..., 1] - 116.779, images[..., 0] - 123.68], -1)
 
+    def by_tensorflow(images):
+        return tf.reverse(tf.constant(images), axis=[-1]).numpy() - MEAN_BGR
 
-def test_planted_mistakes_fail(capsys):
     def no_flip(images):
-        return images - np.array([103.939, 116.779, 123.68])
+        return images - MEAN_BGR
 
     def means_in_rgb_order(images):
-        return images[..., ::-1] - np.array([123.68, 116.779, 103.939])
+        return images[..., ::-1] - MEAN_BGR[::-1]
 
     def scaled(images):
-        return images[..., ::-1] / 255.0 - np.array([103.939, 116.779, 123.68]) / 255.0
+        return images[..., ::-1] / 255.0 - MEAN_BGR / 255.0
 
-    hints = {no_flip: "RGB order", means_in_rgb_order: "wrong colour", scaled: "divide by 255"}
-    for wrong, hint in hints.items():
-        for seed in (0, 5):
-            line = outcome(capsys, ch07.check_vgg_preprocess, wrong, seed=seed)
-            assert line.startswith("FAIL") and hint in line, line
+    def flip_after_subtracting(images):  # RGB image minus BGR means, then flipped
+        return (images - MEAN_BGR)[..., ::-1]
 
-    def forgets_the_base(conv_base, block):  # the layers say trainable, the base stays frozen
-        blocks = [layer.name.split("_")[0] for layer in conv_base.layers]
-        for i, layer in enumerate(conv_base.layers):
-            layer.trainable = i >= blocks.index(block)
+    def in_place(images):
+        images -= MEAN_BGR[::-1]
+        return images[..., ::-1]
 
-    def one_block_too_late(conv_base, block):
-        SOLVED["unfreeze_from"](conv_base, f"block{int(block[-1]) + 1}")
+    expect(capsys, ch07.check_vgg_preprocess,
+           right=[SOLVED["vgg_preprocess"], channels_by_hand, by_tensorflow],
+           wrong={no_flip: "RGB order", means_in_rgb_order: "wrong colour", scaled: "divide by 255",
+                  flip_after_subtracting: "wrong colour", in_place: "changed the images"},
+           hints=("RGB order", "wrong colour", "divide by 255", "changed the images"))
 
-    def only_that_block(conv_base, block):
-        conv_base.trainable = True
-        for layer in conv_base.layers:
-            layer.trainable = layer.name.startswith(block + "_")
 
-    def never_freezes(conv_base, block):  # forgets to freeze what is below
-        conv_base.trainable = True
-        for layer in conv_base.layers:
-            if layer.name >= block:
-                layer.trainable = True
+def test_the_schedule_reference_on_the_worked_example():
+    plan = ch07.schedule_reference(ch07.VGG16_NAMES, 14, 2, 3, "block3", 1e-3, 2.0)
+    assert ch07._describe(plan) == ("epochs 1-2 frozen at 0.001, 3-5 from block5_conv1 at 0.0005, "
+                                    "6-8 from block4_conv1 at 0.00025, 9-14 from block3_conv1 at 0.000125")
 
-    for wrong in (forgets_the_base, one_block_too_late, only_that_block, never_freezes):
-        for seed in (0, 5):
-            line = outcome(capsys, ch07.check_unfreeze_from, wrong, seed=seed)
-            assert line.startswith("FAIL"), (wrong.__name__, line)
-    assert "base.trainable = True" in outcome(capsys, ch07.check_unfreeze_from, forgets_the_base, seed=1)
 
-    def ignores_strides(stack):  # section 1's formula, kernel by kernel
-        return 1 + sum(kernel - 1 for kernel, _ in stack)
+def test_unfreeze_schedule(capsys):
+    solution = SOLVED["unfreeze_schedule"]
 
-    def jump_too_early(stack):
-        field, jump = 1, 1
-        for kernel, stride in stack:
-            jump *= stride
-            field += (kernel - 1) * jump
-        return field
+    def stage_by_stage(layer_names, epochs, head_epochs, every, lowest, lr, factor):
+        order = sorted({n.split("_")[0] for n in layer_names if n.startswith("block")},
+                       key=lambda b: int(b[5:]), reverse=True)
+        plan, rate, first = [(None, lr)] * min(head_epochs, epochs), lr, None
+        for i, block in enumerate(order[:order.index(lowest) + 1]):
+            rate /= factor
+            first = [n for n in layer_names if n.startswith(block + "_")][0]
+            plan += [(first, rate)] * every
+        plan += [(first, rate)] * epochs
+        return plan[:epochs]
 
-    for wrong in (ignores_strides, jump_too_early):
-        for seed in range(6):
-            line = outcome(capsys, ch07.check_receptive_field, wrong, seed=seed)
-            assert line.startswith("FAIL"), (wrong.__name__, line)
-    assert "input pixels" in outcome(capsys, ch07.check_receptive_field, ignores_strides, seed=0)
+    def one_epoch_early(*args):
+        return ch07.schedule_reference(*args, start=0)
+
+    def bottom_up(*args):
+        return ch07.schedule_reference(*args, order="bottom up")
+
+    def below_lowest(*args):
+        return ch07.schedule_reference(*args, floor=False)
+
+    def divided_once(*args):
+        return ch07.schedule_reference(*args, compound=False)
+
+    def keeps_dividing(*args):
+        return ch07.schedule_reference(*args, keep_dividing=True)
+
+    def block_names(*args):  # "block5" instead of "block5_conv1"
+        return [(first and first.split("_")[0], rate) for first, rate in solution(*args)]
+
+    def zero_based(layer_names, epochs, *rest):  # an entry for epoch 0 too
+        return [(None, rest[-2])] + solution(layer_names, epochs, *rest)[:-1]
+
+    def stops_above_lowest(*args):  # block `lowest` itself never unfrozen
+        return ch07.schedule_reference(*args, floor="above")
+
+    expect(capsys, ch07.check_unfreeze_schedule, right=[solution, stage_by_stage],
+           wrong={one_epoch_early: "epoch head_epochs + 1", bottom_up: "from the top",
+                  below_lowest: "never unfreeze below", divided_once: "once more for every block",
+                  keeps_dividing: "nothing changes any more", block_names: "the block's first layer",
+                  zero_based: "epoch head_epochs + 1", stops_above_lowest: "block `lowest` itself"},
+           hints=("epoch head_epochs + 1", "from the top", "never unfreeze below",
+                  "once more for every block", "nothing changes any more", "the block's first layer",
+                  "block `lowest` itself"))

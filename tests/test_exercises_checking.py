@@ -69,3 +69,37 @@ def test_uses_a_loop_reads_the_source():
 def test_fresh_seeds_differ_and_a_given_seed_is_kept():
     assert checking.fresh_seed(5) == 5
     assert len({checking.fresh_seed() for _ in range(20)}) > 1
+
+
+def test_number_and_show_for_fail_lines():
+    assert checking.number(np.float32(2.5)) == 2.5 and checking.number([[3]]) == 3.0
+    assert np.isnan(checking.number([1, 2])) and np.isnan(checking.number("text"))
+    assert checking.show(0.123456) == "0.1235" and checking.show(3) == "3"
+    assert checking.show(np.array([1.0, 2.5])) == "[1. , 2.5]"
+
+
+ODD_ANSWERS = {  # what a half-done solution returns; a check must FAIL on it, never crash
+    "None": lambda *args, **kwargs: None,
+    "a string": lambda *args, **kwargs: "not done yet",
+    "a short array": lambda *args, **kwargs: np.zeros(3),
+    "NaN": lambda *args, **kwargs: float("nan"),
+    "a tuple of three": lambda *args, **kwargs: (1, 2, 3),
+}
+
+
+def _checks():
+    import importlib
+
+    for chapter in range(12):  # chapter 12's checks belong to another change
+        module = importlib.import_module(f"course_utils.exercises.ch{chapter:02d}")
+        for name in sorted(vars(module)):
+            if name.startswith("check_"):
+                yield pytest.param(getattr(module, name), id=f"ch{chapter:02d}.{name}")
+
+
+@pytest.mark.parametrize("check", list(_checks()))
+def test_no_check_crashes_on_an_odd_answer(capsys, check):
+    for what, answer in ODD_ANSWERS.items():
+        check(answer, seed=0)
+        line = capsys.readouterr().out.strip()
+        assert line.startswith("FAIL"), (what, line)

@@ -4,12 +4,13 @@ gradient), AdamW (against keras.optimizers.AdamW) and Nesterov's original look-a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
 from ..gradcheck import numeric_gradient, rel_error
-from .checking import call, compare, fresh_seed, run
+from .checking import as_array, call, compare, fresh_seed, run
 
 
 def _f32(v: float) -> float:
@@ -36,11 +37,14 @@ def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
         expected = {"dX": numeric_gradient(lambda v: loss(v, W, b), X.copy()),
                     "dW": numeric_gradient(lambda v: loss(X, v, b), W.copy()),
                     "db": numeric_gradient(lambda v: loss(X, W, v), b.copy())}
-        got = call(fn, X.copy(), W.copy(), b.copy(), dout.copy())
+        given = (X.copy(), W.copy(), b.copy(), dout.copy())
+        got = call(fn, *given)
+        if any(not np.array_equal(g, o) for g, o in zip(given, (X, W, b, dout))):
+            return False, "your function changed X, W, b or dout: work on new arrays"
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (dX, dW, db)"
         errors = []
-        for (name, want), have in zip(expected.items(), got, strict=True):
+        for (name, want), have in zip(expected.items(), got):
             have = np.asarray(have, dtype=np.float64)
             if name == "dW" and have.shape == want.T.shape:
                 return False, f"dW has shape {have.shape}, expected {want.shape} like W: a transpose is missing"
@@ -89,36 +93,51 @@ def _adam_l2_path(start: dict, grad: Callable, lr: float, wd: float, b1: float, 
     return path
 
 
-def check_adamw(cls: type, seed: int | None = None) -> None:
-    """Exercise 3.2: AdamW(lr, weight_decay, beta1, beta2, eps).step, against keras.optimizers.AdamW."""
+@lru_cache(maxsize=32)
+def _keras_adamw_path(seed: int, steps: int) -> tuple:
+    """The problem a seed gives, and keras.optimizers.AdamW's path on it (kept: it is the slow
+    part, and a test runs many answers on the same seed)."""
     import keras
 
+    rng = np.random.default_rng(seed)
+    start, grad = _random_problem(rng)
+    lr, wd = float(rng.choice([1 / 8, 1 / 16, 1 / 32])), float(rng.choice([1 / 2, 1 / 4, 1 / 8]))
+    b1, b2, eps = _f32(0.9), _f32(0.999), _f32(1e-7)
+    keras_opt = keras.optimizers.AdamW(lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=eps)
+    var = {k: keras.Variable(v.copy(), dtype="float64") for k, v in start.items()}
+    path = []
+    for _ in range(steps):
+        g = grad({k: v.numpy() for k, v in var.items()})
+        keras_opt.apply_gradients([(g[k], var[k]) for k in var])
+        path.append({k: v.numpy().copy() for k, v in var.items()})
+    return start, grad, lr, wd, (b1, b2, eps), path
+
+
+def check_adamw(cls: type, seed: int | None = None) -> None:
+    """Exercise 3.2: AdamW(lr, weight_decay, beta1, beta2, eps).step, against keras.optimizers.AdamW."""
     seed = fresh_seed(seed)
 
     def body() -> tuple[bool, str]:
-        rng = np.random.default_rng(seed)
-        start, grad = _random_problem(rng)
-        lr, wd = float(rng.choice([1 / 8, 1 / 16, 1 / 32])), float(rng.choice([1 / 2, 1 / 4, 1 / 8]))
-        b1, b2, eps, steps = _f32(0.9), _f32(0.999), _f32(1e-7), 30
+        steps = 12
+        start, grad, lr, wd, (b1, b2, eps), keras_path = _keras_adamw_path(seed, steps)
         ours = call(cls, lr, weight_decay=wd, beta1=b1, beta2=b2, eps=eps)
-        keras_opt = keras.optimizers.AdamW(lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=eps)
         p = {k: v.copy() for k, v in start.items()}
-        var = {k: keras.Variable(v.copy(), dtype="float64") for k, v in start.items()}
         l2 = _adam_l2_path(start, grad, lr, wd, b1, b2, eps, steps)
+
         def step(params: dict, grads: dict) -> None:
             ours.step(params, grads)
 
         step.__name__ = f"{cls.__name__}.step"  # what a message about it calls it
         for t in range(steps):
             call(step, p, grad(p))
-            keras_opt.apply_gradients([(grad({k: v.numpy() for k, v in var.items()})[k], var[k]) for k in var])
             for k in p:
-                passed, how = compare(p[k], var[k].numpy(), rtol=1e-9, atol=1e-12,
+                passed, how = compare(p[k], keras_path[t][k], rtol=1e-9, atol=1e-12,
                                       what=f"params['{k}'] after step {t + 1}")
                 if not passed:
                     if np.allclose(p[k], l2[t][k], rtol=1e-9, atol=1e-12):
-                        how += (" (you added weight_decay * w to the gradient: that is L2 inside Adam, "
-                                "which Adam's scaling then divides away; AdamW shrinks w directly)")
+                        how += (" (you added weight_decay * w to the gradient: that is L2 inside "
+                                "Adam, which Adam's scaling then divides away; AdamW shrinks w "
+                                "directly)")
                     return False, f"{how} (lr {lr}, weight_decay {wd})"
         return True, (f"{steps} steps on a random bowl (lr {lr}, weight_decay {wd}) == "
                       "keras.optimizers.AdamW at every step")
@@ -126,39 +145,55 @@ def check_adamw(cls: type, seed: int | None = None) -> None:
     run("3.2 (AdamW)", body, seed=seed, repeat="ch03.check_adamw(AdamW, seed={seed})")
 
 
-def check_nesterov_lookahead(fn: Callable, seed: int | None = None) -> None:
-    """Exercise 3.3: Nesterov's original rule; w + mu v must follow keras SGD(nesterov=True)."""
+@lru_cache(maxsize=32)
+def _keras_nesterov_path(seed: int, steps: int) -> tuple:
+    """The bowl a seed gives, and keras.optimizers.SGD(nesterov=True)'s path on it."""
     import keras
 
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(3, 6))
+    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T   # a tilted, ill-conditioned bowl
+    c = rng.normal(size=d)
+    w0, lr, mu = rng.normal(size=d), float(rng.choice([1 / 16, 1 / 32])), _f32(0.9)
+    var = keras.Variable(w0.copy(), dtype="float64")
+    opt = keras.optimizers.SGD(lr, momentum=mu, nesterov=True)
+    path = [w0.copy()]
+    for _ in range(steps):
+        opt.apply_gradients([(A @ var.numpy() - c, var)])
+        path.append(var.numpy())
+    return A, c, w0, lr, mu, np.array(path)
+
+
+def check_nesterov_lookahead(fn: Callable, seed: int | None = None) -> None:
+    """Exercise 3.3: Nesterov's original rule; w + mu v must follow keras SGD(nesterov=True)."""
     seed = fresh_seed(seed)
 
     def body() -> tuple[bool, str]:
-        rng = np.random.default_rng(seed)
-        d = int(rng.integers(3, 6))
-        Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-        A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T   # a tilted, ill-conditioned bowl
-        c = rng.normal(size=d)
+        steps = 25
+        A, c, w0, lr, mu, keras_path = _keras_nesterov_path(seed, steps)
+        d = len(w0)
 
         def grad(w: np.ndarray) -> np.ndarray:
             return A @ w - c
 
-        w0, lr, mu, steps = rng.normal(size=d), float(rng.choice([1 / 16, 1 / 32])), _f32(0.9), 40
-        ws, vs = (np.asarray(a, dtype=np.float64) for a in call(fn, grad, w0.copy(), lr, mu, steps))
+        given = w0.copy()
+        paths = call(fn, grad, given, lr, mu, steps)
+        if not (isinstance(paths, (tuple, list)) and len(paths) == 2):
+            return False, f"{fn.__name__} should return two arrays, the paths (w, v); got {paths!r:.60}"
+        ws, vs = (as_array(a, "a path") for a in paths)
+        if not np.array_equal(given, w0):
+            return False, "your function changed w0: start from a copy"
         if ws.shape != (steps + 1, d) or vs.shape != (steps + 1, d):
             return False, (f"the paths have shapes {ws.shape} and {vs.shape}, expected "
                            f"{(steps + 1, d)} each (the start, then one row per step)")
         if not np.allclose(ws[0], w0) or not np.allclose(vs[0], 0):
             return False, "the paths must start at w0 and at a velocity of 0"
-        var, opt = keras.Variable(w0.copy(), dtype="float64"), keras.optimizers.SGD(lr, momentum=mu, nesterov=True)
-        keras_path = [w0.copy()]
-        for _ in range(steps):
-            opt.apply_gradients([(grad(var.numpy()), var)])
-            keras_path.append(var.numpy())
-        keras_ws = np.array(keras_path)
-        passed, how = compare(ws + mu * vs, keras_ws, rtol=1e-9, atol=1e-12, what="w + mu v")
+        passed, how = compare(ws + mu * vs, keras_path, rtol=1e-9, atol=1e-12, what="w + mu v")
         if not passed:
-            if np.allclose(ws, keras_ws, rtol=1e-9, atol=1e-12):
-                how += " (your w path is Keras' own path: write the original rule, gradient at w + mu v)"
+            if np.allclose(ws, keras_path, rtol=1e-9, atol=1e-12):
+                how += (" (your w path is Keras' own path: write the original rule, gradient "
+                        "at w + mu v)")
             return False, f"{how} (on a {d}-dimensional bowl, lr {lr})"
         return True, (f"{steps} steps on a random {d}-dimensional bowl: w + mu v == the path of "
                       f"keras.optimizers.SGD(nesterov=True) ({how})")

@@ -1,6 +1,7 @@
 """Checks for chapter 04's exercises: He initialisation for dense and conv kernels (measured over
-many draws), the derivative of GELU's tanh form (against tf.GradientTape), and a batch-norm
-training step on conv feature maps (against keras.layers.BatchNormalization)."""
+many draws, and drawn from the generator it is given), layer-sequential unit-variance scaling
+(LSUV) of a ReLU network's weights, and a batch-norm training step on conv feature maps
+(against keras.layers.BatchNormalization)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, run
+from .checking import as_array, call, compare, fresh_seed, run, show
 
 
 def check_he_normal(fn: Callable, seed: int | None = None) -> None:
@@ -21,9 +22,21 @@ def check_he_normal(fn: Callable, seed: int | None = None) -> None:
         shapes = [(int(rng.integers(400, 600)), int(rng.integers(250, 350))),       # dense: fan_in first
                   (3, 3, c_in, int(rng.integers(280, 320))),                         # conv: kh, kw, c_in, c_out
                   (5, 5, c_in, int(rng.integers(100, 120)))]
+        small = (int(rng.integers(20, 40)), 3, 4, 8)
+        first = as_array(call(fn, small, np.random.default_rng(seed + 1)), "your kernel")
+        again = as_array(call(fn, small, np.random.default_rng(seed + 1)), "your kernel")
+        other = as_array(call(fn, small, np.random.default_rng(seed + 2)), "your kernel")
+        if first.shape == again.shape == small and not np.array_equal(first, again):
+            return False, (f"for shape {small}, two generators made from the same seed gave "
+                           "different kernels: draw every number from the generator rng you are "
+                           "given (rng.normal), not from np.random or a generator of your own")
+        if first.shape == other.shape == small and np.array_equal(first, other):
+            return False, (f"for shape {small}, generators made from seeds {seed + 1} and "
+                           f"{seed + 2} gave the same kernel: draw from the generator rng you "
+                           "are given, not from one of your own with a fixed seed")
         parts = []
         for shape in shapes:
-            w = np.asarray(call(fn, shape, np.random.default_rng(seed + 1)), dtype=np.float64)
+            w = as_array(call(fn, shape, np.random.default_rng(seed + 1)), "your kernel")
             if w.shape != shape:
                 return False, f"for shape {shape} your kernel has shape {w.shape}"
             fan_in = int(np.prod(shape[:-1]))
@@ -35,10 +48,13 @@ def check_he_normal(fn: Callable, seed: int | None = None) -> None:
             if not mean_ok or abs(ratio - 1) > 0.025:
                 detail = (f"kernel {shape}: measured std {w.std():.4f} and mean {w.mean():.1e}; "
                           f"expected std sqrt(2/{fan_in}) = {want:.4f} and mean 0")
+                if abs(ratio - 1) <= 0.025:
+                    return False, detail + " (the spread is right, the mean is not: centre it on 0)"
                 for name, fan in (("c_in", shape[-2]), ("kh", shape[0]),
                                   ("fan_in + fan_out", fan_in + shape[-1]), ("fan_out", shape[-1])):
-                    if abs(w.std() / np.sqrt(2 / fan) - 1) < 0.025:
-                        detail += f" (your std is sqrt(2/{fan}): fan_in is kh*kw*c_in, the product of all but the last size, not {name})"
+                    if fan != fan_in and abs(w.std() / np.sqrt(2 / fan) - 1) < 0.025:
+                        detail += (f" (your std is sqrt(2/{fan}): fan_in is kh*kw*c_in, the "
+                                   f"product of all but the last size, not {name})")
                         break
                 else:
                     if abs(w.std() / (2 / fan_in) - 1) < 0.025:
@@ -50,42 +66,100 @@ def check_he_normal(fn: Callable, seed: int | None = None) -> None:
     run("4.1 (He initialisation)", body, seed=seed, repeat="ch04.check_he_normal(he_normal, seed={seed})")
 
 
-def _d_gelu_exact(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
+def lsuv_reference(kernels: list[np.ndarray], x: np.ndarray, *, propagate: bool = True,
+                   where: str = "before relu", power: float = 1.0,
+                   per_unit: bool = False) -> list[np.ndarray]:
+    """Each kernel divided by the standard deviation of its layer's output (before the ReLU),
+    computed with the layers below already rescaled. The keyword arguments give the usual
+    mistakes: scales measured on the unscaled network, after the ReLU, the variance instead of
+    the standard deviation, one scale per unit."""
+    h, h_unscaled, out = np.asarray(x, dtype=np.float64), np.asarray(x, dtype=np.float64), []
+    for kernel in kernels:
+        z = (h if propagate else h_unscaled) @ kernel
+        measured = np.maximum(z, 0) if where == "after relu" else z
+        spread = measured.std(axis=0) if per_unit else measured.std()
+        out.append(kernel / spread ** power)
+        h = np.maximum(h @ out[-1], 0)
+        h_unscaled = np.maximum(h_unscaled @ kernel, 0)
+    return out
 
-    return 0.5 * (1 + erf(x / np.sqrt(2))) + x * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi)
+
+def _stds(kernels: list[np.ndarray], x: np.ndarray) -> list[float]:
+    h, stds = np.asarray(x, dtype=np.float64), []
+    for kernel in kernels:
+        z = h @ np.asarray(kernel, dtype=np.float64)
+        stds.append(float(z.std()))
+        h = np.maximum(z, 0)
+    return stds
 
 
-def check_d_gelu_tanh(fn: Callable, seed: int | None = None) -> None:
-    """Exercise 4.2: derivative of keras.activations.gelu(x, approximate=True), via tf.GradientTape."""
-    import keras
-    import tensorflow as tf
+def _lsuv_cases(rng: np.random.Generator) -> list[tuple[list[np.ndarray], np.ndarray]]:
+    """A one-layer network, then a deeper one whose layers are scaled from 0.1 to 10 times too
+    large or small (so a scale measured without the layers below rescaled is far off)."""
+    x1 = rng.normal(2.0, 3.0, size=(64, 5))
+    cases = [([rng.normal(0, 0.2, size=(5, 7))], x1)]
+    widths = [int(rng.integers(8, 16))] + [int(rng.integers(10, 30)) for _ in range(3)]
+    x = rng.normal(0.5, 1.0, size=(200, widths[0]))
+    scales = [0.1, 8.0, 0.3] if rng.random() < 0.5 else [6.0, 0.15, 10.0]
+    kernels = [rng.normal(0, scale / np.sqrt(n_in), size=(n_in, n_out))
+               for scale, n_in, n_out in zip(scales, widths, widths[1:])]
+    return cases + [(kernels, x)]
 
+
+LSUV_MISTAKES = (
+    ({"propagate": False}, "each layer's scale must be measured on the output of the layers "
+                           "below as they are after their own rescaling, not as they were"),
+    ({"where": "after relu"}, "measure the spread of z = h @ W before the ReLU, not after it"),
+    ({"power": 2.0}, "divide by the standard deviation, not by the variance"),
+    ({"per_unit": True}, "one scale per layer (the standard deviation of all of z's numbers), "
+                         "not one per unit"),
+)
+
+
+def check_lsuv(fn: Callable, seed: int | None = None) -> None:
+    """Exercise 4.2: LSUV, each layer's kernel scaled so that its output has std 1 on x."""
     seed = fresh_seed(seed)
 
     def body() -> tuple[bool, str]:
         rng = np.random.default_rng(seed)
-        x = np.sort(np.concatenate([rng.uniform(-6, 6, 500), rng.normal(0, 1, 500)]))
-        t = tf.Variable(x)  # float64
-        with tf.GradientTape() as tape:
-            out = keras.activations.gelu(t, approximate=True)
-        expected = tape.gradient(out, t).numpy()
-        got = call(fn, x.copy())
-        # TensorFlow rounds the constant 0.044715 to float32 (about 1e-9 off), hence atol 1e-7;
-        # every mistake below is off by more than 1e-4 somewhere in [-6, 6]
-        passed, how = compare(got, expected, rtol=1e-6, atol=1e-7, what="your derivative")
-        if not passed:
-            got = np.asarray(got, dtype=np.float64)
-            if got.shape == x.shape and np.allclose(got, _d_gelu_exact(x), atol=1e-7):
-                how += " (that is the exact GELU's derivative, d_gelu; this one is for the tanh form)"
-            elif got.shape == x.shape and np.allclose(got, 0.5 * (1 + np.tanh(
-                    np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))), atol=1e-7):
-                how += " (that is only 0.5 (1 + tanh(u)): the product rule gives a second term)"
-            return False, how
-        return True, f"1,000 random points in [-6, 6]: == tf.GradientTape ({how})"
+        shown = []
+        for kernels, x in _lsuv_cases(rng):
+            given = ([k.copy() for k in kernels], x.copy())
+            got = call(fn, *given)
+            if any(not np.array_equal(a, b) for a, b in zip(given[0], kernels)) or \
+                    not np.array_equal(given[1], x):
+                return False, ("your function changed the kernels or x it was given: return "
+                               "new arrays (W / s makes one; W /= s changes the caller's)")
+            try:
+                got = [np.asarray(k, dtype=np.float64) for k in got]
+            except (TypeError, ValueError):
+                return False, f"{fn.__name__} should return a list of kernels; got {type(got).__name__}"
+            shapes = [k.shape for k in kernels]
+            if [k.shape for k in got] != shapes:
+                return False, (f"your kernels have shapes {[k.shape for k in got]}, expected "
+                               f"{shapes} (one per layer, each shaped like the one given)")
+            expected = lsuv_reference(kernels, x)
+            stds = _stds(got, x)
+            setting = (f"{len(kernels)}-layer network {shapes}, x {x.shape}, output stds before: "
+                       f"{show(np.array(_stds(kernels, x)), 3)}")
+            for layer, (have, want) in enumerate(zip(got, expected)):
+                passed, how = compare(have, want, rtol=1e-8, atol=1e-12,
+                                      what=f"your kernel {layer}")
+                if passed:
+                    continue
+                detail = (f"{setting}; with your kernels the layers' outputs z have standard "
+                          f"deviations {show(np.array(stds), 4)}, expected all 1: {how}")
+                for told, words in LSUV_MISTAKES:
+                    if all(np.allclose(g, w, rtol=1e-8, atol=1e-12)
+                           for g, w in zip(got, lsuv_reference(kernels, x, **told))):
+                        detail += f"; {words}"
+                        break
+                return False, detail
+            shown.append(f"{len(kernels)}-layer network, output stds "
+                         f"{show(np.array(_stds(kernels, x)), 2)} before")
+        return True, "; ".join(shown) + "; after: every layer's output has std 1"
 
-    run("4.2 (GELU's tanh form, derivative)", body, seed=seed,
-        repeat="ch04.check_d_gelu_tanh(d_gelu_tanh, seed={seed})")
+    run("4.2 (LSUV)", body, seed=seed, repeat="ch04.check_lsuv(lsuv, seed={seed})")
 
 
 def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
@@ -106,7 +180,12 @@ def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
         bn.set_weights([gamma, beta, moving_mean, moving_var])
         y = bn(x, training=True).numpy()
         expected = (y, bn.moving_mean.numpy(), bn.moving_variance.numpy())
-        got = call(fn, x.copy(), gamma.copy(), beta.copy(), moving_mean.copy(), moving_var.copy(), momentum, eps)
+        inputs = (x, gamma, beta, moving_mean, moving_var)
+        given = tuple(v.copy() for v in inputs)
+        got = call(fn, *given, momentum, eps)
+        if any(not np.array_equal(g, v) for g, v in zip(given, inputs)):
+            return False, ("your function changed an array it was given (the moving statistics?): "
+                           "return new arrays; the layer itself stores them")
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (y, new_moving_mean, new_moving_var)"
         for name, have, want in zip(("y", "new_moving_mean", "new_moving_var"), got, expected, strict=True):

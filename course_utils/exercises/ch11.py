@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, run
+from .checking import as_array, call, compare, fresh_seed, number, run
 
 
 def _random_probs(rng: np.random.Generator, h: int, w: int, c: int) -> np.ndarray:
@@ -27,7 +27,11 @@ def check_unary(fn: Callable, seed: int | None = None) -> None:
         h, w, c = int(rng.integers(5, 9)), int(rng.integers(10, 14)), int(rng.integers(3, 5))
         probs = _random_probs(rng, h, w, c)
         expected = crf.unary_from_probs(probs, 1e-5).astype(np.float64)
-        got = call(fn, probs.copy(), 1e-5)
+        given = probs.copy()
+        got = call(fn, given, 1e-5)
+        if not np.array_equal(given, probs):
+            return False, ("your function changed the probabilities it was given (np.clip with "
+                           "out=probs?): clip into a new array")
         passed, how = compare(got, expected, rtol=1e-5, atol=1e-5, what="your unary")
         if passed:
             got = np.asarray(got)
@@ -36,7 +40,7 @@ def check_unary(fn: Callable, seed: int | None = None) -> None:
                                f"{got.dtype}, C-contiguous: {got.flags.c_contiguous} (np.ascontiguousarray "
                                f"after the transpose, .astype(np.float32))")
             return True, f"{h}x{w} image, {c} classes: (C, H*W) = {expected.shape}, float32, C-contiguous, {how}"
-        got = np.asarray(got, dtype=np.float64)
+        got = as_array(got, "your unary")
         if got.shape == expected.shape:
             if np.isinf(got).any():
                 how += " (a probability of 0 gives -log 0 = infinity: clip first)"
@@ -80,15 +84,22 @@ def check_energy(fn: Callable, seed: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         unary, kernel, labels = _small_problem(rng)
         expected = _energy_reference(unary, labels, kernel)
-        got = call(fn, unary, labels, kernel)
+        given = (unary.copy(), labels.copy(), kernel.copy())
+        got = call(fn, *given)
+        if any(not np.array_equal(g, o) for g, o in zip(given, (unary, labels, kernel))):
+            return False, "your function changed unary, labels or kernel: work on new arrays"
         passed, how = compare(got, expected, rtol=1e-9, atol=1e-9, what="your energy")
         if not passed:
             own = float(unary[np.arange(len(labels)), labels].sum())
-            if np.isclose(float(got), 2 * expected - own):
+            differ = int(np.sum(np.triu(labels[:, None] != labels[None, :], 1)))
+            how = (f"{len(labels)} pixels, {unary.shape[1]} labels: {how}; expected the unary "
+                   f"term {own:.4f} plus the pairwise term {expected - own:.4f} over the "
+                   f"{differ} pairs i < j whose labels differ")
+            if np.isclose(number(got), 2 * expected - own):
                 how += " (each pair counts once, i < j: yours counts (i, j) and (j, i))"
-            elif np.isclose(float(got), expected - own):
+            elif np.isclose(number(got), expected - own):
                 how += " (the unary term is missing)"
-            elif np.isclose(float(got), own + (kernel.sum() - np.trace(kernel)) / 2 - (expected - own)):
+            elif np.isclose(number(got), own + (kernel.sum() - np.trace(kernel)) / 2 - (expected - own)):
                 how += " (Potts charges pairs that *disagree*)"
             return False, how
         best = unary.argmin(1)
@@ -126,10 +137,16 @@ def check_mean_field_step(fn: Callable, seed: int | None = None) -> None:
         parts: list[str] = []
         for name, compat in (("Potts", 1.0 - np.eye(c)), ("asymmetric", rng.uniform(0, 2, (c, c)) * (1 - np.eye(c)))):
             expected = _step_reference(unary, q, kernels, weights, compat)
-            got = call(fn, unary.copy(), q.copy(), [k.copy() for k in kernels], list(weights), compat.copy())
-            passed, how = compare(got, expected, rtol=1e-6, atol=1e-8, what=f"your Q with {name} compatibility")
+            given = (unary.copy(), q.copy(), [k.copy() for k in kernels], compat.copy())
+            got = call(fn, given[0], given[1], given[2], list(weights), given[3])
+            if not (np.array_equal(given[0], unary) and np.array_equal(given[1], q)
+                    and all(np.array_equal(a, b) for a, b in zip(given[2], kernels))
+                    and np.array_equal(given[3], compat)):
+                return False, ("your function changed an array it was given (energy = unary, "
+                               "then energy += ... adds to unary itself): start from a copy")
+            passed, how = compare(got, expected, rtol=1e-6, atol=1e-8, what="your new Q")
             if not passed:
-                got = np.asarray(got, dtype=np.float64)
+                got = as_array(got, "your new Q")
                 if got.shape == expected.shape:
                     if np.allclose(got, _step_reference(unary, q, kernels, weights, compat, transpose=True), atol=1e-8):
                         how += " (mu(l, l') multiplies the message about l' into label l's energy: transposed?)"
@@ -141,7 +158,7 @@ def check_mean_field_step(fn: Callable, seed: int | None = None) -> None:
                         how += " (each row of Q is a distribution: softmax over the labels)"
                     elif parts and np.allclose(got, _step_reference(unary, q, kernels, weights, 1.0 - np.eye(c)), atol=1e-8):
                         how += " (that is the Potts step: your function does not use compat)"
-                return False, f"with the {name} compatibility, {how}"
+                return False, f"{n} pixels, {c} labels, the {name} compatibility mu: {how}"
             parts.append(f"{name}: {how}")
         return True, f"{n} pixels, {c} labels, two kernels; " + "; ".join(parts)
 

@@ -42,6 +42,10 @@ class StudentError(Exception):
         self.name, self.error = name, error
 
 
+class BadAnswer(Exception):
+    """The student's function returned something a check cannot read as numbers."""
+
+
 @dataclass(frozen=True)
 class Result:
     """What a check found: exercise number, status (PASS, FAIL, NOT DONE) and the explanation."""
@@ -124,7 +128,7 @@ def run(exercise: str, body: Callable[[], tuple[bool, str]], *, seed: int | None
         status, detail = NOT_DONE, (
             f"{err.name} still raises NotImplementedError: replace that line (under "
             f"# YOUR CODE HERE) with your code, run its cell, then this one")
-    except StudentError as err:
+    except (StudentError, BadAnswer) as err:
         status, detail = FAIL, str(err)
     if status == FAIL and seed is not None and repeat:
         detail += f". Same inputs again: {repeat.format(seed=seed)}"
@@ -133,6 +137,36 @@ def run(exercise: str, body: Callable[[], tuple[bool, str]], *, seed: int | None
     if grading() and not result:
         raise CheckFailed(result.line())
     return result
+
+
+def as_array(value: Any, what: str = "your result") -> np.ndarray:
+    """A student's answer as a float64 array; anything else ends the check with a FAIL that
+    says what came back."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise BadAnswer(f"{what} is not an array of numbers: it is {type(value).__name__} "
+                        f"{value!r:.60}") from err
+
+
+def number(value: Any) -> float:
+    """A student's answer as one float, or NaN when it is not a single number (a check then
+    compares NaN with its hints and names none)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return float("nan")
+    return float(array.reshape(-1)[0]) if array.size == 1 else float("nan")
+
+
+def show(values: Any, precision: int = 4) -> str:
+    """A short printed form of a number or an array, for the numbers in a FAIL line."""
+    array = np.asarray(values)
+    if array.ndim == 0:
+        value = array.item()
+        return f"{value:.{precision}g}" if isinstance(value, float) else str(value)
+    return np.array2string(array, precision=precision, threshold=16, edgeitems=4,
+                           separator=", ", max_line_width=10_000, suppress_small=True)
 
 
 def uses_a_loop(fn: Callable[..., Any]) -> bool:
