@@ -9,7 +9,7 @@ RUNS := build/runs
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help install install-instructor install-site instructor course site test-site lab test \
-	test-one test-colab rehearse-full check-full notebooks clean
+	test-one test-jax test-colab rehearse-full check-full notebooks clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
@@ -18,6 +18,7 @@ help:
 	@echo "make test        unit tests + every chapter once (quick mode, offline): as students get"
 	@echo "                 it (exercises unsolved) and every solution graded in the same run"
 	@echo "make test-one NB=notebooks/05_convnet_basics.ipynb   one chapter, the same way"
+	@echo "make test-jax    every chapter once more on the JAX backend (graded, offline)"
 	@echo "make site        the course as a web site from the chapters make test ran, in build/site/"
 	@echo "make test-site   the built site in headless Chromium, offline (installs Chromium if needed)"
 	@echo "make instructor  instructors: the chapters with their solutions, in instructor/"
@@ -66,6 +67,11 @@ test: install-instructor lint
 test-one: install-instructor
 	$(PY) tools/executor.py --mode quick --workers 1 --out $(RUNS)/one $(NB)
 
+# Every chapter on Keras' JAX backend, the same way as `make test` (students' notebooks and
+# graded solutions), into build/runs/local-jax/.
+test-jax: install-instructor
+	$(PY) tools/executor.py --mode quick --backend jax --out $(RUNS)/local-jax $(NOTEBOOKS)
+
 # The course as a static web site (Jupyter Book 1.x), rendered from the executed chapters in
 # build/runs/local/ (what `make test` ran; a chapter changed since, or never run, is run first).
 # SITE_MODE=full renders full-mode runs (build/runs/local-full/, what `make check-full` ran).
@@ -89,7 +95,9 @@ test-site: install
 	COURSE_SITE_TEST=required $(PY) -m pytest -q tests/test_site.py
 
 # Every chapter on Colab's runtime: a fresh venv from Colab's published pins (tools/colab/),
-# bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime.
+# bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime;
+# COLAB_RUNTIME=2026.08-tpu the TPU runtime (no TensorFlow, no OpenCV: the chapters run on JAX,
+# on this machine's CPU; libtpu, its TPU driver, is not installed here).
 COLAB_RUNTIME ?= 2026.08
 test-colab: install-instructor
 	$(PY) tools/colab_runtime.py run --runtime tools/colab/runtime-$(COLAB_RUNTIME).txt
