@@ -1,5 +1,5 @@
 """Checks for chapter 04's exercises: He initialisation for dense and conv kernels (measured over
-many draws), the derivative of GELU's tanh form (against tf.GradientTape), and a batch-norm
+many draws), the derivative of GELU's tanh form (against the backend's autodiff), and a batch-norm
 training step on conv feature maps (against keras.layers.BatchNormalization)."""
 
 from __future__ import annotations
@@ -57,23 +57,29 @@ def _d_gelu_exact(x: np.ndarray) -> np.ndarray:
 
 
 def check_d_gelu_tanh(fn: Callable, seed: int | None = None) -> None:
-    """Exercise 4.2: derivative of keras.activations.gelu(x, approximate=True), via tf.GradientTape."""
+    """Exercise 4.2: derivative of keras.activations.gelu(x, approximate=True), via the Keras
+    backend's automatic differentiation (tf.GradientTape, jax.grad, torch.autograd)."""
     import keras
-    import tensorflow as tf
+
+    from course_utils import backends
 
     seed = fresh_seed(seed)
 
     def body() -> tuple[bool, str]:
         rng = np.random.default_rng(seed)
         x = np.sort(np.concatenate([rng.uniform(-6, 6, 500), rng.normal(0, 1, 500)]))
-        t = tf.Variable(x)  # float64
-        with tf.GradientTape() as tape:
-            out = keras.activations.gelu(t, approximate=True)
-        expected = tape.gradient(out, t).numpy()
+        _, grad = backends.gradient(
+            lambda t: keras.ops.sum(keras.activations.gelu(t, approximate=True)), x)
+        expected = keras.ops.convert_to_numpy(grad).astype(np.float64)
         got = call(fn, x.copy())
-        # TensorFlow rounds the constant 0.044715 to float32 (about 1e-9 off), hence atol 1e-7;
-        # every mistake below is off by more than 1e-4 somewhere in [-6, 6]
-        passed, how = compare(got, expected, rtol=1e-6, atol=1e-7, what="your derivative")
+        # TensorFlow keeps float64 but rounds the constant 0.044715 to float32 (about 1e-9 off),
+        # hence atol 1e-7; Keras on JAX and PyTorch computes in float32 (about 1e-7 off), hence
+        # 1e-5 there. Every mistake below is off by more than 1e-4 somewhere in [-6, 6]
+        if keras.backend.result_type("float64") == "float64":
+            tol = {"rtol": 1e-6, "atol": 1e-7}
+        else:
+            tol = {"rtol": 1e-5, "atol": 1e-5}
+        passed, how = compare(got, expected, **tol, what="your derivative")
         if not passed:
             got = np.asarray(got, dtype=np.float64)
             if got.shape == x.shape and np.allclose(got, _d_gelu_exact(x), atol=1e-7):
@@ -82,7 +88,8 @@ def check_d_gelu_tanh(fn: Callable, seed: int | None = None) -> None:
                     np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))), atol=1e-7):
                 how += " (that is only 0.5 (1 + tanh(u)): the product rule gives a second term)"
             return False, how
-        return True, f"1,000 random points in [-6, 6]: == tf.GradientTape ({how})"
+        return True, (f"1,000 random points in [-6, 6]: == automatic differentiation on "
+                      f"{backends.backend()} ({how})")
 
     run("4.2 (GELU's tanh form, derivative)", body, seed=seed,
         repeat="ch04.check_d_gelu_tanh(d_gelu_tanh, seed={seed})")
@@ -90,6 +97,7 @@ def check_d_gelu_tanh(fn: Callable, seed: int | None = None) -> None:
 
 def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
     """Exercise 4.3: output and new moving statistics of BatchNormalization(training=True) on maps."""
+    import keras
     from keras import layers
 
     seed = fresh_seed(seed)
@@ -104,13 +112,17 @@ def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
         bn = layers.BatchNormalization(momentum=momentum, epsilon=eps, dtype="float64")
         bn.build(x.shape)
         bn.set_weights([gamma, beta, moving_mean, moving_var])
-        y = bn(x, training=True).numpy()
+        y = keras.ops.convert_to_numpy(bn(x, training=True))
         expected = (y, bn.moving_mean.numpy(), bn.moving_variance.numpy())
         got = call(fn, x.copy(), gamma.copy(), beta.copy(), moving_mean.copy(), moving_var.copy(), momentum, eps)
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (y, new_moving_mean, new_moving_var)"
+        # Keras keeps float64 on TensorFlow only (float32, about 7 digits, on JAX and PyTorch);
+        # dividing by m - 1 instead of m, the closest mistake, is off by 1/(2m) > 1e-3
+        f64 = keras.backend.result_type("float64") == "float64"
+        tol = {"rtol": 1e-8, "atol": 1e-10} if f64 else {"rtol": 1e-5, "atol": 1e-5}
         for name, have, want in zip(("y", "new_moving_mean", "new_moving_var"), got, expected, strict=True):
-            passed, how = compare(have, want, rtol=1e-8, atol=1e-10, what=name)
+            passed, how = compare(have, want, **tol, what=name)
             if not passed:
                 have = np.asarray(have, dtype=np.float64)
                 if name == "y" and have.shape == x.shape:
