@@ -109,7 +109,12 @@ def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
         gamma, beta = rng.uniform(0.5, 2, C), rng.normal(size=C)
         moving_mean, moving_var = rng.normal(size=C), rng.uniform(0.5, 2, C)
         momentum, eps = float(rng.choice([0.9, 0.99])), 1e-3
-        bn = layers.BatchNormalization(momentum=momentum, epsilon=eps, dtype="float64")
+        # Keras keeps float64 on TensorFlow only (float32, about 7 digits, on JAX and PyTorch);
+        # dividing by m - 1 instead of m, the closest mistake, is off by 1/(2m) > 1e-3
+        f64 = keras.backend.result_type("float64") == "float64"
+        tol = {"rtol": 1e-8, "atol": 1e-10} if f64 else {"rtol": 1e-5, "atol": 1e-5}
+        bn = layers.BatchNormalization(momentum=momentum, epsilon=eps,
+                                       dtype="float64" if f64 else "float32")
         bn.build(x.shape)
         bn.set_weights([gamma, beta, moving_mean, moving_var])
         y = keras.ops.convert_to_numpy(bn(x, training=True))
@@ -117,10 +122,6 @@ def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
         got = call(fn, x.copy(), gamma.copy(), beta.copy(), moving_mean.copy(), moving_var.copy(), momentum, eps)
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (y, new_moving_mean, new_moving_var)"
-        # Keras keeps float64 on TensorFlow only (float32, about 7 digits, on JAX and PyTorch);
-        # dividing by m - 1 instead of m, the closest mistake, is off by 1/(2m) > 1e-3
-        f64 = keras.backend.result_type("float64") == "float64"
-        tol = {"rtol": 1e-8, "atol": 1e-10} if f64 else {"rtol": 1e-5, "atol": 1e-5}
         for name, have, want in zip(("y", "new_moving_mean", "new_moving_var"), got, expected, strict=True):
             passed, how = compare(have, want, **tol, what=name)
             if not passed:
