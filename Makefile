@@ -9,7 +9,7 @@ RUNS := build/runs
 export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: help install install-instructor install-site instructor course site test-site lab test \
-	test-one test-colab rehearse-full check-full notebooks clean
+	test-one test-jax test-colab rehearse-full check-full notebooks clean
 
 help:
 	@echo "make course      set up .venv, run every chapter in quick mode, write build/*.html"
@@ -18,6 +18,7 @@ help:
 	@echo "make test        unit tests + every chapter once (quick mode, offline): as students get"
 	@echo "                 it (exercises unsolved) and every solution graded in the same run"
 	@echo "make test-one NB=notebooks/05_convnet_basics.ipynb   one chapter, the same way"
+	@echo "make test-jax    the chapters that pass on JAX, once more on that backend (graded, offline)"
 	@echo "make site        the course as a web site from the chapters make test ran, in build/site/"
 	@echo "make test-site   the built site in headless Chromium, offline (installs Chromium if needed)"
 	@echo "make instructor  instructors: the chapters with their solutions, in instructor/"
@@ -66,6 +67,14 @@ test: install-instructor lint
 test-one: install-instructor
 	$(PY) tools/executor.py --mode quick --workers 1 --out $(RUNS)/one $(NB)
 
+# The chapters that pass on Keras' JAX backend (measured: README, "Backends", which also says what
+# the others still need), the same way as `make test` (students' notebooks and graded
+# solutions), into build/runs/local-jax/. JAX_NOTEBOOKS="$(NOTEBOOKS)" tries every chapter.
+JAX_CHAPTERS := 00 01 02 03 04
+JAX_NOTEBOOKS ?= $(foreach n,$(JAX_CHAPTERS),$(filter notebooks/$(n)_%,$(NOTEBOOKS)))
+test-jax: install-instructor
+	$(PY) tools/executor.py --mode quick --backend jax --out $(RUNS)/local-jax $(JAX_NOTEBOOKS)
+
 # The course as a static web site (Jupyter Book 1.x), rendered from the executed chapters in
 # build/runs/local/ (what `make test` ran; a chapter changed since, or never run, is run first).
 # SITE_MODE=full renders full-mode runs (build/runs/local-full/, what `make check-full` ran).
@@ -89,10 +98,15 @@ test-site: install
 	COURSE_SITE_TEST=required $(PY) -m pytest -q tests/test_site.py
 
 # Every chapter on Colab's runtime: a fresh venv from Colab's published pins (tools/colab/),
-# bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime.
+# bootstrapped by the chapters' own setup cell. COLAB_RUNTIME=2026.07 is the previous runtime;
+# COLAB_RUNTIME=2026.08-tpu the TPU runtime (no TensorFlow, no OpenCV: the chapters run on JAX,
+# on this machine's CPU; libtpu, its TPU driver, is not installed here).
+# The TPU runtime runs the chapters that pass on JAX (JAX_NOTEBOOKS).
 COLAB_RUNTIME ?= 2026.08
+COLAB_NOTEBOOKS = $(if $(findstring tpu,$(COLAB_RUNTIME)),$(JAX_NOTEBOOKS))
 test-colab: install-instructor
-	$(PY) tools/colab_runtime.py run --runtime tools/colab/runtime-$(COLAB_RUNTIME).txt
+	$(PY) tools/colab_runtime.py run --runtime tools/colab/runtime-$(COLAB_RUNTIME).txt \
+		$(COLAB_NOTEBOOKS)
 
 # Full mode rehearsed: every chapter in full mode against generated files in the real formats,
 # offline, every fit cut to a few batches; prints time, peak memory and disk per chapter and

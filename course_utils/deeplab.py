@@ -21,6 +21,7 @@ CRF's parameters in chapter 11; the test split chooses nothing and measures.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,12 +273,23 @@ def read_by_index(images: np.ndarray, masks: np.ndarray) -> Callable:
     return pick
 
 
-def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callable):
+def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callable,
+                  use_tf_data: bool | None = None):
     """(train_ds, val_ds): shuffled, jointly flipped training batches; validation batches of 64.
 
     Both read the NumPy arrays by index (`read_by_index`), and the training set is shuffled as
     indices: a shuffle buffer of the images themselves would hold a second copy (2 GB at full size).
+    With TensorFlow installed (`use_tf_data=None`: whenever it is), these are `tf.data`
+    pipelines, which Keras trains from on every backend; without it (Colab's TPU runtime) they
+    are `array_batches`, a `keras.utils.PyDataset` that does the same work in NumPy.
     """
+    if use_tf_data is None:
+        from course_utils import backends
+
+        use_tf_data = backends.has("tensorflow")
+    if not use_tf_data:
+        return (array_batches(*train, batch_size, preprocess, shuffle=True),
+                array_batches(*val, 64, preprocess))
     import tensorflow as tf
 
     to_float = lambda image, mask: (preprocess(tf.cast(image, tf.float32)), mask)  # noqa: E731
@@ -288,6 +300,47 @@ def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callabl
     val_ds = (tf.data.Dataset.range(len(val[0])).map(read_by_index(*val), num_parallel_calls=tf.data.AUTOTUNE)
               .batch(64).map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
     return train_ds, val_ds
+
+
+def array_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, preprocess: Callable,
+                  shuffle: bool = False, seed: int = 0) -> keras.utils.PyDataset:
+    """Batches of (preprocessed float32 images, masks) read from the arrays by index, for any
+    backend and without TensorFlow: a `keras.utils.PyDataset`. With `shuffle`, a new order of the
+    pairs each epoch and each pair flipped left-right together half of the time."""
+    return _array_batches_class()(images, masks, batch_size, preprocess, shuffle, seed)
+
+
+@functools.cache
+def _array_batches_class() -> type:
+    """The PyDataset class, made on first use (Keras is imported only once the backend is set)."""
+    import keras
+
+    class ArrayBatches(keras.utils.PyDataset):
+        def __init__(self, images, masks, batch_size, preprocess, shuffle, seed):
+            super().__init__()
+            if len(images) != len(masks):
+                raise ValueError(f"{len(images)} images but {len(masks)} masks")
+            self.images, self.masks, self.batch_size = images, masks, batch_size
+            self.preprocess, self.shuffle = preprocess, shuffle
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(images)) if shuffle else np.arange(len(images))
+
+        def __len__(self) -> int:
+            return -(-len(self.images) // self.batch_size)
+
+        def __getitem__(self, index: int):
+            picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+            images, masks = self.images[picked], self.masks[picked]
+            if self.shuffle:
+                flip = self.rng.random(len(picked)) < 0.5
+                images[flip], masks[flip] = images[flip, :, ::-1], masks[flip, :, ::-1]
+            return self.preprocess(images.astype(np.float32)), masks
+
+        def on_epoch_end(self) -> None:
+            if self.shuffle:
+                self.order = self.rng.permutation(len(self.images))
+
+    return ArrayBatches
 
 
 def compile_deeplab(model: keras.Model, num_classes: int, learning_rate: float) -> keras.Model:
@@ -349,14 +402,12 @@ def predict_probs(model: keras.Model, images: np.ndarray, config: Settings | Non
     `model.predict` would hold every batch's output and then a joined copy, twice the memory
     (3.5 GB for 1,000 images at 384x384).
     """
-    import tensorflow as tf
-
     config = config or settings()
     batch = batch or config.batch_size
     preprocess = preprocess_fn(config)
     out = np.empty((len(images), *model.output_shape[1:]), np.float32)
     for start in range(0, len(images), batch):
-        chunk = preprocess(tf.cast(images[start:start + batch], tf.float32))
+        chunk = preprocess(images[start:start + batch].astype(np.float32))
         out[start:start + batch] = model.predict_on_batch(chunk)
     return out
 

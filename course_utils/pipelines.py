@@ -1,5 +1,6 @@
 """Input pipelines for chapter 08: the same decode + augment work done by a naive Python
-generator and by a tuned `tf.data` pipeline, and a way to measure images per second.
+generator, by a tuned `tf.data` pipeline and by grain (JAX's data loader, no TensorFlow needed),
+and a way to measure images per second.
 
 The images start as PNG files held in memory (as bytes), as they would after reading a folder
 of files: every pipeline has to decode them, then scale them to floats in [0, 1] and augment
@@ -15,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-# TensorFlow is imported inside the functions, so importing course_utils stays cheap and
-# `env.setup()` can quiet TensorFlow before its first import.
+# TensorFlow and grain are imported inside the functions, so importing course_utils stays cheap,
+# `env.setup()` can quiet TensorFlow before its first import, and the pipelines that need no
+# TensorFlow work where it is not installed (Colab's TPU runtime).
 if TYPE_CHECKING:
     import tensorflow as tf
 
@@ -28,7 +30,9 @@ PIPELINES = {
     "map": "tf.data, map (one call at a time)",
     "tuned": "tf.data, parallel map + prefetch",
     "cached": "+ cache after decode (decodes on the first pass only)",
+    "grain": "grain, map on threads + prefetch (no TensorFlow)",
 }
+GRAIN_THREADS = 4  # threads that decode and augment in the grain pipeline
 
 
 def encode_png(images: np.ndarray) -> np.ndarray:
@@ -95,28 +99,59 @@ def naive_batches(
         yield np.stack(images), np.array(batch_labels)
 
 
+def decode_png(png: bytes) -> np.ndarray:
+    """PNG bytes -> uint8 RGB image (H, W, 3), with PIL: what the pipelines without TensorFlow use."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def augment_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`augment_image` in NumPy: uint8 -> float32 in [0, 1], flipped left-right half of the time,
+    cropped back to its size at a random place after PAD pixels of reflected padding."""
+    image = np.asarray(image, np.float32) / 255.0
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+    padded = np.pad(image, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect")
+    dy, dx = rng.integers(0, 2 * PAD + 1, size=2)
+    return padded[dy:dy + image.shape[0], dx:dx + image.shape[1]]
+
+
 def numpy_batches(
     encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, seed: int = 0
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The first pipeline most people write: a Python generator that decodes each PNG with PIL and
     augments it with NumPy (scale to [0, 1], random flip, random crop after reflect padding)."""
-    import io
-
-    from PIL import Image
-
     _check(encoded, labels, batch_size)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(encoded))
     for start in range(0, len(order), batch_size):
-        images = []
-        for i in order[start:start + batch_size]:
-            image = np.asarray(Image.open(io.BytesIO(encoded[i])).convert("RGB"), np.float32) / 255.0
-            if rng.random() < 0.5:
-                image = image[:, ::-1]
-            padded = np.pad(image, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect")
-            dy, dx = rng.integers(0, 2 * PAD + 1, size=2)
-            images.append(padded[dy:dy + image.shape[0], dx:dx + image.shape[1]])
+        images = [augment_numpy(decode_png(encoded[i]), rng) for i in order[start:start + batch_size]]
         yield np.stack(images), np.asarray(labels)[order[start:start + batch_size]]
+
+
+def grain_dataset(
+    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, seed: int = 0,
+    threads: int = GRAIN_THREADS,
+):
+    """The tuned pipeline written with grain: shuffle the indices, decode (PIL) and augment (NumPy)
+    each image on `threads` threads, batch, and keep batches ready ahead of the model (prefetch).
+
+    A `grain.IterDataset`: iterate it once per epoch; Keras' `fit` takes it on every backend. Each
+    image gets its own random numbers (from `seed` and its index), so a run repeats exactly.
+    """
+    import grain
+
+    _check(encoded, labels, batch_size)
+    labels = np.asarray(labels)
+    ds = (grain.MapDataset.range(len(encoded)).shuffle(seed=seed)
+          .random_map(lambda i, rng: (augment_numpy(decode_png(encoded[i]), rng), labels[i]),
+                      seed=seed))
+    options = grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * batch_size)
+    return ds.to_iter_dataset(options).batch(batch_size)
 
 
 def plot_throughput(results: dict[str, Throughput], title: str | None = None):
@@ -226,12 +261,8 @@ def compare_pipelines(
 ) -> dict[str, Throughput]:
     """Time each pipeline of PIPELINES `repeats` times, interleaved (so load on the machine hits
     all alike), over `epochs` passes each; keep each one's best run, by key."""
-    variants: dict[str, Callable[[], Iterable]] = {
-        "naive": lambda: naive_batches(encoded, labels, batch_size),
-        "numpy": lambda: numpy_batches(encoded, labels, batch_size),
-        "map": lambda: tuned_dataset(encoded, labels, batch_size, parallel=False, prefetch=False),
-        "tuned": lambda: tuned_dataset(encoded, labels, batch_size),
-    }
+    variants = available_pipelines(encoded, labels, batch_size)
+    with_tf = "tuned" in variants
     best: dict[str, Throughput] = {}
 
     def keep_best(key: str, run: Throughput) -> None:
@@ -242,22 +273,45 @@ def compare_pipelines(
         for key, make in variants.items():
             keep_best(key, measure_throughput(make, epochs=epochs))
     # cache: the same dataset object for every pass, so passes after the first skip decoding
-    for _ in range(repeats):
+    for _ in range(repeats if with_tf else 0):
         cached = tuned_dataset(encoded, labels, batch_size, cache=True)
         # measured at once, so the lambda sees this pass's `cached` (B023: a later call would not)
         keep_best("cached", measure_throughput(lambda: cached, epochs=epochs,  # noqa: B023
                                                warmup_batches=0))
-    return best
+    return {key: best[key] for key in PIPELINES if key in best}
 
 
-def format_table(results: dict[str, Throughput], baseline: str = "naive") -> str:
-    """A text table: pipeline, images, seconds, images per second, speed-up over `baseline`."""
+def available_pipelines(encoded: np.ndarray, labels: np.ndarray,
+                        batch_size: int = 128) -> dict[str, Callable[[], Iterable]]:
+    """The pipelines of PIPELINES that can run here, by key: the `tf.data` ones (and the naive
+    generator, which runs TensorFlow's ops) where TensorFlow is installed, grain's where grain is."""
+    import importlib.util
+
+    variants: dict[str, Callable[[], Iterable]] = {}
+    with_tf = importlib.util.find_spec("tensorflow") is not None
+    if with_tf:
+        variants["naive"] = lambda: naive_batches(encoded, labels, batch_size)
+    variants["numpy"] = lambda: numpy_batches(encoded, labels, batch_size)
+    if with_tf:
+        variants["map"] = lambda: tuned_dataset(encoded, labels, batch_size, parallel=False,
+                                                prefetch=False)
+        variants["tuned"] = lambda: tuned_dataset(encoded, labels, batch_size)
+    if importlib.util.find_spec("grain") is not None:
+        variants["grain"] = lambda: grain_dataset(encoded, labels, batch_size)
+    return variants
+
+
+def format_table(results: dict[str, Throughput], baseline: str | None = None) -> str:
+    """A text table: pipeline, images, seconds, images per second, speed-up over `baseline`
+    (default: the naive generator, or the first pipeline where TensorFlow is missing)."""
+    baseline = baseline or ("naive" if "naive" in results else next(iter(results)))
     if baseline not in results:
         raise KeyError(f"no baseline {baseline!r} among {list(results)}")
     base = results[baseline].per_second
     labels = {key: PIPELINES.get(key, key) for key in results}
     width = max(len(label) for label in labels.values())
-    lines = [f"{'pipeline':{width}s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} {'vs naive':>8s}"]
+    lines = [f"{'pipeline':{width}s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} "
+             f"{'vs ' + baseline:>8s}"]
     for key, r in results.items():
         lines.append(f"{labels[key]:{width}s} {r.images:7d} {r.seconds:8.2f} {r.per_second:9.0f} "
                      f"{r.per_second / base:7.1f}x")

@@ -191,17 +191,36 @@ def _quiet_native_stderr():
         os.close(saved)
 
 
+def tflite_interpreter() -> type:
+    """The class that runs a .tflite model: TensorFlow's `tf.lite.Interpreter` where TensorFlow is
+    installed, else LiteRT's (`ai-edge-litert`, the same runtime without TensorFlow: what the
+    course installs on Colab's TPU runtime)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is not None:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise RuntimeError(
+            "the person-segmentation model needs a TFLite interpreter: TensorFlow's or LiteRT's, "
+            "and neither is installed here. Install LiteRT with `python -m course_utils.extras "
+            "person_model` (or `pip install ai-edge-litert`)") from None
+    return Interpreter
+
+
 def person_probability(image: np.ndarray) -> np.ndarray:
     """P(person) per pixel for an RGB uint8 image, from MediaPipe's model at 256x256, resized back."""
     import cv2
-    import tensorflow as tf
 
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
     with warnings.catch_warnings():  # TF announces the interpreter's move to LiteRT
         warnings.simplefilter("ignore")
-        interpreter = tf.lite.Interpreter(model_path=str(selfie_segmentation_model_path()))
+        interpreter = tflite_interpreter()(model_path=str(selfie_segmentation_model_path()))
     with _quiet_native_stderr():  # the XNNPACK delegate (it runs the model's custom op) says hello
         interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]

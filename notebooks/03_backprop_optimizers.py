@@ -110,17 +110,36 @@ draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"),
 
 # %% [markdown]
 # **Automatic differentiation** does this for us: the library records the graph while the
-# function runs, then walks it backwards. In TensorFlow the recorder is `tf.GradientTape`:
+# function runs, then walks it backwards. Each framework has its own recorder. TensorFlow's is
+# `tf.GradientTape`; JAX instead transforms the function itself: `jax.grad(f)` is a new
+# function that returns the gradient. Both run wherever they are installed.
 
 # %%
-import tensorflow as tf
+from course_utils import backends
 
-xt, yt, zt = (tf.Variable(v, dtype=tf.float64) for v in (x, y, z))
-with tf.GradientTape() as tape:  # records every operation on the variables
-    ft = (xt + yt) * zt
-grads_tf = [float(g) for g in tape.gradient(ft, [xt, yt, zt])]
-assert float(ft) == f and grads_tf == [df_dx, df_dy, df_dz], grads_tf
-print("tf.GradientTape: f =", float(ft), " grads =", grads_tf, " PASS")
+if backends.installed("tensorflow", "the tf.GradientTape version"):
+    import tensorflow as tf
+
+    xt, yt, zt = (tf.Variable(v, dtype=tf.float64) for v in (x, y, z))
+    with tf.GradientTape() as tape:  # records every operation on the variables
+        ft = (xt + yt) * zt
+    grads_tf = [float(g) for g in tape.gradient(ft, [xt, yt, zt])]
+    assert float(ft) == f and grads_tf == [df_dx, df_dy, df_dz], grads_tf
+    print("tf.GradientTape: f =", float(ft), " grads =", grads_tf, " PASS")
+
+# %%
+if backends.installed("jax", "the jax.grad version"):
+    import jax
+
+    def f_of(x, y, z):
+        return (x + y) * z
+
+    # a new function: (x, y, z) -> the 3 partial derivatives
+    grad_f = jax.grad(f_of, argnums=(0, 1, 2))
+    grads_jax = [float(g) for g in grad_f(x, y, z)]
+    assert grads_jax == [df_dx, df_dy, df_dz], grads_jax
+    print("jax.grad:        f =", float(f_of(x, y, z)),
+          " grads =", grads_jax, " PASS")
 
 # %% [markdown]
 # Three patterns show up in every backward pass: an **add** gate gives its incoming gradient to
@@ -338,26 +357,44 @@ params = init_two_layer(D, H, C, std=0.05, seed=3)
 loss_np, grads_np = two_layer_loss(params, X_big, y_big, reg=0.1)
 
 # %% [markdown]
-# With TensorFlow: the tape records the forward pass, `tape.gradient` walks it backwards.
+# The backward pass comes from this run's Keras backend. With TensorFlow, the tape records
+# the forward pass and `tape.gradient` walks it backwards; with JAX, `jax.value_and_grad`
+# turns the loss function into one that also returns its gradient. Only the cell for this
+# run's backend runs.
 
 # %%
-tf_params = {k: tf.Variable(v) for k, v in params.items()}  # float64 too
-with tf.GradientTape() as tape:
-    loss_auto = two_layer_loss_ops(tf_params, X_big, y_big, reg=0.1)
-grads_auto = tape.gradient(loss_auto, tf_params)
+if backends.runs_on("tensorflow", "tf.GradientTape through keras.ops"):
+    tf_params = {k: tf.Variable(v) for k, v in params.items()}  # float64 too
+    with tf.GradientTape() as tape:
+        loss_auto = two_layer_loss_ops(tf_params, X_big, y_big, reg=0.1)
+    grads_auto = tape.gradient(loss_auto, tf_params)
+
+# %%
+if backends.runs_on("jax", "jax.value_and_grad through keras.ops"):
+    loss_and_grads = jax.value_and_grad(two_layer_loss_ops)  # d loss / d p
+    loss_auto, grads_auto = loss_and_grads(params, X_big, y_big, 0.1)
 
 # %% [markdown]
-# Both sides compute in `float64`: we ask for a relative error under 1e-6.
+# `keras.ops` keeps `float64` only on TensorFlow; on JAX (and PyTorch) Keras computes it in
+# `float32`, about 7 digits. In `float64` we ask every entry for a relative error under 1e-6.
+# In `float32` an entry near 0 is the difference of larger numbers and keeps few digits, so we
+# compare whole arrays there: $\lVert a - b \rVert / \lVert a \rVert$ under 1e-5.
 
 # %%
+dtype = keras.backend.result_type("float64")  # what keras.ops computes in
+if dtype == "float64":
+    tol_loss, tol, gap_of = 1e-10, 1e-6, rel_error
+else:
+    tol_loss, tol = 1e-6, 1e-5
+    def gap_of(a, b): return np.linalg.norm(a - b) / np.linalg.norm(a)
 loss_auto = float(loss_auto)
-print(f"loss: NumPy {loss_np:.10f}   autodiff {loss_auto:.10f}")
-assert rel_error(loss_np, loss_auto) < 1e-10
+print(f"in {dtype}: loss NumPy {loss_np:.10f}, autodiff {loss_auto:.10f}")
+assert rel_error(loss_np, loss_auto) < tol_loss
 for name in ("W1", "b1", "W2", "b2"):
-    err = rel_error(grads_np[name], ops.convert_to_numpy(grads_auto[name]))
+    err = gap_of(grads_np[name], ops.convert_to_numpy(grads_auto[name]))
     print(f"{name} {str(params[name].shape):11s} relative error {err:.1e}")
-    assert err < 1e-6, (name, err)
-print("NumPy backward pass == automatic differentiation: PASS")
+    assert err < tol, (name, err)
+print(f"NumPy backward pass == automatic differentiation (< {tol:g}): PASS")
 
 # %% [markdown]
 # ## 5. Optimisers from scratch
@@ -462,7 +499,8 @@ class Adam:
 #
 # Keras turns Python numbers into `float32` (a momentum of 0.9 becomes 0.89999998), so both
 # sides get settings that `float32` holds exactly: learning rates that are powers of two (or
-# 3/32), the others rounded once by `f32` below. Then they agree to 1e-10, not just 1e-6.
+# 3/32), the others rounded once by `f32` below. Then, in `float64`, they agree to 1e-10, not
+# just 1e-6.
 
 # %%
 CURV = np.array([0.25, 20.0])  # curvature along w0 and w1: 80 times steeper
@@ -502,28 +540,36 @@ setups = {  # name: (our optimiser, the Keras one with the same settings)
 }
 
 # %% [markdown]
-# `run_both` takes the steps side by side and returns our path and the largest gap to Keras:
+# `run_both` takes the steps side by side and returns our path and Keras':
 
 # %%
 def run_both(ours, theirs, steps: int):
     p = {"w": start.copy()}
     var = keras.Variable(start.copy(), dtype="float64")
-    path, gap = [start.copy()], 0.0
+    path, keras_path = [start.copy()], [start.copy()]
     for _ in range(steps):
         ours.step(p, {"w": bowl_grad(p["w"])})
         theirs.apply_gradients([(bowl_grad(ops.convert_to_numpy(var)), var)])
-        gap = max(gap, rel_error(p["w"], ops.convert_to_numpy(var)))
         path.append(p["w"].copy())
-    return np.array(path), gap
+        keras_path.append(ops.convert_to_numpy(var))
+    return np.array(path), np.array(keras_path)
 
+
+# %% [markdown]
+# In `float64` every coordinate of every step must agree to 1e-10. In `float32` a coordinate
+# near 0 keeps few digits, so there the gap is measured against the start's size (4.5).
 
 # %%
 steps, paths = 60, {}
 for name, (ours, theirs) in setups.items():
-    paths[name], gap = run_both(ours, theirs, steps)
-    assert gap < 1e-10, (name, gap)
+    paths[name], keras_path = run_both(ours, theirs, steps)
+    if dtype == "float64":
+        gap, tol = rel_error(paths[name], keras_path), 1e-10
+    else:
+        gap, tol = np.abs(paths[name] - keras_path).max() / 4.5, 1e-5
+    assert gap < tol, (name, gap)
     print(f"{name:9s} == keras.optimizers, {steps} steps: PASS "
-          f"(largest rel. error {gap:.1e})")
+          f"(largest relative error {gap:.1e} < {tol:g})")
 
 # %% [markdown]
 # ## 7. Their paths on the bowl

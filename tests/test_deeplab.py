@@ -187,3 +187,32 @@ def test_labels_from_probs_is_argmax_in_uint8():
     probs = np.random.default_rng(5).random((7, 9, 9, 4)).astype(np.float32)
     labels = deeplab.labels_from_probs(probs, batch=3)  # batches of 3, 3, 1
     assert labels.dtype == np.uint8 and np.array_equal(labels, probs.argmax(-1))
+
+
+def test_without_tf_data_the_batches_hold_the_same_pairs_and_keras_trains_from_them():
+    """Colab's TPU runtime has no TensorFlow: make_datasets falls back to a PyDataset."""
+    images, masks = shapes_scenes(12, 64, seed=4)
+    train_ds, val_ds = deeplab.make_datasets((images, masks), (images[:5], masks[:5]), 4,
+                                             lambda x: x / 255.0, use_tf_data=False)
+    assert len(train_ds) == 3 and len(val_ds) == 1
+    for epoch in range(2):
+        seen, flipped = [], 0
+        for index in range(len(train_ds)):
+            x, y = train_ds[index]
+            assert x.dtype == np.float32 and x.max() <= 1.0
+            for image, mask in zip(np.rint(x * 255).astype(np.uint8), y):
+                same = [i for i in range(12) if np.array_equal(image, images[i]) and np.array_equal(mask, masks[i])]
+                mirrored = [i for i in range(12) if np.array_equal(image, images[i][:, ::-1])
+                            and np.array_equal(mask, masks[i][:, ::-1])]
+                assert same or mirrored, "an image came with another image's mask"
+                seen.append((same or mirrored)[0])
+                flipped += not same
+        assert sorted(seen) == list(range(12)) and seen != list(range(12))  # all, shuffled
+        train_ds.on_epoch_end()
+    assert 0 < flipped < 12
+    x, y = val_ds[0]
+    np.testing.assert_array_equal(y, masks[:5])  # validation: in order, never flipped
+    model = deeplab.build_deeplabv3plus(64, 4, deeplab.QUICK)
+    deeplab.compile_deeplab(model, 4, 1e-3)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=1, verbose=0)
+    assert np.isfinite(history.history["val_loss"][0])

@@ -301,3 +301,16 @@ def test_every_fit_and_check_is_recorded_for_the_report(tmp_path):
     assert result.checks == [{"what": "a result", "value": 0.75, "at_least": 0.5, "at_most": None}]
     table = (tmp_path / "out" / "measured.md").read_text()
     assert "| 98_tiny | quick | tensorflow | none: CPU |" in table and "a result: 0.75" in table
+
+
+def test_a_chapter_that_ends_on_another_backend_than_asked_fails(tmp_path):
+    """The executor records the backend Keras ran on; a JAX pass that ran TensorFlow is no proof."""
+    chosen = "import keras\nprint(keras.backend.backend())"
+    path = make_chapter(tmp_path / "course", body=chosen, stored="mode quick backend jax\ntook 1 s\n")
+    result = run(path, tmp_path / "jax", backend="jax")
+    assert result.ok, result.failure
+    assert result.versions["backend"] == "jax" and result.backend == "jax"
+    switched = "import os\nos.environ['KERAS_BACKEND'] = 'tensorflow'\n" + chosen
+    path = make_chapter(tmp_path / "other", body=switched, stored="mode quick backend jax\ntook 1 s\n")
+    result = run(path, tmp_path / "switched", backend="jax")
+    assert result.failure == "the chapter ran on the tensorflow backend, not on jax"

@@ -109,3 +109,25 @@ def test_quick_mode_never_runs_pip_and_says_how_to_install(monkeypatch, capsys):
     assert "-m course_utils.extras crf" in out and "Quick mode installs nothing" in out
     monkeypatch.setattr(extras, "crf_available", lambda: True)  # there already: nothing to say
     assert extras.ensure("crf") is True and capsys.readouterr().out == "" and ran == []
+
+
+def test_the_setup_extras_bring_opencv_and_a_tflite_interpreter_only_where_missing(monkeypatch):
+    """Colab's TPU runtime has neither OpenCV nor TensorFlow: the setup cell adds OpenCV and
+    LiteRT (for the person model); where they are there, nothing is installed."""
+    installed: list[list[str]] = []
+    monkeypatch.setattr(extras, "pip_install", installed.append)
+    monkeypatch.setattr(extras, "person_model_ready", lambda dest=None: True)
+    assert extras.SETUP_EXTRAS[0] == "opencv"  # before anything that draws or resizes
+    extras.install_opencv()
+    extras.install_person_model()
+    assert installed == []  # this venv has OpenCV and TensorFlow
+    import importlib.util
+
+    real = importlib.util.find_spec
+    missing = {"cv2", "tensorflow", "ai_edge_litert"}
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in missing else real(name, *a))
+    assert not extras.available("opencv") and not extras.available("person_model")
+    extras.install_opencv()
+    extras.install_person_model()
+    assert installed == [[extras.OPENCV_REQUIREMENT], [extras.LITERT_REQUIREMENT]]

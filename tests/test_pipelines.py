@@ -142,7 +142,7 @@ def test_compare_pipelines_table_and_the_tuned_pipeline_is_faster(images):
     rng = np.random.default_rng(1)
     encoded = pl.encode_png(rng.integers(0, 256, (384, 32, 32, 3), dtype=np.uint8))
     results = pl.compare_pipelines(encoded, rng.integers(0, 10, 384), batch_size=64, repeats=1, epochs=1)
-    assert len(results) == 5 and all(r.images == 384 for r in results.values())
+    assert len(results) == 6 and all(r.images == 384 for r in results.values())
     table = pl.format_table(results)
     assert table.splitlines()[1].startswith("naive Python generator") and "1.0x" in table
     assert list(results) == list(pl.PIPELINES)
@@ -173,3 +173,42 @@ def test_plot_throughput_draws_one_bar_per_pipeline_with_its_speedup():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [pl.PIPELINES["naive"], pl.PIPELINES["tuned"]]
     assert [t.get_text() for t in ax.texts] == [" 100/s (1.0x)", " 400/s (4.0x)"]
+
+
+def test_grain_does_the_same_work_as_tf_data_on_the_same_files(images):
+    """grain (no TensorFlow) against tf.data: every image once per pass, each with its own
+    label, decoded to the same pixels and augmented the same way (a flip and a crop of the
+    reflect-padded image); a given seed repeats the pass exactly."""
+    pytest.importorskip("grain")
+    encoded, labels = pl.encode_png(images), np.arange(len(images))
+    for png, src in zip(encoded, images):
+        np.testing.assert_array_equal(pl.decode_png(png), pl.decode_image(png).numpy())
+    batches = [(np.asarray(x), np.asarray(y)) for x, y in pl.grain_dataset(encoded, labels, 10)]
+    tuned = [(x.numpy(), y.numpy()) for x, y in pl.tuned_dataset(encoded, labels, batch_size=10)]
+    for run in (batches, tuned):
+        assert [len(y) for _, y in run] == [10, 10, 4]
+        assert sorted(np.concatenate([y for _, y in run])) == list(range(len(images)))
+        for x, y in run:
+            assert x.dtype == np.float32 and x.shape[1:] == images.shape[1:]
+            assert all(_is_augmentation_of(image, images[label]) for image, label in zip(x, y))
+    again = [np.asarray(x) for x, _ in pl.grain_dataset(encoded, labels, 10)]
+    assert all(np.array_equal(a, b) for a, (b, _) in zip(again, batches))
+    flipped = sum(not any(np.allclose(img, v, atol=1e-6) for v in _padded_views(images[lab])[:81])
+                  for x, y in batches for img, lab in zip(x, y))
+    assert 0 < flipped < len(images)  # some flipped, some not
+
+
+def test_without_tensorflow_the_table_compares_what_runs_here(images, monkeypatch):
+    """Colab's TPU runtime: no tf.data rows; the PIL + NumPy generator is the baseline."""
+    pytest.importorskip("grain")
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    encoded, labels = pl.encode_png(images), np.arange(len(images))
+    assert list(pl.available_pipelines(encoded, labels, 8)) == ["numpy", "grain"]
+    results = pl.compare_pipelines(encoded, labels, batch_size=8, repeats=1, epochs=1)
+    assert list(results) == ["numpy", "grain"]
+    table = pl.format_table(results)
+    assert "vs numpy" in table and "grain" in table and "tf.data" not in table

@@ -34,15 +34,22 @@ COLAB_COURSE_DIR = "/content/keras-cv-course"  # where the setup cell clones the
 # What the course touches of Colab's runtime (and the kernel it runs in): installed at exactly
 # Colab's versions. Anything they pull in is pinned by the runtime file as well. Nothing else:
 # the executor that drives the kernel runs in the course's own .venv.
+# Those a runtime does not ship (the TPU runtime has no TensorFlow, OpenCV, mlxtend or Cython) are
+# left out: what the course needs of them, the setup cell installs, as it does on Colab.
 COLAB_PACKAGES = [
-    "pip", "setuptools", "wheel", "Cython", "tensorflow", "keras", "numpy", "scipy",
-    "scikit-learn", "scikit-image", "matplotlib", "opencv-python", "opencv-python-headless",
-    "pandas", "protobuf", "h5py", "pillow", "mlxtend", "tqdm", "threadpoolctl", "requests",
-    "ipykernel", "ipython", "jupyter_client",
+    "pip", "setuptools", "wheel", "Cython", "tensorflow", "keras", "jax", "jaxlib", "grain",
+    "numpy", "scipy", "scikit-learn", "scikit-image", "matplotlib", "opencv-python",
+    "opencv-python-headless", "pandas", "protobuf", "h5py", "pillow", "mlxtend", "tqdm",
+    "threadpoolctl", "requests", "ipykernel", "ipython", "jupyter_client",
 ]
-# The packages the issue of "never upgrade or downgrade" is about; reported by name.
-CORE = ["tensorflow", "keras", "numpy", "scipy", "scikit-learn", "scikit-image", "matplotlib",
-        "opencv-python", "pandas", "protobuf", "h5py"]
+# Colab packages for hardware this machine does not have: never installed here. `libtpu` is
+# the TPU runtime's driver library for JAX; on a CPU it has no TPU to drive, and JAX computes on
+# the CPU as it does on any machine without an accelerator.
+NOT_HERE = {"libtpu": "the TPU driver library: this machine has no TPU, JAX runs on its CPU"}
+# The packages the issue of "never upgrade or downgrade" is about; reported by name (those
+# the runtime ships).
+CORE = ["tensorflow", "keras", "jax", "jaxlib", "numpy", "scipy", "scikit-learn", "scikit-image",
+        "matplotlib", "opencv-python", "pandas", "protobuf", "h5py"]
 
 
 def norm(name: str) -> str:
@@ -54,11 +61,17 @@ def transcribe(freeze: Path, date: str, python: str, source: str) -> str:
     pins = [line.strip() for line in freeze.read_text().splitlines()
             if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==\S+$", line.strip())]
     head = [
-        f"# Colab runtime of {date}: Python {python}. Transcribed from {source}, pip-freeze.txt,",
+        f"# Colab runtime of {date}: Python {python}. Transcribed from {source}, {freeze.name},",
         "# without the lines that are links (packages Colab builds itself). Refresh: see README.md here.",
         f"# python: {python}",
     ]
     return "\n".join(head + pins) + "\n"
+
+
+def runtime_pins(runtime: Path) -> dict[str, str]:
+    """{normalised name: version} of a runtime file's `name==version` lines."""
+    return {norm(m.group(1)): m.group(2)
+            for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)$", runtime.read_text(), re.M)}
 
 
 def runtime_python_version(runtime: Path) -> str:
@@ -95,7 +108,7 @@ def versions(python: Path) -> dict[str, str]:
 def compare(before: dict[str, str], after: dict[str, str], where: str) -> bool:
     changed = {k: (v, after.get(k)) for k, v in before.items() if after.get(k) != v}
     added = sorted(set(after) - set(before))
-    core = ", ".join(f"{name} {after.get(norm(name))}" for name in CORE)
+    core = ", ".join(f"{name} {after[norm(name)]}" for name in CORE if norm(name) in after)
     if changed:
         print(f"{where}: CHANGED packages Colab had: " +
               ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sorted(changed.items())))
@@ -141,14 +154,21 @@ def run(args: argparse.Namespace) -> int:
     venv = work / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     vpy = venv / "bin" / "python"
-    install(vpy, runtime, COLAB_PACKAGES)
-    pins = {norm(m.group(1)): m.group(2)
-            for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)$", runtime.read_text(), re.M)}
+    pins = runtime_pins(runtime)
+    install(vpy, runtime, [p for p in COLAB_PACKAGES if norm(p) in pins])
     before = versions(vpy)
-    wrong = {n: (before.get(norm(n)), pins.get(norm(n))) for n in CORE if before.get(norm(n)) != pins.get(norm(n))}
+    wrong = {n: (before.get(norm(n)), pins[norm(n)]) for n in CORE
+             if norm(n) in pins and before.get(norm(n)) != pins[norm(n)]}
     if wrong:
         print(f"the venv is not Colab's runtime: {wrong}")
         return 1
+    for package, why in NOT_HERE.items():
+        if norm(package) in pins:
+            print(f"not installed here: {package}=={pins[norm(package)]} ({why})")
+    backend = "tensorflow" if "tensorflow" in pins else "auto"
+    print("Keras backend: " + ("TensorFlow (Colab's default)" if backend == "tensorflow" else
+                               "KERAS_BACKEND unset, as on Colab: the setup cell chooses (no "
+                               "TensorFlow here: JAX)"), flush=True)
 
     course = work / COLAB_COURSE_DIR.lstrip("/")
     copy_checkout(course)
@@ -157,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
                COURSE_DRIVE_ROOT=str(work / "drive"), PIP_DISABLE_PIP_VERSION_CHECK="1",
                PYDEVD_DISABLE_FILE_VALIDATION="1")
     env.pop("PYTHONPATH", None)
+    if backend == "auto":
+        env.pop("KERAS_BACKEND", None)
     cell = setup_cell()
     if f'COURSE = "{COLAB_COURSE_DIR}"' not in cell:
         print("chapter 00's setup cell no longer sets COURSE: update tools/colab_runtime.py")
@@ -176,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
     kernel_env = {k: env[k] for k in ("COLAB_RELEASE_TAG", "COURSE_DATA_DIR", "COURSE_DRIVE_ROOT",
                                       "PIP_DISABLE_PIP_VERSION_CHECK")}
     kernel_env["PYTHONPATH"] = os.pathsep.join([str(course), str(ROOT / "tools" / "colab" / "stand_in")])
-    colab = executor.Runtime(name=name, python=str(vpy), course=course, env=kernel_env)
+    colab = executor.Runtime(name=name, python=str(vpy), course=course, env=kernel_env,
+                             backend=backend)
     out = Path(args.out) if args.out else ROOT / "build" / "runs" / name
     runs = executor.run_chapters(chapters, colab, out, workers=args.workers,
                                  checkpoints=work / "checkpoints", check_run_times=executor.in_ci(),

@@ -95,7 +95,7 @@ class Runtime:
     name: str = "local"
     python: str = sys.executable  # the kernel's interpreter (it needs ipykernel)
     mode: str = "quick"  # COURSE_MODE
-    backend: str = "tensorflow"  # KERAS_BACKEND
+    backend: str = "tensorflow"  # KERAS_BACKEND; "auto": unset, the course chooses (env.setup)
     offline: bool = True  # refuse and report every outward connection
     course: Path = ROOT  # the checkout whose notebooks/ run
     env: dict[str, str] = field(default_factory=dict)  # more variables for the kernel
@@ -283,6 +283,8 @@ def kernel_environment(runtime: Runtime, work: Path, checkpoints: Path) -> dict[
                     "COURSE_CHECKPOINT_DIR": str(checkpoints.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                     "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_FIT_LOG": str(work / "fits.jsonl"),
                     "COURSE_THRESHOLD_LOG": str(work / "thresholds.jsonl")})
+    if runtime.backend == "auto":  # as on a fresh Colab runtime: the setup cell chooses
+        del environ["KERAS_BACKEND"]
     environ.update(runtime.env)
     if runtime.offline:
         (work / "offline").mkdir(exist_ok=True)
@@ -306,7 +308,8 @@ def kernel_spec_dir(runtime: Runtime, work: Path) -> Path:
 VERSIONS = textwrap.dedent('''\
     import json as _json, platform as _platform, importlib.metadata as _md
     _v = {"python": _platform.python_version()}
-    for _name in ("tensorflow", "tensorflow-cpu", "keras", "jax", "numpy", "torch"):
+    for _name in ("tensorflow", "tensorflow-cpu", "keras", "jax", "jaxlib", "grain", "numpy",
+                  "torch"):
         try:
             _v[_name] = _md.version(_name)
         except _md.PackageNotFoundError:
@@ -318,14 +321,18 @@ VERSIONS = textwrap.dedent('''\
             _v["accelerator"] = _env.gpu_name()
         except Exception as _err:
             _v["accelerator"] = f"unknown ({type(_err).__name__})"
+        _v["backend"] = _sys.modules["keras"].backend.backend()  # the backend it ran on
     print(_json.dumps(_v))''')
 # Run in every kernel before the first cell: the backend the course would choose, and a record of
 # every fit (course_utils/fit_log.py). Neither changes what the chapter computes.
 FIT_LOG = textwrap.dedent('''\
     import os as _os
     from course_utils import env as _env, fit_log as _fit_log
+    _asked = _os.environ.get("KERAS_BACKEND")
     _os.environ["KERAS_BACKEND"] = _env.choose_backend()[0]
-    _fit_log.install()''')
+    _fit_log.install()
+    if _asked is None:  # unset as the kernel started it: the setup cell chooses and says why
+        del _os.environ["KERAS_BACKEND"]''')
 
 
 async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: Path,
@@ -446,6 +453,11 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
     connections = work / "connections.log"
     if connections.is_file():
         run.connections = sorted(set(connections.read_text().splitlines()))
+    ran_on = run.versions.get("backend")
+    if runtime.backend == "auto" and ran_on:
+        run.backend = ran_on
+    elif ran_on and ran_on != runtime.backend and not run.failure:
+        run.failure = f"the chapter ran on the {ran_on} backend, not on {runtime.backend}"
     if run.connections and not run.failure:
         run.failure = f"the chapter tried to connect to {', '.join(run.connections[:3])} in an offline run"
     if run.mismatches and not run.failure:
@@ -453,7 +465,7 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
             run.mismatches[0].splitlines()[0]
     run.ok = not run.failure
     nb.metadata["course_run"] = {"runtime": runtime.name, "mode": runtime.mode,
-                                 "backend": runtime.backend, "source": digest, "ok": run.ok,
+                                 "backend": run.backend, "source": digest, "ok": run.ok,
                                  "seconds": run.seconds, "versions": run.versions}
     nbformat.write(nb, out / path.name)
     (out / f"{path.stem}.run.json").write_text(json.dumps(asdict(run), indent=1))
@@ -662,7 +674,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="chapters (paths, numbers or stems); default all")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "runs" / "local")
     parser.add_argument("--mode", default=os.environ.get("COURSE_MODE", "quick") or "quick")
-    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+                        choices=("tensorflow", "jax", "torch", "auto"),
+                        help="the Keras backend (auto: KERAS_BACKEND unset, the setup cell chooses)")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     parser.add_argument("--no-grade", action="store_true", help="do not run the solutions")

@@ -2,6 +2,7 @@
 
     python tools/threshold_margins.py [--seeds 42 43 44 45 46] [--workers 2] [05 11 ...]
     python tools/threshold_margins.py 07 --show "gain=fine_test - scratch_test"
+    python tools/threshold_margins.py --backend jax 04 --workers 1
 
 Each chapter runs in quick mode once per seed (COURSE_SEED, read by `env.setup`). Every
 `env.check(what, value, at_least=..., at_most=...)` the chapter makes is logged (with
@@ -9,7 +10,9 @@ COURSE_THRESHOLD_LOG), so the thresholds are read from the chapters themselves, 
 here. A threshold is safe when the lowest value over the seeds clears it with room to spare: a
 different TensorFlow or Python changes the arithmetic about as much as a different seed does.
 `--show NAME=EXPR` also prints an expression evaluated in the kernel after the chapter (a
-number the chapter does not check). Prints one row per check.
+number the chapter does not check). `--backend` names the Keras backend the chapters run on
+(default tensorflow): a bound must hold on every backend the course supports. Prints one row per
+check.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ def chapter_path(chapter: str) -> Path:
     return matches[0]
 
 
-def measure(chapter: str, seed: int, show: dict[str, str]) -> dict[str, dict]:
-    """Run a chapter with one seed; return {check: {"value", "at_least", "at_most"}}."""
+def measure(chapter: str, seed: int, show: dict[str, str],
+            backend: str = "tensorflow") -> dict[str, dict]:
+    """Run a chapter with one seed on one Keras backend; return {check: {"value", "at_least",
+    "at_most"}}."""
     import executor
 
     path = chapter_path(chapter)
@@ -43,8 +48,8 @@ def measure(chapter: str, seed: int, show: dict[str, str]) -> dict[str, dict]:
     log = work / "thresholds.jsonl"
     probe = ("import json as _j\nprint('SHOW' + _j.dumps({k: float(eval(v)) "
              f"for k, v in {show!r}.items()}}))")
-    runtime = executor.Runtime(name=f"seed {seed}", env={"COURSE_SEED": str(seed),
-                                                         "COURSE_THRESHOLD_LOG": str(log)})
+    runtime = executor.Runtime(name=f"seed {seed}", backend=backend,
+                               env={"COURSE_SEED": str(seed), "COURSE_THRESHOLD_LOG": str(log)})
     # the probe makes the run go on past a failing cell: a failing check must not hide the
     # value it failed on, or the checks after it. A checkpoint folder of its own: runs side by
     # side must not load each other's weights.
@@ -60,7 +65,7 @@ def measure(chapter: str, seed: int, show: dict[str, str]) -> dict[str, dict]:
             for name, value in json.loads(line[4:]).items():
                 rows[f"{name} (shown, not checked)"] = {"value": value, "at_least": None,
                                                         "at_most": None}
-    print(f"chapter {chapter} seed {seed}: "
+    print(f"chapter {chapter} seed {seed} ({backend}): "
           + ", ".join(f"{k} {v['value']:.4g}" for k, v in rows.items())
           + (f"  ({run.failure})" if run.failure else ""), flush=True)
     return rows
@@ -84,14 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44, 45, 46])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--show", action="append", default=[], metavar="NAME=EXPR")
+    parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"),
+                        help="the Keras backend the chapters run on")
     args = parser.parse_args(argv)
     chapters = args.chapters or sorted(p.name[:2] for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
     show = dict(item.split("=", 1) for item in args.show)
     jobs = [(c, s) for c in chapters for s in args.seeds]
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(jobs, pool.map(measure, *zip(*jobs, strict=True), [show] * len(jobs)), strict=True))
+        results = dict(zip(jobs, pool.map(measure, *zip(*jobs, strict=True), [show] * len(jobs),
+                                          [args.backend] * len(jobs)), strict=True))
     print(f"{'ch':4s} {'check':50s} {'bounds':>14s} {'lowest':>9s} {'highest':>9s}  "
-          f"values (seeds {args.seeds})")
+          f"values (seeds {args.seeds}, {args.backend})")
     bad = 0
     for chapter in chapters:
         names = list(dict.fromkeys(n for s in args.seeds for n in results[(chapter, s)]))

@@ -1,6 +1,6 @@
 """A data set as a folder of class folders, the layout `keras.utils.image_dataset_from_directory`
 reads: base/<split>/<class>/<image>. `check_image_folders` checks one before Keras reads it: every
-split has the same classes, no class is empty, and images TensorFlow cannot decode are moved
+split has the same classes, no class is empty, and images that cannot be decoded are moved
 aside (Keras would stop at the first one, deep inside an epoch).
 """
 
@@ -19,16 +19,34 @@ class ImageFolderError(ValueError):
 
 
 def is_decodable(path: Path) -> bool:
-    """True when TensorFlow decodes the file as an image (what image_dataset_from_directory does)."""
-    import tensorflow as tf
+    """True when the file decodes as an image the way image_dataset_from_directory will read it:
+    with TensorFlow (`format="tf"`) where TensorFlow is installed, else with PIL (what its
+    `format="grain"` uses, on Colab's TPU runtime)."""
+    import importlib.util
 
     try:
         data = path.read_bytes()
-        if not data:
+    except OSError:
+        return False
+    if not data:
+        return False
+    if importlib.util.find_spec("tensorflow") is None:
+        import io
+
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.convert("RGB").load()
+            return True
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             return False
+    import tensorflow as tf
+
+    try:
         tf.io.decode_image(data, channels=3, expand_animations=False)
         return True
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError, OSError):
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
         return False
 
 
