@@ -250,6 +250,40 @@ def show_filters(kernels: np.ndarray, ncols: int = 8, size: float = 0.9,
     return fig
 
 
+def show_filter_responses(columns: Mapping[str, tuple[np.ndarray | None, np.ndarray]],
+                          size: float = 1.5, title: str | None = None) -> plt.Figure:
+    """One column per entry, `name: (kernel, response)`: the kernel on top and the map it
+    gives below, both on a diverging scale centred on 0 (red positive, blue negative), each
+    panel scaled to its own largest value. An entry whose kernel is None shows its map in
+    grey, named right above it: the image itself, or an edge map made another way.
+    """
+    if not columns:
+        raise ValueError("show_filter_responses got no columns")
+    n = len(columns)
+    fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size + 0.6), squeeze=False,
+                             layout="constrained", height_ratios=(1, 1.4))
+    for j, (name, (kernel, response)) in enumerate(columns.items()):
+        top, bottom = axes[0, j], axes[1, j]
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        response = np.asarray(response, dtype=float)
+        if kernel is None:
+            top.axis("off")
+            bottom.imshow(response, cmap="gray")
+            bottom.set_title(name, fontsize=9)
+            continue
+        kernel = np.asarray(kernel, dtype=float)
+        k_lim = float(np.abs(kernel).max()) or 1.0
+        top.imshow(kernel, cmap="RdBu_r", vmin=-k_lim, vmax=k_lim)
+        r_lim = float(np.abs(response).max()) or 1.0
+        bottom.imshow(response, cmap="RdBu_r", vmin=-r_lim, vmax=r_lim)
+        top.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def show_predictions(
     images: Sequence[np.ndarray] | np.ndarray,
     y_true: Sequence[int] | np.ndarray,

@@ -266,3 +266,27 @@ def test_plot_bilateral_kernel_draws_the_photo_both_weight_maps_and_the_weight_f
     assert panels[3].get_xlabel().startswith("distance") and "colour" in panels[3].get_ylabel()
     with pytest.raises(ValueError, match="cover"):
         plots.plot_bilateral_kernel(image, (1, 1), position[:5], appearance, 5.0, 13.0)
+
+
+def test_show_filter_responses_puts_each_kernel_above_its_map():
+    rng = np.random.default_rng(0)
+    kernel, response = rng.normal(size=(3, 3)), rng.normal(size=(8, 8))
+    image = rng.uniform(size=(10, 10))
+    fig = plots.show_filter_responses({"image": (None, image), "k": (kernel, response)},
+                                      title="two columns")
+    assert sorted(ax.get_title() for ax in fig.axes if ax.get_title()) == ["image", "k"]
+    top = [ax for ax in fig.axes if ax.images and ax.get_title() == "k"]
+    k_img = top[0].images[0]
+    np.testing.assert_array_equal(k_img.get_array(), kernel)
+    assert k_img.get_clim() == (-np.abs(kernel).max(), np.abs(kernel).max())
+    maps = [ax for ax in fig.axes if ax.images and ax is not top[0]]
+    assert len(maps) == 2 and not fig.axes[0].images  # nothing above the image
+    assert maps[0].images[0].get_cmap().name == "gray"
+    r_img = maps[1].images[0]
+    assert r_img.get_cmap().name == "RdBu_r"
+    assert r_img.get_clim() == (-np.abs(response).max(), np.abs(response).max())
+    fig.canvas.draw()
+    assert maps[1].get_window_extent().y1 < top[0].get_window_extent().y0  # below its kernel
+    with pytest.raises(ValueError, match="no columns"):
+        plots.show_filter_responses({})
+    matplotlib.pyplot.close(fig)
