@@ -27,8 +27,8 @@
 # - how to train and evaluate the classic small MNIST convnet, and how it beats a dense network
 # - what max pooling buys: a wider view, far fewer weights, some robustness to moved digits
 #
-# **Run time**: quick mode about 45 s on a quiet 2-core CPU (2.5 to 4 minutes measured with
-# other work beside it); full mode (60,000 digits) several minutes on a CPU, about a minute
+# **Run time**: quick mode 45-240 s on a 2-core CPU (the lower figure on an idle machine, the
+# higher with other work beside it); full mode (60,000 digits) several minutes on a CPU, about a minute
 # on a GPU.
 
 # %% [markdown]
