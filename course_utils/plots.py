@@ -284,6 +284,35 @@ def show_filter_responses(columns: Mapping[str, tuple[np.ndarray | None, np.ndar
     return fig
 
 
+def show_heatmaps(panels: Mapping[str, np.ndarray], xlabel: str = "", ylabel: str = "",
+                  size: tuple[float, float] = (3.2, 2.2), title: str | None = None,
+                  ) -> plt.Figure:
+    """2-D arrays side by side as heat maps on one shared scale (0 is white), one colour bar.
+
+    For instance the same layer's outputs under different conditions: rows are images,
+    columns units.
+    """
+    if not panels:
+        raise ValueError("show_heatmaps got no panels")
+    arrays = {name: np.asarray(a, dtype=float) for name, a in panels.items()}
+    if any(a.ndim != 2 for a in arrays.values()):
+        raise ValueError("show_heatmaps takes 2-D arrays (rows x columns)")
+    high = max(float(a.max()) for a in arrays.values())
+    low = min(0.0, min(float(a.min()) for a in arrays.values()))
+    fig, axes = plt.subplots(1, len(arrays), figsize=(size[0] * len(arrays) + 1.0, size[1]),
+                             squeeze=False, layout="constrained")
+    for ax, (name, array) in zip(axes[0], arrays.items()):
+        shown = ax.imshow(array, cmap="Blues", vmin=low, vmax=high or 1.0, aspect="auto",
+                          interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel)
+    axes[0, 0].set_ylabel(ylabel)
+    fig.colorbar(shown, ax=axes, shrink=0.9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def show_predictions(
     images: Sequence[np.ndarray] | np.ndarray,
     y_true: Sequence[int] | np.ndarray,

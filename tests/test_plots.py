@@ -290,3 +290,20 @@ def test_show_filter_responses_puts_each_kernel_above_its_map():
     with pytest.raises(ValueError, match="no columns"):
         plots.show_filter_responses({})
     matplotlib.pyplot.close(fig)
+
+
+def test_show_heatmaps_shares_one_scale_from_zero():
+    a, b = np.zeros((4, 6)), np.arange(24.0).reshape(4, 6)
+    fig = plots.show_heatmaps({"a": a, "b": b}, xlabel="unit", ylabel="image", title="t")
+    maps = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in maps] == ["a", "b"]
+    for ax, array in zip(maps, (a, b)):
+        np.testing.assert_array_equal(ax.images[0].get_array(), array)
+        assert ax.images[0].get_clim() == (0.0, 23.0)
+    assert maps[0].get_ylabel() == "image" and maps[1].get_xlabel() == "unit"
+    assert len(fig.axes) == 3  # two panels and one colour bar
+    with pytest.raises(ValueError, match="2-D"):
+        plots.show_heatmaps({"x": np.zeros(3)})
+    with pytest.raises(ValueError, match="no panels"):
+        plots.show_heatmaps({})
+    matplotlib.pyplot.close(fig)
