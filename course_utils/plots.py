@@ -301,7 +301,7 @@ def show_heatmaps(panels: Mapping[str, np.ndarray], xlabel: str = "", ylabel: st
     low = min(0.0, min(float(a.min()) for a in arrays.values()))
     fig, axes = plt.subplots(1, len(arrays), figsize=(size[0] * len(arrays) + 1.0, size[1]),
                              squeeze=False, layout="constrained")
-    for ax, (name, array) in zip(axes[0], arrays.items()):
+    for ax, (name, array) in zip(axes[0], arrays.items(), strict=True):
         shown = ax.imshow(array, cmap="Blues", vmin=low, vmax=high or 1.0, aspect="auto",
                           interpolation="nearest")
         ax.set_title(name, fontsize=9)

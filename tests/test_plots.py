@@ -297,7 +297,7 @@ def test_show_heatmaps_shares_one_scale_from_zero():
     fig = plots.show_heatmaps({"a": a, "b": b}, xlabel="unit", ylabel="image", title="t")
     maps = [ax for ax in fig.axes if ax.images and ax.get_title()]
     assert [ax.get_title() for ax in maps] == ["a", "b"]
-    for ax, array in zip(maps, (a, b)):
+    for ax, array in zip(maps, (a, b), strict=True):
         np.testing.assert_array_equal(ax.images[0].get_array(), array)
         assert ax.images[0].get_clim() == (0.0, 23.0)
     assert maps[0].get_ylabel() == "image" and maps[1].get_xlabel() == "unit"
