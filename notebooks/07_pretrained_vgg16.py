@@ -178,7 +178,7 @@ print("block 1:", [l.name for l in conv_base.layers
 # ImageNet mean colour subtracted (no scaling to 0..1): `keras.applications.vgg16.preprocess_input`
 # does exactly that (the digit network was pretrained the same way). We call it inside the
 # models, right before the base, as chapter 06 put `Rescaling` inside: a saved model then takes
-# raw RGB 0..255 images, and nobody who loads it can forget the preprocessing.
+# raw RGB 0..255 images.
 
 # %%
 pixel = np.array([[[[255.0, 128.0, 0.0]]]])
