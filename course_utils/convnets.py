@@ -45,5 +45,5 @@ def small_convnet(image_size: tuple[int, int], augment: bool = False, flip: bool
         x = layers.Dropout(0.5)(x)
     if head == "dense":
         x = layers.Dense(512, activation="relu")(x)
-    outputs = layers.Dense(1, activation="sigmoid")(x)
+    outputs = layers.Dense(1, activation="sigmoid", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"small_convnet_{head}")

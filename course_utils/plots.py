@@ -250,6 +250,69 @@ def show_filters(kernels: np.ndarray, ncols: int = 8, size: float = 0.9,
     return fig
 
 
+def show_filter_responses(columns: Mapping[str, tuple[np.ndarray | None, np.ndarray]],
+                          size: float = 1.5, title: str | None = None) -> plt.Figure:
+    """One column per entry, `name: (kernel, response)`: the kernel on top and the map it
+    gives below, both on a diverging scale centred on 0 (red positive, blue negative), each
+    panel scaled to its own largest value. An entry whose kernel is None shows its map in
+    grey, named right above it: the image itself, or an edge map made another way.
+    """
+    if not columns:
+        raise ValueError("show_filter_responses got no columns")
+    n = len(columns)
+    fig, axes = plt.subplots(2, n, figsize=(size * n, 2 * size + 0.6), squeeze=False,
+                             layout="constrained", height_ratios=(1, 1.4))
+    for j, (name, (kernel, response)) in enumerate(columns.items()):
+        top, bottom = axes[0, j], axes[1, j]
+        for ax in (top, bottom):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        response = np.asarray(response, dtype=float)
+        if kernel is None:
+            top.axis("off")
+            bottom.imshow(response, cmap="gray")
+            bottom.set_title(name, fontsize=9)
+            continue
+        kernel = np.asarray(kernel, dtype=float)
+        k_lim = float(np.abs(kernel).max()) or 1.0
+        top.imshow(kernel, cmap="RdBu_r", vmin=-k_lim, vmax=k_lim)
+        r_lim = float(np.abs(response).max()) or 1.0
+        bottom.imshow(response, cmap="RdBu_r", vmin=-r_lim, vmax=r_lim)
+        top.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def show_heatmaps(panels: Mapping[str, np.ndarray], xlabel: str = "", ylabel: str = "",
+                  size: tuple[float, float] = (3.2, 2.2), title: str | None = None,
+                  ) -> plt.Figure:
+    """2-D arrays side by side as heat maps on one shared scale (0 is white), one colour bar.
+
+    For instance the same layer's outputs under different conditions: rows are images,
+    columns units.
+    """
+    if not panels:
+        raise ValueError("show_heatmaps got no panels")
+    arrays = {name: np.asarray(a, dtype=float) for name, a in panels.items()}
+    if any(a.ndim != 2 for a in arrays.values()):
+        raise ValueError("show_heatmaps takes 2-D arrays (rows x columns)")
+    high = max(float(a.max()) for a in arrays.values())
+    low = min(0.0, min(float(a.min()) for a in arrays.values()))
+    fig, axes = plt.subplots(1, len(arrays), figsize=(size[0] * len(arrays) + 1.0, size[1]),
+                             squeeze=False, layout="constrained")
+    for ax, (name, array) in zip(axes[0], arrays.items(), strict=True):
+        shown = ax.imshow(array, cmap="Blues", vmin=low, vmax=high or 1.0, aspect="auto",
+                          interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel)
+    axes[0, 0].set_ylabel(ylabel)
+    fig.colorbar(shown, ax=axes, shrink=0.9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def show_predictions(
     images: Sequence[np.ndarray] | np.ndarray,
     y_true: Sequence[int] | np.ndarray,

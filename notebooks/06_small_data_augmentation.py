@@ -30,8 +30,9 @@
 # - how to train so that a Colab disconnect costs at most one epoch: checkpoints on Drive,
 #   resuming at the next epoch, and the best model kept for the test
 #
-# **Run time**: quick mode about two minutes on a 2-core CPU (a small stand-in data set,
-# 48x48 images, five small models); full mode (2,000 real photos at 150x150, five models of
+# **Run time**: quick mode 100-620 s on a 2-core CPU (a small stand-in data set,
+# 48x48 images, five small models; the lower figure on an idle machine, the higher with other
+# work beside it); full mode (2,000 real photos at 150x150, five models of
 # 30 to 100 epochs) an hour or more on a Colab GPU, many hours on a CPU.
 
 # %% [markdown]

@@ -266,3 +266,44 @@ def test_plot_bilateral_kernel_draws_the_photo_both_weight_maps_and_the_weight_f
     assert panels[3].get_xlabel().startswith("distance") and "colour" in panels[3].get_ylabel()
     with pytest.raises(ValueError, match="cover"):
         plots.plot_bilateral_kernel(image, (1, 1), position[:5], appearance, 5.0, 13.0)
+
+
+def test_show_filter_responses_puts_each_kernel_above_its_map():
+    rng = np.random.default_rng(0)
+    kernel, response = rng.normal(size=(3, 3)), rng.normal(size=(8, 8))
+    image = rng.uniform(size=(10, 10))
+    fig = plots.show_filter_responses({"image": (None, image), "k": (kernel, response)},
+                                      title="two columns")
+    assert sorted(ax.get_title() for ax in fig.axes if ax.get_title()) == ["image", "k"]
+    top = [ax for ax in fig.axes if ax.images and ax.get_title() == "k"]
+    k_img = top[0].images[0]
+    np.testing.assert_array_equal(k_img.get_array(), kernel)
+    assert k_img.get_clim() == (-np.abs(kernel).max(), np.abs(kernel).max())
+    maps = [ax for ax in fig.axes if ax.images and ax is not top[0]]
+    assert len(maps) == 2 and not fig.axes[0].images  # nothing above the image
+    assert maps[0].images[0].get_cmap().name == "gray"
+    r_img = maps[1].images[0]
+    assert r_img.get_cmap().name == "RdBu_r"
+    assert r_img.get_clim() == (-np.abs(response).max(), np.abs(response).max())
+    fig.canvas.draw()
+    assert maps[1].get_window_extent().y1 < top[0].get_window_extent().y0  # below its kernel
+    with pytest.raises(ValueError, match="no columns"):
+        plots.show_filter_responses({})
+    matplotlib.pyplot.close(fig)
+
+
+def test_show_heatmaps_shares_one_scale_from_zero():
+    a, b = np.zeros((4, 6)), np.arange(24.0).reshape(4, 6)
+    fig = plots.show_heatmaps({"a": a, "b": b}, xlabel="unit", ylabel="image", title="t")
+    maps = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in maps] == ["a", "b"]
+    for ax, array in zip(maps, (a, b), strict=True):
+        np.testing.assert_array_equal(ax.images[0].get_array(), array)
+        assert ax.images[0].get_clim() == (0.0, 23.0)
+    assert maps[0].get_ylabel() == "image" and maps[1].get_xlabel() == "unit"
+    assert len(fig.axes) == 3  # two panels and one colour bar
+    with pytest.raises(ValueError, match="2-D"):
+        plots.show_heatmaps({"x": np.zeros(3)})
+    with pytest.raises(ValueError, match="no panels"):
+        plots.show_heatmaps({})
+    matplotlib.pyplot.close(fig)
