@@ -60,7 +60,7 @@ lint: install-instructor
 # checkpoint folder), into build/runs/local/: each must run, print its checked outputs, print NOT
 # DONE in every exercise check, and PASS every check with the solution (COURSE_GRADING=1) in the
 # same kernel. Uses a GPU if TensorFlow sees one.
-test: install-instructor lint
+test: install-instructor
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 	$(PY) tools/executor.py --mode quick --out $(RUNS)/local $(NOTEBOOKS)
 
