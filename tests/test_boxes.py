@@ -10,7 +10,6 @@ import pytest
 
 from course_utils import boxes as bx
 
-
 # --- IoU ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

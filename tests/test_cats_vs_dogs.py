@@ -18,12 +18,13 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from photos import real_jpegs  # noqa: E402
+
 from course_utils import atomic, download, registry  # noqa: E402
 from course_utils.datasets import cats_vs_dogs as cvd  # noqa: E402
 from course_utils.datasets.image_folders import ImageFolderError  # noqa: E402
 from course_utils.download import DownloadError  # noqa: E402
 from course_utils.registry import DataFile  # noqa: E402
-from photos import real_jpegs  # noqa: E402
 
 SMALL_SPLIT = {"train": 3, "validation": 2, "test": 2}  # 7 readable photos per class needed
 

@@ -20,7 +20,7 @@ def test_parameter_counts_at_150_match_the_book():
 
 
 def test_augmentation_flips_only_when_asked():
-    kinds = lambda aug: [type(l).__name__ for l in aug.layers]  # noqa: E731
+    kinds = lambda aug: [type(layer).__name__ for layer in aug.layers]  # noqa: E731
     assert kinds(convnets.augmentation(flip=True))[0] == "RandomFlip"
     assert "RandomFlip" not in kinds(convnets.augmentation(flip=False))
     assert "RandomTranslation" in kinds(convnets.augmentation(flip=False))
@@ -32,7 +32,7 @@ def test_augmentation_and_dropout_are_idle_at_inference():
     a, b = model(x, training=False).numpy(), model(x, training=False).numpy()
     assert np.array_equal(a, b) and a.shape == (4, 1) and ((a > 0) & (a < 1)).all()
     assert not np.allclose(model(x, training=True).numpy(), a)  # random while training
-    assert any(isinstance(l, layers.Dropout) for l in model.layers)
+    assert any(isinstance(layer, layers.Dropout) for layer in model.layers)
 
 
 def test_bad_head_or_tiny_images_are_clear_errors():

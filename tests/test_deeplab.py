@@ -195,7 +195,7 @@ def test_without_tf_data_the_batches_hold_the_same_pairs_and_keras_trains_from_t
     train_ds, val_ds = deeplab.make_datasets((images, masks), (images[:5], masks[:5]), 4,
                                              lambda x: x / 255.0, use_tf_data=False)
     assert len(train_ds) == 3 and len(val_ds) == 1
-    for epoch in range(2):
+    for _epoch in range(2):
         seen, flipped = [], 0
         for index in range(len(train_ds)):
             x, y = train_ds[index]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -23,11 +22,15 @@ from course_utils.datasets import cats_vs_dogs as cvd  # noqa: E402
 def test_the_base_has_vgg16s_layer_names_and_a_bn_after_every_conv():
     base = digit_vgg.build_digit_vgg_base()
     vgg16 = keras.applications.VGG16(weights=None, include_top=False, input_shape=(48, 48, 3))
-    ours = [l.name for l in base.layers if isinstance(l, (layers.Conv2D, layers.MaxPooling2D))]
-    assert ours == [l.name for l in vgg16.layers[1:]]
-    bns = [l for l in base.layers if isinstance(l, layers.BatchNormalization)]
+    ours = [
+        layer.name
+        for layer in base.layers
+        if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D))
+    ]
+    assert ours == [layer.name for layer in vgg16.layers[1:]]
+    bns = [layer for layer in base.layers if isinstance(layer, layers.BatchNormalization)]
     assert len(bns) == 13 and all(not bn.scale for bn in bns)
-    assert all(not l.use_bias for l in base.layers if isinstance(l, layers.Conv2D))
+    assert all(not c.use_bias for c in base.layers if isinstance(c, layers.Conv2D))
     assert base.output.shape == (None, 1, 1, digit_vgg.FILTERS[-1])
     # kernel + BN shift per conv: as many trainable tensors as VGG16's kernel + bias
     assert len(base.trainable_weights) == len(vgg16.trainable_weights) == 26

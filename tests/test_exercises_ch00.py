@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 
 from course_utils.exercises import ch00
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("00_setup_and_image_basics", cv2=cv2)
 CHECKS = {ch00.check_bgr_to_grey: "bgr_to_grey", ch00.check_halve: "halve",

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 from scipy.spatial.distance import cdist
 
 from course_utils.exercises import ch01
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("01_knn_cross_validation")
 CHECKS = (ch01.check_l1_no_loop, ch01.check_knn_weighted, ch01.check_leave_one_out)

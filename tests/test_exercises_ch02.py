@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exercise_support import chapter_functions, expect, outcome, stub
 from scipy.special import logsumexp
 
 from course_utils.exercises import ch02
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("02_linear_classifiers_losses")
 CHECKS = (ch02.check_cross_entropy, ch02.check_bce_from_logits, ch02.check_crammer_singer)

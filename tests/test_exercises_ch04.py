@@ -4,9 +4,9 @@ every seed; stubs are NOT DONE; planted mistakes FAIL on every seed, named where
 from __future__ import annotations
 
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 
 from course_utils.exercises import ch04
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("04_activations_initialisation")
 

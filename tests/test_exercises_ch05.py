@@ -8,10 +8,10 @@ import math
 import cv2
 import numpy as np
 import tensorflow as tf
+from exercise_support import chapter_functions, expect, outcome, stub
 from scipy import ndimage, signal
 
 from course_utils.exercises import ch05
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("05_convnet_basics")
 CHECKS = {"sobel_gradients": ch05.check_sobel, "keras_output_size": ch05.check_keras_output_size,

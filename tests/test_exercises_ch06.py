@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 from keras import layers
 
 from course_utils.exercises import ch06
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("06_small_data_augmentation")
 CHECKS = (ch06.check_dropout, ch06.check_digit_augmentation, ch06.check_early_stopping)

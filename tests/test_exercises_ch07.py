@@ -4,9 +4,9 @@ every seed; stubs are NOT DONE; planted mistakes FAIL on every seed, named where
 from __future__ import annotations
 
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 
 from course_utils.exercises import ch07
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("07_pretrained_vgg16")
 CHECKS = {ch07.check_vgg_preprocess: "vgg_preprocess",
@@ -72,7 +72,7 @@ def test_unfreeze_schedule(capsys):
         order = sorted({n.split("_")[0] for n in layer_names if n.startswith("block")},
                        key=lambda b: int(b[5:]), reverse=True)
         plan, rate, first = [(None, lr)] * min(head_epochs, epochs), lr, None
-        for i, block in enumerate(order[:order.index(lowest) + 1]):
+        for block in order[:order.index(lowest) + 1]:
             rate /= factor
             first = [n for n in layer_names if n.startswith(block + "_")][0]
             plan += [(first, rate)] * every

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from exercise_support import chapter_functions, expect, outcome, stub
 
 from course_utils.exercises import ch08
-from exercise_support import chapter_functions, expect, outcome, stub
 
 AUTOTUNE = tf.data.AUTOTUNE
 SOLVED = chapter_functions("08_classic_architectures_tf_data", AUTOTUNE=AUTOTUNE)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from exercise_support import chapter_functions, expect, outcome, stub
 
 from course_utils.exercises import ch09
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("09_visualising_convnets", tf=tf)
 CHECKS = {ch09.check_saliency: "saliency", ch09.check_occlusion: "occlusion_map",

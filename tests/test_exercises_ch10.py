@@ -4,10 +4,10 @@ every seed; stubs are NOT DONE; planted mistakes FAIL on every seed, named where
 from __future__ import annotations
 
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 from scipy import signal
 
 from course_utils.exercises import ch10
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("10_segmentation_deeplab", IGNORE_LABEL=255)
 CHECKS = {ch10.check_transposed_conv: "transposed_conv",

@@ -4,11 +4,11 @@ every seed; stubs are NOT DONE; planted mistakes FAIL on every seed, named where
 from __future__ import annotations
 
 import numpy as np
+from exercise_support import chapter_functions, expect, outcome, stub
 from scipy.special import softmax as scipy_softmax
 
 from course_utils import crf
 from course_utils.exercises import ch11
-from exercise_support import chapter_functions, expect, outcome, stub
 
 SOLVED = chapter_functions("11_dense_crf")
 CHECKS = (ch11.check_unary, ch11.check_energy, ch11.check_mean_field_step)

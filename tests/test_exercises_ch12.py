@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from exercise_support import chapter_functions, outcome, stub
 
 from course_utils import boxes as bx
 from course_utils.exercises import ch12
-from exercise_support import chapter_functions, outcome, stub
 
 SOLVED = chapter_functions("12_object_detection_basics")
 SEEDS = list(range(12)) + [97, 314, 1000, 2024, 4242, 9999, 12345, 31337, 54321, 77777, 88888,

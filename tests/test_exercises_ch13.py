@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from exercise_support import chapter_functions, outcome, stub
 
 from course_utils import boxes as bx
 from course_utils.exercises import ch13
-from exercise_support import chapter_functions, outcome, stub
 
 SOLVED = chapter_functions("13_one_stage_detector")
 SEEDS = list(range(12)) + [97, 314, 1000, 2024, 4242, 9999, 12345, 31337, 54321, 77777, 88888,

@@ -10,9 +10,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from course_utils.datasets.image_folders import (  # noqa: E402
-    UNREADABLE_DIR, ImageFolderError, check_image_folders)
 from photos import real_jpegs  # noqa: E402
+
+from course_utils.datasets.image_folders import (  # noqa: E402
+    UNREADABLE_DIR,
+    ImageFolderError,
+    check_image_folders,
+)
 
 
 def _tree(base: Path, layout: dict[str, dict[str, int]]) -> None:

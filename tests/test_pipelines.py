@@ -59,7 +59,7 @@ def _is_augmentation_of(image: np.ndarray, src: np.ndarray) -> bool:
 
 def test_augment_gives_a_flipped_or_plain_crop_of_the_padded_image(images):
     seen = set()
-    for k in range(40):
+    for _ in range(40):
         out = pl.augment_image(images[0]).numpy()
         assert out.shape == images[0].shape and out.dtype == np.float32
         assert 0.0 <= out.min() and out.max() <= 1.0
@@ -181,7 +181,7 @@ def test_grain_does_the_same_work_as_tf_data_on_the_same_files(images):
     reflect-padded image); a given seed repeats the pass exactly."""
     pytest.importorskip("grain")
     encoded, labels = pl.encode_png(images), np.arange(len(images))
-    for png, src in zip(encoded, images):
+    for png in encoded:
         np.testing.assert_array_equal(pl.decode_png(png), pl.decode_image(png).numpy())
     batches = [(np.asarray(x), np.asarray(y)) for x, y in pl.grain_dataset(encoded, labels, 10)]
     tuned = [(x.numpy(), y.numpy()) for x, y in pl.tuned_dataset(encoded, labels, batch_size=10)]

@@ -48,14 +48,13 @@ CHILD = textwrap.dedent(
             time.sleep(pause)  # room for the parent to kill us between two epochs
 
     run = fit_resumable(model, x[:192], y=y[:192], validation_data=(x[192:], y[192:]),
-                        epochs=%d, run_name="run", checkpoint_root=root, shuffle=False,
+                        epochs=EPOCHS, run_name="run", checkpoint_root=root, shuffle=False,
                         batch_size=32, callbacks=[SlowEpochs()], verbose=0, backup_seconds=0)
     now = run.epochs - run.initial_epoch
     json.dump({"initial_epoch": run.initial_epoch, "epochs_run_now": now,
                "epochs": run.epochs, "history": run.history, "notes": run.notes}, open(out, "w"))
     """
-    % EPOCHS
-)
+).replace("epochs=EPOCHS,", f"epochs={EPOCHS},")
 
 
 def trained_now(run: training.TrainingRun) -> int:

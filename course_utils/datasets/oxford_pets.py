@@ -29,8 +29,7 @@ import numpy as np
 
 from course_utils import env
 from course_utils.datasets import Objects, Split, announce
-from course_utils.datasets.synthetic import SHAPE_CLASSES, shapes_scenes
-from course_utils.datasets.synthetic import detection_scenes
+from course_utils.datasets.synthetic import SHAPE_CLASSES, detection_scenes, shapes_scenes
 from course_utils.download import fetch
 
 IGNORE_LABEL = 255

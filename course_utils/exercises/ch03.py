@@ -4,8 +4,8 @@ gradient), AdamW (against keras.optimizers.AdamW) and Nesterov's original look-a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 

@@ -8,12 +8,12 @@ random ones."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
-from .checking import call, compare, fresh_seed, number, run, show
+from .checking import call, compare, fresh_seed, number, run
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
 

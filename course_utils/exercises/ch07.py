@@ -3,7 +3,7 @@ schedule for fine-tuning (which block trains from which epoch, at which learning
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

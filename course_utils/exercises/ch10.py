@@ -4,8 +4,9 @@ batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -237,7 +238,7 @@ def _batches(rng: np.random.Generator, n: int) -> list[tuple[np.ndarray, np.ndar
     undefined); class n-2 is predicted but never true (its IoU is 0, and it counts); one batch
     is all 'ignore'; one is small and holds most of one class's few pixels."""
     batches = []
-    for b in range(4):
+    for _ in range(4):
         size = int(rng.integers(2, 6))
         mix = rng.dirichlet(np.full(n - 2, 0.3))
         truth = rng.choice(n - 2, size=(size, 9, 11), p=mix)

@@ -8,13 +8,12 @@ nothing above the threshold, ties, object 0, no positives at all), then adds ran
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .. import boxes as bx
 from .checking import call, compare, fresh_seed, run
-
 
 # --- 13.1 box offsets --------------------------------------------------------------------------
 
