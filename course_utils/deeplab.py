@@ -169,7 +169,10 @@ def gap_to_course_copy(model: keras.Model, num_classes: int, config: Settings | 
     ours = [(layer.name, type(layer).__name__) for layer in model.layers]
     course = [(layer.name, type(layer).__name__) for layer in copy.layers]
     if ours != course:
-        first = next((i for i, (a, b) in enumerate(zip(ours, course)) if a != b), min(len(ours), len(course)))
+        # the two may have different numbers of layers: compare the common part, and if it
+        # matches, the first layer one of them lacks is where they differ
+        first = next((i for i, (a, b) in enumerate(zip(ours, course, strict=False)) if a != b),
+                     min(len(ours), len(course)))
         raise ValueError(f"the networks differ from layer {first} on: {ours[first:first + 2]} "
                          f"against the course's {course[first:first + 2]} ({len(ours)} vs {len(course)} layers)")
     copy.set_weights(model.get_weights())

@@ -91,7 +91,7 @@ def show_detection_grid(images: np.ndarray, found: Detections, truth: Truth,
         if len(mine):
             pixels = found.boxes[mine] * size
             draw_boxes(ax, pixels, color="red", linewidth=1.2, linestyle="--")
-            for (x, y), k in zip(label_positions(pixels, line_height=0.07 * size), mine):
+            for (x, y), k in zip(label_positions(pixels, line_height=0.07 * size), mine, strict=True):
                 ax.text(x, y, f"{class_names[found.classes[k]]} {found.scores[k]:.2f}",
                         color="white", fontsize=7, va="bottom",
                         bbox={"facecolor": "red", "alpha": 0.7, "pad": 1, "edgecolor": "none"})

@@ -36,7 +36,7 @@ def test_quick_is_deterministic_and_seed_dependent():
     a = cifar10.load_cifar10_quick(100, 50, seed=7)
     b = cifar10.load_cifar10_quick(100, 50, seed=7)
     c = cifar10.load_cifar10_quick(100, 50, seed=8)
-    for (xa, ya), (xb, yb) in zip(a, b):
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
         assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
     assert not np.array_equal(a[0][0], c[0][0])
     assert not np.array_equal(a[0][0][:50], a[1][0])  # test images are not copies of train

@@ -150,7 +150,7 @@ def test_exercises_come_with_checks_and_nothing_else_uses_them(path: Path):
     solutions = [i for i, c in enumerate(cells) if nb_tool.has_solution(c)]
     checks = [i for i, c in enumerate(cells) if nb_tool.is_exercise_check(c)]
     assert 2 <= len(solutions) <= 5 and len(checks) == len(solutions), (len(solutions), len(checks))
-    assert all(start < s < c < recap for s, c in zip(solutions, checks)), "each solution cell, then its check"
+    assert all(start < s < c < recap for s, c in zip(solutions, checks, strict=True)), "each solution cell, then its check"
     titles = [c.source for c in cells[start:recap] if c.cell_type == "markdown" and c.source.startswith("### Exercise")]
     assert len(titles) == len(solutions) and all(re.match(r"### Exercise \d+\.\d+ ★{1,3} ", t) for t in titles), titles
     defined: dict[str, int] = {}
@@ -167,7 +167,7 @@ def test_exercises_come_with_checks_and_nothing_else_uses_them(path: Path):
     for i, cell in enumerate(cells):
         if cell.cell_type == "code" and i not in mine:
             assert not names(i) & set(defined), f"code cell {i} uses a student's function {names(i) & set(defined)}"
-    for s, c in zip(solutions, checks):  # an exercise stands alone: skipping one blocks no other
+    for s, c in zip(solutions, checks, strict=True):  # an exercise stands alone: skipping one blocks no other
         others = {name for name, where in defined.items() if where != s}
         assert not (names(s) | names(c)) & others, (
             f"exercise in cells {s}-{c} uses another exercise's function {(names(s) | names(c)) & others}")

@@ -135,7 +135,7 @@ def test_training_batches_shuffle_indices_but_hold_the_right_pairs():
     train_ds, _ = deeplab.make_datasets((images, masks), (images[:2], masks[:2]), 4, lambda x: x)
     seen = []
     for x, y in train_ds:
-        for image, mask in zip(x.numpy().astype(np.uint8), y.numpy()):
+        for image, mask in zip(x.numpy().astype(np.uint8), y.numpy(), strict=True):
             # each pair is one of ours, possibly flipped left-right together
             match = [i for i in range(12) if (np.array_equal(image, images[i]) and np.array_equal(mask, masks[i]))
                      or (np.array_equal(image, images[i][:, ::-1]) and np.array_equal(mask, masks[i][:, ::-1]))]
@@ -200,7 +200,7 @@ def test_without_tf_data_the_batches_hold_the_same_pairs_and_keras_trains_from_t
         for index in range(len(train_ds)):
             x, y = train_ds[index]
             assert x.dtype == np.float32 and x.max() <= 1.0
-            for image, mask in zip(np.rint(x * 255).astype(np.uint8), y):
+            for image, mask in zip(np.rint(x * 255).astype(np.uint8), y, strict=True):
                 same = [i for i in range(12) if np.array_equal(image, images[i]) and np.array_equal(mask, masks[i])]
                 mirrored = [i for i in range(12) if np.array_equal(image, images[i][:, ::-1])
                             and np.array_equal(mask, masks[i][:, ::-1])]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -49,7 +51,7 @@ def test_labels_of_near_identical_boxes_are_stacked_not_piled():
     boxes = np.array([[100, 100, 200, 200], [102, 101, 203, 199], [98, 103, 201, 202], [300, 100, 400, 200]])
     positions = detection_plots.label_positions(boxes, line_height=10, label_width=40)
     ys = sorted(y for x, y in positions[:3])
-    assert all(b - a >= 10 for a, b in zip(ys, ys[1:]))  # a line apart
+    assert all(b - a >= 10 for a, b in itertools.pairwise(ys))  # a line apart
     assert positions[3] == (299.5, 98.5)  # a box elsewhere keeps its place
 
 

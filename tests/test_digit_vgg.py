@@ -84,7 +84,7 @@ def test_pretrained_once_then_read_from_disk_and_reseeded(course_dirs, monkeypat
     after_second = np.random.rand()
     assert "pretrained on" not in capsys.readouterr().out  # read, not trained again
     assert after_first == after_second  # the chapter goes on the same way either way
-    for a, b in zip(first.get_weights(), second.get_weights()):
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     # one epoch already learns the eight digits far above chance (1/8)
     assert float(record.split('"held_out_accuracy": ')[1].split(",")[0]) > 0.4

@@ -78,7 +78,7 @@ def test_knn_weighted(capsys):
     def inverse_square(D, y_train, k, n_classes):
         nearest = np.argsort(D, axis=1)[:, :k]
         w = 1 / (np.take_along_axis(D, nearest, 1) ** 2 + 1e-8)
-        return np.array([np.bincount(y_train[n], wi, n_classes).argmax() for n, wi in zip(nearest, w)])
+        return np.array([np.bincount(y_train[n], wi, n_classes).argmax() for n, wi in zip(nearest, w, strict=True)])
 
     def no_epsilon(D, y_train, k, n_classes):  # 1 / 0 at a zero distance
         nearest = np.argsort(D, axis=1)[:, :k]
@@ -90,7 +90,7 @@ def test_knn_weighted(capsys):
     def skips_the_nearest(D, y_train, k, n_classes):  # as if the nearest were the point itself
         nearest = np.argsort(D, axis=1)[:, 1:k + 1]
         w = 1 / (np.take_along_axis(D, nearest, 1) + 1e-8)
-        return np.array([np.bincount(y_train[n], wi, n_classes).argmax() for n, wi in zip(nearest, w)])
+        return np.array([np.bincount(y_train[n], wi, n_classes).argmax() for n, wi in zip(nearest, w, strict=True)])
 
     def tie_to_nearest(D, y_train, k, n_classes):  # a dict: among equal totals, the first met
         out = []
@@ -140,7 +140,7 @@ def test_leave_one_out(capsys):
         D = cdist(X, X)
         np.fill_diagonal(D, np.inf)
         order = np.argsort(D, axis=1, kind="stable")[:, :k]
-        return float(np.mean([Counter(y[o].tolist()).most_common(1)[0][0] == t for o, t in zip(order, y)]))
+        return float(np.mean([Counter(y[o].tolist()).most_common(1)[0][0] == t for o, t in zip(order, y, strict=True)]))
 
     expect(capsys, ch01.check_leave_one_out, right=[SOLVED["leave_one_out_accuracy"], looped_squared],
            wrong={with_self: "its own nearest neighbour", drop_first: "instead of dropping",

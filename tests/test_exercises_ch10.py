@@ -98,7 +98,7 @@ def test_the_one_dimensional_networks_are_keras_dilated_convolutions():
                 keras.layers.Conv1D(1, k, strides=s, dilation_rate=r, use_bias=False,
                                     activation="relu", dtype="float64")
                 for k, s, r in layers])
-            for layer, w in zip(model.layers, weights):
+            for layer, w in zip(model.layers, weights, strict=True):
                 layer.set_weights([w[:, None, None]])
             ours = ch10._apply_1d(layers, signal_, weights)
             theirs = np.asarray(model(signal_[None, :, None]))[0, :, 0]
@@ -112,7 +112,7 @@ def test_strides_to_dilation(capsys):
             keep.append(total * stride <= output_stride and all(keep))
             total *= stride if keep[-1] else 1
         out, m = [], 1
-        for (kernel, stride, rate), kept in zip(spec, keep):
+        for (kernel, stride, rate), kept in zip(spec, keep, strict=True):
             out.append((kernel, stride if kept else 1, rate * m))
             m *= 1 if kept else stride
         return out
@@ -123,7 +123,7 @@ def test_strides_to_dilation(capsys):
         return wrong
 
     def strides_kept_too(spec, output_stride):  # dilates but forgets to set the stride to 1
-        return [(k, s, r) for (k, s, _), (_, _, r) in zip(spec, ch10.dilation_reference(spec, output_stride))]
+        return [(k, s, r) for (k, s, _), (_, _, r) in zip(spec, ch10.dilation_reference(spec, output_stride), strict=True)]
 
     expect(capsys, ch10.check_strides_to_dilation, right=[SOLVED["strides_to_dilation"], in_two_passes],
            wrong={reference(dilate_own=True): "keeps its dilation", reference(by_two=True): "need not be 2",

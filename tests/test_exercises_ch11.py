@@ -96,14 +96,14 @@ def test_energy(capsys):
 def test_mean_field_step(capsys):
     def explicit_normalisation(unary, q, kernels, weights, compat):  # D^-1/2 K D^-1/2 as a matrix
         energy = unary.copy()
-        for kernel, weight in zip(kernels, weights):
+        for kernel, weight in zip(kernels, weights, strict=True):
             d = np.diag(1 / np.sqrt(kernel.sum(axis=1)))
             energy = energy + weight * (d @ kernel @ d @ q) @ compat.T
         return scipy_softmax(-energy, axis=1)
 
     def by_einsum(unary, q, kernels, weights, compat):
         message = sum(w * np.einsum("ij,jm->im", k / np.sqrt(np.outer(k.sum(1), k.sum(1))), q)
-                      for k, w in zip(kernels, weights))
+                      for k, w in zip(kernels, weights, strict=True))
         return scipy_softmax(-(unary + np.einsum("lm,im->il", compat, message)), axis=1)
 
     softmax = SOLVED["softmax"]
@@ -112,12 +112,12 @@ def test_mean_field_step(capsys):
         return SOLVED["mean_field_step"](unary, q, kernels, weights, compat.T)
 
     def row_normalised(unary, q, kernels, weights, compat):
-        energy = unary + sum(w * (k @ q / k.sum(1, keepdims=True)) @ compat.T for k, w in zip(kernels, weights))
+        energy = unary + sum(w * (k @ q / k.sum(1, keepdims=True)) @ compat.T for k, w in zip(kernels, weights, strict=True))
         return softmax(-energy)
 
     def reward_form(unary, q, kernels, weights, compat):  # section 4's Potts step, whatever compat says
         energy = unary.copy()
-        for k, w in zip(kernels, weights):
+        for k, w in zip(kernels, weights, strict=True):
             norm = 1 / np.sqrt(k.sum(1))[:, None]
             energy -= w * norm * (k @ (norm * q))
         return softmax(-energy)
@@ -127,14 +127,14 @@ def test_mean_field_step(capsys):
 
     def no_softmax(unary, q, kernels, weights, compat):
         energy = unary.copy()
-        for k, w in zip(kernels, weights):
+        for k, w in zip(kernels, weights, strict=True):
             norm = 1 / np.sqrt(k.sum(1))[:, None]
             energy += w * (norm * (k @ (norm * q))) @ compat.T
         return np.exp(-energy)
 
     def adds_to_unary(unary, q, kernels, weights, compat):  # energy = unary; energy += ...
         energy = unary
-        for k, w in zip(kernels, weights):
+        for k, w in zip(kernels, weights, strict=True):
             norm = 1 / np.sqrt(k.sum(1))[:, None]
             energy += w * (norm * (k @ (norm * q))) @ compat.T
         return softmax(-energy)

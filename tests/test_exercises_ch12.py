@@ -21,7 +21,7 @@ SEEDS = list(range(12)) + [97, 314, 1000, 2024, 4242, 9999, 12345, 31337, 54321,
 
 def giou_by_pairs(a, b):  # one pair at a time, with the course's IoU and areas
     out = []
-    for p, q in zip(a, b):
+    for p, q in zip(a, b, strict=True):
         enclosing = [min(p[0], q[0]), min(p[1], q[1]), max(p[2], q[2]), max(p[3], q[3])]
         iou = bx.box_iou(p, q)[0, 0]
         inter = iou * (bx.box_area(p)[0] + bx.box_area(q)[0]) / (1 + iou)

@@ -31,7 +31,7 @@ def decode_by_rows(t, d):  # a loop over boxes, with Python floats
     import math
 
     return np.array([[dx + tx * dw, dy + ty * dh, dw * math.exp(tw), dh * math.exp(th)]
-                     for (tx, ty, tw, th), (dx, dy, dw, dh) in zip(t, d)])
+                     for (tx, ty, tw, th), (dx, dy, dw, dh) in zip(t, d, strict=True)])
 
 
 def decode_grid_loops(raw, score_threshold=0.3):
@@ -74,9 +74,9 @@ def test_decode_reference_keeps_what_yolo_decode_keeps():
     probs = np.exp(raw[..., 5:]) / np.exp(raw[..., 5:]).sum(-1, keepdims=True)
     grid = np.concatenate([sig(raw[..., :2]), sig(raw[..., 2:4]) ** 2, sig(raw[..., 4:5]), probs], -1)
     best_boxes, best_scores, best_classes = bx.yolo_decode(grid, 1, 3, 0.3)
-    pairs = set(zip(np.round(scores, 10), classes))
-    assert set(zip(np.round(best_scores, 10), best_classes)) <= pairs
-    for b, s in zip(best_boxes, best_scores):
+    pairs = set(zip(np.round(scores, 10), classes, strict=True))
+    assert set(zip(np.round(best_scores, 10), best_classes, strict=True)) <= pairs
+    for b, s in zip(best_boxes, best_scores, strict=True):
         assert np.allclose(boxes[np.argmin(abs(scores - s))], b)
 
 

@@ -29,7 +29,7 @@ def test_the_object_fills_its_box_and_only_its_box():
     # the object is one colour plus noise of std 8: near that colour in all three channels
     images, boxes = one_object.one_object_images(60, seed=7)
     inside_share, outside_share = [], []
-    for image, (x0, y0, x1, y1) in zip(images.astype(float), boxes):
+    for image, (x0, y0, x1, y1) in zip(images.astype(float), boxes, strict=True):
         cy, cx = int((y0 + y1) / 2), int((x0 + x1) / 2)
         colour = np.median(image[cy - 1:cy + 2, cx - 1:cx + 2].reshape(-1, 3), axis=0)
         close = np.abs(image - colour).max(axis=2) < 30

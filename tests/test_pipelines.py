@@ -79,7 +79,7 @@ def test_naive_and_tuned_pipelines_do_the_same_work(images):
         assert not np.array_equal(all_labels, labels)  # shuffled
         for x, y in batches:
             assert x.dtype == np.float32 and x.shape[1:] == images.shape[1:]
-            for image, label in zip(x, y):
+            for image, label in zip(x, y, strict=True):
                 assert _is_augmentation_of(image, images[label])
 
 
@@ -99,7 +99,7 @@ def test_cache_keeps_decoding_once_but_reshuffles_and_reaugments(images):
     assert not np.array_equal(y1, y2), "the order must change between passes (shuffle after cache)"
     x2_in_order_1 = x2[np.argsort(y2)][y1]
     assert not np.allclose(x1, x2_in_order_1), "augmentation must be drawn afresh on each pass"
-    for image, label in zip(x2, y2):
+    for image, label in zip(x2, y2, strict=True):
         assert _is_augmentation_of(image, images[label])
 
 
@@ -190,11 +190,11 @@ def test_grain_does_the_same_work_as_tf_data_on_the_same_files(images):
         assert sorted(np.concatenate([y for _, y in run])) == list(range(len(images)))
         for x, y in run:
             assert x.dtype == np.float32 and x.shape[1:] == images.shape[1:]
-            assert all(_is_augmentation_of(image, images[label]) for image, label in zip(x, y))
+            assert all(_is_augmentation_of(image, images[label]) for image, label in zip(x, y, strict=True))
     again = [np.asarray(x) for x, _ in pl.grain_dataset(encoded, labels, 10)]
-    assert all(np.array_equal(a, b) for a, (b, _) in zip(again, batches))
+    assert all(np.array_equal(a, b) for a, (b, _) in zip(again, batches, strict=True))
     flipped = sum(not any(np.allclose(img, v, atol=1e-6) for v in _padded_views(images[lab])[:81])
-                  for x, y in batches for img, lab in zip(x, y))
+                  for x, y in batches for img, lab in zip(x, y, strict=True))
     assert 0 < flipped < len(images)  # some flipped, some not
 
 

@@ -127,7 +127,7 @@ def test_full_mode_downloads_imagenet_weights_through_the_registry(
     assert "ImageNet weights" in capsys.readouterr().out
     assert base.output.shape == (None, 4, 4, 512)
     for name in ("block1_conv1", "block5_conv3"):
-        for got, want in zip(base.get_layer(name).get_weights(), expected.get_layer(name).get_weights()):
+        for got, want in zip(base.get_layer(name).get_weights(), expected.get_layer(name).get_weights(), strict=True):
             np.testing.assert_array_equal(got, want)
     # Cached: a second load makes no request.
     before = list(file_server.requests)

@@ -56,7 +56,7 @@ def test_colour_does_not_name_the_class():
     chance (1 in 3), while the objects still stand out from what they cover (test above)."""
     images, masks = synthetic.shapes_scenes(300, seed=3)
     colours, kinds = [], []
-    for image, mask in zip(images, masks):
+    for image, mask in zip(images, masks, strict=True):
         for kind in (1, 2, 3):
             if (mask == kind).sum() > 30:  # visible enough to have a colour
                 colours.append(np.median(image[mask == kind], axis=0))
@@ -79,10 +79,10 @@ def test_clutter_scenes_put_each_object_inside_its_box():
     np.testing.assert_array_equal(images, again[0])
     assert (box_area(boxes[present == 1]) == 13 * 13).all()  # valid corners for course_utils.boxes
     assert {tuple(p) for p in present.astype(int).tolist()} == {(0, 0), (1, 0), (0, 1), (1, 1)}
-    for image, here, scene_boxes in zip(images[..., 0], present, boxes):
+    for image, here, scene_boxes in zip(images[..., 0], present, boxes, strict=True):
         object_pixels = image >= 0.95  # objects are drawn at 0.95, clutter at most 0.9
         inside = np.zeros_like(object_pixels)
-        for on, (left, top, right, bottom) in zip(here, scene_boxes):  # corners, as boxes.py
+        for on, (left, top, right, bottom) in zip(here, scene_boxes, strict=True):  # corners, as boxes.py
             if not on:
                 assert (bottom, right) == (0, 0)
                 continue
@@ -119,7 +119,7 @@ def test_detection_scenes_are_deterministic_with_one_centre_per_grid_cell():
     assert set(o1.labels.tolist()) == {0, 1, 2} and len(synthetic.SCENE_CLASSES) == 3
     assert (o1.boxes >= 0).all() and (o1.boxes <= 1).all() and (box_area(o1.boxes) > 0).all()
     centres = (o1.boxes[:, :2] + o1.boxes[:, 2:]) / 2
-    cells = [(i, int(cy * 8), int(cx * 8)) for i, (cx, cy) in zip(o1.image, centres)]
+    cells = [(i, int(cy * 8), int(cx * 8)) for i, (cx, cy) in zip(o1.image, centres, strict=True)]
     assert len(set(cells)) == len(cells)  # at most one object centre per cell of the 8x8 grid
 
 

@@ -63,7 +63,7 @@ def _assert_same_as(reference, run, model) -> None:
     assert sorted(run.history) == sorted(history)
     for key in history:
         np.testing.assert_allclose(run.history[key], history[key], rtol=1e-5, atol=1e-6, err_msg=key)
-    for got, want in zip(model.get_weights(), weights):
+    for got, want in zip(model.get_weights(), weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 

@@ -75,7 +75,7 @@ def make_functional() -> keras.Model:
 
 def peak_hits(heatmaps: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     hits = []
-    for heatmap, (x_min, y_min, x_max, y_max) in zip(heatmaps, boxes):
+    for heatmap, (x_min, y_min, x_max, y_max) in zip(heatmaps, boxes, strict=True):
         r, c = viz.heatmap_peak(heatmap, (SIZE, SIZE))
         hits.append(y_min <= r < y_max and x_min <= c < x_max)
     return np.array(hits)
@@ -286,7 +286,7 @@ def test_layer_activations_equal_a_direct_submodel_also_when_nested(hed_base):
     got = viz.layer_activations(hed_base, image, names)
     wrapped = keras.Sequential([keras.Input(shape=(64, 64, 3)), hed_base, layers.GlobalAveragePooling2D()])
     nested = viz.layer_activations(wrapped, image, names)
-    for name, want in zip(names, direct):
+    for name, want in zip(names, direct, strict=True):
         assert got[name].shape == want.shape[1:]
         np.testing.assert_allclose(got[name], want[0], rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(nested[name], want[0], rtol=1e-5, atol=1e-4)

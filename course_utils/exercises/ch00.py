@@ -179,7 +179,8 @@ def check_keras_batch(fn: Callable, seed: int | None = None) -> None:
         expected = _batch_reference(images, size)
         given = [im.copy() for im in images]
         got = call(fn, given, size)
-        if any(not np.array_equal(a, b) for a, b in zip(given, images)):
+        if len(given) != len(images) or any(
+                not np.array_equal(a, b) for a, b in zip(given, images, strict=True)):
             return False, "your function changed the photos it was given: work on copies"
         got_array = np.asarray(got)
         setting = f"{len(images)} BGR photos (height, width) {shapes}, size {size}"

@@ -147,7 +147,7 @@ def check_crammer_singer(fn: Callable, seed: int | None = None) -> None:
         loss, dW = _crammer_singer_reference(W, X, y, reg)
         given = (W.copy(), X.copy(), y.copy())
         result = call(fn, *given, reg)
-        if any(not np.array_equal(a, b) for a, b in zip(given, (W, X, y))):
+        if any(not np.array_equal(a, b) for a, b in zip(given, (W, X, y), strict=True)):
             return False, "your function changed W, X or y: work on a copy of the scores"
         if not (isinstance(result, tuple) and len(result) == 2):
             return False, "return two things, the loss and the gradient: return loss, dW"

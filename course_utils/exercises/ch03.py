@@ -39,12 +39,12 @@ def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
                     "db": numeric_gradient(lambda v: loss(X, W, v), b.copy())}
         given = (X.copy(), W.copy(), b.copy(), dout.copy())
         got = call(fn, *given)
-        if any(not np.array_equal(g, o) for g, o in zip(given, (X, W, b, dout))):
+        if any(not np.array_equal(g, o) for g, o in zip(given, (X, W, b, dout), strict=True)):
             return False, "your function changed X, W, b or dout: work on new arrays"
         if not isinstance(got, tuple) or len(got) != 3:
             return False, f"{fn.__name__} should return a tuple (dX, dW, db)"
         errors = []
-        for (name, want), have in zip(expected.items(), got):
+        for (name, want), have in zip(expected.items(), got, strict=True):
             have = np.asarray(have, dtype=np.float64)
             if name == "dW" and have.shape == want.T.shape:
                 return False, f"dW has shape {have.shape}, expected {want.shape} like W: a transpose is missing"

@@ -5,6 +5,7 @@ many draws, and drawn from the generator it is given), layer-sequential unit-var
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -102,7 +103,7 @@ def _lsuv_cases(rng: np.random.Generator) -> list[tuple[list[np.ndarray], np.nda
     x = rng.normal(0.5, 1.0, size=(200, widths[0]))
     scales = [0.1, 8.0, 0.3] if rng.random() < 0.5 else [6.0, 0.15, 10.0]
     kernels = [rng.normal(0, scale / np.sqrt(n_in), size=(n_in, n_out))
-               for scale, n_in, n_out in zip(scales, widths, widths[1:])]
+               for scale, (n_in, n_out) in zip(scales, itertools.pairwise(widths), strict=True)]
     return cases + [(kernels, x)]
 
 
@@ -126,7 +127,8 @@ def check_lsuv(fn: Callable, seed: int | None = None) -> None:
         for kernels, x in _lsuv_cases(rng):
             given = ([k.copy() for k in kernels], x.copy())
             got = call(fn, *given)
-            if any(not np.array_equal(a, b) for a, b in zip(given[0], kernels)) or \
+            if len(given[0]) != len(kernels) or \
+                    any(not np.array_equal(a, b) for a, b in zip(given[0], kernels, strict=True)) or \
                     not np.array_equal(given[1], x):
                 return False, ("your function changed the kernels or x it was given: return "
                                "new arrays (W / s makes one; W /= s changes the caller's)")
@@ -142,7 +144,7 @@ def check_lsuv(fn: Callable, seed: int | None = None) -> None:
             stds = _stds(got, x)
             setting = (f"{len(kernels)}-layer network {shapes}, x {x.shape}, output stds before: "
                        f"{show(np.array(_stds(kernels, x)), 3)}")
-            for layer, (have, want) in enumerate(zip(got, expected)):
+            for layer, (have, want) in enumerate(zip(got, expected, strict=True)):
                 # float32 arithmetic (Keras on JAX, a float32 NumPy route) is about 1e-7
                 # off; every mistake in LSUV_MISTAKES is off by far more than 1e-5
                 passed, how = compare(have, want, rtol=1e-5, atol=1e-7,
@@ -153,7 +155,7 @@ def check_lsuv(fn: Callable, seed: int | None = None) -> None:
                           f"deviations {show(np.array(stds), 4)}, expected all 1: {how}")
                 for told, words in LSUV_MISTAKES:
                     if all(np.allclose(g, w, rtol=1e-5, atol=1e-7)
-                           for g, w in zip(got, lsuv_reference(kernels, x, **told))):
+                           for g, w in zip(got, lsuv_reference(kernels, x, **told), strict=True)):
                         detail += f"; {words}"
                         break
                 return False, detail
@@ -191,7 +193,7 @@ def check_batch_norm_train(fn: Callable, seed: int | None = None) -> None:
         inputs = (x, gamma, beta, moving_mean, moving_var)
         given = tuple(v.copy() for v in inputs)
         got = call(fn, *given, momentum, eps)
-        if any(not np.array_equal(g, v) for g, v in zip(given, inputs)):
+        if any(not np.array_equal(g, v) for g, v in zip(given, inputs, strict=True)):
             return False, ("your function changed an array it was given (the moving statistics?): "
                            "return new arrays; the layer itself stores them")
         if not isinstance(got, tuple) or len(got) != 3:

@@ -142,7 +142,7 @@ def check_unfreeze_schedule(fn: Callable, seed: int | None = None) -> None:
             if len(got) != len(expected):
                 return False, (f"{what}, {args}: your plan has {len(got)} entries, expected "
                                f"{len(expected)}, one per epoch (epochs 1 to {settings[0]})")
-            wrong = [i for i, (g, e) in enumerate(zip(got, expected))
+            wrong = [i for i, (g, e) in enumerate(zip(got, expected, strict=True))
                      if g[0] != e[0] or not np.isclose(g[1], e[1], rtol=1e-9, atol=0)]
             if not wrong:
                 continue
@@ -157,7 +157,7 @@ def check_unfreeze_schedule(fn: Callable, seed: int | None = None) -> None:
                 for told, words in SCHEDULE_MISTAKES:
                     other = schedule_reference(names, *settings, **told)
                     if all(g[0] == o[0] and np.isclose(g[1], o[1], rtol=1e-9, atol=0)
-                           for g, o in zip(got, other)):
+                           for g, o in zip(got, other, strict=True)):
                         detail += f"; {words}"
                         break
             return False, detail

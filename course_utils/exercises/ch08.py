@@ -130,7 +130,7 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         n, batch_size = int(rng.integers(14, 24)), int(rng.integers(3, 6))
         files, images, labels = _files(n, seed)
-        by_label = {int(lab): images[name] for name, lab in zip(images, labels)}
+        by_label = {int(lab): images[name] for name, lab in zip(images, labels, strict=True)}
         decoded = [0]
 
         def read(name: Any) -> np.ndarray:
@@ -180,8 +180,8 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
                     return False, "training: the images are not augmented"
                 if np.any(shift1 >= 1) or np.any(shift1 < 0):
                     return False, "training: some images were augmented twice (or more)"
-                same = {k: s for k, s in zip(order1, shift1)}
-                if all(np.isclose(same[k], s) for k, s in zip(order2, shift2)):
+                same = {k: s for k, s in zip(order1, shift1, strict=True)}
+                if all(np.isclose(same[k], s) for k, s in zip(order2, shift2, strict=True)):
                     return False, ("training: each image got the same augmentation in both passes: "
                                    "augment after the cache")
                 first = shift1[:batch_size]

@@ -133,7 +133,7 @@ def _apply_1d(spec: list[tuple[int, int, int]], signal: np.ndarray,
               weights: list[np.ndarray]) -> np.ndarray:
     """The network of `spec` in one dimension, 'valid' padding, ReLU after every layer."""
     x = signal
-    for (kernel, stride, rate), w in zip(spec, weights):
+    for (kernel, stride, rate), w in zip(spec, weights, strict=True):
         span = rate * (kernel - 1) + 1
         n = (len(x) - span) // stride + 1
         x = np.maximum(sum(w[t] * x[t * rate:t * rate + (n - 1) * stride + 1:stride]
@@ -215,7 +215,7 @@ def check_strides_to_dilation(fn: Callable, seed: int | None = None) -> None:
                 continue
             detail = (f"{what} {spec}, output_stride {output_stride}: yours {got}, expected "
                       f"{expected}")
-            if len(got) == len(spec) and all(g[0] == s[0] for g, s in zip(got, spec)):
+            if len(got) == len(spec) and all(g[0] == s[0] for g, s in zip(got, spec, strict=True)):
                 detail += "; " + _same_values(spec, got, rng)[1]
             for told, words in DILATION_MISTAKES:
                 if got == dilation_reference(spec, output_stride, **told) and all(
@@ -281,8 +281,10 @@ def check_dataset_iou(fn: Callable, seed: int | None = None) -> None:
         expected_iou = _iou_of(cm)
         given = [(t.copy(), p.copy()) for t, p in batches]
         answer = call(fn, given, n)
-        if any(not (np.array_equal(a, c) and np.array_equal(b, d))
-               for (a, b), (c, d) in zip(given, batches)):
+        changed = len(given) != len(batches) or any(
+            not (np.array_equal(a, c) and np.array_equal(b, d))
+            for (a, b), (c, d) in zip(given, batches, strict=True))
+        if changed:
             return False, "your function changed the label maps it was given"
         try:
             iou, mean = answer

@@ -86,7 +86,7 @@ def check_energy(fn: Callable, seed: int | None = None) -> None:
         expected = _energy_reference(unary, labels, kernel)
         given = (unary.copy(), labels.copy(), kernel.copy())
         got = call(fn, *given)
-        if any(not np.array_equal(g, o) for g, o in zip(given, (unary, labels, kernel))):
+        if any(not np.array_equal(g, o) for g, o in zip(given, (unary, labels, kernel), strict=True)):
             return False, "your function changed unary, labels or kernel: work on new arrays"
         passed, how = compare(got, expected, rtol=1e-9, atol=1e-9, what="your energy")
         if not passed:
@@ -140,7 +140,8 @@ def check_mean_field_step(fn: Callable, seed: int | None = None) -> None:
             given = (unary.copy(), q.copy(), [k.copy() for k in kernels], compat.copy())
             got = call(fn, given[0], given[1], given[2], list(weights), given[3])
             if not (np.array_equal(given[0], unary) and np.array_equal(given[1], q)
-                    and all(np.array_equal(a, b) for a, b in zip(given[2], kernels))
+                    and len(given[2]) == len(kernels)
+                    and all(np.array_equal(a, b) for a, b in zip(given[2], kernels, strict=True))
                     and np.array_equal(given[3], compat)):
                 return False, ("your function changed an array it was given (energy = unary, "
                                "then energy += ... adds to unary itself): start from a copy")

@@ -92,7 +92,9 @@ def check_giou(fn: Callable, seed: int | None = None) -> None:
         got = call(fn, a.copy(), b.copy())
         passed, how = compare(got, expected, rtol=1e-9, atol=1e-12, what="your GIoU")
         if passed:
-            values = ", ".join(f"{name} {v:.3f}" for name, v in zip(GIOU_PAIRS, expected))
+            # the named pairs come first; the random pairs after them have no names
+            named = zip(GIOU_PAIRS, expected[:len(GIOU_PAIRS)], strict=True)
+            values = ", ".join(f"{name} {v:.3f}" for name, v in named)
             return True, f"{len(a)} pairs; {values}; random pairs: {how}"
         g = np.asarray(got, float) if np.size(got) else np.zeros(0)
         if g.shape == (len(a), len(a)):
@@ -257,11 +259,11 @@ def check_ap_101(fn: Callable, seed: int | None = None) -> None:
         cases = _ap_cases(rng)
         answers = [call(fn, precision.copy(), recall.copy()) for _, precision, recall in cases]
         parts, failed = [], None
-        for (name, precision, recall), got in zip(cases, answers):
+        for (name, precision, recall), got in zip(cases, answers, strict=True):
             expected = ap_101_reference(precision, recall)
             passed, how = compare(got, expected, rtol=1e-9, atol=1e-12, what="your AP")
             if not passed and failed is None:
-                curve = ", ".join(f"({r:.2f}, {p:.2f})" for r, p in zip(recall[:8], precision[:8]))
+                curve = ", ".join(f"({r:.2f}, {p:.2f})" for r, p in zip(recall[:8], precision[:8], strict=True))
                 failed = (f"{name}, (recall, precision) = {curve or 'none'}"
                           f"{' ...' if len(recall) > 8 else ''}: {how}")
             parts.append(f"{name}: {expected:.4f}")
@@ -273,7 +275,7 @@ def check_ap_101(fn: Callable, seed: int | None = None) -> None:
             return False, failed
         guesses = [_ap_guesses(p, r) for _, p, r in cases]
         for k, (_, hint) in enumerate(guesses[0]):
-            if all(abs(v - g[k][0]) < 1e-9 for v, g in zip(values, guesses)):
+            if all(abs(v - g[k][0]) < 1e-9 for v, g in zip(values, guesses, strict=True)):
                 return False, f"{failed} ({hint})"
         return False, failed
 

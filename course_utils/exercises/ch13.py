@@ -180,10 +180,11 @@ def _decode_hint(raw: np.ndarray, threshold: float, boxes: np.ndarray,
     if len(scores) == best_only and best_only != len(ref_scores):
         return (" (you keep one class per cell: keep every class whose score reaches the "
                 "threshold, so one cell can give two boxes)")
-    if boxes.shape != ref_boxes.shape or len(scores) != len(ref_scores):
+    if (boxes.shape != ref_boxes.shape or len(scores) != len(ref_scores)
+            or len(classes) != len(scores)):
         return ""
-    if set(zip(scores.round(12).tolist(), classes.tolist())) == set(
-            zip(ref_scores.round(12).tolist(), ref_classes.tolist())) and not np.allclose(scores, ref_scores):
+    if set(zip(scores.round(12).tolist(), classes.tolist(), strict=True)) == set(
+            zip(ref_scores.round(12).tolist(), ref_classes.tolist(), strict=True)) and not np.allclose(scores, ref_scores):
         return " (order: by row, then column, then class, as np.nonzero gives them)"
     rows, cols, _ = np.nonzero(conf * probs >= threshold)
     xy, root = _sigmoid(raw[rows, cols, 0:2]), _sigmoid(raw[rows, cols, 2:4])
