@@ -147,9 +147,11 @@ def grain_dataset(
 
     _check(encoded, labels, batch_size)
     labels = np.asarray(labels)
-    ds = (grain.MapDataset.range(len(encoded)).shuffle(seed=seed)
-          .random_map(lambda i, rng: (augment_numpy(decode_png(encoded[i]), rng), labels[i]),
-                      seed=seed))
+
+    def load(i: int, rng: np.random.Generator) -> tuple[np.ndarray, Any]:
+        return augment_numpy(decode_png(encoded[i]), rng), labels[i]
+
+    ds = grain.MapDataset.range(len(encoded)).shuffle(seed=seed).random_map(load, seed=seed)
     options = grain.ReadOptions(num_threads=threads, prefetch_buffer_size=2 * batch_size)
     return ds.to_iter_dataset(options).batch(batch_size)
 

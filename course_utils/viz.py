@@ -360,10 +360,11 @@ def grad_cam(
     layer = find_layer(model, layer_name, conv_only=True)
     both = tap_model(model, [layer_name], with_output=True, logits=use_logits)
     num_classes = int(both.outputs[0].shape[-1])
-    if class_index is not None:  # checked first: on a GPU, tf.gather gives 0 for a wrong index
-        class_index = _class_indices(class_index, num_classes, len(images))
+    # checked first: on a GPU, tf.gather gives 0 for a wrong index
+    indices = (None if class_index is None
+               else _class_indices(class_index, num_classes, len(images)))
     conv, grads, classes = _conv_and_gradients(both, layer, np.asarray(images, dtype="float32"),
-                                               class_index)
+                                               indices)
     weights = grads.mean(axis=(1, 2), keepdims=True)  # how much each channel matters
     cam = np.maximum((conv * weights).sum(axis=-1), 0.0)  # (N, h, w), keep positive evidence
     peak = cam.max(axis=(1, 2), keepdims=True)

@@ -232,8 +232,8 @@ def load_pet_heads(quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 
     annotations_root = fetch("oxford_pets_annotations")
     images, objects, missing = read_pet_heads(images_root / "images",
                                               annotations_root / "annotations", full_size)
-    test = np.random.default_rng(0).random(len(images)) < test_fraction
-    train, held_out = split_objects(images, objects, test)
+    in_test = np.random.default_rng(0).random(len(images)) < test_fraction
+    train, held_out = split_objects(images, objects, in_test)
     announce(f"Oxford-IIIT Pet head boxes: {len(train[0]):,} train / {len(held_out[0]):,} test "
              f"photos, {full_size}x{full_size}")
     if missing:

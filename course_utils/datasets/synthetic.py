@@ -355,8 +355,8 @@ def detector_output(n_images: int = 40, seed: int = 0, found: float = 0.85) -> d
 # --- detection stand-in: several shapes per scene, with boxes and classes ---------------------
 
 
-def _scene_object(rng: np.random.Generator, size: int, grid: int, boxes: list, cells: set
-                  ) -> tuple[float, float, float] | None:
+def _scene_object(rng: np.random.Generator, size: int, grid: int, boxes: list[list[float]],
+                  cells: set[tuple[int, int]]) -> tuple[float, float, float] | None:
     """Centre and half-size (pixels) of a new object whose centre is in a free grid cell and
     whose box overlaps no earlier box by more than IoU 0.1; None after 30 tries."""
     for _ in range(30):
@@ -390,7 +390,9 @@ def detection_scene(rng: np.random.Generator, background: np.ndarray, grid: int 
     """
     size = background.shape[0]
     yy, xx = (c + 0.5 for c in _grid(size))  # pixel centres
-    boxes, labels, cells = [], [], set()
+    boxes: list[list[float]] = []
+    labels: list[int] = []
+    cells: set[tuple[int, int]] = set()
     for _ in range(n_objects):
         placed = _scene_object(rng, size, grid, boxes, cells)
         if placed is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
@@ -29,7 +30,8 @@ def check_l1_no_loop(fn: Callable, seed: int | None = None) -> None:
 
     def body() -> tuple[bool, str]:
         rng = np.random.default_rng(seed)
-        cases = [  # uint8 pixels as the loader gives them; one row; random floats
+        # uint8 pixels as the loader gives them; one row; random floats
+        cases: list[tuple[str, np.ndarray, np.ndarray]] = [
             ("uint8 pixels", rng.integers(0, 256, size=(4, 48)).astype(np.uint8),
              rng.integers(0, 256, size=(6, 48)).astype(np.uint8)),
             ("one row against many", rng.normal(size=(1, 5)), rng.normal(size=(7, 5))),
@@ -161,8 +163,12 @@ def check_knn_weighted(fn: Callable, seed: int | None = None) -> None:
         repeat="ch01.check_knn_weighted(knn_predict_weighted, seed={seed})")
 
 
-def _loo_reference(X: np.ndarray, y: np.ndarray, k: int, metric: str = "l2",
-                   ties: str = "smaller", own: str = "excluded", kind: str = "stable") -> float:
+SortKind = Literal["stable", "quicksort"]
+
+
+def _loo_reference(X: np.ndarray, y: np.ndarray, k: int, *, metric: str = "l2",
+                   ties: str = "smaller", own: str = "excluded",
+                   kind: SortKind = "stable") -> float:
     """Leave-one-out accuracy; the keyword arguments give the usual mistakes: L1 distances, a
     tie going to the label met first, the point voting for itself, or the first sorted
     neighbour dropped (wrong when points coincide), with either sort order among ties."""
@@ -200,11 +206,13 @@ def _named_mistakes(value: float, X: np.ndarray, y: np.ndarray, k: int,
                     passed: list[tuple[np.ndarray, np.ndarray, int]]) -> list[str]:
     """The mistakes that give `value` here and were right on every case passed before."""
     named = []
+    kinds: tuple[SortKind, ...] = ("stable", "quicksort")
     for told, words in MISTAKES:
-        for kind in ("stable", "quicksort"):
+        for kind in kinds:
             if np.isclose(value, _loo_reference(X, y, k, kind=kind, **told)) and all(
-                    np.isclose(_loo_reference(*case, kind=kind, **told), _loo_reference(*case))
-                    for case in passed):
+                    np.isclose(_loo_reference(Xp, yp, kp, kind=kind, **told),
+                               _loo_reference(Xp, yp, kp))
+                    for Xp, yp, kp in passed):
                 named.append(words)
                 break
     return named

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TypedDict
 
 import numpy as np
 
@@ -93,7 +94,12 @@ def _adam_l2_path(start: dict, grad: Callable, lr: float, wd: float, b1: float, 
     return path
 
 
-def _keras_tolerance() -> dict[str, float]:
+class _Tolerance(TypedDict):
+    rtol: float
+    atol: float
+
+
+def _keras_tolerance() -> _Tolerance:
     """rtol and atol against a Keras optimiser on a float64 variable. Keras keeps float64 only
     on TensorFlow; on JAX and PyTorch it computes in float32 (about 7 digits), and a mistake
     still moves the path by far more than 1e-5 within the steps the checks take."""

@@ -290,7 +290,8 @@ def _random_stack(rng: np.random.Generator, spec: list | None = None):
                 candidate.append(("pool", (k, k), k))
             else:
                 s = int(rng.choice([1, 2]))
-                candidate.append(("conv", tuple(int(v) for v in rng.integers(s, 6, size=2)), s))
+                kh, kw = (int(v) for v in rng.integers(s, 6, size=2))
+                candidate.append(("conv", (kh, kw), s))
         field, size = _field(candidate)
         if field[0] != field[1] and size.min() >= 3:  # a map of several units, a non-square field
             spec = candidate

@@ -130,7 +130,7 @@ def _fill_problem(layer: Any) -> str:
     mode, value = getattr(layer, "fill_mode", None), getattr(layer, "fill_value", 0.0)
     kind = type(layer).__name__
     if mode != "constant":
-        how = FILLS.get(mode, "are not black")
+        how = FILLS.get(str(mode), "are not black")
         return (f"your {kind} has fill_mode={mode!r}: the pixels it uncovers {how} instead of "
                 "being black; give it fill_mode='constant'")
     if value != 0:
@@ -201,7 +201,8 @@ class _Model:
     (here the number of the epoch they are from)."""
 
     def __init__(self) -> None:
-        self.stop_training, self.epoch, self.restored = False, -1, None
+        self.stop_training, self.epoch = False, -1
+        self.restored: int | None = None  # the epoch of the weights set last
 
     def get_weights(self) -> list:
         return [self.epoch]
@@ -228,6 +229,8 @@ def keras_early_stopping(val_loss: list[float], patience: int, min_delta: float)
             stopped = epoch + 1
             break
     callback.on_train_end()
+    if model.restored is None:
+        raise RuntimeError("EarlyStopping restored no weights: restore_best_weights is off?")
     return stopped, model.restored + 1
 
 
@@ -238,7 +241,9 @@ def early_stopping_reference(val_loss: list[float], patience: int, min_delta: fl
     improvement by exactly min_delta) counted as one, comparing with the previous epoch instead
     of the best, stopping one epoch late, restoring the lowest loss instead of the last epoch
     that improved."""
-    best, best_epoch, wait, previous = None, 0, 0, None
+    best: float | None = None
+    previous: float | None = None
+    best_epoch, wait = 0, 0
     for epoch, loss in enumerate(val_loss):
         reference = best if against == "best" else previous
         better = reference is None or (loss < reference - min_delta if strict

@@ -70,7 +70,7 @@ def schedule_reference(layer_names: list[str], epochs: int, head_epochs: int, ev
         allowed = top_down[:max(top_down.index(lowest), 1)]
     else:
         allowed = top_down[:top_down.index(lowest) + 1] if floor else top_down
-    plan = []
+    plan: list[tuple[str | None, float]] = []
     for epoch in range(1, epochs + 1):
         past = epoch - head_epochs - start  # epochs since the first block was unfrozen
         if past < 0:
@@ -150,8 +150,9 @@ def check_unfreeze_schedule(fn: Callable, seed: int | None = None) -> None:
             detail = (f"{what}, {args}: at epoch {i + 1} yours is {got[i][0]!r} at learning rate "
                       f"{got[i][1]:.4g}, expected {expected[i][0]!r} at {expected[i][1]:.4g} "
                       f"(expected plan: {_describe(expected)})")
-            if got[i][0] is not None and expected[i][0] is not None and \
-                    got[i][0].split("_")[0] == expected[i][0].split("_")[0] and got[i][0] != expected[i][0]:
+            mine, right = got[i][0], expected[i][0]
+            if mine is not None and right is not None and \
+                    mine.split("_")[0] == right.split("_")[0] and mine != right:
                 detail += "; name the block's first layer, as section 6's FINE_FROM does"
             else:
                 for told, words in SCHEDULE_MISTAKES:

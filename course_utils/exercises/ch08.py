@@ -24,7 +24,8 @@ def ten_crops_reference(image: np.ndarray, size: int, rounding: str = "down") ->
     return np.concatenate([crops, crops[:, :, ::-1]])
 
 
-def _ten_crops_hint(got: np.ndarray, image: np.ndarray, size: int, passed: list) -> str:
+def _ten_crops_hint(got: np.ndarray, image: np.ndarray, size: int,
+                    passed: list[tuple[int, np.ndarray]]) -> str:
     """What the crops' difference shows; a rounding is named only if it also gives the crops of
     the images passed before."""
     expected = ten_crops_reference(image, size)
@@ -45,10 +46,10 @@ def _ten_crops_hint(got: np.ndarray, image: np.ndarray, size: int, passed: list)
     return ""
 
 
-def _crop_images(rng: np.random.Generator) -> list[np.ndarray]:
+def _crop_images(rng: np.random.Generator) -> list[tuple[int, np.ndarray]]:
     """Margins (height - size, width - size) of 5 and 4 (5 // 2 = round(5 / 2), rounding up
     differs), of 3 and 7 (odd margins 2m + 1 with m odd: round() differs too), then random."""
-    images = []
+    images: list[tuple[int, np.ndarray]] = []
     for size, (dh, dw) in ((int(rng.integers(8, 14)), (5, 4)), (int(rng.integers(8, 14)), (3, 7)),
                            (int(rng.integers(8, 20)), tuple(int(v) for v in rng.integers(1, 12, 2)))):
         if dh == dw:
@@ -63,7 +64,8 @@ def check_ten_crops(fn: Callable, seed: int | None = None) -> None:
 
     def body() -> tuple[bool, str]:
         rng = np.random.default_rng(seed)
-        shown, done = [], []
+        shown: list[str] = []
+        done: list[tuple[int, np.ndarray]] = []
         for size, image in _crop_images(rng):
             h, w = image.shape[:2]
             given = image.copy()
@@ -84,7 +86,7 @@ def check_ten_crops(fn: Callable, seed: int | None = None) -> None:
     run("8.1 (ten crops)", body, seed=seed, repeat="ch08.check_ten_crops(ten_crops, seed={seed})")
 
 
-def _files(n: int, seed: int) -> tuple[Any, dict[bytes, np.ndarray], list[int]]:
+def _files(n: int, seed: int) -> tuple[Any, dict[bytes, np.ndarray], np.ndarray]:
     """n 'files' (names and unique labels), the image each decodes to, and a decode counter."""
     import tensorflow as tf
 
@@ -153,7 +155,8 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
                 return False, f"the {what} pipeline is a {type(ds).__name__}, not a tf.data.Dataset"
             passes = []
             for _ in range(2):
-                orders, shifts = [], []
+                orders: list[int] = []
+                shifts: list[float] = []
                 for x, y in ds:
                     x, y = np.asarray(x), np.asarray(y)
                     if x.shape[1:] != (6, 5, 3) or x.ndim != 4 or len(x) != len(y):

@@ -277,7 +277,7 @@ def check_dataset_iou(fn: Callable, seed: int | None = None) -> None:
         for truth, pred in batches:
             metric.update_state(truth, pred)
         expected_mean = float(metric.result())
-        cm = sum(_confusion(t, p, n) for t, p in batches)
+        cm = np.sum([_confusion(t, p, n) for t, p in batches], axis=0)
         expected_iou = _iou_of(cm)
         given = [(t.copy(), p.copy()) for t, p in batches]
         answer = call(fn, given, n)
