@@ -149,10 +149,9 @@ print("downloads go to:  ", env.downloads_dir())
 # write one to disk as a JPEG file, the way your own photos arrive.
 
 # %%
-from pathlib import Path
-import numpy as np
 import cv2
 import matplotlib.pyplot as plt
+import numpy as np
 import skimage.data
 
 work = env.data_dir() / "chapter00"

@@ -65,9 +65,11 @@ env.banner(quick_data="5,000 training and 500 test generated 32x32 images "
 # %%
 import time
 import timeit
-import numpy as np
+
 import matplotlib.pyplot as plt
+import numpy as np
 from threadpoolctl import threadpool_limits
+
 from course_utils.plots import show_images, show_predictions
 
 # %% [markdown]

@@ -64,10 +64,11 @@ env.banner(quick_data="4,000 training, 1,000 validation and 1,000 test "
                      "35-38% for softmax (CS231n assignment 1)")
 
 # %%
-import numpy as np
 import keras
-from keras import layers
 import matplotlib.pyplot as plt
+import numpy as np
+from keras import layers
+
 from course_utils.plots import show_images, show_predictions
 
 # %% [markdown]
@@ -511,7 +512,7 @@ def train_linear(loss_grad, X, y, learning_rate=1e-7, reg=2.5e4, iters=1500,
     rng = np.random.default_rng(ENV.seed)
     W = 1e-4 * rng.standard_normal((X.shape[1], 10), dtype=np.float32)
     history = []
-    for it in range(iters):
+    for _ in range(iters):
         idx = rng.choice(len(X), batch)
         loss, grad = loss_grad(W, X[idx], y[idx], reg)
         W -= learning_rate * grad

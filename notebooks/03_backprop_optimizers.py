@@ -63,11 +63,12 @@ env.banner(quick_data="4,000 training, 1,000 validation and 1,000 test "
                      "net (CS231n assignment 1 asks for more than 48%)")
 
 # %%
-import numpy as np
 import keras
-from keras import ops
 import matplotlib.pyplot as plt
+import numpy as np
+from keras import ops
 from threadpoolctl import threadpool_limits
+
 from course_utils.plots import draw_graph, plot_history
 
 # %% [markdown]

@@ -62,12 +62,13 @@ env.banner(quick_data="random Gaussian inputs, scikit-learn's 1,797 digits",
            full_data="random Gaussian inputs, scikit-learn's 1,797 digits")
 
 # %%
-import numpy as np
 import keras
-from keras import layers, ops
 import matplotlib.pyplot as plt
-from course_utils.plots import compare_histories
+import numpy as np
+from keras import layers, ops
 from scipy.special import erf
+
+from course_utils.plots import compare_histories
 
 # %% [markdown]
 # ## 1. Activation functions and their gradients

@@ -68,7 +68,6 @@ env.banner(
 # %%
 import os
 import numpy as np
-import matplotlib.pyplot as plt
 import tensorflow as tf
 import keras
 from keras import layers

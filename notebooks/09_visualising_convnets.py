@@ -193,7 +193,7 @@ def response(pixels):
 
 # %%
 print(f"start: mean response of filter 0 = {float(response(pixels)):.1f}")
-for step in range(steps):
+for _ in range(steps):
     with tf.GradientTape() as tape:
         tape.watch(pixels)
         score = response(pixels)

@@ -63,11 +63,12 @@ env.banner(quick_data="3,000 generated training images, one drawn object "
 
 # %%
 import cv2
-import numpy as np
-import matplotlib.pyplot as plt
-import tensorflow as tf
 import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
 from keras import layers, ops
+
 from course_utils import boxes as bx
 from course_utils import training
 from course_utils.datasets import announce, synthetic
