@@ -492,7 +492,7 @@ def plot_bilateral_kernel(image: np.ndarray, pixel: tuple[int, int], position: n
     panels = [(image, None, "the photo and the pixel (+)"),
               (position, "magma", f"position only: theta_alpha = {sxy:g} px"),
               (appearance, "magma", f"position and colour: theta_beta = {srgb:g}")]
-    for ax, (picture, cmap, title) in zip(axes, panels):
+    for ax, (picture, cmap, title) in zip(axes[:3], panels, strict=True):
         ax.imshow(picture, cmap=cmap, vmin=0 if cmap else None, vmax=1 if cmap else None)
         ax.plot(col, row, "+", color="cyan", markersize=14, markeredgewidth=2)
         ax.set_title(title, fontsize=10)

@@ -230,7 +230,7 @@ def test_show_filters_draws_framed_tiles_on_one_scale_centred_on_zero():
     fig = plots.show_filters(kernels, ncols=8, title="32 filters")
     tiles = [ax for ax in fig.axes if ax.images]
     assert len(tiles) == 32
-    for ax, kernel in zip(tiles, kernels):
+    for ax, kernel in zip(tiles, kernels, strict=True):
         np.testing.assert_array_equal(ax.images[0].get_array(), kernel)
         assert ax.images[0].get_clim() == (-5.0, 5.0)
         assert ax.images[0].get_cmap().name == "RdBu_r"
