@@ -221,11 +221,13 @@ def activate(raw):
 # ## 4. YOLO's loss
 # YOLO v1 sums squared errors over the cells. With $\mathbb{1}_{obj}$ = 1 in the cells that
 # hold a centre (the flag of the target) and 0 elsewhere:
+#
 # $$\lambda_{coord} \sum \mathbb{1}_{obj}\big[(x - \hat x)^2 + (y - \hat y)^2 +
-# (\sqrt{w} - \sqrt{\hat w})^2 + (\sqrt{h} - \sqrt{\hat h})^2\big]
-# + \sum \mathbb{1}_{obj}(\text{IoU} - \hat c)^2
-# + \lambda_{noobj} \sum (1 - \mathbb{1}_{obj})\,\hat c^2
-# + \sum \mathbb{1}_{obj} \sum_k (p_k - \hat p_k)^2$$
+# (\sqrt{w} - \sqrt{\hat w})^2 + (\sqrt{h} - \sqrt{\hat h})^2\big] +
+# \sum \mathbb{1}_{obj}(\text{IoU} - \hat c)^2 +
+# \lambda_{noobj} \sum (1 - \mathbb{1}_{obj})\,\hat c^2 +
+# \sum \mathbb{1}_{obj} \sum_k (p_k - \hat p_k)^2$$
+#
 # with $\lambda_{coord} = 5$ (boxes matter) and $\lambda_{noobj} = 0.5$ (most cells are
 # empty, and would otherwise drown the few that are not).
 #
