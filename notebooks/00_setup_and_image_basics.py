@@ -102,7 +102,8 @@ if backends.runs_on("torch", "PyTorch's device list"):
 
 # %%
 print("GPUs or TPUs:", accelerators)
-assert (accelerators > 0) == (ENV.gpu != "none: CPU"), "setup and backend disagree"
+setup_saw_one = ENV.gpu != "none: CPU"  # what the setup cell printed
+assert (accelerators > 0) == setup_saw_one, "setup and backend disagree"
 print(f"PASS: {accelerators} here, and the setup cell said GPU: {ENV.gpu}")
 
 # %% [markdown]

@@ -65,6 +65,7 @@ env.banner(quick_data="5,000 training and 500 test generated 32x32 images "
 # %%
 import time
 import timeit
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -182,8 +183,8 @@ tables, seconds = {}, {}
 with threadpool_limits(limits=1, user_api="blas"):  # one core for NumPy
     for fn in (l2_two_loops, l2_one_loop, l2_no_loop):
         tables[fn.__name__] = fn(A, B)
-        # best of 3 runs: the least disturbed by other work on the computer
-        runs = timeit.repeat(lambda: fn(A, B), number=1, repeat=3)
+        # best of 3 runs of fn(A, B): the least disturbed by other work
+        runs = timeit.repeat(partial(fn, A, B), number=1, repeat=3)
         seconds[fn.__name__] = min(runs)
 for name, t in seconds.items():
     print(f"{name:13s} {t * 1000:7.1f} ms  "

@@ -102,7 +102,7 @@ assert np.allclose(W_bias @ x_one, scores)
 print(f"bias trick: W' {W_bias.shape} @ x' {x_one.shape}, same scores: PASS")
 dense = layers.Dense(C)
 dense.build((None, D))
-print(f"keras Dense({C}) on {D} inputs: kernel {tuple(dense.kernel.shape)}, "
+print(f"Dense({C}) on {D} inputs: kernel {tuple(dense.kernel.shape)}, "
       f"bias {tuple(dense.bias.shape)}, {dense.count_params():,} parameters")
 
 # %% [markdown]
