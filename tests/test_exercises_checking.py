@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -103,3 +107,42 @@ def test_no_check_crashes_on_an_odd_answer(capsys, check):
         check(answer, seed=0)
         line = capsys.readouterr().out.strip()
         assert line.startswith("FAIL"), (what, line)
+
+
+def _every_check():
+    """(module name, check name) of every chapter's exercise checks."""
+    folder = Path(checking.__file__).parent
+    found = []
+    for path in sorted(folder.glob("ch[0-9][0-9].py")):
+        module = importlib.import_module(f"course_utils.exercises.{path.stem}")
+        found += [
+            (path.stem, name)
+            for name, fn in inspect.getmembers(module, inspect.isfunction)
+            if name.startswith("check_") and fn.__module__ == module.__name__
+        ]
+    return found
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def _own_error(*args, **kwargs):
+    raise ValueError("the student's own error, with a message long enough to need wrapping " * 2)
+
+
+CHECKS = _every_check()
+
+
+@pytest.mark.parametrize("module, check", CHECKS, ids=[f"{m}.{c}" for m, c in CHECKS])
+def test_every_check_prints_lines_that_fit_the_page(module, check, capsys):
+    """The NOT DONE line a student's page shows after every check cell, and the FAIL line of a
+    function that raises its own error, wrap at 79 characters, continuation lines indented."""
+    fn = getattr(importlib.import_module(f"course_utils.exercises.{module}"), check)
+    required = sum(p.default is p.empty for p in inspect.signature(fn).parameters.values())
+    for student, status in ((_stub, checking.NOT_DONE), (_own_error, checking.FAIL)):
+        fn(*[student] * required, seed=3)
+        lines = capsys.readouterr().out.splitlines()
+        assert lines and lines[0].startswith(f"{status:<9} Exercise "), lines
+        assert max(len(line) for line in lines) <= 79, lines
+        assert all(line.startswith(" " * 10) for line in lines[1:]), lines
