@@ -22,7 +22,7 @@
 #   CS231n examples $f = (x + y)z$ and a sigmoid neuron
 # - how to check an analytic gradient against a numerical one, and what "relative error" to trust
 # - a two-layer network written in NumPy, forward and backward, whose gradients match automatic
-#   differentiation (TensorFlow's `tf.GradientTape`) to 1e-6 and better
+#   differentiation (`tf.GradientTape` or `jax.grad`)
 # - SGD, momentum, Nesterov, AdaGrad, RMSprop and Adam written from scratch, matching
 #   `keras.optimizers` step for step, and their paths on an ill-conditioned loss surface
 #
@@ -97,9 +97,9 @@ print(f"df/dx = {df_dx}, df/dy = {df_dy}, df/dz = {df_dz}")
 # and $\partial f/\partial q = z = -4$; the add node hands that $-4$ unchanged to both $x$ and
 # $y$, so $\partial f/\partial x = \partial f/\partial y = -4$.
 #
-# The whole computation on one picture: each arrow carries its value forward (green, above it)
-# and, after the backward pass, the gradient of $f$ with respect to that value (red, below). The
-# output node shows $f$ itself and starts the backward pass with $\partial f/\partial f = 1$.
+# The whole computation on one picture: each arrow carries its value (green, above it) and
+# the gradient of $f$ with respect to that value (red, below); the backward pass starts at the
+# output with $\partial f/\partial f = 1$.
 
 # %%
 draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"),
@@ -111,9 +111,8 @@ draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"),
 
 # %% [markdown]
 # **Automatic differentiation** does this for us: the library records the graph while the
-# function runs, then walks it backwards. Each framework has its own recorder. TensorFlow's is
-# `tf.GradientTape`; JAX instead transforms the function itself: `jax.grad(f)` is a new
-# function that returns the gradient. Both run wherever they are installed.
+# function runs, then walks it backwards. TensorFlow's recorder is `tf.GradientTape`; JAX
+# instead transforms the function: `jax.grad(f)` is a new function that returns the gradient.
 
 # %%
 from course_utils import backends
@@ -358,28 +357,26 @@ params = init_two_layer(D, H, C, std=0.05, seed=3)
 loss_np, grads_np = two_layer_loss(params, X_big, y_big, reg=0.1)
 
 # %% [markdown]
-# The backward pass comes from this run's Keras backend. With TensorFlow, the tape records
-# the forward pass and `tape.gradient` walks it backwards; with JAX, `jax.value_and_grad`
-# turns the loss function into one that also returns its gradient. Only the cell for this
-# run's backend runs.
+# The backward pass comes from this run's Keras backend: with TensorFlow, `tape.gradient`
+# walks the recorded forward pass backwards; with JAX, `jax.value_and_grad` turns the loss
+# function into one that also returns its gradient.
 
 # %%
-if backends.runs_on("tensorflow", "tf.GradientTape through keras.ops"):
+if backends.runs_on("tensorflow", "tf.GradientTape"):
     tf_params = {k: tf.Variable(v) for k, v in params.items()}  # float64 too
     with tf.GradientTape() as tape:
         loss_auto = two_layer_loss_ops(tf_params, X_big, y_big, reg=0.1)
     grads_auto = tape.gradient(loss_auto, tf_params)
 
 # %%
-if backends.runs_on("jax", "jax.value_and_grad through keras.ops"):
+if backends.runs_on("jax", "jax.value_and_grad"):
     loss_and_grads = jax.value_and_grad(two_layer_loss_ops)  # d loss / d p
     loss_auto, grads_auto = loss_and_grads(params, X_big, y_big, 0.1)
 
 # %% [markdown]
-# `keras.ops` keeps `float64` only on TensorFlow; on JAX (and PyTorch) Keras computes it in
-# `float32`, about 7 digits. In `float64` we ask every entry for a relative error under 1e-6.
-# In `float32` an entry near 0 is the difference of larger numbers and keeps few digits, so we
-# compare whole arrays there: $\lVert a - b \rVert / \lVert a \rVert$ under 1e-5.
+# `keras.ops` keeps `float64` only on TensorFlow; on JAX Keras computes in `float32`, about 7
+# digits, where an entry near 0 keeps few of them. So in `float64` every entry must agree to
+# 1e-6; in `float32` whole arrays, $\lVert a - b \rVert / \lVert a \rVert$, to 1e-5.
 
 # %%
 dtype = keras.backend.result_type("float64")  # what keras.ops computes in
@@ -495,13 +492,12 @@ class Adam:
 # ## 6. Step for step against `keras.optimizers`
 # The test problem: an ill-conditioned bowl, $L(w) = \tfrac12(0.25\,w_0^2 + 20\,w_1^2)$, steep in one
 # direction and shallow in the other, starting at $w = (-4.5, 1.5)$. Each optimiser takes 60
-# steps with our code and with Keras (on a `float64` `keras.Variable`, the gradient computed the
-# same way), and every intermediate point must agree.
+# steps with our code and with Keras (on a `keras.Variable` in `float64`, `float32` on JAX),
+# and every point on the way must agree.
 #
 # Keras turns Python numbers into `float32` (a momentum of 0.9 becomes 0.89999998), so both
-# sides get settings that `float32` holds exactly: learning rates that are powers of two (or
-# 3/32), the others rounded once by `f32` below. Then, in `float64`, they agree to 1e-10, not
-# just 1e-6.
+# sides get settings that `float32` holds exactly: learning rates such as 1/64, the others
+# rounded once by `f32` below.
 
 # %%
 CURV = np.array([0.25, 20.0])  # curvature along w0 and w1: 80 times steeper
@@ -546,7 +542,7 @@ setups = {  # name: (our optimiser, the Keras one with the same settings)
 # %%
 def run_both(ours, theirs, steps: int):
     p = {"w": start.copy()}
-    var = keras.Variable(start.copy(), dtype="float64")
+    var = keras.Variable(start.copy(), dtype=dtype)  # float32 on JAX
     path, keras_path = [start.copy()], [start.copy()]
     for _ in range(steps):
         ours.step(p, {"w": bowl_grad(p["w"])})
@@ -557,8 +553,8 @@ def run_both(ours, theirs, steps: int):
 
 
 # %% [markdown]
-# In `float64` every coordinate of every step must agree to 1e-10. In `float32` a coordinate
-# near 0 keeps few digits, so there the gap is measured against the start's size (4.5).
+# In `float64` every coordinate of every step must agree to 1e-10; in `float32`, to 1e-5 of
+# the start's size (4.5).
 
 # %%
 steps, paths = 60, {}
@@ -570,15 +566,15 @@ for name, (ours, theirs) in setups.items():
         gap, tol = np.abs(paths[name] - keras_path).max() / 4.5, 1e-5
     assert gap < tol, (name, gap)
     print(f"{name:9s} == keras.optimizers, {steps} steps: PASS "
-          f"(largest relative error {gap:.1e} < {tol:g})")
+          f"(largest error {gap:.1e} < {tol:g})")
 
 # %% [markdown]
 # ## 7. Their paths on the bowl
 # **Predict:** which optimiser zig-zags across the narrow valley at every step, which one runs
 # past the minimum along the long, shallow direction and has to turn back, and which one ends
-# closest to the minimum? The plot shows the paths; the table counts each one's crossings of
-# the valley floor ($w_1 = 0$), how far it still strays from the floor in its last 20 steps, and
-# the largest $w_0$ it reaches (above 0: it ran past the minimum).
+# closest to the minimum? The table counts each one's crossings of the valley floor
+# ($w_1 = 0$), its largest $|w_1|$ in the last 20 steps, and the largest $w_0$ it reaches (above
+# 0: it ran past the minimum).
 
 # %%
 g0, g1 = np.meshgrid(np.linspace(-5, 1.5, 200), np.linspace(-2, 2, 200))
@@ -608,17 +604,16 @@ for name, path in paths.items():
           f"{w0_max[name]:11.2f} {final[name]:11.1e}")
 
 # %% [markdown]
-# **Answer:** **SGD** zig-zags: it crosses the valley floor at every one of its 60 steps, while it
-# crawls along the shallow direction ($w_0$ is still about $-1$). A learning rate small enough not
-# to diverge across the valley is too small along it. **Adam** runs past the minimum: its
-# momentum carries $w_0$ to about $+0.7$ before it turns back. **AdaGrad** ends closest (final
-# loss about $3 \cdot 10^{-7}$), just ahead of **RMSprop**: scaling each coordinate's step by its
-# own gradient history lets both directions move at a similar pace.
+# **Answer:** **SGD** zig-zags, crossing the valley floor at all 60 steps, while it crawls along
+# the shallow direction ($w_0$ still about $-1$): a learning rate small enough not to diverge
+# across the valley is too small along it. **Adam** runs past the minimum: momentum carries
+# $w_0$ to about $+0.7$ before it turns back. **AdaGrad** ends closest (final loss about
+# $2.5 \cdot 10^{-7}$), just ahead of **RMSprop**: scaling each coordinate's step by its own
+# gradient history lets both directions move at a similar pace.
 #
-# Momentum and Nesterov also swing across the valley (11 crossings each), but Nesterov's
-# look-ahead step damps the swing far sooner: in the last 20 steps it strays more than a thousand
-# times less far from the floor. RMSprop crosses the floor often too, but in its last 20 steps
-# by less than $10^{-15}$; the step sizes below show why.
+# Momentum and Nesterov both cross the floor 11 times, but Nesterov's look-ahead damps the
+# swing far sooner: in the last 20 steps it strays over a thousand times less far. RMSprop
+# crosses often too, but by less than $10^{-15}$ at the end; the step sizes below show why.
 # The same facts, checked on the table's numbers:
 
 # %%
@@ -631,9 +626,8 @@ assert stray["RMSprop"] < 1e-15
 print("PASS: the answer above, in numbers")
 
 # %% [markdown]
-# AdaGrad's weak point is that its cache is a sum, which only grows, so its step sizes can only
-# shrink. Record each coordinate's step size, $\eta / \sqrt{\text{cache} + \epsilon}$, for
-# AdaGrad and RMSprop on the same bowl:
+# AdaGrad's cache only grows. Record each coordinate's step size,
+# $\eta / \sqrt{\text{cache} + \epsilon}$, for AdaGrad and RMSprop on the same bowl:
 
 # %%
 def step_sizes(opt, steps: int) -> np.ndarray:
@@ -665,13 +659,12 @@ ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # clear of the curves
 plt.show()
 
 # %% [markdown]
-# AdaGrad's step sizes fall, mostly in the first ten steps, then stay: near the minimum the
-# gradients are tiny and the sum hardly grows. On this bowl that does no harm; but in a long
-# training run, where mini-batch gradients stay large, the sum keeps growing and every step
-# keeps shrinking, roughly like $1/\sqrt{t}$; in deep learning it "usually proves too aggressive
-# and stops learning too early" (CS231n notes). RMSprop's leaky average forgets: as the gradients
-# shrink, its step sizes grow again (about sevenfold for $w_0$ between steps 10 and 60), which is
-# why it ends up hopping across the valley floor in tiny steps.
+# AdaGrad's step sizes fall in the first ten steps, then stay: near the minimum the gradients
+# are tiny and the sum hardly grows. In a long training run, where mini-batch gradients stay
+# large, the sum keeps growing and the steps keep shrinking, roughly like $1/\sqrt{t}$: in deep
+# learning it "usually proves too aggressive and stops learning too early" (CS231n notes).
+# RMSprop's leaky average forgets: as the gradients shrink, its step sizes grow again (about
+# sevenfold for $w_0$ between steps 10 and 60), so it ends hopping across the valley floor.
 #
 # ## 8. Putting it together: the two-layer net on CIFAR-10
 # Our NumPy network, trained with our Adam. Inputs are centred and scaled to about unit
@@ -712,8 +705,7 @@ def train_epoch(net: dict, opt, X, y, rng, batch: int = 200) -> float:
 
 
 # %% [markdown]
-# As in chapter 02, the loop multiplies small matrices, so it runs with one BLAS thread. The
-# initial weights and the order of the batches come from the run's seed.
+# As in chapter 02, the loop multiplies small matrices, so it runs on one BLAS thread.
 
 # %%
 hidden = env.by_mode(quick=100, full=200)
@@ -753,19 +745,17 @@ env.check("validation accuracy", val_acc,
           at_least=env.by_mode(quick=0.5, full=0.45))
 
 # %% [markdown]
-# On the real CIFAR-10 a well-tuned two-layer net of this kind reaches about 48-52% validation
-# accuracy (CS231n's assignment asks for more than 48%), well above the linear classifiers of
-# chapter 02 (about 38%).
+# On the real CIFAR-10 a well-tuned net of this kind reaches about 48-52% validation accuracy
+# (the banner's figure), well above chapter 02's linear classifiers (about 38%).
 
 # %% [markdown]
 # ## Exercises
 # Each exercise asks for one function or method. Replace `raise NotImplementedError()` with your
-# code, run the cell, then run the check below it. A check tests your code on fresh random inputs
-# against the course's own answer (a numerical gradient, or `keras.optimizers`) and prints
-# **PASS**, **FAIL** with the numbers that show what is wrong, or **NOT DONE** while
-# `raise NotImplementedError()` is still there. Your functions must leave the arrays they are
-# given unchanged (the checks look). Nothing later in the chapter uses your code, so you can
-# skip one and come back. ★ warms up, ★★ needs some thought, ★★★ stretches.
+# code, run the cell, then the check below it: it tests your code on fresh random inputs against
+# the course's own answer (a numerical gradient, or `keras.optimizers`) and prints **PASS**,
+# **FAIL** with the numbers that show what is wrong, or **NOT DONE**. Leave the arrays you are
+# given unchanged (the checks look). Nothing later uses your code, so you can skip one and come
+# back. ★ warms up, ★★ needs some thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch03
@@ -857,11 +847,10 @@ ch03.check_nesterov_lookahead(nesterov_lookahead)
 
 # %% [markdown]
 # ## Recap
-# - Backprop is the chain rule applied node by node: $f = (x + y)z$ at $(-2, 5, -4)$ gives
-#   $f = -12$ and gradients $-4, -4, 3$; the sigmoid neuron's gate-by-gate gradients equal the
-#   one-line $(1 - \sigma)\sigma$ shortcut.
+# - Backprop is the chain rule applied node by node, each gate passing on its local derivative
+#   times the gradient from above; through a sigmoid that is the one-line $(1 - \sigma)\sigma$.
 # - Check every hand-written gradient numerically (centred differences, `float64`, relative
-#   error); our two-layer net also matches `tf.GradientTape`.
+#   error); our two-layer net also matches automatic differentiation.
 # - SGD, momentum, Nesterov, AdaGrad, RMSprop and Adam fit in a few lines each and match
 #   `keras.optimizers` step for step; on an ill-conditioned bowl, SGD zig-zags and the others
 #   fix it with memory (momentum) or per-coordinate scaling (AdaGrad, RMSprop) or both (Adam).

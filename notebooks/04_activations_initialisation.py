@@ -96,8 +96,7 @@ def d_gelu(x):       return 0.5 * (1 + erf(x / np.sqrt(2))) + x * phi(x)
 # %% [markdown]
 # Keras has each of them in `keras.activations`. Its Leaky ReLU has a slope of 0.2 for $x < 0$
 # unless told otherwise, so we pass 0.1 to match ours; for GELU we ask for the exact form
-# explicitly (`approximate=False`, which `keras.activations.gelu` uses by default and
-# `keras.ops.gelu` does not).
+# (`approximate=False`; `keras.ops.gelu` defaults to an approximation).
 
 # %%
 def keras_leaky(t): return keras.activations.leaky_relu(t, negative_slope=0.1)
@@ -114,11 +113,10 @@ ACTIVATIONS = {  # name: (ours, our derivative, the Keras function)
 }
 
 # %% [markdown]
-# Each NumPy function must equal its Keras version, and each hand-written derivative must equal
-# the derivative automatic differentiation takes through the Keras function (chapter 03:
-# `tf.GradientTape` or `jax.grad`; `backends.gradient` uses the one of this run's backend).
-# On TensorFlow both sides compute in `float64`; Keras on JAX computes in `float32`, so there
-# the check allows 1e-6. The grid has no point exactly at 0, where ReLU has a kink.
+# Each NumPy function must equal its Keras version, and each hand-written derivative the one
+# automatic differentiation takes through the Keras function (chapter 03; `backends.gradient`
+# uses this run's backend): to 1e-12 in `float64`, to 1e-6 where Keras computes in `float32`
+# (on JAX). The grid has no point exactly at 0, where ReLU has a kink.
 
 # %%
 from course_utils import backends
@@ -128,7 +126,8 @@ dtype = keras.backend.result_type("float64")  # float32 on JAX
 tol = 1e-12 if dtype == "float64" else 1e-6
 for name, (f, df, kf) in ACTIVATIONS.items():
     k_values = ops.convert_to_numpy(kf(grid))
-    _, k_grad = backends.gradient(lambda t: ops.sum(kf(t)), grid)
+    # d/dt sum(kf(t)) is kf' at each point; kf=kf binds this pass's kf
+    _, k_grad = backends.gradient(lambda t, kf=kf: ops.sum(kf(t)), grid)
     assert np.allclose(f(grid), k_values, atol=tol), name
     assert np.allclose(df(grid), ops.convert_to_numpy(k_grad), atol=tol), name
     print(f"{name:17s} NumPy == Keras, derivative == autodiff ({dtype}): PASS")
@@ -192,7 +191,7 @@ for name, f in funcs.items():
 # the activation of Transformers and of recent convnets such as ConvNeXt.
 #
 # ## 3. The trouble with sigmoid
-# Three problems, each visible in numbers:
+# Three problems:
 # 1. **Saturation kills gradients.** The derivative is at most 0.25 (at $x = 0$) and almost 0
 #    for large $|x|$. Backprop multiplies one such factor per layer.
 # 2. **Outputs are not zero-centred.** They are always positive, so for the next layer all
@@ -278,8 +277,7 @@ inits = {  # name: (weight std, activation)
 }
 
 # %% [markdown]
-# Each initialisation drives the same inputs through ten layers of 500 units; we keep every
-# layer's activations and print their standard deviation, layer by layer.
+# `forward_layers` keeps every layer's activations; we print their standard deviations.
 
 # %%
 def forward_layers(std: float, act, n_layers: int = 10) -> list[np.ndarray]:
@@ -316,13 +314,13 @@ plt.show()
 # Read the panels (each x axis spans that network's own range), from layer 1 at the bottom to
 # layer 10 at the top:
 # - **small random**: each layer shrinks the spread by about $0.01\sqrt{500} \approx 0.22$;
-#   ten layers deep the activations are all nearly 0, and so are the gradients of the weights
-#   (they are proportional to these inputs). Nothing learns.
-# - **large random**: every unit's input is huge, tanh sits at $\pm 1$, its derivative is 0:
-#   saturated, and again no gradient.
+#   ten layers deep the activations are nearly 0, and so are the weights' gradients
+#   (proportional to these inputs). Nothing learns.
+# - **large random**: every unit's input is huge: tanh saturates at $\pm 1$, where its
+#   derivative is 0. Again no gradient.
 # - **Xavier/Glorot** ($\sigma = 1/\sqrt{\text{fan\_in}}$: the CS231n notes' simple form of the
-#   rule of Glorot & Bengio, 2010) keeps tanh layers in a useful range:
-#   the spread shrinks only slowly with depth instead of collapsing or saturating.
+#   rule of Glorot & Bengio, 2010) keeps tanh layers in a useful range: the spread shrinks
+#   only slowly with depth.
 # - With **ReLU**, half of the units output 0, which halves the variance per layer, so Xavier
 #   slowly collapses; **He** ($\sigma = \sqrt{2/\text{fan\_in}}$, He et al., 2015) doubles the
 #   variance to make up for it and keeps the distribution steady.
@@ -334,7 +332,7 @@ assert last["small (0.01), tanh"] < 1e-4 and saturated > 0.9
 assert 0.1 < last["Xavier, tanh"] < 1.0
 assert last["Xavier, ReLU"] < 0.1 * last["He, ReLU"]
 small = last["small (0.01), tanh"]
-print(f"PASS: small collapses (layer 10 std {small:.0e}), "
+print(f"PASS: small collapses (layer 10 std {small:.0e}),\n"
       f"large saturates ({saturated:.0%} at |a| > 0.95),\n"
       "Xavier + tanh and He + ReLU stay alive, Xavier + ReLU fades")
 
@@ -389,9 +387,8 @@ assert np.abs(he_uniform).max() <= he_limit
 print("Keras initialisers match their formulas: PASS")
 
 # %% [markdown]
-# The same 10-layer experiment with Keras layers, `tanh` with Keras' default
-# `glorot_uniform` and `relu` with `he_normal`, gives the same picture as our NumPy version
-# (standard deviations of layers 1 to 10):
+# The same 10-layer experiment with Keras layers gives the same picture as our NumPy version
+# (standard deviations of layers 1 to 10; `glorot_uniform` is Keras' default):
 
 # %%
 def keras_stack(activation: str, initializer: str) -> keras.Model:
@@ -411,16 +408,15 @@ for act, init in (("tanh", "glorot_uniform"), ("relu", "he_normal"),
     print(f"{act} + {init:14s} " + " ".join(f"{s:.2f}" for s in stds))
 
 # %% [markdown]
-# (Glorot uses $\text{fan\_in} + \text{fan\_out}$; for a square 500 x 500 layer that equals our
-# $1/\sqrt{\text{fan\_in}}$. With `relu`, Glorot again fades layer by layer and He does not.)
+# (For a square 500 x 500 layer Glorot's variance $2/(\text{fan\_in} + \text{fan\_out})$ is our
+# $1/\text{fan\_in}$. With `relu`, Glorot again fades layer by layer and He does not.)
 
 # %% [markdown]
 # ## 8. A controlled experiment: the same network, five starts
 # Statistics of one forward pass are a hint; training is the test. One network, one data set,
 # one optimiser, one budget; the **only** change is how the weights start. The network: 10
-# hidden layers of 64 ReLU units. The data: scikit-learn's 1,797 real 8x8 handwritten digits
-# (it ships with the library), 70% to train, 30% to test. Plain SGD, learning rate 0.05,
-# 15 epochs of batches of 32.
+# hidden layers of 64 ReLU units. The data: scikit-learn's 1,797 real 8x8 handwritten digits,
+# 70% to train, 30% to test. Plain SGD, learning rate 0.05, 15 epochs of batches of 32.
 #
 # **Predict:** which of zero / small (0.01) / Glorot / He will not learn at all?
 
@@ -561,19 +557,18 @@ print(f"largest difference now: {mode_gap():.2f}")
 # %% [markdown]
 # **Answer:** no. After one batch the moving mean is only 1% of the way to the batch mean (Keras'
 # momentum is 0.99: each batch moves the averages 1% towards its own statistics), so inference
-# mode barely normalises at all and its output is far from training mode's. After a few hundred
-# batches the moving averages have settled near the data's real mean (3). What difference is
-# left is this one batch's own mean and spread lying off the data's: exactly what inference
-# mode is meant to ignore.
+# mode barely normalises and its output is far from training mode's. After a few hundred
+# batches the averages have settled near the data's mean (3); what difference is left is this
+# one batch's own mean and spread lying off the data's, which inference mode should ignore.
 #
 # Two practical consequences. A model must predict in inference mode; Keras' `fit`, `evaluate`
 # and `predict` switch for you. And fine-tuning a pretrained network often freezes its
-# batch-norm layers, so that a few small batches of yours cannot overwrite statistics learnt on
-# millions of images (chapter 07 tries both ways). Freeze one with `trainable = False`: in
-# Keras 3 a `BatchNormalization` layer that is not trainable runs in inference mode, even inside
-# `fit` and even when called with `training=True`. (Calling the base with `training=False`, also
-# often advised, is overridden by `fit` in Keras 3.13 and 3.15; chapter 07 tests yours.) Our
-# layer, frozen, goes through a `fit` on data of another mean:
+# batch-norm layers, so that a few small batches cannot overwrite statistics learnt on millions
+# of images (chapter 07 measures both ways). Freeze one with `trainable = False`: in Keras 3 a
+# `BatchNormalization` layer that is not trainable runs in inference mode, even inside `fit`
+# and even when called with `training=True`. Calling the base with `training=False`, also
+# often advised, does not hold inside `fit` in Keras 3.13 and 3.15 (chapter 07 tests yours).
+# Our layer, frozen, goes through a `fit` on data of another mean:
 
 # %%
 bn.trainable = False  # frozen, as for fine-tuning
@@ -590,12 +585,11 @@ print("PASS: with trainable = False the moving mean survived fit, and "
 # %% [markdown]
 # ## Exercises
 # Each exercise asks for one function. Replace `raise NotImplementedError()` with your code, run
-# the cell, then run the check below it. A check tests your function on fresh random inputs
-# against the course's own answer (or Keras' and TensorFlow's) and prints **PASS**, **FAIL** with
-# the numbers that show what is wrong, or **NOT DONE** while `raise NotImplementedError()` is
-# still there. Your functions must leave the arrays they are given unchanged (the checks
-# look). Nothing later in the chapter uses your functions, so you can skip one and come back.
-# ★ warms up, ★★ needs some thought, ★★★ stretches.
+# the cell, then the check below it: it tests your function on fresh random inputs against the
+# course's own answer (or Keras') and prints **PASS**, **FAIL** with the numbers that show what
+# is wrong, or **NOT DONE**. Leave the arrays you are given unchanged (the checks look). Nothing
+# later uses your functions, so you can skip one and come back. ★ warms up, ★★ needs some
+# thought, ★★★ stretches.
 
 # %%
 from course_utils.exercises import ch04
@@ -686,14 +680,13 @@ ch04.check_batch_norm_train(batch_norm_train)
 # - Sigmoid saturates (largest derivative 0.25; $0.25^{10} \approx 10^{-6}$ through ten layers)
 #   and is not zero-centred; tanh is zero-centred but saturates; ReLU is cheap and does not
 #   saturate for $x > 0$ but can die; Leaky ReLU, ELU and GELU keep a gradient for $x < 0$.
+# - Equal initial weights never break symmetry. Too small: activations and gradients vanish; too
+#   large: units saturate. Xavier/Glorot suits tanh, He suits ReLU, and Keras' initialisers
+#   follow the formulas.
 # - Same network, same budget, only the start changed: zero and tiny starts never leave
 #   $\ln 10$; Glorot and He learn. A lower training loss is not a better model.
 # - Batch normalisation: per feature, over the batch, with learnt $\gamma, \beta$; moving
 #   averages at inference. To freeze it (fine-tuning), set `trainable = False`: the layer then
 #   runs in inference mode, even inside `fit`.
-# - Equal initial weights never break symmetry. Too small: activations and gradients vanish; too
-#   large: units saturate. Xavier/Glorot suits tanh, He suits ReLU, and Keras' `GlorotUniform`
-#   and `HeNormal` follow the formulas ($\sqrt{6/(\text{fan\_in}+\text{fan\_out})}$,
-#   $\sqrt{2/\text{fan\_in}}$).
 #
 # **Next**: chapter 05 replaces the dense layers with convolutions.
