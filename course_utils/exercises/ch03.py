@@ -100,9 +100,10 @@ class _Tolerance(TypedDict):
 
 
 def _keras_tolerance() -> _Tolerance:
-    """rtol and atol against a Keras optimiser on a float64 variable. Keras keeps float64 only
-    on TensorFlow; on JAX and PyTorch it computes in float32 (about 7 digits), and a mistake
-    still moves the path by far more than 1e-5 within the steps the checks take."""
+    """rtol and atol against a Keras optimiser on a variable of Keras' widest float. Keras
+    keeps float64 only on TensorFlow; on JAX and PyTorch it computes in float32 (about 7
+    digits), and a mistake still moves the path by far more than 1e-5 within the steps the
+    checks take."""
     import keras
 
     if keras.backend.result_type("float64") == "float64":
@@ -121,7 +122,8 @@ def _keras_adamw_path(seed: int, steps: int) -> tuple:
     lr, wd = float(rng.choice([1 / 8, 1 / 16, 1 / 32])), float(rng.choice([1 / 2, 1 / 4, 1 / 8]))
     b1, b2, eps = _f32(0.9), _f32(0.999), _f32(1e-7)
     keras_opt = keras.optimizers.AdamW(lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=eps)
-    var = {k: keras.Variable(v.copy(), dtype="float64") for k, v in start.items()}
+    dtype = keras.backend.result_type("float64")  # float32 on JAX: no float64 warnings
+    var = {k: keras.Variable(v.copy(), dtype=dtype) for k, v in start.items()}
     path = []
     for _ in range(steps):
         g = grad({k: v.numpy() for k, v in var.items()})
@@ -173,7 +175,7 @@ def _keras_nesterov_path(seed: int, steps: int) -> tuple:
     A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T   # a tilted, ill-conditioned bowl
     c = rng.normal(size=d)
     w0, lr, mu = rng.normal(size=d), float(rng.choice([1 / 16, 1 / 32])), _f32(0.9)
-    var = keras.Variable(w0.copy(), dtype="float64")
+    var = keras.Variable(w0.copy(), dtype=keras.backend.result_type("float64"))
     opt = keras.optimizers.SGD(lr, momentum=mu, nesterov=True)
     path = [w0.copy()]
     for _ in range(steps):
