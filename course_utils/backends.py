@@ -17,10 +17,16 @@ The backend is chosen by `env.setup()` before Keras is imported (see env.choose_
 from __future__ import annotations
 
 import importlib.util
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def _say(line: str) -> None:
+    """Print `line` wrapped at 79 characters (the page's width), continuation lines indented."""
+    print(textwrap.fill(line, 79, subsequent_indent="         ", break_long_words=False))
 
 
 def backend() -> str:
@@ -46,7 +52,7 @@ def runs_on(name: str, what: str) -> bool:
     here = backend()
     if here == name:
         return True
-    print(f"skipped: {what} needs the {NAMES[name]} backend (this run: {NAMES[here]})")
+    _say(f"skipped: {what} needs the {NAMES[name]} backend (this run: {NAMES[here]})")
     return False
 
 
@@ -58,7 +64,7 @@ def installed(package: str, what: str) -> bool:
     """
     if has(package):
         return True
-    print(f"skipped: {what} needs {NAMES.get(package, package)}, which is not installed here")
+    _say(f"skipped: {what} needs {NAMES.get(package, package)}, which is not installed here")
     return False
 
 

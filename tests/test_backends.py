@@ -81,3 +81,7 @@ def test_a_cell_for_another_backend_says_in_one_line_that_it_is_skipped(capsys, 
     assert capsys.readouterr().out == ("skipped: the tf.data pipeline needs TensorFlow, which is "
                                        "not installed here\n")
     assert backends.installed("grain", "the grain pipeline")
+    assert not backends.runs_on("tensorflow", "a long description " * 6)
+    lines = capsys.readouterr().out.splitlines()  # wrapped at the page's 79 characters
+    assert len(lines) > 1 and all(len(line) <= 79 for line in lines), lines
+    assert all(line.startswith(" " * 9) for line in lines[1:]), lines
