@@ -27,10 +27,10 @@ PAD = 4  # pixels of padding before the random crop (the usual CIFAR-10 augmenta
 PIPELINES = {
     "naive": "naive Python generator",
     "numpy": "Python generator, PIL + NumPy",
-    "map": "tf.data, map (one call at a time)",
+    "map": "tf.data, one call at a time",
     "tuned": "tf.data, parallel map + prefetch",
-    "cached": "+ cache after decode (decodes on the first pass only)",
-    "grain": "grain, map on threads + prefetch (no TensorFlow)",
+    "cached": "tf.data, + cache after decode",
+    "grain": "grain, threads + prefetch",
 }
 GRAIN_THREADS = 4  # threads that decode and augment in the grain pipeline
 
@@ -140,8 +140,10 @@ def grain_dataset(
     """The tuned pipeline written with grain: shuffle the indices, decode (PIL) and augment (NumPy)
     each image on `threads` threads, batch, and keep batches ready ahead of the model (prefetch).
 
-    A `grain.IterDataset`: iterate it once per epoch; Keras' `fit` takes it on every backend. Each
-    image gets its own random numbers (from `seed` and its index), so a run repeats exactly.
+    A `grain.IterDataset`: Keras' `fit` takes it on every backend. Each image gets its own random
+    numbers (from `seed` and its index), so a run repeats exactly, and every iteration repeats
+    the first one's order and augmentations: fine for timing; to train, shuffle before
+    `repeat()` and augment after it, as chapter 08 does.
     """
     import grain
 

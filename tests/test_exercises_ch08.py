@@ -193,3 +193,19 @@ def test_pca_colour(capsys):
                   in_place: "changed images", not_centred: "expected alpha * lambda"},
            hints=("columns of its", "square root", "divides by N - 1", "each image's own",
                   "pixel to pixel", "changed images"))
+
+
+def test_make_pipeline_without_tensorflow(capsys, monkeypatch):
+    """Colab's TPU runtime: the stub is NOT DONE, a real pipeline is skipped (never a PASS), and
+    grading does not fail on a check that could not run."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    assert outcome(capsys, ch08.check_make_pipeline, stub).startswith("NOT DONE")
+    for grading in ("", "1"):
+        monkeypatch.setenv("COURSE_GRADING", grading)
+        line = outcome(capsys, ch08.check_make_pipeline, SOLVED["make_pipeline"])
+        assert line.startswith("skipped") and "PASS" not in line, line
+        assert "needs TensorFlow" in line and "nothing was checked" in line.replace("\n", " ")
