@@ -73,6 +73,8 @@ from course_utils.datasets.cifar10 import CIFAR10_CLASSES, load_cifar10
 from course_utils.datasets.synthetic import CIFAR10_STANDIN_PATTERNS
 from course_utils.plots import (compare_histories, plot_confusion, show_images,
                                 show_predictions)
+
+# %%
 HAS_TF = backends.has("tensorflow")  # Colab's TPU runtime has none
 if HAS_TF:
     import tensorflow as tf
@@ -385,11 +387,9 @@ def lrn_numpy(a, n=5, k=2.0, alpha=1e-4, beta=0.75):
 # neighbours is the sum of $n$ shifted slices.
 
 # %%
-class LocalResponseNorm(layers.Layer):
-    """AlexNet's local response normalisation across channels; no weights."""
-    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75,
-                 **kwargs):
-        super().__init__(**kwargs)
+class LocalResponseNorm(layers.Layer):  # across channels; no weights
+    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kw):
+        super().__init__(**kw)
         self.depth_radius, self.bias = depth_radius, bias
         self.alpha, self.beta = alpha, beta
 
