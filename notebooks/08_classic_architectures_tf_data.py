@@ -132,7 +132,7 @@ if backends.installed("tensorflow", "the tf.data split"):
 # iterate twice.
 
 # %%
-if backends.installed("tensorflow", "the tf.data split's check"):
+if backends.installed("tensorflow", "the split's check"):
     train_set = {png for png, _ in train_files.as_numpy_iterator()}
     val_pass_1 = [png for png, _ in val_files.as_numpy_iterator()]
     val_pass_2 = [png for png, _ in val_files.as_numpy_iterator()]
@@ -189,7 +189,7 @@ show_images(views, ncols=8, title="one training image, augmented eight times");
 
 # %%
 BATCH = 64
-if backends.installed("tensorflow", "the tf.data pipelines"):
+if backends.installed("tensorflow", "the tf.data pipeline"):
     AUTOTUNE = tf.data.AUTOTUNE
 
     def decode(png, label):
@@ -242,7 +242,7 @@ if backends.installed("grain", "the grain pipeline"):
 
 # %%
 both = ("grain", "tensorflow")
-if all(backends.installed(p, "the check against tf.data") for p in both):
+if all(backends.installed(p, "the tf.data check") for p in both):
     pngs, labels = (list(column) for column in zip(*val_pairs))
     same_files = tf.data.Dataset.from_tensor_slices((pngs, labels))
     tf_val = same_files.map(decode).map(to_float).batch(BATCH)
@@ -309,7 +309,7 @@ if "grain" in speed:
           f"generator (same functions, {pipelines.GRAIN_THREADS} threads)")
 
 # %%
-if backends.installed("tensorflow", "the tf.data timings"):
+if backends.installed("tensorflow", "the tf.data timing"):
     graph = speed["map"] / speed["naive"]
     print(f"one-call tf.data map (a graph, not eager Python): {graph:.1f}x "
           "the naive generator")
@@ -561,6 +561,8 @@ def train(model: keras.Model, epochs: int) -> keras.callbacks.History:
 epochs = env.by_mode(quick=3, full=30)
 # grain's stream never ends: an epoch is one pass of batches
 steps = None if HAS_TF else -(-len(train_pairs) // BATCH)
+if not HAS_TF:  # Keras can't tell a grain set's length: validate on arrays
+    val_data = tuple(map(np.stack, zip(*val_pairs.map(decode_pair))))
 histories = {model.name: train(model, epochs) for model in (alexnet, vgg)}
 
 # %%
