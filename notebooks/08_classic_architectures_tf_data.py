@@ -483,8 +483,8 @@ first_conv = keras.Model(alexnet.input, alexnet.layers[1].output)
 acts = keras.ops.convert_to_numpy(first_conv(images))
 lrn = keras.ops.convert_to_numpy(LocalResponseNorm()(acts))
 ratio = lrn[acts > 0] / acts[acts > 0]
-print(f"LRN output / input on {ratio.size:,} positive activations: "
-      f"min {ratio.min():.4f}, max {ratio.max():.4f}  "
+print(f"LRN output / input on {ratio.size:,} positive activations:")
+print(f"min {ratio.min():.4f}, max {ratio.max():.4f} "
       f"(2 ** -0.75 = {2 ** -0.75:.4f})")
 
 # %% [markdown]
