@@ -418,6 +418,9 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
     return Checkpoints(Path(run_dir) / BACKUP_DIR, delete_checkpoint=False)
 
 
+WIDTH = 79  # characters of a printed line that fit a notebook's output block
+
+
 def log_epochs(
     history: dict[str, list[float]], epoch: int, epochs: int, lines: int = 8,
     seconds: float | None = None,
@@ -425,6 +428,8 @@ def log_epochs(
     """The one-line summary of `epoch` (0-based) if it is among `lines` evenly spaced ones, else None.
 
     The first and the last epoch are always shown; a run of up to `lines` epochs shows every one.
+    The epoch's seconds end the line only where it still fits in WIDTH characters (a notebook's
+    output block), so that many metrics leave out the time, not wrap.
     """
     if lines < 2:
         raise ValueError(f"lines={lines}: show at least the first and the last epoch (lines >= 2).")
@@ -435,7 +440,7 @@ def log_epochs(
     width = len(str(epochs))
     parts = [f"epoch {epoch + 1:>{width}}/{epochs}"]
     parts += [f"{k} {v[-1]:.4f}" for k, v in history.items() if v]
-    if seconds is not None:
+    if seconds is not None and len("  ".join(parts + [f"{seconds:.1f} s"])) <= WIDTH:
         parts.append(f"{seconds:.1f} s")
     return "  ".join(parts)
 

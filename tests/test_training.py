@@ -301,6 +301,12 @@ def test_log_epochs_shows_first_last_and_at_most_the_asked_lines() -> None:
     assert [e for e in range(5) if training.log_epochs(hist, e, 5, lines=8)] == [0, 1, 2, 3, 4]
     line = training.log_epochs(hist, 29, 30, lines=8, seconds=1.25)
     assert line == "epoch 30/30  loss 0.5000  val_loss 0.6000  1.2 s"
+    # Many metrics: the seconds are left out rather than the line made wider than 79.
+    wide = {k: [0.5] for k in ("accuracy", "loss", "val_accuracy", "val_loss")}
+    line = training.log_epochs(wide, 29, 30, lines=8, seconds=1.25)
+    assert line == ("epoch 30/30  accuracy 0.5000  loss 0.5000  val_accuracy 0.5000  "
+                    "val_loss 0.5000")
+    assert len(line) <= training.WIDTH
     with pytest.raises(ValueError, match="lines >= 2"):
         training.log_epochs(hist, 0, 30, lines=1)
 
