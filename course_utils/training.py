@@ -39,6 +39,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -442,7 +443,13 @@ def log_epochs(
     parts += [f"{k} {v[-1]:.4f}" for k, v in history.items() if v]
     if seconds is not None and len("  ".join(parts + [f"{seconds:.1f} s"])) <= WIDTH:
         parts.append(f"{seconds:.1f} s")
-    return "  ".join(parts)
+    line = "  ".join(parts)
+    if len(line) > WIDTH:  # still too wide: Keras' long metric name shortened, then wrapped
+        line = line.replace("accuracy", "acc")
+    if len(line) > WIDTH:
+        line = textwrap.fill(line, WIDTH, subsequent_indent=" " * (len(parts[0]) + 2),
+                             break_long_words=False)
+    return line
 
 
 def best_epoch_line(history: dict[str, list[float]], monitor: str) -> str:

@@ -307,6 +307,14 @@ def test_log_epochs_shows_first_last_and_at_most_the_asked_lines() -> None:
     assert line == ("epoch 30/30  accuracy 0.5000  loss 0.5000  val_accuracy 0.5000  "
                     "val_loss 0.5000")
     assert len(line) <= training.WIDTH
+    # More still (a 3-digit epoch count): 'accuracy' shortened; then wrapped, indented.
+    line = training.log_epochs(wide, 99, 100, lines=8, seconds=1.25)
+    assert line == ("epoch 100/100  acc 0.5000  loss 0.5000  val_acc 0.5000  "
+                    "val_loss 0.5000")
+    wider = dict(wide, mean_io_u=[0.5], val_mean_io_u=[0.4])
+    lines = training.log_epochs(wider, 29, 30, lines=8).splitlines()
+    assert len(lines) == 2 and all(len(x) <= training.WIDTH for x in lines), lines
+    assert lines[1].startswith(" " * 13) and lines[1].endswith("0.4000"), lines
     with pytest.raises(ValueError, match="lines >= 2"):
         training.log_epochs(hist, 0, 30, lines=1)
 
