@@ -216,7 +216,8 @@ def mount_drive() -> Path | None:
     Returns the course folder on Drive, or None outside Colab (nothing is mounted there).
     """
     if where() != "colab":
-        print(f"Not in Colab: nothing to mount. Checkpoints stay in {checkpoint_dir()}")
+        print(fit_page(f"Not in Colab: nothing to mount. Checkpoints stay in "
+                       f"{shown(checkpoint_dir())}", indent=4))
         return None
     from google.colab import drive
 

@@ -93,6 +93,11 @@ def test_mount_drive_outside_colab_mounts_nothing(monkeypatch, course_dirs, caps
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     assert env.mount_drive() is None
     assert "Not in Colab" in capsys.readouterr().out
+    deep = Path("/" + "/".join(["a-long-folder-name"] * 3))  # not in the course nor in ~
+    monkeypatch.setattr(env, "checkpoint_dir", lambda: deep)
+    env.mount_drive()
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 79 for line in lines) and str(deep) in lines[-1], lines
 
 
 def test_setup_reports_versions_gpu_mode_and_folders(monkeypatch, course_dirs, capsys):
