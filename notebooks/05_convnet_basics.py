@@ -207,7 +207,8 @@ print(by_hand)
 layer = layers.Conv2D(1, 3, use_bias=False)
 layer.build((None, 6, 6, 1))
 layer.set_weights([edge.reshape(3, 3, 1, 1)])
-by_keras = layer(image.reshape(1, 6, 6, 1)).numpy()[0, :, :, 0]
+out = layer(image.reshape(1, 6, 6, 1))  # a tensor of this run's backend
+by_keras = keras.ops.convert_to_numpy(out)[0, :, :, 0]
 assert np.allclose(by_hand, by_keras), "the loop and Keras disagree"
 print(f"PASS: loop == Keras Conv2D on all {by_hand.size} outputs "
       f"(max |diff| {np.abs(by_hand - by_keras).max():.1e})")
@@ -286,7 +287,8 @@ for name, layer in [
 # %%
 patch = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [3, 1, 1, 0], [1, 2, 7, 8]],
                  dtype="float32")
-pooled = layers.MaxPooling2D(2)(patch.reshape(1, 4, 4, 1)).numpy()[0, :, :, 0]
+pooled = layers.MaxPooling2D(2)(patch.reshape(1, 4, 4, 1))
+pooled = keras.ops.convert_to_numpy(pooled)[0, :, :, 0]
 print("input:\n", patch, "\nafter 2x2 max pooling:\n", pooled)
 
 # %% [markdown]
@@ -430,11 +432,13 @@ print(f"the most frequent mistake: {true_digit} read as {answer} "
 
 # %%
 first_conv = convnet.layers[1]  # layers[0] is the Input
-filters = first_conv.kernel.numpy()[:, :, 0, :].transpose(2, 0, 1)  # 32x3x3
+filters = keras.ops.convert_to_numpy(first_conv.kernel)[:, :, 0, :]
+filters = filters.transpose(2, 0, 1)  # 32 filters of 3x3
 show_filters(filters, ncols=8,
              title="the 32 trained 3x3 filters of the first layer")
 feature_maps = keras.Model(convnet.input, first_conv.output)(x_test_f[:1])
-viz.plot_activation_grid(feature_maps.numpy()[0], ncols=16, max_channels=32,
+feature_maps = keras.ops.convert_to_numpy(feature_maps)
+viz.plot_activation_grid(feature_maps[0], ncols=16, max_channels=32,
                          title="their 32 feature maps (after ReLU) for a "
                                f"test {y_test[0]}");
 
@@ -608,8 +612,6 @@ print(f"moved 4 px, the max-pooling network scores "
 # ★★★ stretches.
 
 # %%
-import tensorflow as tf
-
 from course_utils.exercises import ch05
 
 # %% [markdown]
@@ -720,19 +722,31 @@ ch05.check_bottleneck(bottleneck_macs)
 # pixels with a non-zero gradient. The check's models have no activation, only `Conv2D`
 # layers with positive weights and `AveragePooling2D`, so the gradient is the same for any
 # input (zeros will do). Max pooling would send the gradient only to the largest value of
-# each window and hide part of the field. Hint: `tf.GradientTape` from chapter 03, then
-# `np.flatnonzero` on the gradient summed over the other axes.
+# each window and hide part of the field. Hint: chapter 03's gradient of this run's backend
+# (`keras.backend.backend()` says which): `tf.GradientTape` on TensorFlow, `jax.grad` on JAX;
+# then `np.flatnonzero` on the gradient summed over the other axes.
 
 # %%
 def measured_receptive_field(model: keras.Model) -> tuple[int, int]:
     """(height, width) of the input pixels that change the centre unit."""
     ### BEGIN SOLUTION
-    x = tf.zeros((1, *model.input_shape[1:]))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
+    def centre(x):  # channel 0 of the output map's centre unit
         y = model(x)
-        centre = y[0, y.shape[1] // 2, y.shape[2] // 2, 0]
-    seen = np.abs(tape.gradient(centre, x).numpy()[0, :, :, 0]) > 0
+        return y[0, y.shape[1] // 2, y.shape[2] // 2, 0]
+
+    x = keras.ops.zeros((1, *model.input_shape[1:]))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:  # records the forward pass
+            tape.watch(x)
+            value = centre(x)
+        grad = tape.gradient(value, x)
+    else:  # JAX: jax.grad(centre) is a new function, centre's gradient
+        import jax
+
+        grad = jax.grad(centre)(x)
+    seen = np.abs(keras.ops.convert_to_numpy(grad))[0, :, :, 0] > 0
     rows = np.flatnonzero(seen.any(axis=1))
     cols = np.flatnonzero(seen.any(axis=0))
     return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
