@@ -306,11 +306,13 @@ def make_datasets(train: Split, val: Split, batch_size: int, preprocess: Callabl
 
 
 def array_batches(images: np.ndarray, masks: np.ndarray, batch_size: int, preprocess: Callable,
-                  shuffle: bool = False, seed: int = 0) -> keras.utils.PyDataset:
+                  shuffle: bool = False, seed: int = 0,
+                  augment: Callable | None = None) -> keras.utils.PyDataset:
     """Batches of (preprocessed float32 images, masks) read from the arrays by index, for any
     backend and without TensorFlow: a `keras.utils.PyDataset`. With `shuffle`, a new order of the
-    pairs each epoch and each pair flipped left-right together half of the time."""
-    return _array_batches_class()(images, masks, batch_size, preprocess, shuffle, seed)
+    pairs each epoch, and each batch goes through `augment(images, masks) -> (images, masks)`
+    (default: each pair flipped left-right together half of the time) before `preprocess`."""
+    return _array_batches_class()(images, masks, batch_size, preprocess, shuffle, seed, augment)
 
 
 @functools.cache
@@ -319,12 +321,12 @@ def _array_batches_class() -> type:
     import keras
 
     class ArrayBatches(keras.utils.PyDataset):
-        def __init__(self, images, masks, batch_size, preprocess, shuffle, seed):
+        def __init__(self, images, masks, batch_size, preprocess, shuffle, seed, augment):
             super().__init__()
             if len(images) != len(masks):
                 raise ValueError(f"{len(images)} images but {len(masks)} masks")
             self.images, self.masks, self.batch_size = images, masks, batch_size
-            self.preprocess, self.shuffle = preprocess, shuffle
+            self.preprocess, self.shuffle, self.augment = preprocess, shuffle, augment
             self.rng = np.random.default_rng(seed)
             self.order = self.rng.permutation(len(images)) if shuffle else np.arange(len(images))
 
@@ -334,10 +336,12 @@ def _array_batches_class() -> type:
         def __getitem__(self, index: int):
             picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
             images, masks = self.images[picked], self.masks[picked]
-            if self.shuffle:
+            if self.shuffle and self.augment is not None:
+                images, masks = self.augment(images, masks)
+            elif self.shuffle:
                 flip = self.rng.random(len(picked)) < 0.5
                 images[flip], masks[flip] = images[flip, :, ::-1], masks[flip, :, ::-1]
-            return self.preprocess(images.astype(np.float32)), masks
+            return self.preprocess(np.asarray(images, np.float32)), np.asarray(masks)
 
         def on_epoch_end(self) -> None:
             if self.shuffle:

@@ -216,3 +216,29 @@ def test_without_tf_data_the_batches_hold_the_same_pairs_and_keras_trains_from_t
     deeplab.compile_deeplab(model, 4, 1e-3)
     history = model.fit(train_ds, validation_data=val_ds, epochs=1, verbose=0)
     assert np.isfinite(history.history["val_loss"][0])
+
+
+def test_array_batches_put_each_training_batch_through_the_given_augment():
+    """Chapter 10 passes its own flip: it sees every training batch (uint8, as read) and never
+    the validation ones; what it returns is what the network gets, scaled."""
+    images, masks = shapes_scenes(10, 32, seed=6)
+    kept = images.copy(), masks.copy()
+    seen = []
+
+    def mirror_all(batch_images, batch_masks):
+        seen.append(len(batch_images))
+        assert batch_images.dtype == np.uint8
+        return batch_images[:, :, ::-1], batch_masks[:, :, ::-1]
+
+    train = deeplab.array_batches(images, masks, 4, lambda x: x / 255.0, shuffle=True,
+                                  seed=1, augment=mirror_all)
+    val = deeplab.array_batches(images, masks, 4, lambda x: x / 255.0, augment=mirror_all)
+    for index in range(len(train)):
+        x, y = train[index]
+        for image, mask in zip(np.rint(x * 255).astype(np.uint8), y, strict=True):
+            assert any(np.array_equal(image, images[i][:, ::-1])
+                       and np.array_equal(mask, masks[i][:, ::-1]) for i in range(10))
+    x, y = val[0]
+    np.testing.assert_array_equal(y, masks[:4])  # validation: as it is
+    assert seen == [4, 4, 2]
+    assert np.array_equal(images, kept[0]) and np.array_equal(masks, kept[1])
