@@ -26,7 +26,7 @@
 # - how to train a DeepLabV3+, choose its epoch on validation images, and measure it on test
 #   images that chose nothing
 #
-# **Run time**: quick mode 40-240 s on a 2-core CPU (idle, or busy with other work). Full
+# **Run time**: quick mode 40-420 s on a 2-core CPU (idle, or busy with other work). Full
 # mode downloads 0.9 GB once, then trains 10 epochs on 3,272 photos at 384x384: roughly half
 # an hour on a GPU like keras-io's, whose DeepLabV3+ example (the same network, 1,000 images
 # at 512x512) takes about 93 s per epoch.
