@@ -411,7 +411,8 @@ class LocalResponseNorm(layers.Layer):  # across channels; no weights
 a = np.random.default_rng(0).uniform(0, 60, (2, 4, 4, 16)).astype("float32")
 ours = keras.ops.convert_to_numpy(LocalResponseNorm()(a))
 assert np.allclose(lrn_numpy(a), ours, rtol=1e-5)
-print(f"layer == NumPy LRN (max |diff| {np.abs(lrn_numpy(a) - ours).max():.1e})")
+gap = np.abs(lrn_numpy(a) - ours).max()
+print(f"layer == NumPy LRN (max |diff| {gap:.1e})")
 if backends.installed("tensorflow", "the check against tf.nn"):
     tf_lrn = tf.nn.local_response_normalization(
         a, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75).numpy()
