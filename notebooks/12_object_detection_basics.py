@@ -23,7 +23,8 @@
 # - how to train a small convnet that finds one object, and why box regressors use smooth L1
 #   instead of L2: seen in the gradients and in a controlled experiment with 5% wrong
 #   training boxes
-# - non-max suppression (NMS), written by hand and checked against TensorFlow's
+# - non-max suppression (NMS), written by hand and checked against the course's and
+#   TensorFlow's
 # - how detectors are scored: precision, recall and average precision (AP, mAP), written by
 #   hand
 #
@@ -66,9 +67,9 @@ import cv2
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
+from course_utils import backends
 from course_utils import boxes as bx
 from course_utils import training
 from course_utils.datasets import announce, synthetic
@@ -194,19 +195,41 @@ print("PASS: smooth_l1 == keras.losses.Huber(delta=1)")
 
 # %% [markdown]
 # What matters for training is the **gradient**. **Predict:** for an error of 10 pixels, what
-# is the gradient of L2, and of smooth L1? And for an error of 0.01? `tf.GradientTape`
-# answers.
+# is the gradient of L2, and of smooth L1? And for an error of 0.01? Automatic
+# differentiation answers (chapter 3): TensorFlow records the computation with
+# `tf.GradientTape`; JAX turns a function into its derivative with `jax.grad`, and
+# `jax.vmap` applies that to each error. Each runs where it is installed.
+
+# %%
+errors = np.array([0.01, 0.5, 1.0, 2.0, 10.0, 100.0], dtype="float32")
+if backends.installed("tensorflow", "the tf.GradientTape version"):
+    import tensorflow as tf
+
+    x = tf.constant(errors)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        smooth = tf.where(tf.abs(x) < 1.0, 0.5 * x**2, tf.abs(x) - 0.5)
+        losses_tf = [0.5 * x**2, tf.abs(x), smooth]  # L2, L1, smooth L1
+    grads_tf = [tape.gradient(f, x).numpy() for f in losses_tf]
+
+# %%
+if backends.installed("jax", "the jax.grad version"):
+    import jax
+    import jax.numpy as jnp
+
+    def smooth_l1_jax(e):
+        return jnp.where(jnp.abs(e) < 1.0, 0.5 * e**2, jnp.abs(e) - 0.5)
+
+    losses_jax = [lambda e: 0.5 * e**2, jnp.abs, smooth_l1_jax]
+    grads_jax = [np.asarray(jax.vmap(jax.grad(f))(errors))
+                 for f in losses_jax]
 
 # %% tags=["nbval-check-output"]
-x = tf.constant([0.01, 0.5, 1.0, 2.0, 10.0, 100.0])
-with tf.GradientTape(persistent=True) as tape:
-    tape.watch(x)
-    loss_l2 = 0.5 * x**2
-    loss_l1 = tf.abs(x)
-    loss_smooth = tf.where(tf.abs(x) < 1.0, 0.5 * x**2, tf.abs(x) - 0.5)
-grads = [tape.gradient(f, x).numpy() for f in (loss_l2, loss_l1, loss_smooth)]
+grads = grads_jax if backends.has("jax") else grads_tf
+if backends.has("jax") and backends.has("tensorflow"):
+    assert np.allclose(grads_jax, grads_tf)  # both frameworks agree
 print(" error |  dL2   |  dL1  | d smooth L1")
-for e, a, b, c in zip(x.numpy(), *grads):
+for e, a, b, c in zip(errors, *grads):
     print(f"{e:6.2f} | {a:6.2f} | {b:5.2f} | {c:5.2f}")
 
 # %%
@@ -448,9 +471,9 @@ def nms(boxes, scores, iou_threshold=0.5):
 # %% [markdown]
 # Detectors run NMS class by class: a dog's box must not suppress an overlapping person's.
 # Our three objects have different classes anyway; we do it properly all the same. The last
-# lines check `nms` against TensorFlow's `tf.image.non_max_suppression` and the course's
-# `bx.non_max_suppression` on 40 images' worth of boxes. (TensorFlow's boxes are
-# `(y_min, x_min, y_max, x_max)`, but IoU does not change when x and y swap roles.)
+# lines check `nms` against the course's `bx.non_max_suppression` and, where TensorFlow is
+# installed, its `tf.image.non_max_suppression`, on 40 images' worth of boxes. (TensorFlow's
+# boxes are `(y_min, x_min, y_max, x_max)`, but IoU does not change when x and y swap roles.)
 #
 # **Predict:** how many of the fifteen boxes are left?
 
@@ -464,10 +487,10 @@ show_detections(scene, boxes[keep], scores[keep], classes[keep], CLASSES,
                 "after non-max suppression");
 many = synthetic.detector_output(n_images=40, seed=1)
 b, s = (many[k].astype("float32") for k in ("det_boxes", "det_scores"))
-ours, tf_keep = nms(b, s), tf.image.non_max_suppression(b, s, len(b), 0.5)
-assert np.array_equal(ours, tf_keep.numpy())
-assert np.array_equal(ours, bx.non_max_suppression(b, s))
-print(f"PASS: nms == TensorFlow's == bx.non_max_suppression on {len(b)} boxes")
+assert np.array_equal(nms(b, s), bx.non_max_suppression(b, s))
+if backends.has("tensorflow"):
+    tf_keep = tf.image.non_max_suppression(b, s, len(b), 0.5)
+    assert np.array_equal(nms(b, s), tf_keep.numpy())
 
 # %% [markdown]
 # **Answer:** 3, one per object: each object's five boxes lie almost on top of each other
@@ -697,7 +720,8 @@ ch12.check_soft_nms(soft_nms)
 #   errors: trained with 5% wrong boxes, a box regressor keeps more of its IoU with it than
 #   with L2.
 # - Non-max suppression keeps the best box and drops those overlapping it by more than a
-#   threshold, class by class; ours keeps the same boxes as `tf.image.non_max_suppression`.
+#   threshold, class by class; ours keeps the same boxes as the course's NumPy version
+#   and, where TensorFlow is installed, as `tf.image.non_max_suppression`.
 # - Average precision walks the detections by falling score, counts each object once, and
 #   takes the area under the precision-recall curve; mAP averages it over classes, COCO's
 #   also over IoU thresholds.
