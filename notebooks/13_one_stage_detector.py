@@ -236,10 +236,11 @@ def activate(raw):
 # box's error counts more, closer to what IoU says:
 
 # %% tags=["nbval-check-output"]
+print("true w  predicted   IoU  (w - w')^2  (sqrt w - sqrt w')^2")
 for w in (0.8, 0.1):
-    print(f"true w {w}, predicted {w + 0.05:.2f}: IoU {w / (w + 0.05):.2f},"
-          f" (w - w')^2 = {0.05 ** 2:.4f},"
-          f" (sqrt w - sqrt w')^2 = {(w ** 0.5 - (w + 0.05) ** 0.5) ** 2:.4f}")
+    v = w + 0.05  # the predicted width
+    print(f"{w:6.2f}  {v:9.2f}  {w / v:4.2f}  {(w - v) ** 2:10.4f}"
+          f"  {(w ** 0.5 - v ** 0.5) ** 2:20.4f}")
 
 # %% [markdown]
 # **The confidence target is the IoU**, between the box the cell predicts *now* and its true
@@ -293,6 +294,13 @@ run = fit_resumable(detector, x_train, y=y_train, epochs=epochs,
                     batch_size=32, validation_split=0.1,
                     run_name=f"grid_detector_{ENV.mode}")
 plot_history(run.history, metrics=("loss",), title="YOLO loss per image");
+
+# %% [markdown]
+# In quick mode the validation loss can jump from one epoch to the next while the training
+# loss falls smoothly. The backbone's BatchNormalization layers cause it: in training they
+# normalise with each batch's own statistics, in evaluation with running averages gathered
+# while the weights were still moving, so the network evaluated is not quite the one
+# trained (evaluated with batch statistics, the same validation loss barely wobbles).
 
 # %% [markdown]
 # ## 6. From the grid to scored boxes
@@ -414,8 +422,8 @@ corners = bx.centers_to_corners(ssd300)
 boxes, labels = test_objects.of(0)
 matches = match(corners, boxes)
 assert np.array_equal(matches, bx.match_default_boxes(corners, boxes))
-print(f"PASS: match == bx.match_default_boxes; {np.sum(matches >= 0)} of"
-      f" {len(matches):,} default boxes matched to {len(boxes)} objects")
+print(f"{np.sum(matches >= 0)} of {len(matches):,} default boxes matched"
+      f" to {len(boxes)} objects")
 fig, ax = plt.subplots(figsize=(4, 4))
 ax.imshow(x_test[0])
 bx.draw_boxes(ax, corners[matches >= 0] * SIZE, color="orange", linewidth=1)
