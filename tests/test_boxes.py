@@ -1,5 +1,6 @@
 """Tests for course_utils.boxes: IoU on boxes worked out by hand, YOLO and offset round trips,
-NMS against TensorFlow's own, SSD default boxes against the paper's formulas."""
+NMS against its definition and TensorFlow's own (where installed), SSD default boxes against
+the paper's formulas."""
 
 from __future__ import annotations
 
@@ -102,10 +103,26 @@ def _random_boxes(rng: np.random.Generator, n: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def tf():
+    """TensorFlow, to compare with its NMS; skipped where it is absent (Colab's TPU runtime)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow
+    return pytest.importorskip("tensorflow")
 
-    return tensorflow
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("iou_threshold", [0.3, 0.5, 0.7])
+def test_nms_follows_its_definition_without_tensorflow(seed, iou_threshold):
+    """Greedy NMS, checked by what defines it: going down the scores, a box is kept exactly
+    when no box kept before it overlaps it by more than the threshold."""
+    rng = np.random.default_rng(seed)
+    boxes, scores = _random_boxes(rng, 200), rng.uniform(0, 1, 200)
+    keep = bx.non_max_suppression(boxes, scores, iou_threshold)
+    assert 5 < len(keep) < 200  # some kept, some dropped
+    iou = bx.box_iou(boxes, boxes)
+    expected: list[int] = []
+    for i in sorted(range(200), key=lambda i: -scores[i]):
+        if all(iou[i, k] <= iou_threshold for k in expected):
+            expected.append(i)
+    np.testing.assert_array_equal(keep, expected)
 
 
 @pytest.mark.parametrize("seed", range(5))
