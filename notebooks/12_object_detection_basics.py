@@ -304,7 +304,7 @@ print(f"parameters: {regressor.count_params():,}")
 # it on each batch. It is the same formula as `iou`, for matching pairs of boxes.
 
 # %%
-def mean_iou(y_true, y_pred):
+def miou(y_true, y_pred):  # mean IoU
     top_left = ops.maximum(y_true[:, :2], y_pred[:, :2])
     bottom_right = ops.minimum(y_true[:, 2:], y_pred[:, 2:])
     inter = ops.prod(ops.relu(bottom_right - top_left), axis=1)
@@ -314,14 +314,14 @@ def mean_iou(y_true, y_pred):
 
 
 regressor.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.Huber(delta=1.0), metrics=[mean_iou])
+                  loss=keras.losses.Huber(delta=1.0), metrics=[miou])
 
 # %%
 epochs = env.by_mode(quick=15, full=40)
 history = regressor.fit(x_train, box_train, epochs=epochs, batch_size=64,
                         validation_split=0.1, verbose=0,
                         callbacks=[training.compact_log(epochs)])
-plot_history(history, metrics=("loss", "mean_iou"),
+plot_history(history, metrics=("loss", "miou"),
              title="box regressor, smooth L1 loss");
 
 # %% [markdown]
@@ -382,7 +382,7 @@ for name, loss in (("L2", "mse"), ("smooth L1", keras.losses.Huber(1.0))):
     noisy_iou[name] = test_ious(model)[1]
     print(f"{name:9s} with 5% wrong boxes: mean IoU"
           f" {noisy_iou[name].mean():.3f}, IoU >= 0.5 on"
-          f" {np.mean(noisy_iou[name] >= 0.5):.1%} of the test images")
+          f" {np.mean(noisy_iou[name] >= 0.5):.1%}")
 print(f"smooth L1 on the clean boxes (section 3): mean IoU {ious.mean():.3f}")
 
 # %%
