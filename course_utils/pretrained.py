@@ -120,7 +120,7 @@ def load_vgg16_conv_base(
         else:
             description = "VGG16 conv base with random weights (untrained)"
     if verbose:
-        print(f"weights: {description}")
+        print(env.fit_page(f"weights: {description}", indent=9))
     return base
 
 
@@ -141,7 +141,8 @@ def load_vgg16_classifier(verbose: bool = True) -> keras.Model:
     path = fetch("vgg16_imagenet")  # refuses in quick mode, before anything is built
     model = keras.applications.VGG16(weights=str(path), include_top=True)
     if verbose:
-        print("weights: VGG16 with its ImageNet classifier (Keras' release of the Oxford VGG weights)")
+        print(env.fit_page("weights: VGG16 with its ImageNet classifier (Keras' release of the "
+                           "Oxford VGG weights)", indent=9))
     return model
 
 
@@ -262,6 +263,6 @@ def load_resnet50_conv_base(
 
         base.load_weights(fetch("resnet50_imagenet_notop"))
     if verbose:
-        print("weights: ResNet50 conv base, " + ("ImageNet weights (Keras' release)"
-                                                  if weights == "imagenet" else "random (untrained)"))
+        print(env.fit_page("weights: ResNet50 conv base, " + ("ImageNet weights (Keras' release)"
+                           if weights == "imagenet" else "random (untrained)"), indent=9))
     return base
