@@ -36,17 +36,20 @@ def small_convnet(index: int) -> Any:
 def _gradients(model: Any, images: np.ndarray, class_index: int, *, softmax: bool = False,
                all_classes: bool = False) -> np.ndarray:
     """d y_c / d images for a batch (each image its own), optionally of the softmax's p_c or of
-    the sum of every class's score (two of the usual mistakes)."""
-    import tensorflow as tf
+    the sum of every class's score (two of the usual mistakes). Every Keras backend: the
+    gradient comes from its own mechanism (course_utils.backends.gradient)."""
+    from keras import ops
 
-    x = tf.constant(images, dtype=tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
+    from course_utils import backends
+
+    def score(x: Any) -> Any:
         scores = model(x)
         if softmax:
-            scores = tf.nn.softmax(scores)
-        score = tf.reduce_sum(scores) if all_classes else tf.reduce_sum(scores[:, class_index])
-    return tape.gradient(score, x).numpy().astype(np.float64)
+            scores = ops.softmax(scores)
+        return ops.sum(scores) if all_classes else ops.sum(scores[:, class_index])
+
+    _, grads = backends.gradient(score, np.asarray(images, dtype=np.float32))
+    return ops.convert_to_numpy(grads).astype(np.float64)
 
 
 def saliency_reference(model: Any, images: np.ndarray, class_index: int, *, reduce: str = "max abs",
