@@ -121,7 +121,7 @@ eval_probs = deeplab.predict_probs(model, x_eval)
 eval_pred = deeplab.labels_from_probs(eval_probs)  # argmax, a batch at a time
 network_miou = metrics.mean_iou(y_eval, eval_pred, num_classes)
 print(f"{n_tune} validation images to choose, {n_eval} test images to "
-      f"measure; test mean IoU of the network alone: {network_miou:.4f}")
+      f"measure;\ntest mean IoU of the network alone: {network_miou:.4f}")
 
 # %% [markdown]
 # Look at the network's outlines, soft because its scores come from a map 4 times coarser
@@ -239,8 +239,10 @@ def softmax(energy: np.ndarray) -> np.ndarray:
 
 # %%
 def mean_field(image: np.ndarray, probs: np.ndarray,
-               params: crf.CRFParams = crf.CRFParams()) -> np.ndarray:
-    """Dense-CRF mean-field with explicit all-pairs kernels: (H, W, C) Q."""
+               params: crf.CRFParams | None = None) -> np.ndarray:
+    """Dense-CRF mean-field with explicit all-pairs kernels: (H, W, C) Q.
+    `params` defaults to crf.CRFParams()."""
+    params = params or crf.CRFParams()
     h, w, c = probs.shape
     unary = -np.log(np.clip(probs.reshape(-1, c), 1e-5, 1.0))
     weights = (params.gaussian_weight, params.bilateral_weight)
@@ -280,7 +282,8 @@ print(f"NumPy mean-field: {np.mean(seconds):.2f} s per image, "
 
 # %%
 if HAVE_PYDENSECRF:
-    print("label agreement per image:", [f"{a:.2%}" for a in agreements])
+    print("label agreement per image:",
+          ", ".join(f"{a:.2%}" for a in agreements))
     print(f"pixels either method relabelled: {changed}; "
           f"relabelled the same way by both: {same_change}")
     env.check("pixels labelled alike by ours and pydensecrf2",
@@ -328,14 +331,15 @@ if refine is not None and n_tune:
     for p in grid:
         labels, _ = crf.refine_labels(refine, x_tune, tune_probs, p)
         scores.append(metrics.mean_iou(y_tune, labels, num_classes))
-        print(f"w1={p.bilateral_weight:4.1f} "
-              f"theta_alpha={p.bilateral_sxy:4.0f} "
-              f"theta_beta={p.bilateral_srgb:4.1f}: mIoU {scores[-1]:.4f}")
+        print(f"w1={p.bilateral_weight:4.1f} theta_alpha={p.bilateral_sxy:.0f}"
+              f" theta_beta={p.bilateral_srgb:4.1f}: mIoU {scores[-1]:.4f}")
     best_params = grid[int(np.argmax(scores))]
     alone = deeplab.labels_from_probs(tune_probs)
     print(f"network alone on these {n_tune} validation images: "
           f"{metrics.mean_iou(y_tune, alone, num_classes):.4f}")
-print("chosen:", best_params)
+b = best_params
+print(f"chosen: w1={b.bilateral_weight}, theta_alpha={b.bilateral_sxy}, "
+      f"theta_beta={b.bilateral_srgb}")
 
 # %% [markdown]
 # With the parameters chosen, the test images are measured once, class by class:
@@ -389,10 +393,11 @@ if refine is not None:
                      for m in y_eval]) & counted  # dilation, erosion differ
     far, moved = counted & ~near, crf_eval != eval_pred
     wrong = (eval_pred != y_eval) & counted
-    print(f"{near.sum() / counted.sum():.1%} of the pixels lie within 2 of a "
-          f"true edge, {(wrong & near).sum() / wrong.sum():.0%} of the "
-          f"network's wrong ones; the CRF relabelled {moved[near].mean():.1%} "
-          f"of the pixels near edges, {moved[far].mean():.1%} of the others")
+    print(env.fit_page(
+        f"{near.sum() / counted.sum():.1%} of the pixels lie within 2 of a "
+        f"true edge, {(wrong & near).sum() / wrong.sum():.0%} of the "
+        f"network's wrong ones; the CRF relabelled {moved[near].mean():.1%} "
+        f"of the pixels near edges, {moved[far].mean():.1%} of the others"))
 
 # %%
 if refine is not None:
