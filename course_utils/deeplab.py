@@ -394,10 +394,12 @@ def load_or_train(train_split: Split, val_split: Split, num_classes: int,
     config = config or settings()
     found = finished_model(run_name(10), config.epochs)
     if found is not None:
-        print(f"loaded chapter 10's trained DeepLabV3+ from {found}")
+        print(env.fit_page(f"loaded chapter 10's trained DeepLabV3+ from {env.shown(found)}",
+                           indent=4))
         return keras.models.load_model(found)
-    print(f"chapter 10's DeepLabV3+ has not finished training in {env.checkpoint_dir()}: training "
-          f"the same network on the same data here ({config.epochs} epochs)")
+    print(env.fit_page(f"chapter 10's DeepLabV3+ has not finished training in "
+                       f"{env.shown(env.checkpoint_dir())}: training the same network on the "
+                       f"same data here ({config.epochs} epochs)", indent=4))
     return train(train_split, val_split, num_classes, run_name(11), config).load_best()
 
 
