@@ -491,18 +491,19 @@ print("BN layers frozen (inference mode):   test accuracy",
       "no BN layer" if frozen_bn_test is None else f"{frozen_bn_test:.3f}")
 for layer, change in zip(tuned_bn, moved, strict=True):
     print(f"  {layer.name}: moving mean moved by {change:.0%} of its size")
-if ENV.quick:
-    env.check("fine-tuning: BN trainable minus BN frozen, test accuracy",
-              fine_test - frozen_bn_test, at_least=0.05)
+if frozen_bn_test is not None:
+    gap = fine_test - frozen_bn_test
+    print(f"on this run, BN layers {'trainable' if gap > 0 else 'frozen'} "
+          f"won by {abs(gap):.3f}")
 
 # %% [markdown]
-# **Answer:** in quick mode, the first, with the BN layers trainable, by the margin printed (the
-# check above asserts it). The likely reason: the first run retrained every convolution. A frozen BN layer
-# keeps the means and variances that the *pretrained* convolutions produced; once the filters
-# under it change, those numbers no longer describe what flows through it. The trainable ones
-# followed (their means moved by the amounts printed). The advice guards against the opposite
-# danger, small or unusual batches overwriting good statistics, the common case of a large
-# base with only its top unfrozen. With batch normalisation, try both, as here.
+# **Answer:** it depends on the run: the last line says which won here, and by how much. Two
+# dangers pull against each other. A frozen BN layer keeps the means and variances that the
+# *pretrained* convolutions produced; once the filters under it change (here every one was
+# retrained), those numbers no longer describe what flows through it. The trainable ones
+# follow (their means moved by the amounts printed), but from small batches, whose statistics
+# are noisy. The advice guards against the second danger, the common case of a large base with
+# only its top unfrozen. With batch normalisation, try both, as here.
 #
 # You will also read the advice to call the base as `conv_base(x, training=False)`, so that
 # its BN layers stay in inference mode however they are set. This cell asks your Keras:
@@ -561,13 +562,12 @@ print("best on this run:", max(results, key=results.get))
 
 # %% [markdown]
 # In quick mode every way of reusing the pretrained network beats training from scratch for
-# the same number of epochs, and fine-tuning the whole base beats both frozen methods: the
-# checks below assert it for this run. Features learnt on eight other digits already separate 4s from 9s fairly well,
+# the same number of epochs: the checks below assert it for this run. Which way of reusing it
+# wins varies from run to run with 20 training images; the table says which won here. Features learnt on eight other digits already separate 4s from 9s fairly well,
 # but they were learnt to tell a 3 from an 8; fine-tuning adapts them to the new task.
 
 # %%
 gain = fine_test - scratch_test
-frozen_best = max(features_test, augmented_test)
 if ENV.quick:
     env.check("fine-tuning minus scratch, test accuracy", gain,
               at_least=0.15)
@@ -575,8 +575,8 @@ if ENV.quick:
               features_test - scratch_test, at_least=0.10)
     env.check("frozen base + augmentation minus scratch, test accuracy",
               augmented_test - scratch_test, at_least=0.08)
-    env.check("fine-tuning minus the better frozen method, test accuracy",
-              fine_test - frozen_best, at_least=0.01)
+    env.check("fine-tuning block 5 only minus scratch, test accuracy",
+              tuned["block 5 only"][1] - scratch_test, at_least=0.15)
 else:
     env.expect(gain > 0, f"fine-tuning above training from scratch: {results}",
                passed=f"PASS: fine-tuning beat training from scratch by "
