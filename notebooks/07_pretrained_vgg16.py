@@ -435,10 +435,10 @@ if len(tuned) == 2:
 
 # %% [markdown]
 # The validation curves jump: with 20 training images an epoch is one step that changes the
-# filters at once, and the BN statistics that validation uses trail behind. So we test the best
+# filters, and the BN statistics that validation uses trail behind. So we test the best
 # checkpoint, not the last epoch. With ImageNet weights, block 5 is the usual choice: lower
 # filters are generic. The digit network's lower blocks learnt from a few thousand digits; the
-# lines above say whether adapting them paid on this run. Below, we keep the last model.
+# lines above say whether adapting them paid here. Below, we keep the last model.
 #
 # The saved `best.keras` holds the whole path from raw pixels to a probability. Load it and
 # give it raw test images, four of each class:
@@ -497,7 +497,7 @@ if frozen_bn_test is not None:
           f"won by {abs(gap):.3f}")
 
 # %% [markdown]
-# **Answer:** it depends on the run: the last line says which won here, and by how much. Two
+# **Answer:** it depends on the run: the last line says which won here. Two
 # dangers pull against each other. A frozen BN layer keeps the means and variances that the
 # *pretrained* convolutions produced; once the filters under it change (here every one was
 # retrained), those numbers no longer describe what flows through it. The trainable ones
@@ -562,8 +562,8 @@ print("best on this run:", max(results, key=results.get))
 
 # %% [markdown]
 # In quick mode every way of reusing the pretrained network beats training from scratch for
-# the same number of epochs: the checks below assert it for this run. Which way of reusing it
-# wins varies from run to run with 20 training images; the table says which won here. Features learnt on eight other digits already separate 4s from 9s fairly well,
+# the same number of epochs: the checks below assert it. Which reuse wins varies from run to
+# run with 20 training images; the table says which won here. Features learnt on eight other digits already separate 4s from 9s fairly well,
 # but they were learnt to tell a 3 from an 8; fine-tuning adapts them to the new task.
 
 # %%
