@@ -376,7 +376,7 @@ def unfreeze_from(first: str) -> list[str]:
 for first in ("block5_conv1", "block1_conv1"):
     convs = unfreeze_from(first)
     print(f"from {first}: {len(convs)} conv layers, {convs[0]} to "
-          f"{convs[-1]}; {len(model.trainable_weights)} trainable tensors")
+          f"{convs[-1]};\n    {len(model.trainable_weights)} trainable tensors")
 
 # %% [markdown]
 # Block 5 alone means 10 trainable tensors in both networks: three kernels, three biases
