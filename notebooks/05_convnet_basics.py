@@ -572,7 +572,7 @@ ax.set_ylabel("test accuracy")
 ax.set_title("the same training, two ways to shrink the maps")
 ax.legend();
 for name, accuracies in shift_accuracy.items():
-    print(f"{name:16s} " + "  ".join(f"{d} px: {a:.3f}"
+    print(f"{name:16s} " + "  ".join(f"{d}px {a:.3f}"
                                      for d, a in zip(shifts, accuracies)))
 
 # %% [markdown]
@@ -597,7 +597,7 @@ top = np.argsort(counts)[::-1][:3]
 top_share = counts[top].sum() / len(far)
 kept = (far[y_test == top[0]] == top[0]).mean()
 print(f"moved 4 px, the max-pooling network scores "
-      f"{(far == y_test).mean():.3f}; it answers {', '.join(map(str, top))} "
+      f"{(far == y_test).mean():.3f};\nit answers {', '.join(map(str, top))} "
       f"for {top_share:.0%} of the digits,\n"
       f"and calls only {kept:.0%} of the true {top[0]}s a {top[0]}")
 
