@@ -56,11 +56,11 @@ lint: install-instructor
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/mypy
 
-# The quick suite: unit tests, then every chapter once (quick mode, offline, a throw-away
+# The quick suite: lint (above), unit tests, then every chapter once (quick mode, offline, a throw-away
 # checkpoint folder), into build/runs/local/: each must run, print its checked outputs, print NOT
 # DONE in every exercise check, and PASS every check with the solution (COURSE_GRADING=1) in the
 # same kernel. Uses a GPU if TensorFlow sees one.
-test: install-instructor
+test: install-instructor lint
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 	$(PY) tools/executor.py --mode quick --out $(RUNS)/local $(NOTEBOOKS)
 
@@ -70,7 +70,7 @@ test-one: install-instructor
 # The chapters that pass on Keras' JAX backend (measured: README, "Backends", which also says what
 # the others still need), the same way as `make test` (students' notebooks and graded
 # solutions), into build/runs/local-jax/. JAX_NOTEBOOKS="$(NOTEBOOKS)" tries every chapter.
-JAX_CHAPTERS := 00 01 02 03 04
+JAX_CHAPTERS := 00 01 02 03 04 05 08 09 10 11 12 13
 JAX_NOTEBOOKS ?= $(foreach n,$(JAX_CHAPTERS),$(filter notebooks/$(n)_%,$(NOTEBOOKS)))
 test-jax: install-instructor
 	$(PY) tools/executor.py --mode quick --backend jax --out $(RUNS)/local-jax $(JAX_NOTEBOOKS)
