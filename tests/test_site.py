@@ -34,12 +34,20 @@ BOOK = ROOT / "build" / "book"  # the chapters as rendered (executed, with the s
 SHOTS = ROOT / "build" / "site-screenshots"
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHROMIUM = os.environ.get("CHROMIUM") or next(
-    (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
-    None)
-MISSING = ("no built site in build/site/: run `make site` first"
-           if not (SITE / "intro.html").is_file() else
-           "no Chromium to drive (`make test-site` installs Debian's; CHROMIUM= names another)"
-           if CHROMIUM is None else "")
+    (
+        shutil.which(n)
+        for n in ("chromium", "chromium-browser", "google-chrome")
+        if shutil.which(n)
+    ),
+    None,
+)
+MISSING = (
+    "no built site in build/site/: run `make site` first"
+    if not (SITE / "intro.html").is_file()
+    else "no Chromium to drive (`make test-site` installs Debian's; CHROMIUM= names another)"
+    if CHROMIUM is None
+    else ""
+)
 # `make test-site` sets COURSE_SITE_TEST=required: there a missing site or browser is a failure.
 if MISSING and os.environ.get("COURSE_SITE_TEST") == "required":
     raise RuntimeError(MISSING)
@@ -60,7 +68,8 @@ WIDE_CODE = """(main => [...main.querySelectorAll('pre')]
 )"""
 
 # What a page holds, read from its DOM once loaded and typeset.
-PAGE_FACTS = """(() => {
+PAGE_FACTS = (
+    """(() => {
   const main = document.querySelector('main') || document.body;
   const text = main.cloneNode(true);
   text.querySelectorAll('pre, code, script, style, .highlight, mjx-container')
@@ -86,9 +95,12 @@ PAGE_FACTS = """(() => {
       .some(a => a.href.includes('colab.research.google.com')),
     github: [...document.querySelectorAll('a')].some(a => a.href.startsWith('https://github.com/')),
     codeBlocks: main.querySelectorAll('pre').length,
-    wideCode: (""" + WIDE_CODE + """)(main),
+    wideCode: ("""
+    + WIDE_CODE
+    + """)(main),
   };
 })()"""
+)
 
 
 class Chromium:
@@ -104,18 +116,34 @@ class Chromium:
         for fd in (to_chrome_r, from_chrome_w):
             os.close(fd)
         flags = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--remote-debugging-pipe", f"--user-data-dir={profile}",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--remote-debugging-pipe",
+            f"--user-data-dir={profile}",
             # No network: every address but loopback goes to a proxy that is not there, and no
             # name resolves (belt and braces; requests are also recorded and checked).
-            "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--window-size=1280,900", "about:blank",
+            "--proxy-server=http://127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            "about:blank",
         ]
         self.proc = subprocess.Popen(
-            [shutil.which("bash") or "/bin/bash", "-c",
-             f'exec "$0" "$@" 3<&{child_r} 4>&{child_w}', executable, *flags],
-            pass_fds=(child_r, child_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                shutil.which("bash") or "/bin/bash",
+                "-c",
+                f'exec "$0" "$@" 3<&{child_r} 4>&{child_w}',
+                executable,
+                *flags,
+            ],
+            pass_fds=(child_r, child_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(child_r)
         os.close(child_w)
         self.out, self.inp = to_chrome_w, from_chrome_r
@@ -135,8 +163,13 @@ class Chromium:
         message, self.buffer = self.buffer.split(b"\0", 1)
         return json.loads(message)
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 60) -> dict:
+    def send(
+        self,
+        method: str,
+        params: dict | None = None,
+        session: str | None = None,
+        timeout: float = 60,
+    ) -> dict:
         self.next_id += 1
         message = {"id": self.next_id, "method": method, "params": params or {}}
         if session:
@@ -178,12 +211,15 @@ class Tab:
     def __init__(self, browser: Chromium):
         self.browser = browser
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = browser.send("Target.attachToTarget",
-                                    {"targetId": target, "flatten": True})["sessionId"]
+        self.session = browser.send(
+            "Target.attachToTarget", {"targetId": target, "flatten": True}
+        )["sessionId"]
         for domain in ("Page", "Network", "Runtime"):
             self.send(f"{domain}.enable")
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
         self.requests: list[str] = []
         self.urls: dict[str, str] = {}
         self.failures: list[str] = []  # requests that failed or got an error status
@@ -201,7 +237,9 @@ class Tab:
             elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
                 self.failures.append(f"{params['response']['status']} {params['response']['url']}")
             elif method == "Network.loadingFailed" and not params.get("canceled"):
-                self.failures.append(f"{params.get('errorText')} {self.urls.get(params['requestId'])}")
+                self.failures.append(
+                    f"{params.get('errorText')} {self.urls.get(params['requestId'])}"
+                )
             else:
                 keep.append(event)
         self.browser.events[:] = keep
@@ -214,8 +252,11 @@ class Tab:
         self._collect_requests()
 
     def evaluate(self, expression: str, timeout: float = 60):
-        result = self.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                                "returnByValue": True}, timeout)
+        result = self.send(
+            "Runtime.evaluate",
+            {"expression": expression, "awaitPromise": True, "returnByValue": True},
+            timeout,
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -289,9 +330,12 @@ def test_home_page_lists_every_chapter_and_says_how_to_run(tab, server, pages):
     assert not missing, f"the home page does not link to: {missing}"
     tab.open(server + "index.html")  # the site's root leads to the home page
     # The redirect replaces the page: wait until the new page's content is there.
-    text = tab.wait_for("location.pathname.endsWith('intro.html')"
-                        " && document.readyState === 'complete'"
-                        " && document.querySelector('main')?.innerText", timeout=20)
+    text = tab.wait_for(
+        "location.pathname.endsWith('intro.html')"
+        " && document.readyState === 'complete'"
+        " && document.querySelector('main')?.innerText",
+        timeout=20,
+    )
     for words in ("Who it is for", "Run it yourself", "Colab", "make course"):
         assert words in text, f"the home page does not say {words!r}"
 
@@ -350,8 +394,12 @@ def test_every_chapter_page_has_its_figures(pages):
             problems.append(f"{stem}: not built")
             continue
         nb = nbformat.read(source, as_version=4)
-        figures = sum(1 for cell in nb.cells for out in cell.get("outputs", [])
-                      if any(m.startswith("image/") for m in out.get("data", {})))
+        figures = sum(
+            1
+            for cell in nb.cells
+            for out in cell.get("outputs", [])
+            if any(m.startswith("image/") for m in out.get("data", {}))
+        )
         if page["outputImages"] < figures:
             problems.append(f"{stem}: {page['outputImages']} of its {figures} figures shown")
     assert not problems, "\n".join(problems)
@@ -364,15 +412,19 @@ def test_quick_mode_pages_say_so(pages):
         page = pages.get(chapter_page(stem))
         if page is None or not source.is_file():
             continue
-        quick = any("QUICK MODE" in "".join(out.get("text", ""))
-                    for cell in nbformat.read(source, as_version=4).cells
-                    for out in cell.get("outputs", []))
-        assert page["quickNote"] == quick, f"{stem}: quick-mode note {page['quickNote']}, run quick: {quick}"
+        quick = any(
+            "QUICK MODE" in "".join(out.get("text", ""))
+            for cell in nbformat.read(source, as_version=4).cells
+            for out in cell.get("outputs", [])
+        )
+        assert page["quickNote"] == quick, (
+            f"{stem}: quick-mode note {page['quickNote']}, run quick: {quick}"
+        )
 
 
 # Chapters whose code or printed lines are still over 79 characters (issue 33 stays open for
 # them); every other page, the home page included, must fit, and each listed one must not yet.
-WIDE_LEFT = {"00", "03", "05", "06", "07", "08", "09", "10", "11", "12", "13"}
+WIDE_LEFT = {"07"}
 
 
 def _chapter_number(path: str) -> str:
@@ -383,12 +435,18 @@ def _chapter_number(path: str) -> str:
 def test_no_code_block_scrolls_sideways_at_1280_pixels(tab, server, pages):
     """Chapter code (79 characters a line at most) and what it prints fit their blocks in a
     1,280-pixel-wide window: nothing hides behind a horizontal scroll bar."""
-    wide = [f"{path}: {w['scroll']} px of text in a {w['client']} px block: {w['line'][:90]!r}"
-            for path, page in sorted(pages.items()) for w in page["wideCode"]
-            if _chapter_number(path) not in WIDE_LEFT]
+    wide = [
+        f"{path}: {w['scroll']} px of text in a {w['client']} px block: {w['line'][:90]!r}"
+        for path, page in sorted(pages.items())
+        for w in page["wideCode"]
+        if _chapter_number(path) not in WIDE_LEFT
+    ]
     assert not wide, f"{len(wide)} code block(s) scroll sideways:\n" + "\n".join(wide)
-    fitted = sorted(n for n in WIDE_LEFT if not any(
-        page["wideCode"] for path, page in pages.items() if _chapter_number(path) == n))
+    fitted = sorted(
+        n
+        for n in WIDE_LEFT
+        if not any(page["wideCode"] for path, page in pages.items() if _chapter_number(path) == n)
+    )
     assert not fitted, f"chapters {fitted} fit now: drop them from WIDE_LEFT"
     chapters = [chapter_page(s) for s in CHAPTERS if chapter_page(s) in pages]
     assert chapters and all(pages[c]["codeBlocks"] > 2 for c in chapters), "no code blocks seen"
@@ -396,7 +454,8 @@ def test_no_code_block_scrolls_sideways_at_1280_pixels(tab, server, pages):
     # added to a chapter page, are found (the first only when 79 characters fit, as above).
     fitting = [c for c in chapters if _chapter_number(c) not in WIDE_LEFT]
     tab.open(server + fitting[0])
-    found = tab.evaluate("""(() => {
+    found = tab.evaluate(
+        """(() => {
       const main = document.querySelector('main');
       const cell = main.querySelector('div.highlight pre');
       for (const n of [79, 200]) {
@@ -404,8 +463,11 @@ def test_no_code_block_scrolls_sideways_at_1280_pixels(tab, server, pages):
         pre.textContent = 'x'.repeat(n);
         cell.parentNode.appendChild(pre);
       }
-      return (""" + WIDE_CODE + """)(main).map(w => w.line.length);
-    })()""")
+      return ("""
+        + WIDE_CODE
+        + """)(main).map(w => w.line.length);
+    })()"""
+    )
     assert found == [200], found
 
 
@@ -413,21 +475,28 @@ def test_search_finds_grad_cam(tab, server):
     tab.open(server + "search.html?q=Grad-CAM")
     results = tab.wait_for(
         "(() => { const r = [...document.querySelectorAll('#search-results li a')];"
-        " return r.length ? r.map(a => a.href) : null; })()", timeout=30)
+        " return r.length ? r.map(a => a.href) : null; })()",
+        timeout=30,
+    )
     assert any("09_visualising_convnets" in href for href in results), results
 
 
 def test_nothing_is_fetched_from_outside_and_screenshots(tab, server, pages):
     tab.open(server + "intro.html")
     tab.screenshot(SHOTS / "home.png")
-    chapter = next((s for s in CHAPTERS if "09_" in s and chapter_page(s) in pages),
-                   next(s for s in CHAPTERS if chapter_page(s) in pages))
+    chapter = next(
+        (s for s in CHAPTERS if "09_" in s and chapter_page(s) in pages),
+        next(s for s in CHAPTERS if chapter_page(s) in pages),
+    )
     tab.open(server + chapter_page(chapter))
     tab.screenshot(SHOTS / "chapter.png")
-    outside = sorted({url for url in tab.requests
-                      if not url.startswith((server, "data:", "blob:", "about:"))})
+    outside = sorted(
+        {url for url in tab.requests if not url.startswith((server, "data:", "blob:", "about:"))}
+    )
     assert not outside, f"pages asked for files from outside the site: {outside}"
-    failed = sorted({f for f in tab.failures if not f.endswith("/favicon.ico")})  # the browser's own
+    failed = sorted(
+        {f for f in tab.failures if not f.endswith("/favicon.ico")}
+    )  # the browser's own
     assert not failed, f"requests that failed: {failed}"
     assert len(tab.requests) > len(pages), "no requests were recorded: the check saw nothing"
     for shot in ("home.png", "chapter.png"):
