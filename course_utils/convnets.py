@@ -16,15 +16,24 @@ def augmentation(flip: bool) -> keras.Sequential:
     """Random rotations (+-36 degrees), zooms (+-20%) and shifts (+-20%); left-right flips
     only when `flip` (a mirrored cat is a cat, a mirrored 4 is no digit)."""
     flips = [layers.RandomFlip("horizontal")] if flip else []
-    return keras.Sequential(flips + [
-        layers.RandomRotation(0.1),
-        layers.RandomZoom(0.2),
-        layers.RandomTranslation(0.2, 0.2),
-    ], name="augmentation")
+    return keras.Sequential(
+        flips
+        + [
+            layers.RandomRotation(0.1),
+            layers.RandomZoom(0.2),
+            layers.RandomTranslation(0.2, 0.2),
+        ],
+        name="augmentation",
+    )
 
 
-def small_convnet(image_size: tuple[int, int], augment: bool = False, flip: bool = True,
-                  dropout: bool = False, head: str = "dense") -> keras.Model:
+def small_convnet(
+    image_size: tuple[int, int],
+    augment: bool = False,
+    flip: bool = True,
+    dropout: bool = False,
+    head: str = "dense",
+) -> keras.Model:
     """Four 3x3 conv + 2x2 max-pool blocks (32, 64, 128, 128 filters), then a `Flatten` +
     `Dense(512)` head ("dense") or `GlobalAveragePooling2D` ("average"), and one sigmoid unit.
 
@@ -33,7 +42,9 @@ def small_convnet(image_size: tuple[int, int], augment: bool = False, flip: bool
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, not {head!r}")
     if min(image_size) < 46:
-        raise ValueError(f"images of {image_size} are too small for four conv/pool blocks: use 46x46 or more")
+        raise ValueError(
+            f"images of {image_size} are too small for four conv/pool blocks: use 46x46 or more"
+        )
     inputs = keras.Input(shape=tuple(image_size) + (3,))
     x = augmentation(flip)(inputs) if augment else inputs
     x = layers.Rescaling(1.0 / 255)(x)

@@ -82,7 +82,8 @@ def check_inputs(image: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def unary_from_probs(probs: np.ndarray, clip: float = 1e-5) -> np.ndarray:
-    """Unary energy -log p as a C-contiguous float32 (C, H*W) array, the layout pydensecrf wants."""
+    """Unary energy -log p as a C-contiguous float32 (C, H*W) array, the layout pydensecrf
+    wants."""
     probs = np.asarray(probs, dtype=np.float32)
     h, w, c = probs.shape
     energy = -np.log(np.clip(probs, clip, 1.0))
@@ -90,7 +91,8 @@ def unary_from_probs(probs: np.ndarray, clip: float = 1e-5) -> np.ndarray:
 
 
 def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFParams()) -> np.ndarray:
-    """Refined (H, W, C) probabilities after `params.iterations` mean-field steps of pydensecrf2."""
+    """Refined (H, W, C) probabilities after `params.iterations` mean-field steps of
+    pydensecrf2."""
     image, probs = check_inputs(image, probs)
     try:
         import pydensecrf.densecrf as dcrf
@@ -100,14 +102,19 @@ def dense_crf(image: np.ndarray, probs: np.ndarray, params: CRFParams = CRFParam
     crf = dcrf.DenseCRF2D(w, h, c)  # width first: pydensecrf's order
     crf.setUnaryEnergy(unary_from_probs(probs))
     crf.addPairwiseGaussian(sxy=params.gaussian_sxy, compat=params.gaussian_weight)
-    crf.addPairwiseBilateral(sxy=params.bilateral_sxy, srgb=params.bilateral_srgb, rgbim=image,
-                             compat=params.bilateral_weight)
+    crf.addPairwiseBilateral(
+        sxy=params.bilateral_sxy,
+        srgb=params.bilateral_srgb,
+        rgbim=image,
+        compat=params.bilateral_weight,
+    )
     q = np.array(crf.inference(params.iterations), dtype=np.float32)  # (C, H*W)
     return np.ascontiguousarray(q.T.reshape(h, w, c))
 
 
 def shrink(image: np.ndarray, probs: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Image and probabilities resized (area-averaged) to size x size; probabilities still sum to 1."""
+    """Image and probabilities resized (area-averaged) to size x size; probabilities still sum
+    to 1."""
     import cv2
 
     image, probs = check_inputs(image, probs)
@@ -116,16 +123,27 @@ def shrink(image: np.ndarray, probs: np.ndarray, size: int = 64) -> tuple[np.nda
     small = cv2.resize(probs, (size, size), interpolation=cv2.INTER_AREA)
     if small.ndim == 2:  # OpenCV drops a last axis of length 1; a CRF needs C >= 2 anyway
         small = small[..., None]
-    return (cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA),
-            np.ascontiguousarray(small / small.sum(-1, keepdims=True), dtype=np.float32))
+    return (
+        cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA),
+        np.ascontiguousarray(small / small.sum(-1, keepdims=True), dtype=np.float32),
+    )
 
 
-def refine_labels(refine: Callable[..., np.ndarray], images: np.ndarray, probs: np.ndarray,
-                  params: CRFParams = CRFParams()) -> tuple[np.ndarray, float]:
-    """uint8 labels (N, H, W) after `refine(image, probs, params)` per image, and seconds per image."""
+def refine_labels(
+    refine: Callable[..., np.ndarray],
+    images: np.ndarray,
+    probs: np.ndarray,
+    params: CRFParams = CRFParams(),
+) -> tuple[np.ndarray, float]:
+    """uint8 labels (N, H, W) after `refine(image, probs, params)` per image, and seconds per
+    image."""
     if len(images) != len(probs) or len(images) == 0:
-        raise ValueError(f"need as many probability maps as images (and at least one): "
-                         f"{len(images)} images, {len(probs)} maps")
+        raise ValueError(
+            f"need as many probability maps as images (and at least one): "
+            f"{len(images)} images, {len(probs)} maps"
+        )
     start = time.perf_counter()
-    labels = np.stack([refine(img, p, params).argmax(-1) for img, p in zip(images, probs, strict=True)])
+    labels = np.stack(
+        [refine(img, p, params).argmax(-1) for img, p in zip(images, probs, strict=True)]
+    )
     return labels.astype(np.uint8), (time.perf_counter() - start) / len(images)

@@ -18,20 +18,32 @@ def draw_grid(ax: plt.Axes, image_size: int, grid_size: int, color: str = "gray"
         ax.axvline(k * image_size / grid_size - 0.5, color=color, lw=0.5)
 
 
-def highlight_cell(ax: plt.Axes, row: int, col: int, image_size: int, grid_size: int,
-                   color: str = "yellow") -> None:
-    """Fill grid cell (row, col) of a grid_size x grid_size grid over the image, half transparent."""
+def highlight_cell(
+    ax: plt.Axes, row: int, col: int, image_size: int, grid_size: int, color: str = "yellow"
+) -> None:
+    """Fill grid cell (row, col) of a grid_size x grid_size grid over the image, half
+    transparent."""
     from matplotlib.patches import Rectangle
 
     if not (0 <= row < grid_size and 0 <= col < grid_size):
         raise ValueError(f"cell (row {row}, col {col}) is outside a {grid_size}x{grid_size} grid")
     cell = image_size / grid_size
-    ax.add_patch(Rectangle((col * cell - 0.5, row * cell - 0.5), cell, cell, facecolor=color,
-                           alpha=0.4, edgecolor=color, linewidth=1.5))
+    ax.add_patch(
+        Rectangle(
+            (col * cell - 0.5, row * cell - 0.5),
+            cell,
+            cell,
+            facecolor=color,
+            alpha=0.4,
+            edgecolor=color,
+            linewidth=1.5,
+        )
+    )
 
 
-def label_positions(pixels: np.ndarray, line_height: float, label_width: float | None = None
-                    ) -> list[tuple[float, float]]:
+def label_positions(
+    pixels: np.ndarray, line_height: float, label_width: float | None = None
+) -> list[tuple[float, float]]:
     """Where each box's label goes (its bottom-left corner): just above the box's top-left corner,
     moved down a line at a time until it overlaps no label placed before it, so near-identical
     boxes get a column of labels, not a pile."""
@@ -66,16 +78,31 @@ def show_detections(
     if len(boxes):
         pixels = np.asarray(boxes, dtype=float) * size
         draw_boxes(ax, pixels, color="red", linewidth=1.2)
-        for (x, y), label in zip(label_positions(pixels, line_height=0.032 * size), labels, strict=True):
-            ax.text(x, y, label, color="white", fontsize=8, va="bottom",
-                    bbox={"facecolor": "red", "alpha": 0.8, "pad": 1, "edgecolor": "none"})
+        for (x, y), label in zip(
+            label_positions(pixels, line_height=0.032 * size), labels, strict=True
+        ):
+            ax.text(
+                x,
+                y,
+                label,
+                color="white",
+                fontsize=8,
+                va="bottom",
+                bbox={"facecolor": "red", "alpha": 0.8, "pad": 1, "edgecolor": "none"},
+            )
     ax.set_title(title)
     ax.axis("off")
     return ax
 
 
-def show_detection_grid(images: np.ndarray, found: Detections, truth: Truth,
-                        class_names: Sequence[str], ncols: int = 4, title: str = "") -> plt.Figure:
+def show_detection_grid(
+    images: np.ndarray,
+    found: Detections,
+    truth: Truth,
+    class_names: Sequence[str],
+    ncols: int = 4,
+    title: str = "",
+) -> plt.Figure:
     """The first images with their true boxes (green) and the detections (red, dashed, with
     class and score); boxes as fractions of the image."""
     nrows = -(-len(images) // ncols)
@@ -91,10 +118,18 @@ def show_detection_grid(images: np.ndarray, found: Detections, truth: Truth,
         if len(mine):
             pixels = found.boxes[mine] * size
             draw_boxes(ax, pixels, color="red", linewidth=1.2, linestyle="--")
-            for (x, y), k in zip(label_positions(pixels, line_height=0.07 * size), mine, strict=True):
-                ax.text(x, y, f"{class_names[found.classes[k]]} {found.scores[k]:.2f}",
-                        color="white", fontsize=7, va="bottom",
-                        bbox={"facecolor": "red", "alpha": 0.7, "pad": 1, "edgecolor": "none"})
+            for (x, y), k in zip(
+                label_positions(pixels, line_height=0.07 * size), mine, strict=True
+            ):
+                ax.text(
+                    x,
+                    y,
+                    f"{class_names[found.classes[k]]} {found.scores[k]:.2f}",
+                    color="white",
+                    fontsize=7,
+                    va="bottom",
+                    bbox={"facecolor": "red", "alpha": 0.7, "pad": 1, "edgecolor": "none"},
+                )
         ax.set_title(f"{np.sum(truth.image == i)} objects, {len(mine)} found", fontsize=9)
     if title:
         fig.suptitle(title)

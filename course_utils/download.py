@@ -1,4 +1,5 @@
-"""Safe downloads: a classroom mirror (COURSE_DATA_MIRROR), mirrors, retries, a progress bar, checksums, and archive extraction that
+"""Safe downloads: a classroom mirror (COURSE_DATA_MIRROR), mirrors, retries, a progress bar,
+checksums, and archive extraction that
 refuses members which would land outside the target folder.
 
 A download is written to a part file of its own process (`<file>.<host>-<pid>-<random>.part`)
@@ -50,7 +51,8 @@ class TooLargeError(DownloadError):
 
 
 class _WrongFile(Exception):
-    """Inside download_file: the transfer was whole but its checksum is wrong (the digest it has)."""
+    """Inside download_file: the transfer was whole but its checksum is wrong (the digest it
+    has)."""
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
@@ -79,8 +81,12 @@ def _fingerprint(path: Path, checksum: str) -> dict:
     cannot be set back: content changed with size and mtime kept still changes it.
     """
     stat = path.stat()
-    return {"checksum": checksum, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "ctime_ns": stat.st_ctime_ns}
+    return {
+        "checksum": checksum,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
+    }
 
 
 def record_verified(path: Path, checksum: str) -> None:
@@ -132,10 +138,16 @@ def _keeps_login(old_url: str, new_url: str) -> bool:
     if old.hostname != new.hostname:
         return False
     default = {"http": 80, "https": 443}
-    if (old.scheme, old.port or default.get(old.scheme)) == (new.scheme, new.port or default.get(new.scheme)):
+    if (old.scheme, old.port or default.get(old.scheme)) == (
+        new.scheme,
+        new.port or default.get(new.scheme),
+    ):
         return True
-    return (old.scheme, new.scheme) == ("http", "https") and old.port in (None, 80) \
+    return (
+        (old.scheme, new.scheme) == ("http", "https")
+        and old.port in (None, 80)
         and new.port in (None, 443)
+    )
 
 
 class _LoginStaysHome(urllib.request.HTTPRedirectHandler):
@@ -153,8 +165,15 @@ class _LoginStaysHome(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_LoginStaysHome)
 
 
-def _fetch_once(url: str, part: Path, timeout: float, show: bool, headers: dict[str, str],
-                limit: int | None = None, label: str = "") -> None:
+def _fetch_once(
+    url: str,
+    part: Path,
+    timeout: float,
+    show: bool,
+    headers: dict[str, str],
+    limit: int | None = None,
+    label: str = "",
+) -> None:
     """Stream one URL into `part`; raise if the body is shorter than the server promised, or if
     the server offers or sends more than `limit` bytes (the transfer stops there)."""
     request = urllib.request.Request(url, headers={"User-Agent": "keras-cv-course", **headers})
@@ -162,8 +181,10 @@ def _fetch_once(url: str, part: Path, timeout: float, show: bool, headers: dict[
         length = response.headers.get("Content-Length")
         expected = int(length) if length else None
         if limit is not None and expected is not None and expected > limit:
-            raise TooLargeError(f"it offers {expected:,} bytes, more than the {limit:,} the data "
-                                "hub allows for this file: not downloaded")
+            raise TooLargeError(
+                f"it offers {expected:,} bytes, more than the {limit:,} the data "
+                "hub allows for this file: not downloaded"
+            )
         received = 0
         with open(part, "wb") as out, _progress(expected, label or part.name, show) as bar:
             while True:
@@ -172,8 +193,10 @@ def _fetch_once(url: str, part: Path, timeout: float, show: bool, headers: dict[
                     break
                 received += len(block)
                 if limit is not None and received > limit:
-                    raise TooLargeError(f"it sent more than the {limit:,} bytes the data hub "
-                                        "allows for this file: the transfer was stopped there")
+                    raise TooLargeError(
+                        f"it sent more than the {limit:,} bytes the data hub "
+                        "allows for this file: the transfer was stopped there"
+                    )
                 out.write(block)
                 bar.update(len(block))
     if expected is not None and received != expected:
@@ -229,10 +252,16 @@ def download_file(
                 # OSError covers refused connections, resets, timeouts and http.client's
                 # IncompleteRead relatives; ValueError a malformed URL. The part file never stays.
                 code = err.code if isinstance(err, urllib.error.HTTPError) else None
-                refused = " (401/403: the login was refused: a wrong key, or the data's terms " \
-                    "not accepted yet)" if code in (401, 403) and headers else ""
+                refused = (
+                    " (401/403: the login was refused: a wrong key, or the data's terms "
+                    "not accepted yet)"
+                    if code in (401, 403) and headers
+                    else ""
+                )
                 timed_out = _timed_out(err)
-                reasons.append(f"no answer within {timeout:g} s" if timed_out else f"{err}{refused}")
+                reasons.append(
+                    f"no answer within {timeout:g} s" if timed_out else f"{err}{refused}"
+                )
                 problems.append(f"{url} (try {attempt}): {reasons[-1]}")
                 if code in (401, 403, 404) or (timed_out and not retry_timeouts):
                     break  # refused, not there, or not answering: retrying will not help
@@ -280,7 +309,9 @@ def safe_extract(archive: Path, target: Path) -> Path:
                     _check_member(target, str(Path(member.name).parent / member.linkname))
                 if member.isdev():
                     raise UnsafeArchiveError(f"Refusing device file {member.name!r} in {archive}")
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 / 3.12: refuse at the source too
+            if hasattr(
+                tarfile, "data_filter"
+            ):  # Python >= 3.11.4 / 3.12: refuse at the source too
                 tf.extractall(target, members=members, filter="data")
             else:
                 tf.extractall(target, members=members)
@@ -303,16 +334,21 @@ def _login_headers(entry: DataFile) -> dict[str, str]:
         return {}
     if entry.login not in LOGIN_HOSTS:
         raise ValueError(f"{entry.name}: unknown login {entry.login!r}")
-    elsewhere = [u for u in entry.urls if urllib.parse.urlsplit(u).hostname != LOGIN_HOSTS[entry.login]]
+    elsewhere = [
+        u for u in entry.urls if urllib.parse.urlsplit(u).hostname != LOGIN_HOSTS[entry.login]
+    ]
     if elsewhere:
-        raise ValueError(f"{entry.name}: a {entry.login} login goes to {LOGIN_HOSTS[entry.login]} "
-                         f"only, not to {', '.join(elsewhere)}")
+        raise ValueError(
+            f"{entry.name}: a {entry.login} login goes to {LOGIN_HOSTS[entry.login]} "
+            f"only, not to {', '.join(elsewhere)}"
+        )
     credentials = kaggle_credentials()
     if credentials is None:
         raise DownloadError(
             f"'{entry.filename}' comes from Kaggle, which needs an account: set KAGGLE_USERNAME "
             "and KAGGLE_KEY in the environment (from kaggle.com > Settings > API > Create New "
-            "Token), accept the rules of the competition on its Kaggle page, and run the cell again."
+            "Token), accept the rules of the competition on its Kaggle page, and run the cell "
+            "again."
         )
     token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
@@ -321,8 +357,11 @@ def _login_headers(entry: DataFile) -> dict[str, str]:
 def manual_instructions(entry: DataFile, dest: Path) -> str:
     """The message a student sees when a file cannot be downloaded."""
     urls = "\n    ".join(entry.urls)
-    expected = ("no checksum is published for it" if entry.checksum == UNPUBLISHED
-                else f"expected {entry.checksum}")
+    expected = (
+        "no checksum is published for it"
+        if entry.checksum == UNPUBLISHED
+        else f"expected {entry.checksum}"
+    )
     size = f", {entry.size_text}" if entry.size else ""
     return (
         f"Could not download '{entry.filename}' (data set '{entry.name}'{size}).\n"
@@ -350,9 +389,11 @@ def mirror_url(entry: DataFile) -> str | None:
         return f"{base.rstrip('/')}/{entry.filename}"
     folder = Path(base).expanduser()
     if not folder.is_dir():
-        raise DownloadError(f"{MIRROR_VARIABLE}={base!r} is neither a URL nor an existing folder: "
-                            "point it at the folder (or web address) that holds the course's files, "
-                            "or unset it to download from the publishers.")
+        raise DownloadError(
+            f"{MIRROR_VARIABLE}={base!r} is neither a URL nor an existing folder: "
+            "point it at the folder (or web address) that holds the course's files, "
+            "or unset it to download from the publishers."
+        )
     return (folder.resolve() / entry.filename).as_uri()
 
 
@@ -362,30 +403,48 @@ def mirror_url(entry: DataFile) -> str | None:
 MIRROR_TIMEOUT = 10.0
 
 
-def _from_mirror(entry: DataFile, dest: Path, checksum: str | None, show_progress: bool,
-                 limit: int | None = None) -> str | None:
+def _from_mirror(
+    entry: DataFile,
+    dest: Path,
+    checksum: str | None,
+    show_progress: bool,
+    limit: int | None = None,
+) -> str | None:
     """Try the classroom mirror; None when it delivered, else why not (printed, with its name)."""
     url = mirror_url(entry)
     if url is None:
         return "no mirror"
     mirror = os.environ[MIRROR_VARIABLE]
     if checksum is None:
-        reason = ("no checksum is published for it and none was recorded yet, so only its "
-                  "publisher's copy is trusted (its sha256 is recorded from that copy)")
+        reason = (
+            "no checksum is published for it and none was recorded yet, so only its "
+            "publisher's copy is trusted (its sha256 is recorded from that copy)"
+        )
         print(f"The mirror {mirror} is not used for {entry.filename}: {reason}.")
         return f"{url}: not used: {reason}"
     if url.startswith("file:") and not Path(urllib.request.url2pathname(url[5:])).exists():
-        print(f"{entry.filename} is not in the mirror {mirror}: "
-              "downloading it from its publisher.")
+        print(
+            f"{entry.filename} is not in the mirror {mirror}: downloading it from its publisher."
+        )
         return f"{url}: not in the mirror"
     print(f"{entry.filename}: from the mirror {mirror} ({MIRROR_VARIABLE})")
     try:  # never with a login: the publisher's credentials are not the mirror's business
-        download_file((url,), dest, checksum, retries=2, timeout=MIRROR_TIMEOUT,
-                      show_progress=show_progress, limit=limit, retry_timeouts=False)
+        download_file(
+            (url,),
+            dest,
+            checksum,
+            retries=2,
+            timeout=MIRROR_TIMEOUT,
+            show_progress=show_progress,
+            limit=limit,
+            retry_timeouts=False,
+        )
     except DownloadError as err:
         reasons = getattr(err, "reasons", None) or [str(err)]
-        print(f"The mirror {mirror} could not deliver {entry.filename} ({reasons[-1]}): "
-              "downloading it from its publisher.")
+        print(
+            f"The mirror {mirror} could not deliver {entry.filename} ({reasons[-1]}): "
+            "downloading it from its publisher."
+        )
         return str(err)
     return None
 
@@ -409,14 +468,18 @@ def rehearsal_checksum(entry: DataFile) -> str | None:
     if not env.rehearsing():  # the same test as rehearsal.active()
         if not _ignored_manifest:
             _ignored_manifest.append(manifest)
-            print(f"{REHEARSAL_VARIABLE} is set, but no rehearsal is running (COURSE_REHEARSAL=1 "
-                  "with COURSE_MODE=full): it is ignored, and the data hub's checksums are used.")
+            print(
+                f"{REHEARSAL_VARIABLE} is set, but no rehearsal is running (COURSE_REHEARSAL=1 "
+                "with COURSE_MODE=full): it is ignored, and the data hub's checksums are used."
+            )
         return None
     try:
         checksums = json.loads(Path(manifest).read_text())
     except (OSError, ValueError) as err:
-        raise DownloadError(f"{REHEARSAL_VARIABLE}={manifest!r} is not a readable checksum manifest "
-                            f"({err}); unset it unless you are running make rehearse-full.") from err
+        raise DownloadError(
+            f"{REHEARSAL_VARIABLE}={manifest!r} is not a readable checksum manifest "
+            f"({err}); unset it unless you are running make rehearse-full."
+        ) from err
     return checksums.get(entry.name)  # a file the hub did not write keeps the registry's checksum
 
 
@@ -482,14 +545,17 @@ def fetch(name: str, *, show_progress: bool = True) -> Path:
             f"Quick mode never downloads, and '{entry.filename}' is not in {folder}. "
             "Use the chapter's quick-mode data, or set COURSE_MODE=full."
         )
-    waiting = (f"Another process is fetching {entry.filename} (lock file "
-               f"{dest.name}.lock in {folder}): waiting for it, then using its copy.")
+    waiting = (
+        f"Another process is fetching {entry.filename} (lock file "
+        f"{dest.name}.lock in {folder}): waiting for it, then using its copy."
+    )
     with atomic.locked(folder / f"{entry.filename}.lock", waiting):
         downloaded = False
         # Checked again under the lock, from the record alone: a process we waited for may have
         # fetched the file meanwhile (it records that it checked it).
         fetched_meanwhile = dest.exists() and _record_matches(
-            dest, _expected_checksum(entry, dest) or "")
+            dest, _expected_checksum(entry, dest) or ""
+        )
         if not cached and not fetched_meanwhile:
             _download(entry, dest, show_progress)
             downloaded = True
@@ -498,8 +564,10 @@ def fetch(name: str, *, show_progress: bool = True) -> Path:
 
         def unpack(tmp: Path) -> dict:
             if not downloaded:
-                print(f"{entry.filename} is already in {folder}: unpacking it into {out}, "
-                      "no download needed.")
+                print(
+                    f"{entry.filename} is already in {folder}: unpacking it into {out}, "
+                    "no download needed."
+                )
             safe_extract(dest, tmp)
             return {"archive": entry.filename}
 
@@ -518,15 +586,25 @@ def _download(entry: DataFile, dest: Path, show_progress: bool) -> None:
     mirror_problem = _from_mirror(entry, dest, checksum, show_progress, limit)
     if mirror_problem is not None:
         try:
-            download_file(entry.urls, dest, checksum, show_progress=show_progress,
-                          headers=_login_headers(entry), limit=limit)
+            download_file(
+                entry.urls,
+                dest,
+                checksum,
+                show_progress=show_progress,
+                headers=_login_headers(entry),
+                limit=limit,
+            )
         except DownloadError as err:
             mirror = "" if mirror_problem == "no mirror" else f"\n  mirror: {mirror_problem}"
             # Same class (ChecksumError stays ChecksumError), with the what-to-do message first.
-            raise type(err)(f"{manual_instructions(entry, dest)}\n\nDetails: {err}{mirror}") from err
+            raise type(err)(
+                f"{manual_instructions(entry, dest)}\n\nDetails: {err}{mirror}"
+            ) from err
     if checksum is None:  # no published checksum: record what the publisher sent the first time
         checksum = f"sha256:{file_digest(dest)}"
         atomic.write_text(dest.with_name(dest.name + ".sha256"), checksum + "\n")
-        print(f"No checksum is published for {entry.filename}: recorded its sha256 (of its "
-              f"publisher's copy) in {dest.name}.sha256; later runs check the file against it.")
+        print(
+            f"No checksum is published for {entry.filename}: recorded its sha256 (of its "
+            f"publisher's copy) in {dest.name}.sha256; later runs check the file against it."
+        )
     record_verified(dest, checksum)  # download_file checked it; later runs need not re-read it

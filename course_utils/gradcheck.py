@@ -22,8 +22,11 @@ def rel_error(a: np.ndarray | float, b: np.ndarray | float, floor: float = 1e-8)
     return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b))))
 
 
-def numeric_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Centred-difference gradient of a scalar function f at x; x is changed in place, then restored."""
+def numeric_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
+    """Centred-difference gradient of a scalar function f at x; x is changed in place, then
+    restored."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise TypeError(
             f"numeric_gradient needs a float64 NumPy array (got {type(x).__name__} "

@@ -13,8 +13,9 @@ import numpy as np
 CHUNK_PIXELS = 1 << 22
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
-                     ignore_label: int | None = 255) -> np.ndarray:
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, ignore_label: int | None = 255
+) -> np.ndarray:
     """(num_classes, num_classes) pixel counts: row = true class, column = predicted class.
 
     Both are label maps of class numbers (integers, or floats holding whole numbers);
@@ -30,9 +31,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
         if not (np.issubdtype(values.dtype, np.integer) or values.dtype == bool):
             _check_whole_numbers(name, values)
     flat_true, flat_pred = y_true.reshape(-1), y_pred.reshape(-1)
-    counts = np.zeros(num_classes ** 2, np.int64)
+    counts = np.zeros(num_classes**2, np.int64)
     for start in range(0, flat_true.size, CHUNK_PIXELS):
-        t, p = flat_true[start:start + CHUNK_PIXELS], flat_pred[start:start + CHUNK_PIXELS]
+        t, p = flat_true[start : start + CHUNK_PIXELS], flat_pred[start : start + CHUNK_PIXELS]
         if ignore_label is not None:
             keep = t != ignore_label
             t, p = t[keep], p[keep]
@@ -43,7 +44,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
                     f"{name} holds labels outside 0..{num_classes - 1} "
                     f"(found {values.min()}..{values.max()}); is num_classes right?"
                 )
-        counts += np.bincount(t * num_classes + p, minlength=num_classes ** 2)
+        counts += np.bincount(t * num_classes + p, minlength=num_classes**2)
     return counts.reshape(num_classes, num_classes)
 
 
@@ -53,7 +54,7 @@ def _check_whole_numbers(name: str, values: np.ndarray) -> None:
         raise ValueError(f"{name} has dtype {values.dtype}: pass label maps of class numbers")
     flat = values.reshape(-1)
     for start in range(0, flat.size, CHUNK_PIXELS):
-        chunk = flat[start:start + CHUNK_PIXELS]
+        chunk = flat[start : start + CHUNK_PIXELS]
         bad = ~np.isfinite(chunk) | (chunk != np.round(chunk))
         if bad.any():
             raise ValueError(
@@ -73,8 +74,9 @@ def per_class_iou(confusion: np.ndarray) -> np.ndarray:
         return np.where(union > 0, tp / union, np.nan)
 
 
-def mean_iou(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int,
-             ignore_label: int | None = 255) -> float:
+def mean_iou(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, ignore_label: int | None = 255
+) -> float:
     """Mean of the per-class IoUs over the classes that occur (as keras.metrics.MeanIoU does)."""
     iou = per_class_iou(confusion_matrix(y_true, y_pred, num_classes, ignore_label))
     if np.all(np.isnan(iou)):

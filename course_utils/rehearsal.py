@@ -1,4 +1,5 @@
-"""Full-mode rehearsal (`make rehearse-full`): every chapter's full-mode code path, training cut short.
+"""Full-mode rehearsal (`make rehearse-full`): every chapter's full-mode code path, training cut
+short.
 
 A rehearsal runs the chapters in full mode against generated files in the real formats
 (tools/rehearsal_hub.py), offline, with COURSE_REHEARSAL=1. `env.setup()` then calls `install()`,
@@ -89,7 +90,8 @@ def examples_per_step(x: Any, batch_size: int | None) -> int | None:
 
 
 def validation_examples(data: Any, batch_size: int | None) -> int:
-    """Examples in one pass over `fit`'s validation_data (0 when there is none or it is unknown)."""
+    """Examples in one pass over `fit`'s validation_data (0 when there is none or it is
+    unknown)."""
     if data is None:
         return 0
     if isinstance(data, (tuple, list)) and data and hasattr(data[0], "shape"):
@@ -191,27 +193,39 @@ def _capped_fit(fit: Callable[..., Any]) -> Callable[..., Any]:
         # call as written, its own defaults included.
         given = signature.bind(self, *args, **kwargs).arguments
         epochs = given.get("epochs", 1)
-        planned = planned_steps(given.get("x"), given.get("batch_size"), given.get("steps_per_epoch"))
+        planned = planned_steps(
+            given.get("x"), given.get("batch_size"), given.get("steps_per_epoch")
+        )
         batch = examples_per_step(given.get("x"), given.get("batch_size"))
         validation = validation_examples(given.get("validation_data"), given.get("batch_size"))
         pipeline = pipeline_rate(given.get("x"))
         monitor = _monitor(CAP_EPOCHS)  # a callback, so a run resumed by BackupAndRestore runs on
         given["steps_per_epoch"] = min(CAP_STEPS, planned) if planned else CAP_STEPS
-        given["validation_steps"] = min(given.get("validation_steps") or CAP_VALIDATION_STEPS,
-                                        CAP_VALIDATION_STEPS)
+        given["validation_steps"] = min(
+            given.get("validation_steps") or CAP_VALIDATION_STEPS, CAP_VALIDATION_STEPS
+        )
         given["callbacks"] = [*(given.get("callbacks") or []), monitor]
         started = time.perf_counter()
         history = fit(**given)
         seconds = sorted(monitor.seconds[1:] or monitor.seconds)  # the first step compiles
         first = monitor.first_epoch if monitor.first_epoch is not None else epochs
         train_macs, forward_macs = _arithmetic(self)
-        _log({"model": self.name, "planned_steps": planned, "planned_epochs": epochs - first,
-              "batch": batch, "validation_examples": validation,
-              "train_macs": train_macs, "forward_macs": forward_macs,
-              "pipeline_examples_per_s": pipeline,
-              "steps_run": len(monitor.seconds), "epochs_run": monitor.epochs_run,
-              "median_step_s": seconds[len(seconds) // 2] if seconds else None,
-              "wall_s": time.perf_counter() - started})
+        _log(
+            {
+                "model": self.name,
+                "planned_steps": planned,
+                "planned_epochs": epochs - first,
+                "batch": batch,
+                "validation_examples": validation,
+                "train_macs": train_macs,
+                "forward_macs": forward_macs,
+                "pipeline_examples_per_s": pipeline,
+                "steps_run": len(monitor.seconds),
+                "epochs_run": monitor.epochs_run,
+                "median_step_s": seconds[len(seconds) // 2] if seconds else None,
+                "wall_s": time.perf_counter() - started,
+            }
+        )
         return history
 
     wrapper.__dict__["rehearsal_cap"] = True  # the mark install() looks for
@@ -221,8 +235,9 @@ def _capped_fit(fit: Callable[..., Any]) -> Callable[..., Any]:
 def _capped_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(evaluate)
     def wrapper(self, *args, steps=None, **kwargs):
-        return evaluate(self, *args, steps=min(steps or CAP_EVALUATE_STEPS, CAP_EVALUATE_STEPS),
-                        **kwargs)
+        return evaluate(
+            self, *args, steps=min(steps or CAP_EVALUATE_STEPS, CAP_EVALUATE_STEPS), **kwargs
+        )
 
     wrapper.__dict__["rehearsal_cap"] = True  # the mark install() looks for
     return wrapper
@@ -231,13 +246,17 @@ def _capped_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
 def install() -> None:
     """Cap Keras' `fit` and `evaluate` for the rest of this process (a rehearsal only)."""
     if not active():
-        raise RuntimeError("rehearsal caps are for `make rehearse-full` only (COURSE_REHEARSAL=1, "
-                           "COURSE_MODE=full); a real run trains in full")
+        raise RuntimeError(
+            "rehearsal caps are for `make rehearse-full` only (COURSE_REHEARSAL=1, "
+            "COURSE_MODE=full); a real run trains in full"
+        )
     import keras
 
     if not getattr(keras.Model.fit, "rehearsal_cap", False):
         keras.Model.fit = _capped_fit(keras.Model.fit)
     if not getattr(keras.Model.evaluate, "rehearsal_cap", False):
         keras.Model.evaluate = _capped_evaluate(keras.Model.evaluate)
-    print(f"REHEARSAL   generated data; every fit capped at {CAP_EPOCHS} epochs of {CAP_STEPS} "
-          f"batches: no result of training means anything")
+    print(
+        f"REHEARSAL   generated data; every fit capped at {CAP_EPOCHS} epochs of {CAP_STEPS} "
+        f"batches: no result of training means anything"
+    )

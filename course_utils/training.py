@@ -109,15 +109,18 @@ def model_fingerprint(model: keras.Model) -> str:
 
     def walk(layer: Any) -> None:
         for sub in getattr(layer, "layers", []):
-            parts.append([type(sub).__name__, bool(sub.trainable),
-                          [list(w.shape) for w in sub.weights]])
+            parts.append(
+                [type(sub).__name__, bool(sub.trainable), [list(w.shape) for w in sub.weights]]
+            )
             walk(sub)
 
     walk(model)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
         lr = optimizer.learning_rate
-        parts.append([type(optimizer).__name__, repr(float(lr)) if hasattr(lr, "__float__") else str(lr)])
+        parts.append(
+            [type(optimizer).__name__, repr(float(lr)) if hasattr(lr, "__float__") else str(lr)]
+        )
     blob = json.dumps(parts, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -162,10 +165,17 @@ def _backups(backup_dir: Path) -> list[_Backup]:
         match = re.fullmatch(r"epoch-(\d+)", folder.name)
         if match and folder.is_dir():
             found.append((int(match[1]), folder))
-    backups = [_Backup(f"the backup of epoch {epoch}", folder / WEIGHTS_FILE,
-                       folder / METADATA_FILE, folder) for epoch, folder in sorted(found, reverse=True)]
+    backups = [
+        _Backup(
+            f"the backup of epoch {epoch}", folder / WEIGHTS_FILE, folder / METADATA_FILE, folder
+        )
+        for epoch, folder in sorted(found, reverse=True)
+    ]
     for suffix, which in (("", "Keras' backup"), (".bkp", "Keras' previous backup")):
-        weights, metadata = backup_dir / (LEGACY_WEIGHTS + suffix), backup_dir / (METADATA_FILE + suffix)
+        weights, metadata = (
+            backup_dir / (LEGACY_WEIGHTS + suffix),
+            backup_dir / (METADATA_FILE + suffix),
+        )
         if weights.exists() or metadata.exists():
             backups.append(_Backup(which, weights, metadata, None))
     return backups
@@ -178,8 +188,9 @@ def _read_metadata(backup: _Backup) -> dict:
     except FileNotFoundError:
         raise DamagedBackupError(f"{backup.label} has no {METADATA_FILE}") from None
     except (OSError, ValueError) as err:
-        raise DamagedBackupError(f"{backup.label}: {METADATA_FILE} is not readable JSON "
-                                 f"(truncated?): {err}") from None
+        raise DamagedBackupError(
+            f"{backup.label}: {METADATA_FILE} is not readable JSON (truncated?): {err}"
+        ) from None
     epoch = meta.get("epoch") if isinstance(meta, dict) else None
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         raise DamagedBackupError(f"{backup.label}: {METADATA_FILE} holds no epoch number")
@@ -189,11 +200,15 @@ def _read_metadata(backup: _Backup) -> dict:
         raise DamagedBackupError(f"{backup.label} has no {backup.weights.name}") from None
     if backup.folder is None:  # Keras wrote the weights, then the metadata, each in place
         if stat.st_mtime_ns > backup.metadata.stat().st_mtime_ns:
-            raise DamagedBackupError(f"{backup.label}: its weights were written after its "
-                                     "metadata (a kill between the two writes)")
+            raise DamagedBackupError(
+                f"{backup.label}: its weights were written after its "
+                "metadata (a kill between the two writes)"
+            )
     elif stat.st_size != meta.get("weights_size"):
-        raise DamagedBackupError(f"{backup.label}: {WEIGHTS_FILE} has {stat.st_size:,} bytes "
-                                 f"of {meta.get('weights_size')} (truncated?)")
+        raise DamagedBackupError(
+            f"{backup.label}: {WEIGHTS_FILE} has {stat.st_size:,} bytes "
+            f"of {meta.get('weights_size')} (truncated?)"
+        )
     elif backup.folder.name != f"epoch-{epoch:04d}":
         raise DamagedBackupError(f"{backup.label}: its metadata says epoch {epoch}")
     return meta
@@ -203,8 +218,10 @@ def _check(backup: _Backup) -> int:
     """The epoch `backup` holds, once its metadata and weights are found whole; else raise."""
     meta = _read_metadata(backup)
     if backup.folder is not None and _sha256(backup.weights) != meta.get("weights_sha256"):
-        raise DamagedBackupError(f"{backup.label}: {WEIGHTS_FILE} does not match the sha256 "
-                                 "recorded when it was written (changed or damaged)")
+        raise DamagedBackupError(
+            f"{backup.label}: {WEIGHTS_FILE} does not match the sha256 "
+            "recorded when it was written (changed or damaged)"
+        )
     return meta["epoch"]
 
 
@@ -251,8 +268,11 @@ def save_backup(run_dir: Path, model: keras.Model, epoch: int) -> Path:
     final = _generation(backup_dir, epoch)
     try:
         model.save_weights(tmp / WEIGHTS_FILE)
-        meta = {"epoch": epoch, "weights_size": (tmp / WEIGHTS_FILE).stat().st_size,
-                "weights_sha256": _sha256(tmp / WEIGHTS_FILE)}
+        meta = {
+            "epoch": epoch,
+            "weights_size": (tmp / WEIGHTS_FILE).stat().st_size,
+            "weights_sha256": _sha256(tmp / WEIGHTS_FILE),
+        }
         (tmp / METADATA_FILE).write_text(json.dumps(meta))
         if final.exists():  # a backup of the same epoch from an earlier attempt: replaced
             shutil.rmtree(final)
@@ -306,8 +326,11 @@ def restore_backup(run_dir: Path, model: keras.Model) -> tuple[int, str | None]:
             _load(model, backup.weights)
         except (DamagedBackupError, OSError, ValueError, KeyError) as err:
             why = f"{type(err).__name__}: {err}"
-            reason = str(err) if isinstance(err, DamagedBackupError) else \
-                f"{backup.label}: {backup.weights.name} does not load ({why})"
+            reason = (
+                str(err)
+                if isinstance(err, DamagedBackupError)
+                else f"{backup.label}: {backup.weights.name} does not load ({why})"
+            )
             damaged.append((backup, reason.splitlines()[0] if reason else type(err).__name__))
             if before is not None:
                 for variable, value in zip(_variables(model), before, strict=True):
@@ -344,10 +367,13 @@ def _history_logger(path: Path, history: dict[str, list[float]]):
     return HistoryFile()
 
 
-def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: float | None = None,
-                        every_seconds: float = BACKUP_SECONDS,
-                        clock: Callable[[], float] = time.monotonic,
-                        ) -> keras.callbacks.BackupAndRestore:
+def checkpoint_callback(
+    run_dir: Path,
+    monitor: str = "val_loss",
+    threshold: float | None = None,
+    every_seconds: float = BACKUP_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> keras.callbacks.BackupAndRestore:
     """Keras' `BackupAndRestore` (into `run_dir/backup/`, see `save_backup`) and
     `ModelCheckpoint(save_best_only=True)` (into `run_dir/best.keras`) in one callback, written
     together, and only after an epoch that ends `every_seconds` or more after the last write (or
@@ -391,7 +417,9 @@ def checkpoint_callback(run_dir: Path, monitor: str = "val_loss", threshold: flo
                 self.write(logs)
 
         def on_train_end(self, logs: dict | None = None) -> None:
-            if self.unsaved_epoch is not None:  # the last epoch (or the one EarlyStopping ended on)
+            if (
+                self.unsaved_epoch is not None
+            ):  # the last epoch (or the one EarlyStopping ended on)
                 self.write(logs)
             super().on_train_end(logs)
 
@@ -423,19 +451,28 @@ WIDTH = 79  # characters of a printed line that fit a notebook's output block
 
 
 def log_epochs(
-    history: dict[str, list[float]], epoch: int, epochs: int, lines: int = 8,
+    history: dict[str, list[float]],
+    epoch: int,
+    epochs: int,
+    lines: int = 8,
     seconds: float | None = None,
 ) -> str | None:
-    """The one-line summary of `epoch` (0-based) if it is among `lines` evenly spaced ones, else None.
+    """The one-line summary of `epoch` (0-based) if it is among `lines` evenly spaced ones, else
+    None.
 
     The first and the last epoch are always shown; a run of up to `lines` epochs shows every one.
     The epoch's seconds end the line only where it still fits in WIDTH characters (a notebook's
     output block), so that many metrics leave out the time, not wrap.
     """
     if lines < 2:
-        raise ValueError(f"lines={lines}: show at least the first and the last epoch (lines >= 2).")
-    shown = {round(i * (epochs - 1) / (lines - 1)) for i in range(lines)} if epochs > lines \
+        raise ValueError(
+            f"lines={lines}: show at least the first and the last epoch (lines >= 2)."
+        )
+    shown = (
+        {round(i * (epochs - 1) / (lines - 1)) for i in range(lines)}
+        if epochs > lines
         else set(range(epochs))
+    )
     if epoch not in shown:
         return None
     width = len(str(epochs))
@@ -447,8 +484,9 @@ def log_epochs(
     if len(line) > WIDTH:  # still too wide: Keras' long metric name shortened, then wrapped
         line = line.replace("accuracy", "acc")
     if len(line) > WIDTH:
-        line = textwrap.fill(line, WIDTH, subsequent_indent=" " * (len(parts[0]) + 2),
-                             break_long_words=False)
+        line = textwrap.fill(
+            line, WIDTH, subsequent_indent=" " * (len(parts[0]) + 2), break_long_words=False
+        )
     return line
 
 
@@ -480,8 +518,9 @@ def compact_log(epochs: int, lines: int = 8, monitor: str | None = "val_loss"):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, []).append(float(value))
-            line = log_epochs(self.history, epoch, epochs, lines,
-                              time.perf_counter() - self.started)
+            line = log_epochs(
+                self.history, epoch, epochs, lines, time.perf_counter() - self.started
+            )
             if line:
                 print(line)
 
@@ -507,7 +546,8 @@ def fit_resumable(
     backup_seconds: float = BACKUP_SECONDS,
     **fit_kwargs: Any,
 ) -> TrainingRun:
-    """`model.fit` that resumes after a crash or disconnect and keeps the best model; see module doc.
+    """`model.fit` that resumes after a crash or disconnect and keeps the best model; see module
+    doc.
 
     verbose="compact" prints at most eight epoch lines and the best epoch; 0, 1, 2 are Keras' own.
     backup_seconds=0 writes the backup after every epoch, as Keras' `BackupAndRestore` does.
@@ -515,17 +555,23 @@ def fit_resumable(
 
     if not model.built:
         raise ValueError(
-            f"Model '{model.name}' is not built: give it a keras.Input(...) first layer, or call it "
-            "on one batch, before fit_resumable (a backup can only be restored into built weights)."
+            f"Model '{model.name}' is not built: give it a keras.Input(...) first layer, or call "
+            "it "
+            "on one batch, before fit_resumable (a backup can only be restored into built "
+            "weights)."
         )
     if getattr(model, "optimizer", None) is None:
         raise ValueError(f"Model '{model.name}' is not compiled: call model.compile(...) first.")
     if backup_seconds < 0:
         raise ValueError(f"backup_seconds={backup_seconds}: use 0 (after every epoch) or more.")
     if "initial_epoch" in fit_kwargs:
-        raise ValueError("fit_resumable finds the initial epoch itself; do not pass initial_epoch.")
+        raise ValueError(
+            "fit_resumable finds the initial epoch itself; do not pass initial_epoch."
+        )
     if not run_name or any(c in run_name for c in "/\\"):
-        raise ValueError(f"run_name={run_name!r}: use a plain folder name like 'cats_dogs_baseline'.")
+        raise ValueError(
+            f"run_name={run_name!r}: use a plain folder name like 'cats_dogs_baseline'."
+        )
 
     run_dir = Path(checkpoint_root or env.checkpoint_dir()) / run_name
     fingerprint = model_fingerprint(model)
@@ -538,11 +584,14 @@ def fit_resumable(
         # Probably an edited model: keep the old run (it may hold hours of training) aside.
         old = run_dir.with_name(f"{run_name}.old-{time.strftime('%Y%m%d-%H%M%S')}")
         run_dir.replace(old)
-        notes.append(f"starting over: the model or optimizer differs from the saved run, "
-                     f"which was moved to {old}")
+        notes.append(
+            f"starting over: the model or optimizer differs from the saved run, "
+            f"which was moved to {old}"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(run_dir / RUN_FILE, {"fingerprint": fingerprint, "model": model.name,
-                                     "monitor": monitor})
+    _write_json(
+        run_dir / RUN_FILE, {"fingerprint": fingerprint, "model": model.name, "monitor": monitor}
+    )
 
     done, damaged = restore_backup(run_dir, model)  # before the history is touched
     if damaged and not done:
@@ -551,10 +600,14 @@ def fit_resumable(
         old = run_dir.with_name(f"{run_name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         run_dir.replace(old)
         run_dir.mkdir(parents=True)
-        _write_json(run_dir / RUN_FILE, {"fingerprint": fingerprint, "model": model.name,
-                                         "monitor": monitor})
-        notes.append(f"starting '{run_name}' over: no backup of it is whole ({damaged}); "
-                     f"the damaged run was moved to {old}")
+        _write_json(
+            run_dir / RUN_FILE,
+            {"fingerprint": fingerprint, "model": model.name, "monitor": monitor},
+        )
+        notes.append(
+            f"starting '{run_name}' over: no backup of it is whole ({damaged}); "
+            f"the damaged run was moved to {old}"
+        )
     history: dict[str, list[float]] = _read_json(run_dir / HISTORY_FILE, {})
     # Epochs logged after the last backup were lost with the crash: they will be run again.
     history = {k: v[:done] for k, v in history.items()}
@@ -562,7 +615,11 @@ def fit_resumable(
     if done:
         notes.append(
             f"resuming '{run_name}' after epoch {done} of {epochs}"
-            + (": already finished, nothing to train" if done >= epochs else f", at epoch {done + 1}")
+            + (
+                ": already finished, nothing to train"
+                if done >= epochs
+                else f", at epoch {done + 1}"
+            )
             + (f" (a newer backup was damaged and deleted: {damaged})" if damaged else "")
         )
 
@@ -581,10 +638,22 @@ def fit_resumable(
         all_callbacks.insert(0, compact_log(epochs, monitor=None))
     for note in notes:
         print(note)
-    model.fit(x, validation_data=validation_data, epochs=epochs, callbacks=all_callbacks,
-              verbose=0 if compact else verbose, **fit_kwargs)
+    model.fit(
+        x,
+        validation_data=validation_data,
+        epochs=epochs,
+        callbacks=all_callbacks,
+        verbose=0 if compact else verbose,
+        **fit_kwargs,
+    )
     if compact and history.get(monitor):
         print(best_epoch_line(history, monitor))  # over the whole run, resumed parts included
     total = len(next(iter(history.values()), []))
-    return TrainingRun(history=history, run_dir=run_dir, initial_epoch=min(done, epochs),
-                       epochs=max(total, min(done, epochs)), monitor=monitor, notes=notes)
+    return TrainingRun(
+        history=history,
+        run_dir=run_dir,
+        initial_epoch=min(done, epochs),
+        epochs=max(total, min(done, epochs)),
+        monitor=monitor,
+        notes=notes,
+    )

@@ -51,7 +51,8 @@ def conv_layer_names(model: keras.Model) -> list[str]:
 
 
 def find_layer(model: keras.Model, name: str, conv_only: bool = False) -> keras.layers.Layer:
-    """The layer called `name` anywhere in `model`; a clear error listing its conv layers if not."""
+    """The layer called `name` anywhere in `model`; a clear error listing its conv layers if
+    not."""
     matches = [layer for layer in _walk(model) if layer.name == name]
     convs = conv_layer_names(model)
     listing = ", ".join(convs) if convs else "none: this model has no Conv2D-type layer"
@@ -62,7 +63,8 @@ def find_layer(model: keras.Model, name: str, conv_only: bool = False) -> keras.
     layer = matches[0]
     if conv_only and not isinstance(layer, _conv_types()):
         raise ValueError(
-            f"Layer {name!r} of model '{model.name}' ({type(layer).__name__}) is not a conv layer; "
+            f"Layer {name!r} of model '{model.name}' ({type(layer).__name__}) is not a conv "
+            "layer; "
             f"Grad-CAM needs the output of a conv layer. Its conv layers are: {listing}"
         )
     return layer
@@ -79,7 +81,8 @@ def _output_layer(model: keras.Model) -> keras.layers.Layer:
 
 
 def _squashes(layer: keras.layers.Layer) -> bool:
-    """True for a layer that ends in a softmax or a sigmoid (a Dense with one, Activation, Softmax)."""
+    """True for a layer that ends in a softmax or a sigmoid (a Dense with one, Activation,
+    Softmax)."""
     from keras import activations, layers
 
     if isinstance(layer, layers.Softmax):
@@ -116,7 +119,9 @@ def rebuild_with_taps(
         if inside:  # a nested model that holds layers we want: rebuild it too
             wanted = [n for n in names if n in inside]
             stand_ins = {n: r for n, r in replace.items() if n in inside}
-            out, *inner_taps = _tap(layer, wanted, with_output=True, replace=stand_ins)(*args, **kwargs)
+            out, *inner_taps = _tap(layer, wanted, with_output=True, replace=stand_ins)(
+                *args, **kwargs
+            )
             taps.update(zip(wanted, inner_taps, strict=True))
         elif layer.name in replace:  # a stand-in: called once to build it, then given the weights
             out = replace[layer.name](*args, **kwargs)
@@ -139,9 +144,13 @@ def rebuild_with_taps(
             x = call(layer, x)
         return inputs, x, taps
     if not getattr(model, "inputs", None):
-        raise ValueError(f"'{model.name}' is subclassed: build it with the functional API or Sequential.")
+        raise ValueError(
+            f"'{model.name}' is subclassed: build it with the functional API or Sequential."
+        )
     if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"'{model.name}' has several inputs or outputs; these tools need one of each.")
+        raise ValueError(
+            f"'{model.name}' has several inputs or outputs; these tools need one of each."
+        )
     # A functional model: Keras re-runs its graph with the same layer objects (so the same
     # weights), and `call` records the tensors we want on the way.
     clone = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
@@ -167,7 +176,8 @@ def tap_model(
     logits: bool = False,
     before_activation: bool = False,
 ) -> keras.Model:
-    """A functional model returning the outputs of `layer_names` (after the model's output if `with_output`).
+    """A functional model returning the outputs of `layer_names` (after the model's output if
+    `with_output`).
 
     `logits`: the model's output is taken before a final softmax or sigmoid.
     `before_activation`: the named layers' outputs are taken before their activation (ReLU).
@@ -190,14 +200,18 @@ def tap_model(
 def layer_activations(
     model: keras.Model, image: np.ndarray, layer_names: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """Outputs of the named layers for one image (already preprocessed), as {name: (h, w, channels)}."""
+    """Outputs of the named layers for one image (already preprocessed), as {name: (h, w,
+    channels)}."""
     import keras
 
     taps = tap_model(model, layer_names)
     outputs = taps(np.asarray(image, dtype="float32")[None], training=False)
     if len(layer_names) == 1:
         outputs = [outputs]
-    return {name: keras.ops.convert_to_numpy(out)[0] for name, out in zip(layer_names, outputs, strict=True)}
+    return {
+        name: keras.ops.convert_to_numpy(out)[0]
+        for name, out in zip(layer_names, outputs, strict=True)
+    }
 
 
 def _to_display(channel: np.ndarray) -> np.ndarray:
@@ -212,13 +226,18 @@ def plot_activation_grid(
     title: str | None = None,
     size: float = 0.9,
 ) -> plt.Figure:
-    """The first `max_channels` channels of one layer's (h, w, channels) output as a grid of images."""
+    """The first `max_channels` channels of one layer's (h, w, channels) output as a grid of
+    images."""
     if activation.ndim != 3:
-        raise ValueError(f"expected one image's feature maps (h, w, channels), got shape {activation.shape}")
+        raise ValueError(
+            f"expected one image's feature maps (h, w, channels), got shape {activation.shape}"
+        )
     n = min(max_channels, activation.shape[-1])
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -242,7 +261,8 @@ def filter_patterns(
     preprocess: Callable | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, size, size, 3) in 0..1 that each excite one filter, and each filter's final response.
+    """Images (N, size, size, 3) in 0..1 that each excite one filter, and each filter's final
+    response.
 
     Gradient ascent in pixel space (0..255 RGB), from grey noise; `preprocess` (for example
     `keras.applications.vgg16.preprocess_input`) turns pixels into what the model expects.
@@ -269,20 +289,24 @@ def filter_patterns(
     prepare = preprocess or (lambda pixels: pixels)
     # grey, with a little noise: the same start image on every backend
     rng = np.random.default_rng(seed)
-    pixels = rng.uniform(0.4 * 255, 0.6 * 255, (len(filter_indices), size, size, 3)).astype("float32")
+    pixels = rng.uniform(0.4 * 255, 0.6 * 255, (len(filter_indices), size, size, 3)).astype(
+        "float32"
+    )
     ascend = _ascent_step(features, response, prepare, step_size)
     for _ in range(steps):
         pixels = ascend(pixels)
     pixels = ops.convert_to_numpy(pixels)
-    final = ops.convert_to_numpy(response(features(prepare(ops.convert_to_tensor(pixels)),
-                                                   training=False)))
+    final = ops.convert_to_numpy(
+        response(features(prepare(ops.convert_to_tensor(pixels)), training=False))
+    )
     margin = max(2, size // 16)  # the outermost pixels feel the zero padding: leave them out
     images = [to_displayable(p[margin:-margin, margin:-margin]) for p in pixels]
     return np.stack(images), final
 
 
-def _ascent_step(features: keras.Model, response: Callable, prepare: Callable,
-                 step_size: float) -> Callable:
+def _ascent_step(
+    features: keras.Model, response: Callable, prepare: Callable, step_size: float
+) -> Callable:
     """One step of gradient ascent on the pixels, compiled by this backend's own mechanism.
 
     Images do not interact, so the gradient of the sum of the responses gives each image its
@@ -292,8 +316,10 @@ def _ascent_step(features: keras.Model, response: Callable, prepare: Callable,
     import keras
 
     def normalised(grads):
-        rms = keras.ops.sqrt(keras.ops.mean(keras.ops.square(grads), axis=(1, 2, 3),
-                                            keepdims=True)) + 1e-8
+        rms = (
+            keras.ops.sqrt(keras.ops.mean(keras.ops.square(grads), axis=(1, 2, 3), keepdims=True))
+            + 1e-8
+        )
         return step_size * grads / rms
 
     backend = keras.backend.backend()
@@ -327,7 +353,8 @@ def _ascent_step(features: keras.Model, response: Callable, prepare: Callable,
 
     def step(pixels):  # PyTorch: eager autograd
         value_grad = backends.gradient(
-            lambda p: keras.ops.sum(response(features(prepare(p), training=False))), pixels)
+            lambda p: keras.ops.sum(response(features(prepare(p), training=False))), pixels
+        )
         return keras.ops.convert_to_tensor(pixels) + normalised(value_grad[1])
 
     return step
@@ -349,7 +376,8 @@ def grad_cam(
     class_index: int | Sequence[int] | None = None,
     use_logits: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grad-CAM heatmaps (N, h, w) in 0..1 for a batch of preprocessed images, and the classes used.
+    """Grad-CAM heatmaps (N, h, w) in 0..1 for a batch of preprocessed images, and the classes
+    used.
 
     `layer_name` defaults to the last conv layer; `class_index` (one, or one per image) to
     each image's top class. As in the Grad-CAM paper, the class score is taken before a final
@@ -361,10 +389,12 @@ def grad_cam(
     both = tap_model(model, [layer_name], with_output=True, logits=use_logits)
     num_classes = int(both.outputs[0].shape[-1])
     # checked first: on a GPU, tf.gather gives 0 for a wrong index
-    indices = (None if class_index is None
-               else _class_indices(class_index, num_classes, len(images)))
-    conv, grads, classes = _conv_and_gradients(both, layer, np.asarray(images, dtype="float32"),
-                                               indices)
+    indices = (
+        None if class_index is None else _class_indices(class_index, num_classes, len(images))
+    )
+    conv, grads, classes = _conv_and_gradients(
+        both, layer, np.asarray(images, dtype="float32"), indices
+    )
     weights = grads.mean(axis=(1, 2), keepdims=True)  # how much each channel matters
     cam = np.maximum((conv * weights).sum(axis=-1), 0.0)  # (N, h, w), keep positive evidence
     peak = cam.max(axis=(1, 2), keepdims=True)
@@ -372,8 +402,9 @@ def grad_cam(
     return cam.astype("float32"), classes
 
 
-def _conv_and_gradients(both: keras.Model, layer, x: np.ndarray,
-                        class_index: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _conv_and_gradients(
+    both: keras.Model, layer, x: np.ndarray, class_index: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(conv maps, d class score / d conv maps, classes) as NumPy arrays, for Grad-CAM.
 
     Only the layers after the conv layer need gradients: its output is cut from the graph
@@ -398,10 +429,16 @@ def _conv_and_gradients(both: keras.Model, layer, x: np.ndarray,
             preds, _ = both(x, training=False)
         finally:
             del layer.call  # the class's own call again
-        classes = (ops.argmax(preds, axis=-1) if class_index is None
-                   else ops.convert_to_tensor(np.broadcast_to(class_index, (len(x),))))
+        classes = (
+            ops.argmax(preds, axis=-1)
+            if class_index is None
+            else ops.convert_to_tensor(np.broadcast_to(class_index, (len(x),)))
+        )
         classes = ops.cast(classes, "int32")
-        return ops.sum(ops.take_along_axis(preds, classes[:, None], axis=1)), (found["conv"], classes)
+        return ops.sum(ops.take_along_axis(preds, classes[:, None], axis=1)), (
+            found["conv"],
+            classes,
+        )
 
     # the conv maps' shape for these images, inferred without computing anything
     zero_shape = tuple(both.compute_output_spec(keras.KerasTensor(x.shape, "float32"))[1].shape)
@@ -422,28 +459,36 @@ def _conv_and_gradients(both: keras.Model, layer, x: np.ndarray,
     else:  # PyTorch
         import torch
 
-        zero = torch.zeros(zero_shape, requires_grad=True,
-                           device=ops.convert_to_tensor(x).device)
+        zero = torch.zeros(zero_shape, requires_grad=True, device=ops.convert_to_tensor(x).device)
         value, (conv, classes) = score(zero)
         value.backward()
         grads = zero.grad
-    return (ops.convert_to_numpy(conv), ops.convert_to_numpy(grads),
-            ops.convert_to_numpy(classes).astype("int32"))
+    return (
+        ops.convert_to_numpy(conv),
+        ops.convert_to_numpy(grads),
+        ops.convert_to_numpy(classes).astype("int32"),
+    )
 
 
 def _class_indices(class_index: int | Sequence[int], num_classes: int, batch: int) -> np.ndarray:
     """`class_index` (one int, or one per image) as an int array, checked against the model."""
     given = np.asarray(class_index)
     if given.ndim > 1 or not (np.issubdtype(given.dtype, np.integer) and given.size):
-        raise ValueError(f"class_index={class_index!r}: pass one class number, or one per image "
-                         f"(a list of {batch} ints)")
+        raise ValueError(
+            f"class_index={class_index!r}: pass one class number, or one per image "
+            f"(a list of {batch} ints)"
+        )
     if given.ndim == 1 and len(given) != batch:
-        raise ValueError(f"class_index has {len(given)} entries for {batch} images: pass one "
-                         "class number for all, or one per image")
+        raise ValueError(
+            f"class_index has {len(given)} entries for {batch} images: pass one "
+            "class number for all, or one per image"
+        )
     bad = sorted({int(c) for c in given.reshape(-1) if not 0 <= c < num_classes})
     if bad:
-        raise ValueError(f"class_index {bad[0] if len(bad) == 1 else bad} is out of range: the "
-                         f"model has {num_classes} classes, numbered 0..{num_classes - 1}")
+        raise ValueError(
+            f"class_index {bad[0] if len(bad) == 1 else bad} is out of range: the "
+            f"model has {num_classes} classes, numbered 0..{num_classes - 1}"
+        )
     return given.astype("int32")
 
 
@@ -458,8 +503,11 @@ def _one_heatmap(heatmap: np.ndarray) -> np.ndarray:
     """`heatmap` as float32 if it is one (h, w) map; a clear error for a batch or other shapes."""
     heatmap = np.asarray(heatmap, "float32")
     if heatmap.ndim != 2:
-        batch = " (grad_cam returns a batch: pass one map, e.g. heatmaps[0])" \
-            if heatmap.ndim == 3 else ""
+        batch = (
+            " (grad_cam returns a batch: pass one map, e.g. heatmaps[0])"
+            if heatmap.ndim == 3
+            else ""
+        )
         raise ValueError(f"expected one heatmap of shape (h, w), got shape {heatmap.shape}{batch}")
     return heatmap
 
@@ -473,7 +521,8 @@ def upsample_heatmap(heatmap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def heatmap_peak(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
-    """(row, col) in an image of `size` = (height, width) where the upsampled heatmap is largest."""
+    """(row, col) in an image of `size` = (height, width) where the upsampled heatmap is
+    largest."""
     big = upsample_heatmap(heatmap, size)
     row, col = np.unravel_index(int(np.argmax(big)), big.shape)
     return int(row), int(col)
@@ -482,14 +531,17 @@ def heatmap_peak(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
 def overlay_heatmap(
     image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet"
 ) -> np.ndarray:
-    """The image (H, W[, C], 0..255 or 0..1) with the heatmap coloured and blended on top: uint8 RGB.
+    """The image (H, W[, C], 0..255 or 0..1) with the heatmap coloured and blended on top: uint8
+    RGB.
 
     One image and one (h, w) heatmap: for a batch, call it once per image.
     """
     img = np.asarray(image, dtype="float32")
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[-1] in (1, 3))):
-        raise ValueError(f"expected one image of shape (H, W), (H, W, 1) or (H, W, 3), got shape "
-                         f"{img.shape}: for a batch, pass one image at a time, e.g. images[0]")
+        raise ValueError(
+            f"expected one image of shape (H, W), (H, W, 1) or (H, W, 3), got shape "
+            f"{img.shape}: for a batch, pass one image at a time, e.g. images[0]"
+        )
     heatmap = _one_heatmap(heatmap)
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]

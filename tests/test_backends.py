@@ -23,10 +23,19 @@ ROOT = PROBE.parent.parent
 
 def probe(backend: str, tmp_path: Path) -> dict:
     out = tmp_path / f"{backend}.npz"
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run([sys.executable, str(PROBE), str(out)], env=env, capture_output=True,
-                            text=True, timeout=600)
+    env = dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    result = subprocess.run(
+        [sys.executable, str(PROBE), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return dict(np.load(out))
 
@@ -36,17 +45,24 @@ def on_tensorflow(tmp_path_factory):
     return probe("tensorflow", tmp_path_factory.mktemp("tf"))
 
 
-OTHERS = [pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None,
-                                                      reason=f"{name} is not installed"))
-          for name in ("jax", "torch")]
+OTHERS = [
+    pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec(name) is None, reason=f"{name} is not installed"
+        ),
+    )
+    for name in ("jax", "torch")
+]
 
 
 def test_the_gradient_is_the_derivative_worked_out_by_hand(on_tensorflow):
     x = np.linspace(-2, 2, 7).astype("float32")
     assert on_tensorflow["backend"] == "tensorflow"
     np.testing.assert_allclose(on_tensorflow["value"], np.sum(np.sin(x) * x**2), rtol=1e-5)
-    np.testing.assert_allclose(on_tensorflow["grad"], np.cos(x) * x**2 + 2 * x * np.sin(x),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        on_tensorflow["grad"], np.cos(x) * x**2 + 2 * x * np.sin(x), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("backend", OTHERS)
@@ -73,13 +89,15 @@ def test_a_cell_for_another_backend_says_in_one_line_that_it_is_skipped(capsys, 
     assert capsys.readouterr().out == ""
     assert not backends.runs_on("tensorflow", "tf.GradientTape on the model")
     assert " ".join(capsys.readouterr().out.split()) == (
-        "skipped: tf.GradientTape on the model needs the TensorFlow backend (this run: JAX)")
+        "skipped: tf.GradientTape on the model needs the TensorFlow backend (this run: JAX)"
+    )
     with pytest.raises(ValueError, match="tensorflow, jax, torch"):
         backends.runs_on("numpy", "anything")
     monkeypatch.setattr(backends, "has", lambda package: package != "tensorflow")
     assert not backends.installed("tensorflow", "the tf.data pipeline")
-    assert capsys.readouterr().out == ("skipped: the tf.data pipeline needs TensorFlow, which is "
-                                       "not installed here\n")
+    assert capsys.readouterr().out == (
+        "skipped: the tf.data pipeline needs TensorFlow, which is not installed here\n"
+    )
     assert backends.installed("grain", "the grain pipeline")
     assert not backends.runs_on("tensorflow", "a long description " * 6)
     lines = capsys.readouterr().out.splitlines()  # wrapped at the page's 79 characters

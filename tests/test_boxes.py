@@ -13,15 +13,16 @@ from course_utils import boxes as bx
 
 # --- IoU ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "a, b, expected",
     [
-        ((0, 0, 2, 2), (1, 1, 3, 3), 1 / 7),       # overlap 1, union 4 + 4 - 1
-        ((0, 0, 2, 2), (2, 0, 4, 2), 0.0),         # touching edges: no area in common
-        ((0, 0, 2, 2), (5, 5, 6, 6), 0.0),         # far apart
-        ((0, 0, 4, 4), (1, 1, 3, 3), 4 / 16),      # containment: small area / big area
-        ((0, 0, 2, 2), (0, 0, 2, 2), 1.0),         # identical
-        ((0, 0, 4, 2), (2, 0, 6, 2), 4 / 12),      # half-overlap along x
+        ((0, 0, 2, 2), (1, 1, 3, 3), 1 / 7),  # overlap 1, union 4 + 4 - 1
+        ((0, 0, 2, 2), (2, 0, 4, 2), 0.0),  # touching edges: no area in common
+        ((0, 0, 2, 2), (5, 5, 6, 6), 0.0),  # far apart
+        ((0, 0, 4, 4), (1, 1, 3, 3), 4 / 16),  # containment: small area / big area
+        ((0, 0, 2, 2), (0, 0, 2, 2), 1.0),  # identical
+        ((0, 0, 4, 2), (2, 0, 6, 2), 4 / 12),  # half-overlap along x
     ],
 )
 def test_iou_on_boxes_worked_out_by_hand(a, b, expected):
@@ -58,9 +59,12 @@ def test_corner_centre_round_trip():
 
 # --- YOLO -------------------------------------------------------------------------------------
 
+
 def test_yolo_encode_puts_the_box_in_the_right_cell():
     # centre (0.5, 0.3) on a 7x7 grid: column int(3.5) = 3, row int(2.1) = 2
-    target = bx.yolo_encode([[0.4, 0.2, 0.6, 0.4]], [1], grid_size=7, boxes_per_cell=2, num_classes=3)
+    target = bx.yolo_encode(
+        [[0.4, 0.2, 0.6, 0.4]], [1], grid_size=7, boxes_per_cell=2, num_classes=3
+    )
     assert target.shape == (7, 7, 2 * 5 + 3)
     assert np.count_nonzero(target[..., 4]) == 1 and target[2, 3, 4] == 1.0
     np.testing.assert_allclose(target[2, 3, :5], [0.5, 0.1, 0.2, 0.2, 1.0], atol=1e-6)
@@ -96,6 +100,7 @@ def test_yolo_refuses_two_objects_in_one_cell_and_pixel_boxes():
 
 # --- NMS --------------------------------------------------------------------------------------
 
+
 def _random_boxes(rng: np.random.Generator, n: int) -> np.ndarray:
     xy = rng.uniform(0, 80, (n, 2))
     return np.concatenate([xy, xy + rng.uniform(5, 40, (n, 2))], axis=1)
@@ -130,7 +135,9 @@ def test_nms_follows_its_definition_without_tensorflow(seed, iou_threshold):
 def test_nms_equals_tensorflow_on_random_boxes(tf, seed, iou_threshold):
     rng = np.random.default_rng(seed)
     boxes, scores = _random_boxes(rng, 200), rng.uniform(0, 1, 200)
-    ours = bx.non_max_suppression(boxes, scores, iou_threshold, max_output_size=50, score_threshold=0.2)
+    ours = bx.non_max_suppression(
+        boxes, scores, iou_threshold, max_output_size=50, score_threshold=0.2
+    )
     theirs = tf.image.non_max_suppression(
         boxes.astype("float32"), scores.astype("float32"), 50, iou_threshold, score_threshold=0.2
     ).numpy()
@@ -141,8 +148,11 @@ def test_nms_equals_tensorflow_on_random_boxes(tf, seed, iou_threshold):
 def test_nms_boundaries_follow_tensorflow(tf):
     boxes = np.array([[0, 0, 1, 1], [0, 0, 1, 0.5]], dtype="float32")  # IoU exactly 0.5
     scores = np.array([0.75, 0.5], dtype="float32")  # exact in float32 and float64
-    for kwargs in ({"iou_threshold": 0.5}, {"iou_threshold": 0.49},
-                   {"iou_threshold": 0.5, "score_threshold": 0.5}):
+    for kwargs in (
+        {"iou_threshold": 0.5},
+        {"iou_threshold": 0.49},
+        {"iou_threshold": 0.5, "score_threshold": 0.5},
+    ):
         theirs = tf.image.non_max_suppression(boxes, scores, 10, **kwargs).numpy()
         np.testing.assert_array_equal(bx.non_max_suppression(boxes, scores, **kwargs), theirs)
 
@@ -154,6 +164,7 @@ def test_nms_keeps_one_of_a_cluster():
 
 
 # --- SSD --------------------------------------------------------------------------------------
+
 
 def test_ssd_scales_follow_the_paper():
     np.testing.assert_allclose(bx.ssd_scales(6), [0.2, 0.34, 0.48, 0.62, 0.76, 0.9])
@@ -169,7 +180,9 @@ def test_ssd_default_boxes_count_and_shapes():
     np.testing.assert_allclose(d[1], [0.125, 0.125, s * np.sqrt(2), s / np.sqrt(2)])
     np.testing.assert_allclose(d[1, 2] * d[1, 3], s * s)
     np.testing.assert_allclose(d[3, 2:], [np.sqrt(0.2 * 0.55)] * 2)  # the extra a=1 box
-    np.testing.assert_allclose(d[-1], [0.5, 0.5, np.sqrt(0.9), np.sqrt(0.9)])  # last map: s_{m+1} = 1
+    np.testing.assert_allclose(
+        d[-1], [0.5, 0.5, np.sqrt(0.9), np.sqrt(0.9)]
+    )  # last map: s_{m+1} = 1
     with pytest.raises(ValueError, match="positive"):
         bx.ssd_default_boxes((2,), (1.0, -2.0))
     with pytest.raises(ValueError, match="3 feature maps but 2 lists"):
@@ -211,20 +224,29 @@ def test_offsets_round_trip_and_zero_for_a_perfect_default():
     g = np.concatenate([rng.uniform(0, 1, (30, 2)), rng.uniform(0.05, 0.5, (30, 2))], axis=1)
     np.testing.assert_allclose(bx.decode_offsets(bx.encode_offsets(g, d), d), g, atol=1e-12)
     np.testing.assert_allclose(bx.encode_offsets(d, d), 0, atol=1e-12)
-    np.testing.assert_allclose(bx.encode_offsets([0.6, 0.5, 0.4, 0.1], [0.5, 0.5, 0.2, 0.2]),
-                               [[0.5, 0.0, np.log(2), np.log(0.5)]])
+    np.testing.assert_allclose(
+        bx.encode_offsets([0.6, 0.5, 0.4, 0.1], [0.5, 0.5, 0.2, 0.2]),
+        [[0.5, 0.0, np.log(2), np.log(0.5)]],
+    )
 
 
 def test_match_detections_follows_voc_rules_by_hand():
     truth = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float)
     truth_image = np.array([0, 0])
-    dets = np.array([[0, 0, 10, 10],     # score .9: hits truth 0
-                     [1, 0, 11, 10],     # score .8: truth 0 again -> duplicate, false positive
-                     [20, 20, 26, 30],   # score .7: IoU 0.6 with truth 1 -> true positive
-                     [40, 40, 50, 50]])  # score .95: nothing there -> false positive
+    dets = np.array(
+        [
+            [0, 0, 10, 10],  # score .9: hits truth 0
+            [1, 0, 11, 10],  # score .8: truth 0 again -> duplicate, false positive
+            [20, 20, 26, 30],  # score .7: IoU 0.6 with truth 1 -> true positive
+            [40, 40, 50, 50],
+        ]
+    )  # score .95: nothing there -> false positive
     tp = bx.match_detections(dets, [0.9, 0.8, 0.7, 0.95], [0, 0, 0, 0], truth, truth_image)
     assert tp.tolist() == [0.0, 1.0, 0.0, 1.0]  # by falling score: .95, .9, .8, .7
-    assert bx.match_detections(dets, [0.9, 0.8, 0.7, 0.95], [1, 1, 1, 1], truth, truth_image).sum() == 0
+    assert (
+        bx.match_detections(dets, [0.9, 0.8, 0.7, 0.95], [1, 1, 1, 1], truth, truth_image).sum()
+        == 0
+    )
     # precision 0, 1/2, 1/3, 2/4 at recall 0, .5, .5, 1 -> non-increasing: .5 up to recall 1
     ap = bx.average_precision(dets, [0.9, 0.8, 0.7, 0.95], [0, 0, 0, 0], truth, truth_image)
     assert ap == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
@@ -239,10 +261,17 @@ def test_match_detections_follows_voc_rules_by_hand():
 def test_average_precision_per_class_scores_each_class_on_its_own():
     from course_utils.datasets import Objects
 
-    truth = Objects(np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float),
-                    np.array([0, 1, 1]), np.array([0, 0, 1]))
-    found = bx.Detections(np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float),
-                          np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), np.array([0, 0, 1]))
+    truth = Objects(
+        np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float),
+        np.array([0, 1, 1]),
+        np.array([0, 0, 1]),
+    )
+    found = bx.Detections(
+        np.array([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], float),
+        np.array([0.9, 0.8, 0.7]),
+        np.array([0, 0, 1]),
+        np.array([0, 0, 1]),
+    )
     # class 0: one hit, then a box on a class-1 object (a false positive for class 0): AP 1
     # class 1: one of two objects found: AP 0.5
     np.testing.assert_allclose(bx.average_precision_per_class(found, truth, 2), [1.0, 0.5])

@@ -15,7 +15,8 @@ COLAB = "https://colab.research.google.com/github/o/r/blob/main/notebooks/05_x.i
 TITLE = (
     "# 05 · A chapter\n\n"
     f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({COLAB})\n"
-    "[![View on GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/o/r)\n"
+    "[![View on "
+    "GitHub](https://img.shields.io/badge/view%20on-GitHub-black)](https://github.com/o/r)\n"
     "\n**What you will learn**\n- things"
 )
 
@@ -46,7 +47,8 @@ def test_a_quick_run_says_so_under_the_title_and_a_full_run_does_not():
 def test_the_home_page_lists_every_chapter_of_the_readme():
     stems = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     about, chapters, quickstart = build_site.chapters_from_readme(
-        (ROOT / "README.md").read_text(encoding="utf-8"), {stem: stem for stem in stems})
+        (ROOT / "README.md").read_text(encoding="utf-8"), {stem: stem for stem in stems}
+    )
     assert about.startswith("Numbered Jupyter chapters")
     for stem in stems:
         assert f"(notebooks/{stem}.ipynb)" in chapters
@@ -62,8 +64,12 @@ def mathjax_tarball(folder: Path) -> Path:
     path = folder / "served" / "mathjax-3.2.2.tgz"
     path.parent.mkdir(parents=True)
     with tarfile.open(path, "w:gz") as tar:
-        for name in ("package/es5/tex-chtml.js", "package/es5/input/tex/extensions/ams.js",
-                     "package/es5/sre/mathmaps/en.json", "package/package.json"):
+        for name in (
+            "package/es5/tex-chtml.js",
+            "package/es5/input/tex/extensions/ams.js",
+            "package/es5/sre/mathmaps/en.json",
+            "package/package.json",
+        ):
             data = f"// {name}\n".encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)

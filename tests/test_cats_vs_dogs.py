@@ -30,12 +30,17 @@ SMALL_SPLIT = {"train": 3, "validation": 2, "test": 2}  # 7 readable photos per 
 
 
 # The broken files, as the real release has them: empty, truncated, not an image at all.
-BROKEN = {"Cat/2.jpg": "truncated", "Cat/666.jpg": "empty", "Dog/11702.jpg": "text",
-          "Dog/4.jpg": "truncated"}
+BROKEN = {
+    "Cat/2.jpg": "truncated",
+    "Cat/666.jpg": "empty",
+    "Dog/11702.jpg": "text",
+    "Dog/4.jpg": "truncated",
+}
 
 
 def _microsoft_zip() -> bytes:
-    """PetImages/Cat and PetImages/Dog: 0.jpg..9.jpg plus one high number each, 4 of the 22 broken."""
+    """PetImages/Cat and PetImages/Dog: 0.jpg..9.jpg plus one high number each, 4 of the 22
+    broken."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for cls, seed in (("Cat", 1), ("Dog", 2)):
@@ -45,14 +50,18 @@ def _microsoft_zip() -> bytes:
             zf.writestr(f"PetImages/{cls}/Thumbs.db", b"\x00" * 100)
         good = real_jpegs(1, 3)[0]
         for name, kind in BROKEN.items():
-            blob = {"truncated": good[: len(good) // 3], "empty": b"",
-                    "text": b"<html>not an image</html>"}[kind]
+            blob = {
+                "truncated": good[: len(good) // 3],
+                "empty": b"",
+                "text": b"<html>not an image</html>",
+            }[kind]
             zf.writestr(f"PetImages/{name}", blob)
     return buf.getvalue()
 
 
 def _kaggle_zip() -> bytes:
-    """Kaggle's layout: train/cat.N.jpg and train/dog.N.jpg, zipped twice as Kaggle may serve it."""
+    """Kaggle's layout: train/cat.N.jpg and train/dog.N.jpg, zipped twice as Kaggle may serve
+    it."""
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w") as zf:
         for cls, seed in (("cat", 4), ("dog", 5)):
@@ -65,9 +74,14 @@ def _kaggle_zip() -> bytes:
 
 
 def _register(monkeypatch, urls: list[str], blob: bytes) -> None:
-    entry = DataFile(name="cats_vs_dogs", filename="kagglecatsanddogs_5340.zip", urls=tuple(urls),
-                     checksum="sha256:" + hashlib.sha256(blob).hexdigest(), size=len(blob),
-                     licence="test")
+    entry = DataFile(
+        name="cats_vs_dogs",
+        filename="kagglecatsanddogs_5340.zip",
+        urls=tuple(urls),
+        checksum="sha256:" + hashlib.sha256(blob).hexdigest(),
+        size=len(blob),
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "cats_vs_dogs", entry)
 
 
@@ -118,8 +132,9 @@ def test_full_path_downloads_checks_scrubs_and_splits(full_mode, file_server, mo
     # Keras reads it through the chapter's code path.
     import keras
 
-    ds = keras.utils.image_dataset_from_directory(base / "train", image_size=(150, 150),
-                                                  batch_size=4, verbose=False)
+    ds = keras.utils.image_dataset_from_directory(
+        base / "train", image_size=(150, 150), batch_size=4, verbose=False
+    )
     assert ds.class_names == ["cat", "dog"]
     assert sum(int(x.shape[0]) for x, _ in ds) == 6
 
@@ -129,7 +144,8 @@ def test_full_path_downloads_checks_scrubs_and_splits(full_mode, file_server, mo
 
 
 def test_with_drive_the_zip_stays_on_drive_and_the_split_is_rebuilt_locally_after_a_disconnect(
-        colab_drive, file_server, monkeypatch, capsys):
+    colab_drive, file_server, monkeypatch, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setattr(cvd, "FULL_PER_CLASS", SMALL_SPLIT)
     monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
@@ -151,21 +167,28 @@ def test_with_drive_the_zip_stays_on_drive_and_the_split_is_rebuilt_locally_afte
     (file_server.root / "pets.zip").unlink()  # the host is gone too: any download would fail
     again = cvd.load_cats_vs_dogs_split()
     out = capsys.readouterr().out.replace("\n      ", " ")  # announce() wraps at 79
-    assert again == base and {p.relative_to(base): p.read_bytes() for p in base.rglob("*.jpg")} == split
+    assert (
+        again == base
+        and {p.relative_to(base): p.read_bytes() for p in base.rglob("*.jpg")} == split
+    )
     assert file_server.requests == ["pets.zip"]  # no request made
     said = [line for line in out.splitlines() if "no download needed" in line]
     assert len(said) == 1 and "kagglecatsanddogs_5340.zip is already in" in said[0]
     assert "4 unreadable files removed" in out and "6 train / 4 validation / 4 test" in out
 
 
-def test_checksum_mismatch_keeps_nothing_and_names_the_way_out(full_mode, file_server, monkeypatch):
+def test_checksum_mismatch_keeps_nothing_and_names_the_way_out(
+    full_mode, file_server, monkeypatch
+):
     blob = _microsoft_zip()
     (file_server.root / "pets.zip").write_bytes(blob + b"tampered")
     _register(monkeypatch, [file_server.url("pets.zip")], blob)
     with pytest.raises(DownloadError) as err:
         cvd.load_cats_vs_dogs_split()
     message = str(err.value)
-    assert "checksum" in message and "COURSE_MODE=quick" in message and "KAGGLE_USERNAME" in message
+    assert (
+        "checksum" in message and "COURSE_MODE=quick" in message and "KAGGLE_USERNAME" in message
+    )
     downloads = full_mode[0] / "downloads"
     assert not any(downloads.glob("*.zip")) and not any(downloads.glob("*.part"))
     assert not (full_mode[0] / "cats_vs_dogs_small").exists()
@@ -210,8 +233,9 @@ def _register_kaggle(monkeypatch, url: str) -> None:
     monkeypatch.setitem(download.LOGIN_HOSTS, "kaggle", "127.0.0.1")
 
 
-def test_kaggle_fallback_uses_credentials_from_the_environment(full_mode, file_server, monkeypatch,
-                                                               capsys):
+def test_kaggle_fallback_uses_credentials_from_the_environment(
+    full_mode, file_server, monkeypatch, capsys
+):
     _register(monkeypatch, [file_server.url("gone.zip")], b"never served")
     kaggle = _KaggleServer(_kaggle_zip(), "student", "s3cret")
     try:
@@ -271,6 +295,7 @@ def test_release_without_dog_folder_is_a_clear_error(tmp_path):
 
 # --- quick mode ---------------------------------------------------------------------------
 
+
 def test_quick_stand_in_has_the_same_layout(course_dirs, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
     base = cvd.load_cats_vs_dogs_split()
@@ -310,5 +335,6 @@ def test_place_on_canvas_scales_and_moves_the_digit():
 
 def test_place_on_canvas_refuses_a_digit_larger_than_the_canvas():
     with pytest.raises(ValueError, match="does not fit"):
-        cvd.place_on_canvas(np.zeros((28, 28), np.uint8), np.random.default_rng(0), canvas=20,
-                            sizes=(30, 30))
+        cvd.place_on_canvas(
+            np.zeros((28, 28), np.uint8), np.random.default_rng(0), canvas=20, sizes=(30, 30)
+        )

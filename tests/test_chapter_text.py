@@ -37,8 +37,12 @@ def words(notebook: nbformat.NotebookNode) -> int:
 
 
 def test_the_word_count_counts_markdown_only():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("two words\n$x$"),
-                                         nbformat.v4.new_code_cell("print('not counted')")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("two words\n$x$"),
+            nbformat.v4.new_code_cell("print('not counted')"),
+        ]
+    )
     assert words(nb) == 3
 
 
@@ -54,8 +58,12 @@ def test_a_chapter_has_at_most_about_2500_words(path: Path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem[:2])
 def test_no_sentence_is_written_for_the_authors(path: Path):
     nb = nbformat.read(path, as_version=4)
-    found = [m.group(0) for c in nb.cells if c.cell_type == "markdown"
-             for m in FOR_AUTHORS.finditer(c.source)]
+    found = [
+        m.group(0)
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for m in FOR_AUTHORS.finditer(c.source)
+    ]
     assert not found, f"{path.name}: author-facing text on the student's page: {found}"
 
 

@@ -72,8 +72,12 @@ def test_load_in_quick_mode_announces_standin(monkeypatch, tmp_path, capsys):
 def _batch_bytes(images: np.ndarray, labels: np.ndarray, name: bytes) -> bytes:
     """A batch pickled as the real files are: a dict with bytes keys, rows R|G|B, protocol 2."""
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
-    batch = {b"batch_label": name, b"labels": labels.tolist(), b"data": rows,
-             b"filenames": [b"img_%d.png" % i for i in range(len(images))]}
+    batch = {
+        b"batch_label": name,
+        b"labels": labels.tolist(),
+        b"data": rows,
+        b"filenames": [b"img_%d.png" % i for i in range(len(images))],
+    }
     data = pickle.dumps(batch, protocol=2)
     # The real files were written by NumPy 1 and name numpy.core; NumPy 2 writes numpy._core.
     data = data.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
@@ -86,13 +90,20 @@ def _make_archive(folder: Path, n_per_batch: int = 12, n_test: int = 15):
     x = rng.integers(0, 256, (5 * n_per_batch + n_test, 32, 32, 3), dtype=np.uint8)
     x[:, 0, 0] = (10, 20, 30)  # a known pixel pins the channel order
     y = rng.integers(0, 10, len(x))
-    members = {f"cifar-10-batches-py/data_batch_{i + 1}": _batch_bytes(
-        x[i * n_per_batch:(i + 1) * n_per_batch], y[i * n_per_batch:(i + 1) * n_per_batch],
-        b"training batch %d of 5" % (i + 1)) for i in range(5)}
+    members = {
+        f"cifar-10-batches-py/data_batch_{i + 1}": _batch_bytes(
+            x[i * n_per_batch : (i + 1) * n_per_batch],
+            y[i * n_per_batch : (i + 1) * n_per_batch],
+            b"training batch %d of 5" % (i + 1),
+        )
+        for i in range(5)
+    }
     members["cifar-10-batches-py/test_batch"] = _batch_bytes(
-        x[5 * n_per_batch:], y[5 * n_per_batch:], b"testing batch 1 of 1")
+        x[5 * n_per_batch :], y[5 * n_per_batch :], b"testing batch 1 of 1"
+    )
     members["cifar-10-batches-py/batches.meta"] = pickle.dumps(
-        {b"label_names": [c.encode() for c in cifar10.CIFAR10_CLASSES]}, protocol=2)
+        {b"label_names": [c.encode() for c in cifar10.CIFAR10_CLASSES]}, protocol=2
+    )
     archive = folder / "cifar-10-python.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for name, data in members.items():
@@ -104,14 +115,20 @@ def _make_archive(folder: Path, n_per_batch: int = 12, n_test: int = 15):
 
 
 def _use_entry(monkeypatch, url: str, checksum: str, size: int | None):
-    entry = dataclasses.replace(registry.REGISTRY["cifar10"], urls=(url,), checksum=checksum, size=size)
+    entry = dataclasses.replace(
+        registry.REGISTRY["cifar10"], urls=(url,), checksum=checksum, size=size
+    )
     monkeypatch.setitem(registry.REGISTRY, "cifar10", entry)
 
 
-def test_full_mode_downloads_verifies_extracts_and_parses(file_server, tmp_path, monkeypatch, capsys):
+def test_full_mode_downloads_verifies_extracts_and_parses(
+    file_server, tmp_path, monkeypatch, capsys
+):
     archive, (xtr, ytr), (xte, yte) = _make_archive(file_server.root)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    _use_entry(monkeypatch, file_server.url(archive.name), f"sha256:{digest}", archive.stat().st_size)
+    _use_entry(
+        monkeypatch, file_server.url(archive.name), f"sha256:{digest}", archive.stat().st_size
+    )
     data = tmp_path / "data"
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("COURSE_DATA_DIR", str(data))
@@ -160,7 +177,9 @@ def test_full_mode_checksum_mismatch_keeps_nothing(file_server, tmp_path, monkey
 
 
 def test_full_mode_unreachable_says_what_to_do(tmp_path, monkeypatch):
-    _use_entry(monkeypatch, "http://127.0.0.1:9/cifar-10-python.tar.gz", "sha256:" + "0" * 64, None)
+    _use_entry(
+        monkeypatch, "http://127.0.0.1:9/cifar-10-python.tar.gz", "sha256:" + "0" * 64, None
+    )
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     monkeypatch.setattr("course_utils.download.time.sleep", lambda s: None)
@@ -177,6 +196,8 @@ def test_read_batch_refuses_code_in_pickle(tmp_path):
 
 def test_read_batch_rejects_wrong_layout(tmp_path):
     odd = tmp_path / "data_batch_1"
-    odd.write_bytes(pickle.dumps({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, protocol=2))
+    odd.write_bytes(
+        pickle.dumps({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, protocol=2)
+    )
     with pytest.raises(ValueError, match="expected"):
         cifar10.read_batch(odd)

@@ -14,8 +14,12 @@ RUNTIMES = ROOT / "tools" / "colab"
 
 def test_the_tpu_runtime_has_jax_and_keras_but_no_tensorflow_or_opencv():
     pins = cr.runtime_pins(RUNTIMES / "runtime-2026.08-tpu.txt")
-    assert (pins["jax"], pins["jaxlib"], pins["keras"], pins["numpy"]) == \
-        ("0.7.2", "0.7.2", "3.13.2", "2.1.3")
+    assert (pins["jax"], pins["jaxlib"], pins["keras"], pins["numpy"]) == (
+        "0.7.2",
+        "0.7.2",
+        "3.13.2",
+        "2.1.3",
+    )
     assert pins["grain"] == "0.2.18" and "libtpu" in pins
     for absent in ("tensorflow", "opencv-python", "opencv-python-headless", "mlxtend", "cython"):
         assert absent not in pins, absent
@@ -25,9 +29,19 @@ def test_the_tpu_runtime_has_jax_and_keras_but_no_tensorflow_or_opencv():
 
 
 def test_a_runtime_venv_gets_only_colab_packages_that_runtime_ships(tmp_path):
-    tpu = [p for p in cr.COLAB_PACKAGES if cr.norm(p) in cr.runtime_pins(RUNTIMES / "runtime-2026.08-tpu.txt")]
-    assert "jax" in tpu and "keras" in tpu and "tensorflow" not in tpu and "opencv-python" not in tpu
-    gpu = [p for p in cr.COLAB_PACKAGES if cr.norm(p) in cr.runtime_pins(RUNTIMES / "runtime-2026.08.txt")]
+    tpu = [
+        p
+        for p in cr.COLAB_PACKAGES
+        if cr.norm(p) in cr.runtime_pins(RUNTIMES / "runtime-2026.08-tpu.txt")
+    ]
+    assert (
+        "jax" in tpu and "keras" in tpu and "tensorflow" not in tpu and "opencv-python" not in tpu
+    )
+    gpu = [
+        p
+        for p in cr.COLAB_PACKAGES
+        if cr.norm(p) in cr.runtime_pins(RUNTIMES / "runtime-2026.08.txt")
+    ]
     assert {"tensorflow", "jax", "opencv-python", "mlxtend"} <= set(gpu)
 
 
@@ -36,5 +50,7 @@ def test_transcribe_keeps_version_lines_and_names_the_file(tmp_path):
     freeze.write_text("jax==0.7.2\ntorch @ https://example.org/torch.whl\nkeras==3.13.2\n")
     text = cr.transcribe(freeze, "2026-08-19", "3.13", "googlecolab/backend-info@abc")
     assert text.splitlines()[0].endswith("googlecolab/backend-info@abc, pip-freeze.tpu.txt,")
-    assert [line for line in text.splitlines() if not line.startswith("#")] == \
-        ["jax==0.7.2", "keras==3.13.2"]
+    assert [line for line in text.splitlines() if not line.startswith("#")] == [
+        "jax==0.7.2",
+        "keras==3.13.2",
+    ]

@@ -15,7 +15,9 @@ from course_utils import convnets  # noqa: E402
 
 def test_parameter_counts_at_150_match_the_book():
     assert convnets.small_convnet((150, 150)).count_params() == 3_453_121
-    assert convnets.small_convnet((150, 150), augment=True, dropout=True).count_params() == 3_453_121
+    assert (
+        convnets.small_convnet((150, 150), augment=True, dropout=True).count_params() == 3_453_121
+    )
     assert convnets.small_convnet((150, 150), head="average").count_params() == 240_961
 
 

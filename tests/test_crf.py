@@ -1,4 +1,5 @@
-"""The dense-CRF wrapper: layout, parameters reaching pydensecrf2, clear errors, life without it."""
+"""The dense-CRF wrapper: layout, parameters reaching pydensecrf2, clear errors, life without
+it."""
 
 from __future__ import annotations
 
@@ -44,8 +45,13 @@ def naive_mean_field(image, probs, params: crf.CRFParams):
         norm = 1 / np.sqrt(k.sum(1))
         return k, norm[:, None]
 
-    terms = [(*kernel(pos / params.gaussian_sxy), params.gaussian_weight),
-             (*kernel(np.hstack([pos / params.bilateral_sxy, rgb / params.bilateral_srgb])), params.bilateral_weight)]
+    terms = [
+        (*kernel(pos / params.gaussian_sxy), params.gaussian_weight),
+        (
+            *kernel(np.hstack([pos / params.bilateral_sxy, rgb / params.bilateral_srgb])),
+            params.bilateral_weight,
+        ),
+    ]
     unary = -np.log(np.clip(probs.reshape(-1, c), 1e-5, 1))
 
     def softmax(e):
@@ -88,8 +94,12 @@ def test_output_is_a_contiguous_distribution_per_pixel():
 def test_crf_moves_a_soft_boundary_onto_the_colour_edge():
     image, probs, truth = two_region_scene()
     before = (probs.argmax(-1) == truth).mean()
-    after = (crf.dense_crf(image, probs, crf.CRFParams(bilateral_sxy=20, bilateral_srgb=20, bilateral_weight=10))
-             .argmax(-1) == truth).mean()
+    after = (
+        crf.dense_crf(
+            image, probs, crf.CRFParams(bilateral_sxy=20, bilateral_srgb=20, bilateral_weight=10)
+        ).argmax(-1)
+        == truth
+    ).mean()
     assert before < 0.9  # the coarse boundary is 5 columns off: 5/32 of the pixels wrong
     assert after > 0.98, (before, after)
 
@@ -101,17 +111,32 @@ def photo_scene():
     from skimage import data
 
     image = cv2.resize(data.astronaut()[40:260, 120:420], (28, 20), interpolation=cv2.INTER_AREA)
-    field = cv2.resize(np.random.default_rng(4).normal(size=(5, 7, 3)).astype(np.float32), (28, 20),
-                       interpolation=cv2.INTER_CUBIC) * 3.0
+    field = (
+        cv2.resize(
+            np.random.default_rng(4).normal(size=(5, 7, 3)).astype(np.float32),
+            (28, 20),
+            interpolation=cv2.INTER_CUBIC,
+        )
+        * 3.0
+    )
     e = np.exp(field - field.max(-1, keepdims=True))
     return image, (e / e.sum(-1, keepdims=True)).astype(np.float32)
 
 
 @needs_pydensecrf
-@pytest.mark.parametrize("params", [
-    crf.CRFParams(bilateral_weight=10),
-    crf.CRFParams(bilateral_sxy=8, bilateral_srgb=30, bilateral_weight=8, gaussian_sxy=2, gaussian_weight=3),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        crf.CRFParams(bilateral_weight=10),
+        crf.CRFParams(
+            bilateral_sxy=8,
+            bilateral_srgb=30,
+            bilateral_weight=8,
+            gaussian_sxy=2,
+            gaussian_weight=3,
+        ),
+    ],
+)
 def test_parameters_reach_pydensecrf_as_the_paper_defines_them(params):
     """The wrapper's labels agree with an explicit all-pairs implementation of the same energy.
     Measured: correct wiring agrees on about 98-99% of pixels; swapped widths, a dropped
@@ -121,8 +146,12 @@ def test_parameters_reach_pydensecrf_as_the_paper_defines_them(params):
     assert (probs.argmax(-1) != ours).mean() > 0.15  # the CRF really changes labels here
     theirs = crf.dense_crf(image, probs, params).argmax(-1)
     assert (ours == theirs).mean() >= 0.975
-    swapped = dataclasses.replace(params, bilateral_sxy=params.bilateral_srgb, bilateral_srgb=params.bilateral_sxy)
-    assert (ours == crf.dense_crf(image, probs, swapped).argmax(-1)).mean() < 0.97  # the check can tell
+    swapped = dataclasses.replace(
+        params, bilateral_sxy=params.bilateral_srgb, bilateral_srgb=params.bilateral_sxy
+    )
+    assert (
+        ours == crf.dense_crf(image, probs, swapped).argmax(-1)
+    ).mean() < 0.97  # the check can tell
 
 
 @needs_pydensecrf
@@ -156,7 +185,8 @@ def test_bad_inputs_get_errors_that_say_what_to_do(image_fix, probs_fix, error, 
 
 
 def test_without_pydensecrf_it_says_so(monkeypatch):
-    # None in sys.modules makes `import pydensecrf...` raise ImportError, as on a machine without it
+    # None in sys.modules makes `import pydensecrf...` raise ImportError, as on a machine without
+    # it
     monkeypatch.setitem(sys.modules, "pydensecrf", None)
     monkeypatch.setitem(sys.modules, "pydensecrf.densecrf", None)
     assert crf.available() is False

@@ -25,7 +25,12 @@ def test_quick_network_shapes_and_outputs_are_probabilities():
     assert model.input_shape == (None, 64, 64, 3) and model.output_shape == (None, 64, 64, 4)
     assert model.get_layer("block1_relu").output.shape == (None, 16, 16, 32)  # output stride 4
     assert model.get_layer("block4_atrous_relu").output.shape == (None, 8, 8, 64)  # stride 8
-    assert model.get_layer("aspp_concat").output.shape == (None, 8, 8, 5 * 32)  # 1x1, 3 rates, pool
+    assert model.get_layer("aspp_concat").output.shape == (
+        None,
+        8,
+        8,
+        5 * 32,
+    )  # 1x1, 3 rates, pool
     probs = np.asarray(model(np.random.default_rng(0).uniform(0, 1, (2, 64, 64, 3))))
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
 
@@ -42,7 +47,9 @@ def test_full_network_reads_resnet50_where_keras_io_does():
 def test_print_shapes_prints_one_row_per_tensor(capsys):
     deeplab.print_shapes([("input", keras.Input((8, 8, 3))), ("a shape", (1, 2))])
     assert capsys.readouterr().out.splitlines() == [
-        f"{'input':19s}(None, 8, 8, 3)", f"{'a shape':19s}(1, 2)"]
+        f"{'input':19s}(None, 8, 8, 3)",
+        f"{'a shape':19s}(1, 2)",
+    ]
 
 
 def test_flip_both_flips_image_and_mask_together():
@@ -73,8 +80,11 @@ def test_train_then_load_or_train_finds_the_finished_run(course_dirs, monkeypatc
     assert deeplab.finished_model(deeplab.run_name(10), TINY.epochs) == run.best_model_path
     loaded = deeplab.load_or_train(train, val, 4)
     assert "loaded chapter 10's trained DeepLabV3+" in capsys.readouterr().out
-    np.testing.assert_allclose(deeplab.predict_probs(loaded, val[0]),
-                               deeplab.predict_probs(run.load_best(), val[0]), atol=1e-6)
+    np.testing.assert_allclose(
+        deeplab.predict_probs(loaded, val[0]),
+        deeplab.predict_probs(run.load_best(), val[0]),
+        atol=1e-6,
+    )
     assert model.count_params() == loaded.count_params()
 
 
@@ -91,8 +101,9 @@ def test_preprocessing_follows_the_backbone():
     x = np.full((1, 2, 2, 3), 255.0, np.float32)
     np.testing.assert_allclose(np.asarray(deeplab.preprocess_fn(deeplab.QUICK)(x)), 1.0)
     bgr_minus_mean = np.asarray(deeplab.preprocess_fn(deeplab.FULL)(x.copy()))
-    np.testing.assert_allclose(bgr_minus_mean[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        bgr_minus_mean[0, 0, 0], [255 - 103.939, 255 - 116.779, 255 - 123.68], rtol=1e-5
+    )
 
 
 def test_settings_follow_the_mode(monkeypatch):
@@ -110,9 +121,18 @@ def test_blocks_reads_each_block_shape_from_the_built_model_and_the_diagram_show
     matplotlib.use("Agg")
     quick = deeplab.blocks(deeplab.build_deeplabv3plus(64, 4, deeplab.QUICK))
     assert quick["image"] == (64, 64, 3) and quick["upsampled to image"] == (64, 64, 4)
-    assert quick["backbone, high level"][:2] == (8, 8) and quick["upsampled ASPP"][:2] == quick["backbone, low level"][:2]
-    full = deeplab.blocks(deeplab.build_deeplabv3plus(128, 2, deeplab.FULL, backbone_weights="random"))
-    assert full["backbone, low level"] == (32, 32, 64) and full["backbone, high level"] == (8, 8, 256)
+    assert (
+        quick["backbone, high level"][:2] == (8, 8)
+        and quick["upsampled ASPP"][:2] == quick["backbone, low level"][:2]
+    )
+    full = deeplab.blocks(
+        deeplab.build_deeplabv3plus(128, 2, deeplab.FULL, backbone_weights="random")
+    )
+    assert full["backbone, low level"] == (32, 32, 64) and full["backbone, high level"] == (
+        8,
+        8,
+        256,
+    )
     fig = deeplab.plot_blocks(quick)
     texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # the arrows are empty texts
     assert len(texts) == 10 and "ASPP\n8x8x32" in texts and "class scores\n16x16x4" in texts
@@ -137,8 +157,15 @@ def test_training_batches_shuffle_indices_but_hold_the_right_pairs():
     for x, y in train_ds:
         for image, mask in zip(x.numpy().astype(np.uint8), y.numpy(), strict=True):
             # each pair is one of ours, possibly flipped left-right together
-            match = [i for i in range(12) if (np.array_equal(image, images[i]) and np.array_equal(mask, masks[i]))
-                     or (np.array_equal(image, images[i][:, ::-1]) and np.array_equal(mask, masks[i][:, ::-1]))]
+            match = [
+                i
+                for i in range(12)
+                if (np.array_equal(image, images[i]) and np.array_equal(mask, masks[i]))
+                or (
+                    np.array_equal(image, images[i][:, ::-1])
+                    and np.array_equal(mask, masks[i][:, ::-1])
+                )
+            ]
             assert match, "an image came with another image's mask"
             seen.append(match[0])
     assert sorted(seen) == list(range(12)) and seen != list(range(12))  # all of them, shuffled
@@ -150,9 +177,13 @@ def test_datasets_read_the_arrays_without_copying_them():
     images = np.full((400, 256, 256, 3), 7, np.uint8)  # 79 MB
     masks = np.full((400, 256, 256), 1, np.uint8)
     rss = psutil.Process().memory_info().rss
-    train_ds, val_ds = deeplab.make_datasets((images, masks), (images[:100], masks[:100]), 8, lambda x: x)
+    train_ds, val_ds = deeplab.make_datasets(
+        (images, masks), (images[:100], masks[:100]), 8, lambda x: x
+    )
     grown = psutil.Process().memory_info().rss - rss
-    assert grown < 40e6, f"making the datasets took {grown / 1e6:.0f} MB (a copy would take 100 MB)"
+    assert grown < 40e6, (
+        f"making the datasets took {grown / 1e6:.0f} MB (a copy would take 100 MB)"
+    )
     x, y = next(iter(val_ds))
     assert x.shape == (64, 256, 256, 3) and y.shape == (64, 256, 256)
 
@@ -179,8 +210,12 @@ def test_the_course_copy_matches_a_network_built_from_the_same_pieces_and_names_
 
 def test_compile_makes_the_optimizer_variables_before_the_first_step():
     model = deeplab.compile_deeplab(deeplab.build_deeplabv3plus(48, 4, deeplab.QUICK), 4, 1e-3)
-    assert model.optimizer.built and len(model.optimizer.variables) > len(model.trainable_variables)
-    assert deeplab.conv_bn_relu.__doc__ and model.get_layer("stem_bn").momentum == deeplab.BN_MOMENTUM
+    assert model.optimizer.built and len(model.optimizer.variables) > len(
+        model.trainable_variables
+    )
+    assert (
+        deeplab.conv_bn_relu.__doc__ and model.get_layer("stem_bn").momentum == deeplab.BN_MOMENTUM
+    )
 
 
 def test_labels_from_probs_is_argmax_in_uint8():
@@ -192,8 +227,9 @@ def test_labels_from_probs_is_argmax_in_uint8():
 def test_without_tf_data_the_batches_hold_the_same_pairs_and_keras_trains_from_them():
     """Colab's TPU runtime has no TensorFlow: make_datasets falls back to a PyDataset."""
     images, masks = shapes_scenes(12, 64, seed=4)
-    train_ds, val_ds = deeplab.make_datasets((images, masks), (images[:5], masks[:5]), 4,
-                                             lambda x: x / 255.0, use_tf_data=False)
+    train_ds, val_ds = deeplab.make_datasets(
+        (images, masks), (images[:5], masks[:5]), 4, lambda x: x / 255.0, use_tf_data=False
+    )
     assert len(train_ds) == 3 and len(val_ds) == 1
     for _epoch in range(2):
         seen, flipped = [], 0
@@ -201,9 +237,17 @@ def test_without_tf_data_the_batches_hold_the_same_pairs_and_keras_trains_from_t
             x, y = train_ds[index]
             assert x.dtype == np.float32 and x.max() <= 1.0
             for image, mask in zip(np.rint(x * 255).astype(np.uint8), y, strict=True):
-                same = [i for i in range(12) if np.array_equal(image, images[i]) and np.array_equal(mask, masks[i])]
-                mirrored = [i for i in range(12) if np.array_equal(image, images[i][:, ::-1])
-                            and np.array_equal(mask, masks[i][:, ::-1])]
+                same = [
+                    i
+                    for i in range(12)
+                    if np.array_equal(image, images[i]) and np.array_equal(mask, masks[i])
+                ]
+                mirrored = [
+                    i
+                    for i in range(12)
+                    if np.array_equal(image, images[i][:, ::-1])
+                    and np.array_equal(mask, masks[i][:, ::-1])
+                ]
                 assert same or mirrored, "an image came with another image's mask"
                 seen.append((same or mirrored)[0])
                 flipped += not same
@@ -230,14 +274,18 @@ def test_array_batches_put_each_training_batch_through_the_given_augment():
         assert batch_images.dtype == np.uint8
         return batch_images[:, :, ::-1], batch_masks[:, :, ::-1]
 
-    train = deeplab.array_batches(images, masks, 4, lambda x: x / 255.0, shuffle=True,
-                                  seed=1, augment=mirror_all)
+    train = deeplab.array_batches(
+        images, masks, 4, lambda x: x / 255.0, shuffle=True, seed=1, augment=mirror_all
+    )
     val = deeplab.array_batches(images, masks, 4, lambda x: x / 255.0, augment=mirror_all)
     for index in range(len(train)):
         x, y = train[index]
         for image, mask in zip(np.rint(x * 255).astype(np.uint8), y, strict=True):
-            assert any(np.array_equal(image, images[i][:, ::-1])
-                       and np.array_equal(mask, masks[i][:, ::-1]) for i in range(10))
+            assert any(
+                np.array_equal(image, images[i][:, ::-1])
+                and np.array_equal(mask, masks[i][:, ::-1])
+                for i in range(10)
+            )
     x, y = val[0]
     np.testing.assert_array_equal(y, masks[:4])  # validation: as it is
     assert seen == [4, 4, 2]

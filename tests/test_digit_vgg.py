@@ -64,7 +64,10 @@ def test_training_subset_keeps_the_first_images_of_each_class(tmp_path):
     small = cvd.training_subset(base, 2)
     assert small != base
     for cls in ("a", "b"):
-        assert sorted(p.name for p in (small / "train" / cls).iterdir()) == [f"{cls}.0.jpg", f"{cls}.1.jpg"]
+        assert sorted(p.name for p in (small / "train" / cls).iterdir()) == [
+            f"{cls}.0.jpg",
+            f"{cls}.1.jpg",
+        ]
         assert len(list((small / "validation" / cls).iterdir())) == 2
         assert len(list((small / "test" / cls).iterdir())) == 3
     assert cvd.training_subset(base, 2) == small  # built once

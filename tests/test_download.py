@@ -49,8 +49,14 @@ def test_checksum_mismatch_deletes_the_file_and_says_so(file_server, payload, tm
 def test_transfer_cut_mid_body_leaves_nothing_then_retry_succeeds(file_server, payload, tmp_path):
     dest = tmp_path / "cache" / "blob.bin"
     file_server.cut_next["blob.bin"] = 1
-    download.download_file([file_server.url("blob.bin")], dest, sha(payload),
-                           retries=2, backoff=0, show_progress=False)
+    download.download_file(
+        [file_server.url("blob.bin")],
+        dest,
+        sha(payload),
+        retries=2,
+        backoff=0,
+        show_progress=False,
+    )
     assert dest.read_bytes() == payload
     assert file_server.requests.count("blob.bin") == 2
 
@@ -59,8 +65,14 @@ def test_transfer_cut_every_time_fails_cleanly(file_server, payload, tmp_path):
     dest = tmp_path / "cache" / "blob.bin"
     file_server.cut_next["blob.bin"] = 5
     with pytest.raises(DownloadError, match="blob.bin"):
-        download.download_file([file_server.url("blob.bin")], dest, sha(payload),
-                               retries=2, backoff=0, show_progress=False)
+        download.download_file(
+            [file_server.url("blob.bin")],
+            dest,
+            sha(payload),
+            retries=2,
+            backoff=0,
+            show_progress=False,
+        )
     assert list((tmp_path / "cache").iterdir()) == []  # no partial file in the cache
 
 
@@ -73,8 +85,15 @@ def test_second_mirror_used_when_first_is_missing(file_server, payload, tmp_path
 
 
 def _entry(file_server, payload, **kw) -> DataFile:
-    return DataFile(name="blob", filename="blob.bin", urls=(file_server.url("blob.bin"),),
-                    checksum=sha(payload), size=len(payload), licence="test data", **kw)
+    return DataFile(
+        name="blob",
+        filename="blob.bin",
+        urls=(file_server.url("blob.bin"),),
+        checksum=sha(payload),
+        size=len(payload),
+        licence="test data",
+        **kw,
+    )
 
 
 def test_fetch_downloads_once_then_uses_the_cache(file_server, payload, course_dirs, monkeypatch):
@@ -104,14 +123,25 @@ def test_fetch_in_quick_mode_never_downloads(file_server, payload, course_dirs, 
 
 def test_fetch_without_network_names_file_url_place_and_quick_mode(course_dirs, monkeypatch):
     monkeypatch.setenv("COURSE_MODE", "full")
-    entry = DataFile(name="offline", filename="weights.h5", urls=("http://127.0.0.1:9/weights.h5",),
-                     checksum=sha(b"x"), size=1, licence="test")
+    entry = DataFile(
+        name="offline",
+        filename="weights.h5",
+        urls=("http://127.0.0.1:9/weights.h5",),
+        checksum=sha(b"x"),
+        size=1,
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "offline", entry)
     monkeypatch.setattr(download.time, "sleep", lambda s: None)
     with pytest.raises(DownloadError) as err:
         download.fetch("offline", show_progress=False)
     message = str(err.value)
-    for needed in ("weights.h5", "http://127.0.0.1:9/weights.h5", str(course_dirs[0]), "COURSE_MODE=quick"):
+    for needed in (
+        "weights.h5",
+        "http://127.0.0.1:9/weights.h5",
+        str(course_dirs[0]),
+        "COURSE_MODE=quick",
+    ):
         assert needed in message
 
 
@@ -122,8 +152,15 @@ def test_fetch_extracts_archives_once(file_server, course_dirs, monkeypatch, tmp
         zf.writestr("set/a.txt", "hello")
     data = buf.getvalue()
     (file_server.root / "set.zip").write_bytes(data)
-    entry = DataFile(name="zipped", filename="set.zip", urls=(file_server.url("set.zip"),),
-                     checksum=sha(data), size=len(data), licence="test", extract=True)
+    entry = DataFile(
+        name="zipped",
+        filename="set.zip",
+        urls=(file_server.url("set.zip"),),
+        checksum=sha(data),
+        size=len(data),
+        licence="test",
+        extract=True,
+    )
     monkeypatch.setitem(registry.REGISTRY, "zipped", entry)
     out = download.fetch("zipped", show_progress=False)
     assert (out / "set" / "a.txt").read_text() == "hello"
@@ -138,14 +175,22 @@ def _zip_entry(file_server, monkeypatch) -> DataFile:
         zf.writestr("set/b/c.txt", "world")
     data = buf.getvalue()
     (file_server.root / "set.zip").write_bytes(data)
-    entry = DataFile(name="zipped", filename="set.zip", urls=(file_server.url("set.zip"),),
-                     checksum=sha(data), size=len(data), licence="test", extract=True)
+    entry = DataFile(
+        name="zipped",
+        filename="set.zip",
+        urls=(file_server.url("set.zip"),),
+        checksum=sha(data),
+        size=len(data),
+        licence="test",
+        extract=True,
+    )
     monkeypatch.setitem(registry.REGISTRY, "zipped", entry)
     return entry
 
 
 def test_with_drive_the_archive_is_kept_on_drive_and_unpacked_on_local_disk(
-        file_server, colab_drive, monkeypatch):
+    file_server, colab_drive, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     _zip_entry(file_server, monkeypatch)
     out = download.fetch("zipped", show_progress=False)
@@ -157,7 +202,8 @@ def test_with_drive_the_archive_is_kept_on_drive_and_unpacked_on_local_disk(
 
 
 def test_after_a_disconnect_the_archive_on_drive_is_unpacked_again_without_a_request(
-        file_server, colab_drive, monkeypatch, capsys):
+    file_server, colab_drive, monkeypatch, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     _zip_entry(file_server, monkeypatch)
     out = download.fetch("zipped", show_progress=False)
@@ -178,10 +224,18 @@ def test_after_a_disconnect_the_archive_on_drive_is_unpacked_again_without_a_req
     assert str(colab_drive.downloads) in lines[0] and str(out) in lines[0]
 
 
-def test_weights_and_recorded_checksums_go_to_drive(file_server, payload, colab_drive, monkeypatch):
+def test_weights_and_recorded_checksums_go_to_drive(
+    file_server, payload, colab_drive, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
-    entry = DataFile(name="photo", filename="blob.bin", urls=(file_server.url("blob.bin"),),
-                     checksum=registry.UNPUBLISHED, size=None, licence="test")
+    entry = DataFile(
+        name="photo",
+        filename="blob.bin",
+        urls=(file_server.url("blob.bin"),),
+        checksum=registry.UNPUBLISHED,
+        size=None,
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "photo", entry)
     path = download.fetch("photo", show_progress=False)
     assert path == colab_drive.downloads / "blob.bin" and path.read_bytes() == payload
@@ -213,8 +267,12 @@ def test_a_verified_file_is_not_hashed_again(file_server, payload, course_dirs, 
     path = download.fetch("blob", show_progress=False)
     assert calls == ["blob.bin.part"]  # checked once, as it arrived
     record = json.loads(path.with_name("blob.bin.verified").read_text())
-    assert record == {"checksum": sha(payload), "size": len(payload),
-                      "mtime_ns": path.stat().st_mtime_ns, "ctime_ns": path.stat().st_ctime_ns}
+    assert record == {
+        "checksum": sha(payload),
+        "size": len(payload),
+        "mtime_ns": path.stat().st_mtime_ns,
+        "ctime_ns": path.stat().st_ctime_ns,
+    }
     for _ in range(3):
         assert download.fetch("blob", show_progress=False) == path
     assert calls == ["blob.bin.part"]
@@ -222,7 +280,8 @@ def test_a_verified_file_is_not_hashed_again(file_server, payload, course_dirs, 
 
 
 def test_a_file_whose_size_changed_is_verified_again_and_replaced(
-        file_server, payload, course_dirs, monkeypatch, capsys):
+    file_server, payload, course_dirs, monkeypatch, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
     path = download.fetch("blob", show_progress=False)
@@ -239,7 +298,8 @@ def test_a_file_whose_size_changed_is_verified_again_and_replaced(
 
 
 def test_a_file_with_a_new_mtime_is_hashed_again_and_kept_if_intact(
-        file_server, payload, course_dirs, monkeypatch):
+    file_server, payload, course_dirs, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
     path = download.fetch("blob", show_progress=False)
@@ -252,7 +312,9 @@ def test_a_file_with_a_new_mtime_is_hashed_again_and_kept_if_intact(
     assert calls == ["blob.bin"]  # the record now holds the new mtime
 
 
-def test_same_size_corruption_with_a_new_mtime_is_caught(file_server, payload, course_dirs, monkeypatch):
+def test_same_size_corruption_with_a_new_mtime_is_caught(
+    file_server, payload, course_dirs, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setitem(registry.REGISTRY, "blob", _entry(file_server, payload))
     path = download.fetch("blob", show_progress=False)
@@ -281,10 +343,17 @@ def test_unknown_registry_name_lists_known_names():
 
 
 def test_fetch_records_a_checksum_on_first_use_when_none_is_published(
-        file_server, payload, course_dirs, monkeypatch, capsys):
+    file_server, payload, course_dirs, monkeypatch, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
-    entry = DataFile(name="photo", filename="blob.bin", urls=(file_server.url("blob.bin"),),
-                     checksum=registry.UNPUBLISHED, size=None, licence="test")
+    entry = DataFile(
+        name="photo",
+        filename="blob.bin",
+        urls=(file_server.url("blob.bin"),),
+        checksum=registry.UNPUBLISHED,
+        size=None,
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "photo", entry)
     path = download.fetch("photo", show_progress=False)
     assert path.read_bytes() == payload and "recorded its sha256" in capsys.readouterr().out
@@ -301,11 +370,14 @@ def test_registry_entries_are_well_formed():
         if entry.checksum == registry.UNPUBLISHED:  # checked against its first download instead
             continue
         algorithm, digest = entry.checksum.split(":")
-        assert algorithm in ("sha256", "md5") and len(digest) == {"sha256": 64, "md5": 32}[algorithm]
+        assert (
+            algorithm in ("sha256", "md5") and len(digest) == {"sha256": 64, "md5": 32}[algorithm]
+        )
         assert entry.licence
 
 
 # --- archives -------------------------------------------------------------------------------
+
 
 def test_safe_extract_zip(tmp_path):
     archive = tmp_path / "ok.zip"
@@ -339,6 +411,7 @@ def test_tar_with_escaping_member_is_refused(tmp_path):
         info = tarfile.TarInfo("../evil.txt")
         info.size = 4
         tf.addfile(info, io.BytesIO(b"evil"))
+
     with pytest.raises(UnsafeArchiveError):
         download.safe_extract(_tar_with(tmp_path, add), tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
@@ -350,6 +423,7 @@ def test_tar_with_escaping_symlink_is_refused(tmp_path):
         info.type = tarfile.SYMTYPE
         info.linkname = "../../etc/passwd"
         tf.addfile(info)
+
     with pytest.raises(UnsafeArchiveError):
         download.safe_extract(_tar_with(tmp_path, add), tmp_path / "out")
 
@@ -359,6 +433,7 @@ def test_safe_extract_tar(tmp_path):
         info = tarfile.TarInfo("batches/data_1")
         info.size = 3
         tf.addfile(info, io.BytesIO(b"abc"))
+
     out = download.safe_extract(_tar_with(tmp_path, add), tmp_path / "out")
     assert (out / "batches" / "data_1").read_bytes() == b"abc"
 
@@ -372,15 +447,26 @@ def test_not_an_archive_is_a_clear_error(tmp_path):
 
 # --- the classroom mirror (COURSE_DATA_MIRROR) ---------------------------------------------
 
+
 def _mirrored_entry(file_server, payload, **kw) -> DataFile:
-    """An entry whose publisher is the test server at up/blob.bin (so mirror and publisher differ)."""
+    """An entry whose publisher is the test server at up/blob.bin (so mirror and publisher
+    differ)."""
     (file_server.root / "up").mkdir(exist_ok=True)
     (file_server.root / "up" / "blob.bin").write_bytes(payload)
-    return DataFile(name="blob", filename="blob.bin", urls=(file_server.url("up/blob.bin"),),
-                    checksum=sha(payload), size=len(payload), licence="test data", **kw)
+    return DataFile(
+        name="blob",
+        filename="blob.bin",
+        urls=(file_server.url("up/blob.bin"),),
+        checksum=sha(payload),
+        size=len(payload),
+        licence="test data",
+        **kw,
+    )
 
 
-def test_a_mirror_folder_is_used_before_the_publisher(file_server, payload, course_dirs, monkeypatch, tmp_path):
+def test_a_mirror_folder_is_used_before_the_publisher(
+    file_server, payload, course_dirs, monkeypatch, tmp_path
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     mirror = tmp_path / "classroom"
     mirror.mkdir()
@@ -400,7 +486,8 @@ def test_a_mirror_url_is_used_before_the_publisher(file_server, payload, course_
 
 
 def test_a_wrong_file_from_the_mirror_is_refused_and_the_publisher_used(
-        file_server, payload, course_dirs, monkeypatch, tmp_path, capsys):
+    file_server, payload, course_dirs, monkeypatch, tmp_path, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     mirror = tmp_path / "classroom"
     mirror.mkdir()
@@ -413,25 +500,36 @@ def test_a_wrong_file_from_the_mirror_is_refused_and_the_publisher_used(
 
 
 def test_a_wrong_file_from_the_mirror_is_never_kept_when_the_publisher_is_down(
-        payload, course_dirs, monkeypatch, tmp_path):
+    payload, course_dirs, monkeypatch, tmp_path
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     mirror = tmp_path / "classroom"
     mirror.mkdir()
     (mirror / "blob.bin").write_bytes(b"not the file")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     monkeypatch.setattr(download.time, "sleep", lambda s: None)
-    entry = DataFile(name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
-                     checksum=sha(payload), size=len(payload), licence="test")
+    entry = DataFile(
+        name="blob",
+        filename="blob.bin",
+        urls=("http://127.0.0.1:9/blob.bin",),
+        checksum=sha(payload),
+        size=len(payload),
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "blob", entry)
     with pytest.raises(DownloadError) as err:
         download.fetch("blob", show_progress=False)
     assert "mirror:" in str(err.value) and "checksum mismatch" in str(err.value)
     downloads = course_dirs[0] / "downloads"
-    assert downloads.is_dir() and [p.name for p in downloads.iterdir() if p.name.startswith("blob")] == []
+    assert (
+        downloads.is_dir()
+        and [p.name for p in downloads.iterdir() if p.name.startswith("blob")] == []
+    )
 
 
 def test_a_file_missing_from_the_mirror_folder_comes_from_the_publisher(
-        file_server, payload, course_dirs, monkeypatch, tmp_path, capsys):
+    file_server, payload, course_dirs, monkeypatch, tmp_path, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path))
     monkeypatch.setitem(registry.REGISTRY, "blob", _mirrored_entry(file_server, payload))
@@ -439,17 +537,30 @@ def test_a_file_missing_from_the_mirror_folder_comes_from_the_publisher(
     assert "is not in the mirror" in capsys.readouterr().out
 
 
-def test_a_mirror_that_is_neither_url_nor_folder_is_a_clear_error(payload, course_dirs, monkeypatch, tmp_path):
+def test_a_mirror_that_is_neither_url_nor_folder_is_a_clear_error(
+    payload, course_dirs, monkeypatch, tmp_path
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path / "no-such-folder"))
-    monkeypatch.setitem(registry.REGISTRY, "blob", DataFile(
-        name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
-        checksum=sha(payload), size=len(payload), licence="test"))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        "blob",
+        DataFile(
+            name="blob",
+            filename="blob.bin",
+            urls=("http://127.0.0.1:9/blob.bin",),
+            checksum=sha(payload),
+            size=len(payload),
+            licence="test",
+        ),
+    )
     with pytest.raises(DownloadError, match="neither a URL nor an existing folder"):
         download.fetch("blob", show_progress=False)
 
 
-def test_kaggle_credentials_are_never_sent_to_the_mirror(file_server, payload, course_dirs, monkeypatch):
+def test_kaggle_credentials_are_never_sent_to_the_mirror(
+    file_server, payload, course_dirs, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("KAGGLE_USERNAME", "student")
     monkeypatch.setenv("KAGGLE_KEY", "secret")
@@ -459,11 +570,13 @@ def test_kaggle_credentials_are_never_sent_to_the_mirror(file_server, payload, c
     monkeypatch.setitem(download.LOGIN_HOSTS, "kaggle", "127.0.0.1")  # the test server is "Kaggle"
     download.fetch("blob", show_progress=False)
     assert [(path, "authorization" in seen) for path, seen in file_server.headers] == [
-        ("blob.bin", False)]
+        ("blob.bin", False)
+    ]
 
 
 def test_the_rehearsal_manifest_replaces_checksums_and_still_refuses_a_wrong_file(
-        payload, course_dirs, monkeypatch, tmp_path):
+    payload, course_dirs, monkeypatch, tmp_path
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     hub = tmp_path / "hub"
     hub.mkdir()
@@ -471,9 +584,18 @@ def test_the_rehearsal_manifest_replaces_checksums_and_still_refuses_a_wrong_fil
     manifest = hub / "rehearsal-checksums.json"
     manifest.write_text(json.dumps({"blob": sha(payload)}))
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(hub))
-    monkeypatch.setitem(registry.REGISTRY, "blob", DataFile(
-        name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
-        checksum=sha(b"the published file"), size=len(payload), licence="test"))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        "blob",
+        DataFile(
+            name="blob",
+            filename="blob.bin",
+            urls=("http://127.0.0.1:9/blob.bin",),
+            checksum=sha(b"the published file"),
+            size=len(payload),
+            licence="test",
+        ),
+    )
     monkeypatch.setattr(download.time, "sleep", lambda s: None)
     with pytest.raises(DownloadError, match="checksum mismatch"):  # without the manifest: refused
         download.fetch("blob", show_progress=False)

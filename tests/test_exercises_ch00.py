@@ -10,8 +10,11 @@ from exercise_support import chapter_functions, expect, outcome, stub
 from course_utils.exercises import ch00
 
 SOLVED = chapter_functions("00_setup_and_image_basics", cv2=cv2)
-CHECKS = {ch00.check_bgr_to_grey: "bgr_to_grey", ch00.check_halve: "halve",
-          ch00.check_keras_batch: "to_keras_batch"}
+CHECKS = {
+    ch00.check_bgr_to_grey: "bgr_to_grey",
+    ch00.check_halve: "halve",
+    ch00.check_keras_batch: "to_keras_batch",
+}
 
 
 def test_stubs_are_not_done(capsys):
@@ -46,11 +49,20 @@ def test_grey(capsys):
         bgr[...] = bgr // 2
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) * 2
 
-    expect(capsys, ch00.check_bgr_to_grey,
-           right=[SOLVED["bgr_to_grey"], by_opencv, fixed_point],
-           wrong={rgb_weights_on_bgr: "wrong channels", rgb2gray_code: "wrong channels",
-                  cut_off: "cut off", plain_mean: "", float_grey: "dtype", in_place: "changed"},
-           hints=("wrong channels", "cut off", "dtype", "changed"))
+    expect(
+        capsys,
+        ch00.check_bgr_to_grey,
+        right=[SOLVED["bgr_to_grey"], by_opencv, fixed_point],
+        wrong={
+            rgb_weights_on_bgr: "wrong channels",
+            rgb2gray_code: "wrong channels",
+            cut_off: "cut off",
+            plain_mean: "",
+            float_grey: "dtype",
+            in_place: "changed",
+        },
+        hints=("wrong channels", "cut off", "dtype", "changed"),
+    )
 
 
 def test_halve(capsys):
@@ -78,17 +90,24 @@ def test_halve(capsys):
     def pyramid(img):  # blurs with a 5x5 kernel first
         return cv2.pyrDown(img)
 
-    expect(capsys, ch00.check_halve,
-           right=[SOLVED["halve"], by_opencv, four_slices],
-           wrong={skip_pixels: "keeps one pixel", other_corner: "keeps one pixel",
-                  axes_mixed: "(h/2, 2, w/2, 2, c)", width_height_swapped: "shape",
-                  pyramid: "top-left block"},
-           hints=("keeps one pixel", "(h/2, 2, w/2, 2, c)"))
+    expect(
+        capsys,
+        ch00.check_halve,
+        right=[SOLVED["halve"], by_opencv, four_slices],
+        wrong={
+            skip_pixels: "keeps one pixel",
+            other_corner: "keeps one pixel",
+            axes_mixed: "(h/2, 2, w/2, 2, c)",
+            width_height_swapped: "shape",
+            pyramid: "top-left block",
+        },
+        hints=("keeps one pixel", "(h/2, 2, w/2, 2, c)"),
+    )
 
 
 def _crop(bgr, top, left):
     side = min(bgr.shape[:2])
-    return bgr[top:top + side, left:left + side]
+    return bgr[top : top + side, left : left + side]
 
 
 def test_keras_batch(capsys):
@@ -109,7 +128,7 @@ def test_keras_batch(capsys):
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             h, w = rgb.shape[:2]
             side = min(h, w)
-            square = rgb[int((h - side) / 2):, int((w - side) / 2):][:side, :side]
+            square = rgb[int((h - side) / 2) :, int((w - side) / 2) :][:side, :side]
             out[i] = cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
         return out
 
@@ -120,22 +139,58 @@ def test_keras_batch(capsys):
         return solution([_crop(im, 0, 0) for im in images], size)
 
     def rounded_up(images, size):
-        return solution([_crop(im, -(-(im.shape[0] - min(im.shape[:2])) // 2),
-                               -(-(im.shape[1] - min(im.shape[:2])) // 2)) for im in images], size)
+        return solution(
+            [
+                _crop(
+                    im,
+                    -(-(im.shape[0] - min(im.shape[:2])) // 2),
+                    -(-(im.shape[1] - min(im.shape[:2])) // 2),
+                )
+                for im in images
+            ],
+            size,
+        )
 
     def python_round(images, size):
-        return solution([_crop(im, round((im.shape[0] - min(im.shape[:2])) / 2),
-                               round((im.shape[1] - min(im.shape[:2])) / 2)) for im in images], size)
+        return solution(
+            [
+                _crop(
+                    im,
+                    round((im.shape[0] - min(im.shape[:2])) / 2),
+                    round((im.shape[1] - min(im.shape[:2])) / 2),
+                )
+                for im in images
+            ],
+            size,
+        )
 
     def squashed(images, size):  # resizes the whole photo, no crop
-        return np.stack([cv2.cvtColor(cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA),
-                                      cv2.COLOR_BGR2RGB) for im in images]).astype(np.float32)
+        return np.stack(
+            [
+                cv2.cvtColor(
+                    cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+                )
+                for im in images
+            ]
+        ).astype(np.float32)
 
     def linear(images, size):  # cv2.resize's default interpolation
-        return np.stack([cv2.cvtColor(cv2.resize(_crop(im, (im.shape[0] - min(im.shape[:2])) // 2,
-                                                      (im.shape[1] - min(im.shape[:2])) // 2),
-                                                 (size, size)), cv2.COLOR_BGR2RGB)
-                         for im in images]).astype(np.float32)
+        return np.stack(
+            [
+                cv2.cvtColor(
+                    cv2.resize(
+                        _crop(
+                            im,
+                            (im.shape[0] - min(im.shape[:2])) // 2,
+                            (im.shape[1] - min(im.shape[:2])) // 2,
+                        ),
+                        (size, size),
+                    ),
+                    cv2.COLOR_BGR2RGB,
+                )
+                for im in images
+            ]
+        ).astype(np.float32)
 
     def uint8_batch(images, size):
         return solution(images, size).astype(np.uint8)
@@ -148,11 +203,27 @@ def test_keras_batch(capsys):
             im[...] = im[..., ::-1]
         return solution([im[..., ::-1] for im in images], size)
 
-    expect(capsys, ch00.check_keras_batch,
-           right=[solution, float_first, rgb_first],
-           wrong={still_bgr: "red and blue are swapped", top_left_square: "photos",
-                  rounded_up: "rounds the start up", python_round: "round()",
-                  squashed: "photos", linear: "cv2.resize's default", uint8_batch: "dtype",
-                  no_batch_axis: "shape", in_place: "changed"},
-           hints=("red and blue are swapped", "rounds the start up", "round()",
-                  "cv2.resize's default", "dtype", "changed"))
+    expect(
+        capsys,
+        ch00.check_keras_batch,
+        right=[solution, float_first, rgb_first],
+        wrong={
+            still_bgr: "red and blue are swapped",
+            top_left_square: "photos",
+            rounded_up: "rounds the start up",
+            python_round: "round()",
+            squashed: "photos",
+            linear: "cv2.resize's default",
+            uint8_batch: "dtype",
+            no_batch_axis: "shape",
+            in_place: "changed",
+        },
+        hints=(
+            "red and blue are swapped",
+            "rounds the start up",
+            "round()",
+            "cv2.resize's default",
+            "dtype",
+            "changed",
+        ),
+    )

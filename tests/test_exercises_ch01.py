@@ -25,7 +25,10 @@ def test_l1(capsys):
         return cdist(A, B, metric="cityblock")
 
     def signed_first(A, B):
-        A, B = A.astype(np.int64) if A.dtype.kind == "u" else A, B.astype(np.int64) if B.dtype.kind == "u" else B
+        A, B = (
+            A.astype(np.int64) if A.dtype.kind == "u" else A,
+            B.astype(np.int64) if B.dtype.kind == "u" else B,
+        )
         return np.abs(np.subtract.outer(A, B).diagonal(axis1=1, axis2=3)).sum(axis=-1)
 
     def l2_squared(A, B):  # L2 squared instead of L1
@@ -44,23 +47,32 @@ def test_l1(capsys):
     def wrong_axis(A, B):  # sums over the pairs instead of the coordinates
         return np.abs(A.astype(float)[:, None] - B[None]).sum(1)
 
-    expect(capsys, ch01.check_l1_no_loop, right=[SOLVED["l1_no_loop"], by_scipy, signed_first],
-           wrong={l2_squared: "", looped: "Python loop", transposed: "transposed",
-                  uint8_wraps: "wraps around", wrong_axis: "shape"},
-           hints=("Python loop", "wraps around", "transposed"))
+    expect(
+        capsys,
+        ch01.check_l1_no_loop,
+        right=[SOLVED["l1_no_loop"], by_scipy, signed_first],
+        wrong={
+            l2_squared: "",
+            looped: "Python loop",
+            transposed: "transposed",
+            uint8_wraps: "wraps around",
+            wrong_axis: "shape",
+        },
+        hints=("Python loop", "wraps around", "transposed"),
+    )
 
 
 def test_the_fixed_vote_rows_tell_the_mistakes_apart():
     D, y = ch01.fixed_vote_rows(), ch01.Y_FIXED
     weighted = ch01._weighted_reference(D, y, 3, 4)
     plain, squared = ch01._vote(D, y, 3, 4, power=0), ch01._vote(D, y, 3, 4, power=2)
-    assert weighted[0] != plain[0]                  # the weights change a plain vote
-    assert weighted[1] != squared[1]                # 1/d and 1/d^2 disagree
-    assert D[2].min() == 0 and weighted[2] == 0     # a zero distance, and its class wins
+    assert weighted[0] != plain[0]  # the weights change a plain vote
+    assert weighted[1] != squared[1]  # 1/d and 1/d^2 disagree
+    assert D[2].min() == 0 and weighted[2] == 0  # a zero distance, and its class wins
     order = np.argsort(D[3], kind="stable")[:3]
     totals = np.bincount(y[order], 1 / (D[3, order] + 1e-8), 4)
     assert totals[1] == totals[2] == totals.max() and y[order[0]] == 2 and weighted[3] == 1
-    assert y[np.argsort(D[4])[0]] == 0 and weighted[4] == 3   # the nearest alone is outvoted
+    assert y[np.argsort(D[4])[0]] == 0 and weighted[4] == 3  # the nearest alone is outvoted
 
 
 def test_knn_weighted(capsys):
@@ -68,7 +80,9 @@ def test_knn_weighted(capsys):
         out = []
         for row in D:
             nearest = np.argpartition(row, k - 1)[:k]
-            out.append(np.bincount(y_train[nearest], 1 / (row[nearest] + 1e-8), n_classes).argmax())
+            out.append(
+                np.bincount(y_train[nearest], 1 / (row[nearest] + 1e-8), n_classes).argmax()
+            )
         return np.array(out)
 
     def unweighted(D, y_train, k, n_classes):
@@ -78,7 +92,12 @@ def test_knn_weighted(capsys):
     def inverse_square(D, y_train, k, n_classes):
         nearest = np.argsort(D, axis=1)[:, :k]
         w = 1 / (np.take_along_axis(D, nearest, 1) ** 2 + 1e-8)
-        return np.array([np.bincount(y_train[n], wi, n_classes).argmax() for n, wi in zip(nearest, w, strict=True)])
+        return np.array(
+            [
+                np.bincount(y_train[n], wi, n_classes).argmax()
+                for n, wi in zip(nearest, w, strict=True)
+            ]
+        )
 
     def no_epsilon(D, y_train, k, n_classes):  # 1 / 0 at a zero distance
         nearest = np.argsort(D, axis=1)[:, :k]
@@ -88,9 +107,14 @@ def test_knn_weighted(capsys):
             return (w[:, :, None] * onehot).sum(1).argmax(1)
 
     def skips_the_nearest(D, y_train, k, n_classes):  # as if the nearest were the point itself
-        nearest = np.argsort(D, axis=1)[:, 1:k + 1]
+        nearest = np.argsort(D, axis=1)[:, 1 : k + 1]
         w = 1 / (np.take_along_axis(D, nearest, 1) + 1e-8)
-        return np.array([np.bincount(y_train[n], wi, n_classes).argmax() for n, wi in zip(nearest, w, strict=True)])
+        return np.array(
+            [
+                np.bincount(y_train[n], wi, n_classes).argmax()
+                for n, wi in zip(nearest, w, strict=True)
+            ]
+        )
 
     def tie_to_nearest(D, y_train, k, n_classes):  # a dict: among equal totals, the first met
         out = []
@@ -101,10 +125,19 @@ def test_knn_weighted(capsys):
             out.append(max(totals, key=totals.get))
         return np.array(out)
 
-    expect(capsys, ch01.check_knn_weighted, right=[SOLVED["knn_predict_weighted"], looped],
-           wrong={unweighted: "unweighted majority", inverse_square: "squared",
-                  no_epsilon: "", skips_the_nearest: "", tie_to_nearest: "smaller label"},
-           hints=("unweighted majority", "squared", "smaller label"))
+    expect(
+        capsys,
+        ch01.check_knn_weighted,
+        right=[SOLVED["knn_predict_weighted"], looped],
+        wrong={
+            unweighted: "unweighted majority",
+            inverse_square: "squared",
+            no_epsilon: "",
+            skips_the_nearest: "",
+            tie_to_nearest: "smaller label",
+        },
+        hints=("unweighted majority", "squared", "smaller label"),
+    )
 
 
 def _loo(X, y, k, order):
@@ -140,11 +173,30 @@ def test_leave_one_out(capsys):
         D = cdist(X, X)
         np.fill_diagonal(D, np.inf)
         order = np.argsort(D, axis=1, kind="stable")[:, :k]
-        return float(np.mean([Counter(y[o].tolist()).most_common(1)[0][0] == t for o, t in zip(order, y, strict=True)]))
+        return float(
+            np.mean(
+                [
+                    Counter(y[o].tolist()).most_common(1)[0][0] == t
+                    for o, t in zip(order, y, strict=True)
+                ]
+            )
+        )
 
-    expect(capsys, ch01.check_leave_one_out, right=[SOLVED["leave_one_out_accuracy"], looped_squared],
-           wrong={with_self: "its own nearest neighbour", drop_first: "instead of dropping",
-                  drop_first_stable: "instead of dropping", l1: "L1 distances",
-                  counter_vote: "smaller label"},
-           hints=("its own nearest neighbour", "instead of dropping", "L1 distances",
-                  "smaller label"))
+    expect(
+        capsys,
+        ch01.check_leave_one_out,
+        right=[SOLVED["leave_one_out_accuracy"], looped_squared],
+        wrong={
+            with_self: "its own nearest neighbour",
+            drop_first: "instead of dropping",
+            drop_first_stable: "instead of dropping",
+            l1: "L1 distances",
+            counter_vote: "smaller label",
+        },
+        hints=(
+            "its own nearest neighbour",
+            "instead of dropping",
+            "L1 distances",
+            "smaller label",
+        ),
+    )

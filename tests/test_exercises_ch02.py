@@ -27,8 +27,10 @@ def test_the_crammer_singer_reference_agrees_with_a_numerical_gradient():
     for idx in np.ndindex(W.shape):
         E = np.zeros_like(W)
         E[idx] = h
-        numeric[idx] = (ch02._crammer_singer_reference(W + E, X, y, 0.1)[0]
-                        - ch02._crammer_singer_reference(W - E, X, y, 0.1)[0]) / (2 * h)
+        numeric[idx] = (
+            ch02._crammer_singer_reference(W + E, X, y, 0.1)[0]
+            - ch02._crammer_singer_reference(W - E, X, y, 0.1)[0]
+        ) / (2 * h)
     assert np.allclose(dW, numeric, atol=1e-6)
 
 
@@ -48,7 +50,9 @@ def test_cross_entropy(capsys):
     def by_logaddexp(S, y):
         return np.logaddexp.reduce(S, axis=1) - np.take_along_axis(S, y[:, None], 1)[:, 0]
 
-    def log_of_probability(S, y):  # the chapter's softmax_loss: -log of a probability that rounds to 0
+    def log_of_probability(
+        S, y
+    ):  # the chapter's softmax_loss: -log of a probability that rounds to 0
         return -np.log(softmax(S)[np.arange(len(S)), y])
 
     def no_shift(S, y):
@@ -68,12 +72,20 @@ def test_cross_entropy(capsys):
         S -= S.max(axis=1, keepdims=True)
         return np.log(np.exp(S).sum(axis=1)) - S[np.arange(len(S)), y]
 
-    expect(capsys, ch02.check_cross_entropy,
-           right=[SOLVED["cross_entropy"], by_scipy, by_logaddexp],
-           wrong={log_of_probability: "shift by the largest score", no_shift: "shift by the largest score",
-                  one_maximum: "each row by its own", mean_not_per_image: "shape",
-                  wrong_sign: "", shifts_in_place: "changed S"},
-           hints=("shift by the largest score", "each row by its own", "changed S"))
+    expect(
+        capsys,
+        ch02.check_cross_entropy,
+        right=[SOLVED["cross_entropy"], by_scipy, by_logaddexp],
+        wrong={
+            log_of_probability: "shift by the largest score",
+            no_shift: "shift by the largest score",
+            one_maximum: "each row by its own",
+            mean_not_per_image: "shape",
+            wrong_sign: "",
+            shifts_in_place: "changed S",
+        },
+        hints=("shift by the largest score", "each row by its own", "changed S"),
+    )
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -105,12 +117,19 @@ def test_bce_from_logits(capsys):
     def averaged(y_true, s):
         return by_logaddexp(y_true, s).mean(axis=-1)
 
-    expect(capsys, ch02.check_bce_from_logits,
-           right=[SOLVED["bce_from_logits"], by_logaddexp, by_tensorflow, two_branches],
-           wrong={through_sigmoid: "the score itself", no_abs: "the score itself",
-                  softplus_overflows: "the score itself", labels_swapped: "opposite label",
-                  averaged: "shape"},
-           hints=("the score itself", "opposite label"))
+    expect(
+        capsys,
+        ch02.check_bce_from_logits,
+        right=[SOLVED["bce_from_logits"], by_logaddexp, by_tensorflow, two_branches],
+        wrong={
+            through_sigmoid: "the score itself",
+            no_abs: "the score itself",
+            softplus_overflows: "the score itself",
+            labels_swapped: "opposite label",
+            averaged: "shape",
+        },
+        hints=("the score itself", "opposite label"),
+    )
 
 
 def test_crammer_singer(capsys):
@@ -169,6 +188,7 @@ def test_crammer_singer(capsys):
             wrong = S.copy()
             wrong[np.arange(len(y)), y] = 0
             return wrong.argmax(axis=1)
+
         return _with(W, X, y, reg, j)
 
     def summed(W, X, y, reg):
@@ -180,14 +200,32 @@ def test_crammer_singer(capsys):
         return loss, dW.T
 
     def looped(W, X, y, reg):  # right numbers, but a loop over the images
-        parts = [solution(W, X[i:i + 1], y[i:i + 1], 0.0) for i in range(len(y))]
-        return (np.mean([loss for loss, _ in parts]) + reg * np.sum(W * W),
-                np.mean([dW for _, dW in parts], axis=0) + 2 * reg * W)
+        parts = [solution(W, X[i : i + 1], y[i : i + 1], 0.0) for i in range(len(y))]
+        return (
+            np.mean([loss for loss, _ in parts]) + reg * np.sum(W * W),
+            np.mean([dW for _, dW in parts], axis=0) + 2 * reg * W,
+        )
 
-    expect(capsys, ch02.check_crammer_singer, right=[solution, one_hot_route, by_gradient_tape],
-           wrong={every_wrong_class: "strongest wrong class counts", reg_gradient_halved: "2 * reg * W",
-                  correct_class_not_excluded: "correct one included",
-                  correct_class_set_to_zero: "set it to -np.inf", summed: "take the mean",
-                  transposed: "shaped like W", looped: "Python loop"},
-           hints=("strongest wrong class counts", "2 * reg * W", "correct one included",
-                  "set it to -np.inf", "take the mean", "shaped like W", "Python loop"))
+    expect(
+        capsys,
+        ch02.check_crammer_singer,
+        right=[solution, one_hot_route, by_gradient_tape],
+        wrong={
+            every_wrong_class: "strongest wrong class counts",
+            reg_gradient_halved: "2 * reg * W",
+            correct_class_not_excluded: "correct one included",
+            correct_class_set_to_zero: "set it to -np.inf",
+            summed: "take the mean",
+            transposed: "shaped like W",
+            looped: "Python loop",
+        },
+        hints=(
+            "strongest wrong class counts",
+            "2 * reg * W",
+            "correct one included",
+            "set it to -np.inf",
+            "take the mean",
+            "shaped like W",
+            "Python loop",
+        ),
+    )

@@ -36,7 +36,9 @@ def test_sigmoid_layer_backward(capsys):
         X, W, b = (tf.Variable(v) for v in (X, W, b))
         with tf.GradientTape() as tape:
             out = tf.sigmoid(X @ W + b)
-        return tuple(g.numpy() for g in tape.gradient(out, [X, W, b], output_gradients=tf.constant(dout)))
+        return tuple(
+            g.numpy() for g in tape.gradient(out, [X, W, b], output_gradients=tf.constant(dout))
+        )
 
     def gate_by_gate(X, W, b, dout):  # 1 / (1 + e^-z): reciprocal, add, exp, negate
         z = X @ W + b
@@ -71,12 +73,20 @@ def test_sigmoid_layer_backward(capsys):
         dz = dout * s * (s - 1)
         return dz @ W.T, X.T @ dz, dz.sum(axis=0)
 
-    expect(capsys, ch03.check_sigmoid_layer_backward,
-           right=[SOLVED["sigmoid_layer_backward"], by_gradient_tape, gate_by_gate],
-           wrong={no_local_gradient: "skipped the sigmoid", s_instead_of_slope: "not s",
-                  dW_transposed: "transpose", db_not_summed: "add over the batch",
-                  db_averaged: "db", sign_flipped: "numerical gradient"},
-           hints=("skipped the sigmoid", "not s", "transpose", "add over the batch"))
+    expect(
+        capsys,
+        ch03.check_sigmoid_layer_backward,
+        right=[SOLVED["sigmoid_layer_backward"], by_gradient_tape, gate_by_gate],
+        wrong={
+            no_local_gradient: "skipped the sigmoid",
+            s_instead_of_slope: "not s",
+            dW_transposed: "transpose",
+            db_not_summed: "add over the batch",
+            db_averaged: "db",
+            sign_flipped: "numerical gradient",
+        },
+        hints=("skipped the sigmoid", "not s", "transpose", "add over the batch"),
+    )
 
 
 def test_adamw(capsys):
@@ -98,7 +108,7 @@ def test_adamw(capsys):
                 w = params[k] * (1 - self.lr * self.wd)
                 self.m[k] = self.b1 * self.m.get(k, 0) + (1 - self.b1) * g
                 self.v[k] = self.b2 * self.v.get(k, 0) + (1 - self.b2) * g * g
-                step = self.lr * np.sqrt(1 - self.b2 ** self.t) / (1 - self.b1 ** self.t)
+                step = self.lr * np.sqrt(1 - self.b2**self.t) / (1 - self.b1**self.t)
                 params[k] = w - step * self.m[k] / (np.sqrt(self.v[k]) + self.eps)
 
     class L2InTheGradient(Base):  # Adam with L2: the mistake AdamW fixes
@@ -120,15 +130,23 @@ def test_adamw(capsys):
     class DecayWithAdamsStep(Base):  # the bias-corrected step size instead of lr
         def step(self, params, grads):
             t = self.t + 1
-            alpha = self.lr * np.sqrt(1 - self.b2 ** t) / (1 - self.b1 ** t)
+            alpha = self.lr * np.sqrt(1 - self.b2**t) / (1 - self.b1**t)
             for k in params:
                 params[k] -= alpha * self.weight_decay * params[k]
             super().step(params, grads)
 
-    expect(capsys, ch03.check_adamw, right=[SOLVED["AdamW"], FromScratch],
-           wrong={L2InTheGradient: "L2 inside Adam", DecayAfterTheStep: "after step 1",
-                  DecayWithoutLr: "after step 1", DecayWithAdamsStep: "after step 1"},
-           hints=("L2 inside Adam",))
+    expect(
+        capsys,
+        ch03.check_adamw,
+        right=[SOLVED["AdamW"], FromScratch],
+        wrong={
+            L2InTheGradient: "L2 inside Adam",
+            DecayAfterTheStep: "after step 1",
+            DecayWithoutLr: "after step 1",
+            DecayWithAdamsStep: "after step 1",
+        },
+        hints=("L2 inside Adam",),
+    )
 
 
 def test_nesterov_lookahead(capsys):
@@ -173,8 +191,15 @@ def test_nesterov_lookahead(capsys):
             ws.append(w), vs.append(v)
         return np.array(ws), np.array(vs)
 
-    expect(capsys, ch03.check_nesterov_lookahead,
-           right=[SOLVED["nesterov_lookahead"], through_the_lookahead_point],
-           wrong={classical_momentum: "w + mu v", keras_form: "Keras' own path", no_start: "shapes",
-                  lookahead_without_mu: "w + mu v"},
-           hints=("Keras' own path", "shapes"))
+    expect(
+        capsys,
+        ch03.check_nesterov_lookahead,
+        right=[SOLVED["nesterov_lookahead"], through_the_lookahead_point],
+        wrong={
+            classical_momentum: "w + mu v",
+            keras_form: "Keras' own path",
+            no_start: "shapes",
+            lookahead_without_mu: "w + mu v",
+        },
+        hints=("Keras' own path", "shapes"),
+    )

@@ -48,14 +48,29 @@ def test_he_normal(capsys):
     def own_generator(shape, rng):  # a generator with a fixed seed of its own
         return np.random.default_rng(0).normal(0, np.sqrt(2 / np.prod(shape[:-1])), size=shape)
 
-    expect(capsys, ch04.check_he_normal,
-           right=[SOLVED["he_normal"], keras_he, standard_normal_scaled],
-           wrong={fan_in_is_c_in: "not c_in", fan_in_is_first_size: "not kh",
-                  glorot_fans: "not fan_in + fan_out", variance_as_std: "the variance",
-                  uniform_not_centred: "centre it on 0", global_generator: "same seed gave different",
-                  own_generator: "gave the same kernel"},
-           hints=("not c_in", "not kh", "not fan_in + fan_out", "the variance",
-                  "same seed gave different", "gave the same kernel", "centre it on 0"))
+    expect(
+        capsys,
+        ch04.check_he_normal,
+        right=[SOLVED["he_normal"], keras_he, standard_normal_scaled],
+        wrong={
+            fan_in_is_c_in: "not c_in",
+            fan_in_is_first_size: "not kh",
+            glorot_fans: "not fan_in + fan_out",
+            variance_as_std: "the variance",
+            uniform_not_centred: "centre it on 0",
+            global_generator: "same seed gave different",
+            own_generator: "gave the same kernel",
+        },
+        hints=(
+            "not c_in",
+            "not kh",
+            "not fan_in + fan_out",
+            "the variance",
+            "same seed gave different",
+            "gave the same kernel",
+            "centre it on 0",
+        ),
+    )
 
 
 def test_lsuv(capsys):
@@ -110,12 +125,26 @@ def test_lsuv(capsys):
     def kernel_std(kernels, x):  # the spread of the weights, not of the outputs
         return [k / k.std() for k in kernels]
 
-    expect(capsys, ch04.check_lsuv, right=[SOLVED["lsuv"], until_converged, with_keras_layers],
-           wrong={not_propagated: "as they were", after_relu: "not after it",
-                  by_variance: "not by the variance", per_unit: "not one per unit",
-                  in_place: "changed the kernels", kernel_std: "expected all 1"},
-           hints=("as they were", "not after it", "not by the variance", "not one per unit",
-                  "changed the kernels"))
+    expect(
+        capsys,
+        ch04.check_lsuv,
+        right=[SOLVED["lsuv"], until_converged, with_keras_layers],
+        wrong={
+            not_propagated: "as they were",
+            after_relu: "not after it",
+            by_variance: "not by the variance",
+            per_unit: "not one per unit",
+            in_place: "changed the kernels",
+            kernel_std: "expected all 1",
+        },
+        hints=(
+            "as they were",
+            "not after it",
+            "not by the variance",
+            "not one per unit",
+            "changed the kernels",
+        ),
+    )
 
 
 def test_batch_norm_train(capsys):
@@ -127,7 +156,11 @@ def test_batch_norm_train(capsys):
     def by_moments(x, gamma, beta, mm, mv, momentum, eps):
         mu, var = tf.nn.moments(tf.constant(x), axes=[0, 1, 2])
         y = tf.nn.batch_normalization(x, mu, var, beta, gamma, eps).numpy()
-        return y, momentum * mm + (1 - momentum) * mu.numpy(), momentum * mv + (1 - momentum) * var.numpy()
+        return (
+            y,
+            momentum * mm + (1 - momentum) * mu.numpy(),
+            momentum * mv + (1 - momentum) * var.numpy(),
+        )
 
     def flattened(x, gamma, beta, mm, mv, momentum, eps):  # one row per position, as for dense
         flat = x.reshape(-1, x.shape[-1])
@@ -165,8 +198,17 @@ def test_batch_norm_train(capsys):
         return gamma * (x - mu) / np.sqrt(var + eps) + beta, new_mm, new_mv
 
     keras.backend.clear_session()
-    expect(capsys, ch04.check_batch_norm_train, right=[solved, by_moments, flattened],
-           wrong={per_position: "all positions", unbiased_variance: "m - 1",
-                  momentum_swapped: "weighs the old", eps_outside_root: "y",
-                  moving_in_place: "changed an array", per_image: "y"},
-           hints=("all positions", "m - 1", "weighs the old", "changed an array"))
+    expect(
+        capsys,
+        ch04.check_batch_norm_train,
+        right=[solved, by_moments, flattened],
+        wrong={
+            per_position: "all positions",
+            unbiased_variance: "m - 1",
+            momentum_swapped: "weighs the old",
+            eps_outside_root: "y",
+            moving_in_place: "changed an array",
+            per_image: "y",
+        },
+        hints=("all positions", "m - 1", "weighs the old", "changed an array"),
+    )

@@ -14,9 +14,12 @@ from scipy import ndimage, signal
 from course_utils.exercises import ch05
 
 SOLVED = chapter_functions("05_convnet_basics")
-CHECKS = {"sobel_gradients": ch05.check_sobel, "keras_output_size": ch05.check_keras_output_size,
-          "bottleneck_macs": ch05.check_bottleneck,
-          "measured_receptive_field": ch05.check_receptive_field}
+CHECKS = {
+    "sobel_gradients": ch05.check_sobel,
+    "keras_output_size": ch05.check_keras_output_size,
+    "bottleneck_macs": ch05.check_bottleneck,
+    "measured_receptive_field": ch05.check_receptive_field,
+}
 KX = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
 
 
@@ -44,16 +47,22 @@ def _polar(gx, gy):
 def test_sobel(capsys):
     def by_opencv(img):
         img = img.astype(np.float64)
-        return _polar(cv2.Sobel(img, cv2.CV_64F, 1, 0, ksize=3)[1:-1, 1:-1],
-                      cv2.Sobel(img, cv2.CV_64F, 0, 1, ksize=3)[1:-1, 1:-1])
+        return _polar(
+            cv2.Sobel(img, cv2.CV_64F, 1, 0, ksize=3)[1:-1, 1:-1],
+            cv2.Sobel(img, cv2.CV_64F, 0, 1, ksize=3)[1:-1, 1:-1],
+        )
 
     def by_scipy_correlate(img):
         img = img.astype(np.float64)
-        return _polar(ndimage.correlate(img, KX)[1:-1, 1:-1], ndimage.correlate(img, KX.T)[1:-1, 1:-1])
+        return _polar(
+            ndimage.correlate(img, KX)[1:-1, 1:-1], ndimage.correlate(img, KX.T)[1:-1, 1:-1]
+        )
 
     def flipped_kernel(img):  # a textbook convolution flips the kernel
         img = img.astype(np.float64)
-        return _polar(signal.convolve2d(img, KX, mode="valid"), signal.convolve2d(img, KX.T, mode="valid"))
+        return _polar(
+            signal.convolve2d(img, KX, mode="valid"), signal.convolve2d(img, KX.T, mode="valid")
+        )
 
     def swapped(img):
         gx, gy = ch05.sobel_reference(img)
@@ -66,11 +75,16 @@ def test_sobel(capsys):
 
     def same_size(img):
         img = img.astype(np.float64)
-        return _polar(ndimage.correlate(img, KX, mode="constant"), ndimage.correlate(img, KX.T, mode="constant"))
+        return _polar(
+            ndimage.correlate(img, KX, mode="constant"),
+            ndimage.correlate(img, KX.T, mode="constant"),
+        )
 
     def saturated_uint8(img):  # OpenCV keeps uint8: negative gradients become 0
-        return _polar(cv2.Sobel(img, -1, 1, 0, ksize=3)[1:-1, 1:-1].astype(float),
-                      cv2.Sobel(img, -1, 0, 1, ksize=3)[1:-1, 1:-1].astype(float))
+        return _polar(
+            cv2.Sobel(img, -1, 1, 0, ksize=3)[1:-1, 1:-1].astype(float),
+            cv2.Sobel(img, -1, 0, 1, ksize=3)[1:-1, 1:-1].astype(float),
+        )
 
     def l1_magnitude(img):
         gx, gy = ch05.sobel_reference(img)
@@ -79,12 +93,27 @@ def test_sobel(capsys):
     def prewitt(img):  # the 1s of section 4's edge filter instead of 1, 2, 1
         return _polar(*ch05.sobel_reference(img, np.array([[-1, 0, 1]] * 3, dtype=float)))
 
-    expect(capsys, ch05.check_sobel,
-           right=[SOLVED["sobel_gradients"], by_opencv, by_scipy_correlate],
-           wrong={flipped_kernel: "flipped the kernel", swapped: "swapped", arctan_of_ratio: "arctan2",
-                  same_size: "where the whole 3x3 kernel fits", saturated_uint8: "float first",
-                  l1_magnitude: "|gx| + |gy|", prewitt: ""},
-           hints=("flipped the kernel", "swapped", "arctan2(gy, gx) loses", "float first", "|gx| + |gy|"))
+    expect(
+        capsys,
+        ch05.check_sobel,
+        right=[SOLVED["sobel_gradients"], by_opencv, by_scipy_correlate],
+        wrong={
+            flipped_kernel: "flipped the kernel",
+            swapped: "swapped",
+            arctan_of_ratio: "arctan2",
+            same_size: "where the whole 3x3 kernel fits",
+            saturated_uint8: "float first",
+            l1_magnitude: "|gx| + |gy|",
+            prewitt: "",
+        },
+        hints=(
+            "flipped the kernel",
+            "swapped",
+            "arctan2(gy, gx) loses",
+            "float first",
+            "|gx| + |gy|",
+        ),
+    )
 
 
 def test_the_output_size_cases_tell_the_formulas_apart():
@@ -94,8 +123,11 @@ def test_the_output_size_cases_tell_the_formulas_apart():
         return -(-W // S) if padding == "same" else (W - d * (F - 1) - 1) // S + 1
 
     for P in (lambda span: (span - 1) // 2, lambda span: span // 2):  # 'same' as symmetric padding
-        assert any((W + 2 * P(d * (F - 1) + 1) - d * (F - 1) - 1) // S + 1 != keras(W, F, S, p, d)
-                   for W, F, S, p, d in cases if p == "same")
+        assert any(
+            (W + 2 * P(d * (F - 1) + 1) - d * (F - 1) - 1) // S + 1 != keras(W, F, S, p, d)
+            for W, F, S, p, d in cases
+            if p == "same"
+        )
 
 
 def test_keras_output_size(capsys):
@@ -134,21 +166,34 @@ def test_keras_output_size(capsys):
     def span_d_times_f(W, F, S=1, padding="valid", dilation=1):
         return -(-W // S) if padding == "same" else (W - dilation * F) // S + 1
 
-    expect(capsys, ch05.check_keras_output_size,
-           right=[SOLVED["keras_output_size"], with_math, by_counting],
-           wrong={same_keeps_size: "only with stride 1", no_dilation: "dilated filter",
-                  rounds_up: "round down", same_rounds_down: "rounds up",
-                  same_as_half_padding: "even kernel", same_as_floor_half: "even kernel",
-                  span_d_times_f: ""},
-           hints=("only with stride 1", "dilated filter", "round down", "rounds up", "even kernel"))
+    expect(
+        capsys,
+        ch05.check_keras_output_size,
+        right=[SOLVED["keras_output_size"], with_math, by_counting],
+        wrong={
+            same_keeps_size: "only with stride 1",
+            no_dilation: "dilated filter",
+            rounds_up: "round down",
+            same_rounds_down: "rounds up",
+            same_as_half_padding: "even kernel",
+            same_as_floor_half: "even kernel",
+            span_d_times_f: "",
+        },
+        hints=("only with stride 1", "dilated filter", "round down", "rounds up", "even kernel"),
+    )
 
 
 def test_the_bottleneck_count_is_what_flops_counts_on_the_keras_block():
     from course_utils import flops
 
-    cases = ch05._bottleneck_cases(np.random.default_rng(0)) + [(56, 56, 256, 64, 1), (7, 9, 32, 8, 2)]
+    cases = ch05._bottleneck_cases(np.random.default_rng(0)) + [
+        (56, 56, 256, 64, 1),
+        (7, 9, 32, 8, 2),
+    ]
     for case in cases:
-        assert ch05.bottleneck_reference(*case) == flops.forward_macs(ch05.bottleneck_block(*case)), case
+        assert ch05.bottleneck_reference(*case) == flops.forward_macs(
+            ch05.bottleneck_block(*case)
+        ), case
 
 
 def test_bottleneck(capsys):
@@ -156,10 +201,13 @@ def test_bottleneck(capsys):
         def conv(h, w, k, cin, cout, s):
             out_h, out_w = math.ceil(h / s), math.ceil(w / s)
             return out_h * out_w * k * k * cin * cout, out_h, out_w
+
         a, h, w = conv(height, width, 1, c_in, m, 1)
         b, h, w = conv(h, w, 3, m, m, stride)
         c, _, _ = conv(h, w, 1, m, 4 * m, 1)
-        shortcut = conv(height, width, 1, c_in, 4 * m, stride)[0] if (stride, c_in) != (1, 4 * m) else 0
+        shortcut = (
+            conv(height, width, 1, c_in, 4 * m, stride)[0] if (stride, c_in) != (1, 4 * m) else 0
+        )
         return a + b + c + shortcut
 
     def stride_ignored(height, width, c_in, m, stride):
@@ -175,18 +223,40 @@ def test_bottleneck(capsys):
         return ch05.bottleneck_reference(height, width, c_in, m, stride, shortcut="always")
 
     def parameters_not_macs(height, width, c_in, m, stride):
-        return c_in * m + 9 * m * m + 4 * m * m + (c_in * 4 * m if (stride, c_in) != (1, 4 * m) else 0)
+        return (
+            c_in * m
+            + 9 * m * m
+            + 4 * m * m
+            + (c_in * 4 * m if (stride, c_in) != (1, 4 * m) else 0)
+        )
 
     def with_biases(height, width, c_in, m, stride):  # a bias add counted as a multiply-add
         h, w = math.ceil(height / stride), math.ceil(width / stride)
-        return ch05.bottleneck_reference(height, width, c_in, m, stride) + height * width * m + h * w * 5 * m
+        return (
+            ch05.bottleneck_reference(height, width, c_in, m, stride)
+            + height * width * m
+            + h * w * 5 * m
+        )
 
-    expect(capsys, ch05.check_bottleneck, right=[SOLVED["bottleneck_macs"], per_layer],
-           wrong={stride_ignored: "the 3x3 convolution's stride", rounded_down: "rounds up",
-                  no_shortcut: "needs its own 1x1", shortcut_always: "identity and costs nothing",
-                  parameters_not_macs: "Layer by layer", with_biases: "Layer by layer"},
-           hints=("the 3x3 convolution's stride", "rounds up", "needs its own 1x1",
-                  "identity and costs nothing"))
+    expect(
+        capsys,
+        ch05.check_bottleneck,
+        right=[SOLVED["bottleneck_macs"], per_layer],
+        wrong={
+            stride_ignored: "the 3x3 convolution's stride",
+            rounded_down: "rounds up",
+            no_shortcut: "needs its own 1x1",
+            shortcut_always: "identity and costs nothing",
+            parameters_not_macs: "Layer by layer",
+            with_biases: "Layer by layer",
+        },
+        hints=(
+            "the 3x3 convolution's stride",
+            "rounds up",
+            "needs its own 1x1",
+            "identity and costs nothing",
+        ),
+    )
 
 
 def test_the_fixed_stack_needs_the_jumps():
@@ -232,7 +302,15 @@ def test_receptive_field(capsys):
             field += np.array(size) - 1
         return tuple(field)
 
-    expect(capsys, ch05.check_receptive_field, right=[measured, by_lines],
-           wrong={swapped: "swapped", one_short: "one too few", whole_output: "one output unit",
-                  by_formula_without_jumps: "the field is"},
-           hints=("swapped", "one too few", "one output unit"))
+    expect(
+        capsys,
+        ch05.check_receptive_field,
+        right=[measured, by_lines],
+        wrong={
+            swapped: "swapped",
+            one_short: "one too few",
+            whole_output: "one output unit",
+            by_formula_without_jumps: "the field is",
+        },
+        hints=("swapped", "one too few", "one output unit"),
+    )

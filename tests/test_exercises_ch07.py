@@ -9,8 +9,10 @@ from exercise_support import chapter_functions, expect, outcome, stub
 from course_utils.exercises import ch07
 
 SOLVED = chapter_functions("07_pretrained_vgg16")
-CHECKS = {ch07.check_vgg_preprocess: "vgg_preprocess",
-          ch07.check_unfreeze_schedule: "unfreeze_schedule"}
+CHECKS = {
+    ch07.check_vgg_preprocess: "vgg_preprocess",
+    ch07.check_unfreeze_schedule: "unfreeze_schedule",
+}
 MEAN_BGR = np.array([103.939, 116.779, 123.68])
 
 
@@ -31,7 +33,9 @@ def test_vgg_preprocess(capsys):
     import tensorflow as tf
 
     def channels_by_hand(images):
-        return np.stack([images[..., 2] - 103.939, images[..., 1] - 116.779, images[..., 0] - 123.68], -1)
+        return np.stack(
+            [images[..., 2] - 103.939, images[..., 1] - 116.779, images[..., 0] - 123.68], -1
+        )
 
     def by_tensorflow(images):
         return tf.reverse(tf.constant(images), axis=[-1]).numpy() - MEAN_BGR
@@ -52,27 +56,40 @@ def test_vgg_preprocess(capsys):
         images -= MEAN_BGR[::-1]
         return images[..., ::-1]
 
-    expect(capsys, ch07.check_vgg_preprocess,
-           right=[SOLVED["vgg_preprocess"], channels_by_hand, by_tensorflow],
-           wrong={no_flip: "RGB order", means_in_rgb_order: "wrong colour", scaled: "divide by 255",
-                  flip_after_subtracting: "wrong colour", in_place: "changed the images"},
-           hints=("RGB order", "wrong colour", "divide by 255", "changed the images"))
+    expect(
+        capsys,
+        ch07.check_vgg_preprocess,
+        right=[SOLVED["vgg_preprocess"], channels_by_hand, by_tensorflow],
+        wrong={
+            no_flip: "RGB order",
+            means_in_rgb_order: "wrong colour",
+            scaled: "divide by 255",
+            flip_after_subtracting: "wrong colour",
+            in_place: "changed the images",
+        },
+        hints=("RGB order", "wrong colour", "divide by 255", "changed the images"),
+    )
 
 
 def test_the_schedule_reference_on_the_worked_example():
     plan = ch07.schedule_reference(ch07.VGG16_NAMES, 14, 2, 3, "block3", 1e-3, 2.0)
-    assert ch07._describe(plan) == ("epochs 1-2 frozen at 0.001, 3-5 from block5_conv1 at 0.0005, "
-                                    "6-8 from block4_conv1 at 0.00025, 9-14 from block3_conv1 at 0.000125")
+    assert ch07._describe(plan) == (
+        "epochs 1-2 frozen at 0.001, 3-5 from block5_conv1 at 0.0005, "
+        "6-8 from block4_conv1 at 0.00025, 9-14 from block3_conv1 at 0.000125"
+    )
 
 
 def test_unfreeze_schedule(capsys):
     solution = SOLVED["unfreeze_schedule"]
 
     def stage_by_stage(layer_names, epochs, head_epochs, every, lowest, lr, factor):
-        order = sorted({n.split("_")[0] for n in layer_names if n.startswith("block")},
-                       key=lambda b: int(b[5:]), reverse=True)
+        order = sorted(
+            {n.split("_")[0] for n in layer_names if n.startswith("block")},
+            key=lambda b: int(b[5:]),
+            reverse=True,
+        )
         plan, rate, first = [(None, lr)] * min(head_epochs, epochs), lr, None
-        for block in order[:order.index(lowest) + 1]:
+        for block in order[: order.index(lowest) + 1]:
             rate /= factor
             first = [n for n in layer_names if n.startswith(block + "_")][0]
             plan += [(first, rate)] * every
@@ -103,11 +120,27 @@ def test_unfreeze_schedule(capsys):
     def stops_above_lowest(*args):  # block `lowest` itself never unfrozen
         return ch07.schedule_reference(*args, floor="above")
 
-    expect(capsys, ch07.check_unfreeze_schedule, right=[solution, stage_by_stage],
-           wrong={one_epoch_early: "epoch head_epochs + 1", bottom_up: "from the top",
-                  below_lowest: "never unfreeze below", divided_once: "once more for every block",
-                  keeps_dividing: "nothing changes any more", block_names: "the block's first layer",
-                  zero_based: "epoch head_epochs + 1", stops_above_lowest: "block `lowest` itself"},
-           hints=("epoch head_epochs + 1", "from the top", "never unfreeze below",
-                  "once more for every block", "nothing changes any more", "the block's first layer",
-                  "block `lowest` itself"))
+    expect(
+        capsys,
+        ch07.check_unfreeze_schedule,
+        right=[solution, stage_by_stage],
+        wrong={
+            one_epoch_early: "epoch head_epochs + 1",
+            bottom_up: "from the top",
+            below_lowest: "never unfreeze below",
+            divided_once: "once more for every block",
+            keeps_dividing: "nothing changes any more",
+            block_names: "the block's first layer",
+            zero_based: "epoch head_epochs + 1",
+            stops_above_lowest: "block `lowest` itself",
+        },
+        hints=(
+            "epoch head_epochs + 1",
+            "from the top",
+            "never unfreeze below",
+            "once more for every block",
+            "nothing changes any more",
+            "the block's first layer",
+            "block `lowest` itself",
+        ),
+    )

@@ -10,9 +10,11 @@ from scipy import signal
 from course_utils.exercises import ch10
 
 SOLVED = chapter_functions("10_segmentation_deeplab", IGNORE_LABEL=255)
-CHECKS = {ch10.check_transposed_conv: "transposed_conv",
-          ch10.check_strides_to_dilation: "strides_to_dilation",
-          ch10.check_dataset_iou: "dataset_iou"}
+CHECKS = {
+    ch10.check_transposed_conv: "transposed_conv",
+    ch10.check_strides_to_dilation: "strides_to_dilation",
+    ch10.check_dataset_iou: "dataset_iou",
+}
 
 
 def test_stubs_are_not_done(capsys):
@@ -40,7 +42,9 @@ def test_transposed_conv(capsys):
         out = np.zeros(((h - 1) * stride + k, (w - 1) * stride + k))
         for a in range(k):
             for b in range(k):
-                out[a:a + (h - 1) * stride + 1:stride, b:b + (w - 1) * stride + 1:stride] += kernel[a, b] * x
+                out[
+                    a : a + (h - 1) * stride + 1 : stride, b : b + (w - 1) * stride + 1 : stride
+                ] += kernel[a, b] * x
         return out
 
     def flipped(x, kernel, stride):
@@ -54,7 +58,7 @@ def test_transposed_conv(capsys):
 
     def size_times_stride(x, kernel, stride):  # the output made H * s high, as 'same' would
         h, w = x.shape
-        return ch10.stamped(x, kernel, stride)[:h * stride, :w * stride]
+        return ch10.stamped(x, kernel, stride)[: h * stride, : w * stride]
 
     def correlation_of_spread(x, kernel, stride):  # zero insertion, but a correlation
         h, w = x.shape
@@ -67,12 +71,20 @@ def test_transposed_conv(capsys):
         x *= 2
         return ch10.stamped(x / 2, kernel, stride)
 
-    expect(capsys, ch10.check_transposed_conv,
-           right=[SOLVED["transposed_conv"], by_zero_insertion, by_kernel_offsets],
-           wrong={flipped: "kernel is flipped", stride_forgotten_in_placement: "stride pixels apart",
-                  overwrites: "add up", size_times_stride: "rows and", correlation_of_spread: "kernel is flipped",
-                  in_place: "changed x"},
-           hints=("kernel is flipped", "stride pixels apart", "add up", "changed x"))
+    expect(
+        capsys,
+        ch10.check_transposed_conv,
+        right=[SOLVED["transposed_conv"], by_zero_insertion, by_kernel_offsets],
+        wrong={
+            flipped: "kernel is flipped",
+            stride_forgotten_in_placement: "stride pixels apart",
+            overwrites: "add up",
+            size_times_stride: "rows and",
+            correlation_of_spread: "kernel is flipped",
+            in_place: "changed x",
+        },
+        hints=("kernel is flipped", "stride pixels apart", "add up", "changed x"),
+    )
 
 
 def test_the_dilated_networks_compute_the_same_values():
@@ -81,7 +93,12 @@ def test_the_dilated_networks_compute_the_same_values():
         same, how = ch10._same_values(spec, ch10.dilation_reference(spec, output_stride), rng)
         assert same, (what, how)
     spec = [(3, 2, 1), (3, 1, 1), (3, 2, 1), (3, 1, 1)]
-    assert ch10.dilation_reference(spec, 2) == [(3, 2, 1), (3, 1, 1), (3, 1, 1), (3, 1, 2)]  # the text's example
+    assert ch10.dilation_reference(spec, 2) == [
+        (3, 2, 1),
+        (3, 1, 1),
+        (3, 1, 1),
+        (3, 1, 2),
+    ]  # the text's example
 
 
 def test_the_one_dimensional_networks_are_keras_dilated_convolutions():
@@ -94,10 +111,21 @@ def test_the_one_dimensional_networks_are_keras_dilated_convolutions():
     for _, spec, output_stride in ch10._dilation_cases(rng)[:4]:
         for layers in (spec, ch10.dilation_reference(spec, output_stride)):
             weights = [rng.normal(size=kernel) for kernel, _, _ in layers]
-            model = keras.Sequential([keras.Input((None, 1))] + [
-                keras.layers.Conv1D(1, k, strides=s, dilation_rate=r, use_bias=False,
-                                    activation="relu", dtype="float64")
-                for k, s, r in layers])
+            model = keras.Sequential(
+                [keras.Input((None, 1))]
+                + [
+                    keras.layers.Conv1D(
+                        1,
+                        k,
+                        strides=s,
+                        dilation_rate=r,
+                        use_bias=False,
+                        activation="relu",
+                        dtype="float64",
+                    )
+                    for k, s, r in layers
+                ]
+            )
             for layer, w in zip(model.layers, weights, strict=True):
                 layer.set_weights([w[:, None, None]])
             ours = ch10._apply_1d(layers, signal_, weights)
@@ -120,18 +148,39 @@ def test_strides_to_dilation(capsys):
     def reference(**told):
         def wrong(spec, output_stride):
             return ch10.dilation_reference(spec, output_stride, **told)
+
         return wrong
 
     def strides_kept_too(spec, output_stride):  # dilates but forgets to set the stride to 1
-        return [(k, s, r) for (k, s, _), (_, _, r) in zip(spec, ch10.dilation_reference(spec, output_stride), strict=True)]
+        return [
+            (k, s, r)
+            for (k, s, _), (_, _, r) in zip(
+                spec, ch10.dilation_reference(spec, output_stride), strict=True
+            )
+        ]
 
-    expect(capsys, ch10.check_strides_to_dilation, right=[SOLVED["strides_to_dilation"], in_two_passes],
-           wrong={reference(dilate_own=True): "keeps its dilation", reference(by_two=True): "need not be 2",
-                  reference(last_only=True): "multipliers add up", reference(keep_at_equal=False): "exactly output_stride",
-                  reference(own_rate=False): "own rate", reference(all_after=False): "every later stride goes",
-                  strides_kept_too: "expected"},
-           hints=("keeps its dilation", "need not be 2", "multipliers add up", "exactly output_stride",
-                  "own rate", "every later stride goes"))
+    expect(
+        capsys,
+        ch10.check_strides_to_dilation,
+        right=[SOLVED["strides_to_dilation"], in_two_passes],
+        wrong={
+            reference(dilate_own=True): "keeps its dilation",
+            reference(by_two=True): "need not be 2",
+            reference(last_only=True): "multipliers add up",
+            reference(keep_at_equal=False): "exactly output_stride",
+            reference(own_rate=False): "own rate",
+            reference(all_after=False): "every later stride goes",
+            strides_kept_too: "expected",
+        },
+        hints=(
+            "keeps its dilation",
+            "need not be 2",
+            "multipliers add up",
+            "exactly output_stride",
+            "own rate",
+            "every later stride goes",
+        ),
+    )
 
 
 def test_dataset_iou(capsys):
@@ -183,15 +232,32 @@ def test_dataset_iou(capsys):
         return iou, float(np.mean(iou[cm.sum(axis=1) > 0]))
 
     def ignored_counted(batches, n):  # 255 left in: its pixels join the bincount, then dropped
-        cm = sum(np.bincount((np.minimum(t.astype(np.int64), n - 1) * n + p).ravel(), minlength=n * n)
-                 .reshape(n, n) for t, p in batches)
+        cm = sum(
+            np.bincount(
+                (np.minimum(t.astype(np.int64), n - 1) * n + p).ravel(), minlength=n * n
+            ).reshape(n, n)
+            for t, p in batches
+        )
         tp, union = np.diag(cm), cm.sum(0) + cm.sum(1) - np.diag(cm)
         iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
         return iou, float(np.nanmean(iou))
 
-    expect(capsys, ch10.check_dataset_iou, right=[SOLVED["dataset_iou"], with_keras, pixels_together],
-           wrong={averaged_per_batch: "batches' mean IoUs", absent_is_zero: "return NaN there",
-                  only_true_classes: "IoU 0, not NaN", mean_without_predicted_only: "which is only predicted",
-                  ignored_counted: "TP / (TP + FP + FN)"},
-           hints=("batches' mean IoUs", "return NaN there", "IoU 0, not NaN", "which is only predicted",
-                  "occurs nowhere"))
+    expect(
+        capsys,
+        ch10.check_dataset_iou,
+        right=[SOLVED["dataset_iou"], with_keras, pixels_together],
+        wrong={
+            averaged_per_batch: "batches' mean IoUs",
+            absent_is_zero: "return NaN there",
+            only_true_classes: "IoU 0, not NaN",
+            mean_without_predicted_only: "which is only predicted",
+            ignored_counted: "TP / (TP + FP + FN)",
+        },
+        hints=(
+            "batches' mean IoUs",
+            "return NaN there",
+            "IoU 0, not NaN",
+            "which is only predicted",
+            "occurs nowhere",
+        ),
+    )

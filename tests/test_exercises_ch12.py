@@ -13,11 +13,24 @@ from course_utils import boxes as bx
 from course_utils.exercises import ch12
 
 SOLVED = chapter_functions("12_object_detection_basics")
-SEEDS = list(range(12)) + [97, 314, 1000, 2024, 4242, 9999, 12345, 31337, 54321, 77777, 88888,
-                            99999]
+SEEDS = list(range(12)) + [
+    97,
+    314,
+    1000,
+    2024,
+    4242,
+    9999,
+    12345,
+    31337,
+    54321,
+    77777,
+    88888,
+    99999,
+]
 
 
 # --- other routes to the right answers ----------------------------------------------------------
+
 
 def giou_by_pairs(a, b):  # one pair at a time, with the course's IoU and areas
     out = []
@@ -62,17 +75,24 @@ def soft_nms_lists(boxes, scores, sigma=0.5, score_threshold=0.001):  # plain Py
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_right_solutions_pass(capsys, seed):
-    for check, names in ((ch12.check_giou, (SOLVED["giou"], giou_by_pairs)),
-                         (ch12.check_nms_per_class, (SOLVED["nms_per_class"], nms_per_class_x_shift)),
-                         (ch12.check_ap_101, (SOLVED["ap_101"], ap_101_vectorised)),
-                         (ch12.check_soft_nms, (SOLVED["soft_nms"], soft_nms_lists))):
+    for check, names in (
+        (ch12.check_giou, (SOLVED["giou"], giou_by_pairs)),
+        (ch12.check_nms_per_class, (SOLVED["nms_per_class"], nms_per_class_x_shift)),
+        (ch12.check_ap_101, (SOLVED["ap_101"], ap_101_vectorised)),
+        (ch12.check_soft_nms, (SOLVED["soft_nms"], soft_nms_lists)),
+    ):
         for fn in names:
             line = outcome(capsys, check, fn, seed=seed)
             assert line.startswith("PASS"), (fn.__name__, line)
 
 
 def test_stubs_are_not_done(capsys):
-    for check in (ch12.check_giou, ch12.check_nms_per_class, ch12.check_ap_101, ch12.check_soft_nms):
+    for check in (
+        ch12.check_giou,
+        ch12.check_nms_per_class,
+        ch12.check_ap_101,
+        ch12.check_soft_nms,
+    ):
         assert outcome(capsys, check, stub).startswith("NOT DONE")
 
 
@@ -86,8 +106,13 @@ def test_soft_nms_reference_matches_tensorflow():
     scores = rng.uniform(0.05, 1, len(boxes))
     keep, kept_scores = ch12._soft_nms_reference(boxes, scores, 0.5, 0.01)
     tf_keep, tf_scores = tf.image.non_max_suppression_with_scores(
-        boxes.astype("float32"), scores.astype("float32"), len(boxes), iou_threshold=1.0,
-        score_threshold=0.01, soft_nms_sigma=0.25)
+        boxes.astype("float32"),
+        scores.astype("float32"),
+        len(boxes),
+        iou_threshold=1.0,
+        score_threshold=0.01,
+        soft_nms_sigma=0.25,
+    )
     assert np.array_equal(keep, tf_keep.numpy())
     assert np.allclose(kept_scores, tf_scores.numpy(), atol=1e-5)
 
@@ -104,13 +129,16 @@ def test_ap_101_reference_by_hand():
     assert ch12.ap_101_reference(precision, recall) == pytest.approx((51 + 50 * 2 / 3) / 101)
 
 
-# --- 12.1 -----------------------------------------------------------------------------------------
+# --- 12.1
+# -----------------------------------------------------------------------------------------
+
 
 def _parts(a, b):
     raw_wh = np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2])
     area = lambda c: (c[:, 2] - c[:, 0]) * (c[:, 3] - c[:, 1])  # noqa: E731
-    enclosing = area(np.concatenate([np.minimum(a[:, :2], b[:, :2]),
-                                     np.maximum(a[:, 2:], b[:, 2:])], axis=1))
+    enclosing = area(
+        np.concatenate([np.minimum(a[:, :2], b[:, :2]), np.maximum(a[:, 2:], b[:, 2:])], axis=1)
+    )
     return raw_wh, area(a) + area(b), enclosing
 
 
@@ -148,17 +176,25 @@ def all_pairs(a, b):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("wrong, hint", [
-    (iou_only, "plain IoUs"), (unclipped, "clip its width and height"),
-    (minus_intersection, "outside the UNION"), (over_union, "divided by the enclosing area"),
-    (giou_loss, "1 - GIoU"), (all_pairs, "shape (N,)"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (iou_only, "plain IoUs"),
+        (unclipped, "clip its width and height"),
+        (minus_intersection, "outside the UNION"),
+        (over_union, "divided by the enclosing area"),
+        (giou_loss, "1 - GIoU"),
+        (all_pairs, "shape (N,)"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_giou_mistakes_fail(capsys, seed, wrong, hint):
     line = outcome(capsys, ch12.check_giou, wrong, seed=seed)
     assert line.startswith("FAIL") and hint in line, line
 
 
-# --- 12.2 -----------------------------------------------------------------------------------------
+# --- 12.2
+# -----------------------------------------------------------------------------------------
 
 nms = SOLVED["nms"]
 
@@ -176,14 +212,21 @@ def class_by_class(boxes, scores, classes, iou_threshold=0.5):  # a loop, and cl
 
 
 def class_by_class_sorted(boxes, scores, classes, iou_threshold=0.5):  # right, with a loop
-    keep = np.concatenate([np.flatnonzero(classes == k)[nms(
-        boxes[classes == k], scores[classes == k], iou_threshold)] for k in np.unique(classes)])
+    keep = np.concatenate(
+        [
+            np.flatnonzero(classes == k)[
+                nms(boxes[classes == k], scores[classes == k], iou_threshold)
+            ]
+            for k in np.unique(classes)
+        ]
+    )
     return keep[np.argsort(-scores[keep])]
 
 
 def shifted_by(amount):
     def shifted(boxes, scores, classes, iou_threshold=0.5):
         return nms(boxes + amount * classes[:, None], scores, iou_threshold)
+
     shifted.__name__ = f"shifted_by_{amount}"
     return shifted
 
@@ -193,18 +236,27 @@ def shifted_by_max(boxes, scores, classes, iou_threshold=0.5):  # forgets negati
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("wrong, hint", [
-    (plain_nms, "suppress each other"), (class_by_class, "wrong order"),
-    (class_by_class_sorted, "loop"), (shifted_by(5), "suppress each other"),
-    (shifted_by(100), "suppress each other"), (shifted_by(1000), "suppress each other"),
-    (shifted_by_max, "negative ones included"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (plain_nms, "suppress each other"),
+        (class_by_class, "wrong order"),
+        (class_by_class_sorted, "loop"),
+        (shifted_by(5), "suppress each other"),
+        (shifted_by(100), "suppress each other"),
+        (shifted_by(1000), "suppress each other"),
+        (shifted_by_max, "negative ones included"),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_nms_per_class_mistakes_fail(capsys, seed, wrong, hint):
     line = outcome(capsys, ch12.check_nms_per_class, wrong, seed=seed)
     assert line.startswith("FAIL") and hint in line, line
 
 
-# --- 12.3 -----------------------------------------------------------------------------------------
+# --- 12.3
+# -----------------------------------------------------------------------------------------
+
 
 def all_point(precision, recall):
     return SOLVED["average_precision"](precision, recall)
@@ -220,18 +272,26 @@ def sampled(levels, strict=False, interpolate=True, unreached_last=False):
             else:
                 out.append(precision[reached].max() if interpolate else precision[reached][0])
         return float(np.mean(out))
+
     return ap
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("wrong, hint", [
-    (all_point, "area under the whole curve"),
-    (sampled(np.linspace(0, 1, 101), interpolate=False), "BEST precision"),
-    (sampled(np.linspace(0, 1, 100)), "np.linspace(0, 1, 101)"),
-    (sampled(np.linspace(0, 1, 11)), "PASCAL VOC 2007"),
-    (sampled(np.linspace(0, 1, 101), strict=True), "recall >= r"),
-    (sampled(np.linspace(0, 1, 101), unreached_last=True), "never reaches counts as precision 0"),
-], ids=["all_point", "not_interpolated", "100_levels", "11_levels", "strict", "unreached_last"])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (all_point, "area under the whole curve"),
+        (sampled(np.linspace(0, 1, 101), interpolate=False), "BEST precision"),
+        (sampled(np.linspace(0, 1, 100)), "np.linspace(0, 1, 101)"),
+        (sampled(np.linspace(0, 1, 11)), "PASCAL VOC 2007"),
+        (sampled(np.linspace(0, 1, 101), strict=True), "recall >= r"),
+        (
+            sampled(np.linspace(0, 1, 101), unreached_last=True),
+            "never reaches counts as precision 0",
+        ),
+    ],
+    ids=["all_point", "not_interpolated", "100_levels", "11_levels", "strict", "unreached_last"],
+)
 def test_ap_101_mistakes_fail(capsys, seed, wrong, hint):
     line = outcome(capsys, ch12.check_ap_101, wrong, seed=seed)
     assert line.startswith("FAIL") and hint in line, line
@@ -239,25 +299,39 @@ def test_ap_101_mistakes_fail(capsys, seed, wrong, hint):
 
 def test_ap_101_without_a_guard_for_no_detections_fails(capsys):
     def crashes_when_empty(precision, recall):
-        return float(np.mean([precision[recall >= r].max() for r in np.linspace(0, 1, 101)]
-                             if recall.max() >= 0 else 0))
+        return float(
+            np.mean(
+                [precision[recall >= r].max() for r in np.linspace(0, 1, 101)]
+                if recall.max() >= 0
+                else 0
+            )
+        )
 
     for seed in SEEDS:
         line = outcome(capsys, ch12.check_ap_101, crashes_when_empty, seed=seed)
         assert line.startswith("FAIL"), line
 
 
-# --- 12.4 -----------------------------------------------------------------------------------------
+# --- 12.4
+# -----------------------------------------------------------------------------------------
 
-def _soft(*, rerank=True, decay="gauss", filter_when="after", ties="low", strict=False, hard=False):
+
+def _soft(
+    *, rerank=True, decay="gauss", filter_when="after", ties="low", strict=False, hard=False
+):
     """The chapter's soft-NMS with one thing changed."""
+
     def soft(boxes, scores, sigma=0.5, score_threshold=0.001):
         if hard:
             keep = bx.non_max_suppression(boxes, scores, 0.5)
             return keep, np.asarray(scores)[keep]
         scores = np.array(scores, float)
         above = (lambda v: v > score_threshold) if strict else (lambda v: v >= score_threshold)
-        left = np.arange(len(scores)) if filter_when == "decayed_only" else np.flatnonzero(above(scores))
+        left = (
+            np.arange(len(scores))
+            if filter_when == "decayed_only"
+            else np.flatnonzero(above(scores))
+        )
         order = list(np.argsort(-scores, kind="stable"))
         keep = []
         while len(left):
@@ -272,29 +346,45 @@ def _soft(*, rerank=True, decay="gauss", filter_when="after", ties="low", strict
             if filter_when == "before":
                 left = left[above(scores[left])]
             overlap = bx.box_iou(boxes[best], boxes[left])[0]
-            factor = {"gauss": np.exp(-overlap ** 2 / sigma), "linear": 1 - overlap,
-                      "tf": np.exp(-overlap ** 2 / (2 * sigma))}[decay]
+            factor = {
+                "gauss": np.exp(-(overlap**2) / sigma),
+                "linear": 1 - overlap,
+                "tf": np.exp(-(overlap**2) / (2 * sigma)),
+            }[decay]
             scores[left] *= factor
             if filter_when == "after":
                 left = left[above(scores[left])]
             elif filter_when == "decayed_only":
                 left = left[above(scores[left]) | (overlap == 0)]
         return np.array(keep, dtype=int), scores[keep]
+
     return soft
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("wrong, hint", [
-    (_soft(rerank=False), "original score order"),
-    (_soft(decay="linear"), "first difference is pick number"),
-    (_soft(decay="tf"), "first difference is pick number"),
-    (_soft(hard=True), "first difference is pick number"),
-    (_soft(filter_when="decayed_only"), "box 33 starts below the threshold"),
-    (_soft(filter_when="before"), "box 38 is box 37's twin"),
-    (_soft(strict=True), "box 34 starts exactly at the threshold"),
-    (_soft(ties="high"), "the lower index goes first"),
-], ids=["no_rerank", "linear", "tf_sigma", "hard_nms", "starts_below_kept", "filter_before_decay",
-        "strict_threshold", "ties_high_first"])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (_soft(rerank=False), "original score order"),
+        (_soft(decay="linear"), "first difference is pick number"),
+        (_soft(decay="tf"), "first difference is pick number"),
+        (_soft(hard=True), "first difference is pick number"),
+        (_soft(filter_when="decayed_only"), "box 33 starts below the threshold"),
+        (_soft(filter_when="before"), "box 38 is box 37's twin"),
+        (_soft(strict=True), "box 34 starts exactly at the threshold"),
+        (_soft(ties="high"), "the lower index goes first"),
+    ],
+    ids=[
+        "no_rerank",
+        "linear",
+        "tf_sigma",
+        "hard_nms",
+        "starts_below_kept",
+        "filter_before_decay",
+        "strict_threshold",
+        "ties_high_first",
+    ],
+)
 def test_soft_nms_mistakes_fail(capsys, seed, wrong, hint):
     line = outcome(capsys, ch12.check_soft_nms, wrong, seed=seed)
     assert line.startswith("FAIL") and hint in line, line

@@ -11,11 +11,24 @@ from course_utils import boxes as bx
 from course_utils.exercises import ch13
 
 SOLVED = chapter_functions("13_one_stage_detector")
-SEEDS = list(range(12)) + [97, 314, 1000, 2024, 4242, 9999, 12345, 31337, 54321, 77777, 88888,
-                            99999]
+SEEDS = list(range(12)) + [
+    97,
+    314,
+    1000,
+    2024,
+    4242,
+    9999,
+    12345,
+    31337,
+    54321,
+    77777,
+    88888,
+    99999,
+]
 
 
 # --- other routes to the right answers ----------------------------------------------------------
+
 
 def encode_by_columns(g, d):  # one column at a time, with log1p
     g, d = np.asarray(g, float), np.asarray(d, float)
@@ -30,8 +43,12 @@ def encode_by_columns(g, d):  # one column at a time, with log1p
 def decode_by_rows(t, d):  # a loop over boxes, with Python floats
     import math
 
-    return np.array([[dx + tx * dw, dy + ty * dh, dw * math.exp(tw), dh * math.exp(th)]
-                     for (tx, ty, tw, th), (dx, dy, dw, dh) in zip(t, d, strict=True)])
+    return np.array(
+        [
+            [dx + tx * dw, dy + ty * dh, dw * math.exp(tw), dh * math.exp(th)]
+            for (tx, ty, tw, th), (dx, dy, dw, dh) in zip(t, d, strict=True)
+        ]
+    )
 
 
 def decode_grid_loops(raw, score_threshold=0.3):
@@ -72,7 +89,9 @@ def test_decode_reference_keeps_what_yolo_decode_keeps():
     boxes, scores, classes = ch13.decode_grid_reference(raw, 0.3)
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     probs = np.exp(raw[..., 5:]) / np.exp(raw[..., 5:]).sum(-1, keepdims=True)
-    grid = np.concatenate([sig(raw[..., :2]), sig(raw[..., 2:4]) ** 2, sig(raw[..., 4:5]), probs], -1)
+    grid = np.concatenate(
+        [sig(raw[..., :2]), sig(raw[..., 2:4]) ** 2, sig(raw[..., 4:5]), probs], -1
+    )
     best_boxes, best_scores, best_classes = bx.yolo_decode(grid, 1, 3, 0.3)
     pairs = set(zip(np.round(scores, 10), classes, strict=True))
     assert set(zip(np.round(best_scores, 10), best_classes, strict=True)) <= pairs
@@ -82,8 +101,10 @@ def test_decode_reference_keeps_what_yolo_decode_keeps():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_right_solutions_pass(capsys, seed):
-    for encode, decode in ((SOLVED["encode_offsets"], SOLVED["decode_offsets"]),
-                           (encode_by_columns, decode_by_rows)):
+    for encode, decode in (
+        (SOLVED["encode_offsets"], SOLVED["decode_offsets"]),
+        (encode_by_columns, decode_by_rows),
+    ):
         line = outcome(capsys, ch13.check_offsets, encode, decode=decode, seed=seed)
         assert line.startswith("PASS"), line
     for fn in (SOLVED["decode_grid"], decode_grid_loops):
@@ -96,13 +117,16 @@ def test_right_solutions_pass(capsys, seed):
 
 def test_stubs_are_not_done(capsys):
     assert outcome(capsys, ch13.check_offsets, stub, decode=stub).startswith("NOT DONE")
-    assert outcome(capsys, ch13.check_offsets, SOLVED["encode_offsets"],
-                   decode=stub).startswith("NOT DONE")
+    assert outcome(capsys, ch13.check_offsets, SOLVED["encode_offsets"], decode=stub).startswith(
+        "NOT DONE"
+    )
     for check in (ch13.check_decode_grid, ch13.check_hard_negatives):
         assert outcome(capsys, check, stub).startswith("NOT DONE")
 
 
-# --- 13.1 -----------------------------------------------------------------------------------------
+# --- 13.1
+# -----------------------------------------------------------------------------------------
+
 
 def encode_by_truth_size(g, d):
     return np.concatenate([(g[:, :2] - d[:, :2]) / g[:, 2:], np.log(g[:, 2:] / d[:, 2:])], axis=1)
@@ -113,7 +137,9 @@ def encode_no_log(g, d):
 
 
 def encode_log10(g, d):
-    return np.concatenate([(g[:, :2] - d[:, :2]) / d[:, 2:], np.log10(g[:, 2:] / d[:, 2:])], axis=1)
+    return np.concatenate(
+        [(g[:, :2] - d[:, :2]) / d[:, 2:], np.log10(g[:, 2:] / d[:, 2:])], axis=1
+    )
 
 
 def encode_backwards(g, d):  # default minus true
@@ -121,11 +147,15 @@ def encode_backwards(g, d):  # default minus true
 
 
 def encode_w_for_y(g, d):  # x shifted in units of the height
-    return np.concatenate([(g[:, :2] - d[:, :2]) / d[:, [3, 2]], np.log(g[:, 2:] / d[:, 2:])], axis=1)
+    return np.concatenate(
+        [(g[:, :2] - d[:, :2]) / d[:, [3, 2]], np.log(g[:, 2:] / d[:, 2:])], axis=1
+    )
 
 
 def decode_swapped(t, d):
-    return np.concatenate([d[:, :2] + t[:, :2] * d[:, [3, 2]], d[:, 2:] * np.exp(t[:, 2:])], axis=1)
+    return np.concatenate(
+        [d[:, :2] + t[:, :2] * d[:, [3, 2]], d[:, 2:] * np.exp(t[:, 2:])], axis=1
+    )
 
 
 def decode_unscaled(t, d):
@@ -137,27 +167,49 @@ def decode_added(t, d):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("encode, decode, hint", [
-    (encode_by_truth_size, None, "default box's size, not the true box's"),
-    (encode_no_log, None, "log of the size ratio"),
-    (encode_log10, None, "natural one"),
-    (encode_backwards, None, "true minus default"),
-    (encode_w_for_y, None, "default box's width, y of its height"),
-    (None, decode_swapped, "offset times the default box's width"),
-    (None, decode_unscaled, "multiply by it"),
-    (None, decode_added, "default size times exp"),
-], ids=lambda v: getattr(v, "__name__", "") if callable(v) else "")
+@pytest.mark.parametrize(
+    "encode, decode, hint",
+    [
+        (encode_by_truth_size, None, "default box's size, not the true box's"),
+        (encode_no_log, None, "log of the size ratio"),
+        (encode_log10, None, "natural one"),
+        (encode_backwards, None, "true minus default"),
+        (encode_w_for_y, None, "default box's width, y of its height"),
+        (None, decode_swapped, "offset times the default box's width"),
+        (None, decode_unscaled, "multiply by it"),
+        (None, decode_added, "default size times exp"),
+    ],
+    ids=lambda v: getattr(v, "__name__", "") if callable(v) else "",
+)
 def test_offset_mistakes_fail(capsys, seed, encode, decode, hint):
-    line = outcome(capsys, ch13.check_offsets, encode or SOLVED["encode_offsets"],
-                   decode=decode or SOLVED["decode_offsets"], seed=seed)
+    line = outcome(
+        capsys,
+        ch13.check_offsets,
+        encode or SOLVED["encode_offsets"],
+        decode=decode or SOLVED["decode_offsets"],
+        seed=seed,
+    )
     assert line.startswith("FAIL") and hint in line, line
 
 
-# --- 13.2 -----------------------------------------------------------------------------------------
+# --- 13.2
+# -----------------------------------------------------------------------------------------
 
-def _decoder(*, square=True, swap=False, per_s=True, half=True, score="both", softmax=True,
-             every_class=True, corners=True, order="cell"):
+
+def _decoder(
+    *,
+    square=True,
+    swap=False,
+    per_s=True,
+    half=True,
+    score="both",
+    softmax=True,
+    every_class=True,
+    corners=True,
+    order="cell",
+):
     """The chapter's decoder with one thing changed."""
+
     def decode(raw, score_threshold=0.3):
         S = raw.shape[0]
         sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
@@ -167,8 +219,11 @@ def _decoder(*, square=True, swap=False, per_s=True, half=True, score="both", so
         else:
             probs = sig(raw[..., 5:])
         conf = sig(raw[..., 4:5])
-        all_scores = {"both": conf * probs, "probs": probs,
-                      "conf": np.broadcast_to(conf, probs.shape)}[score]
+        all_scores = {
+            "both": conf * probs,
+            "probs": probs,
+            "conf": np.broadcast_to(conf, probs.shape),
+        }[score]
         if not every_class:
             best = all_scores.max(-1, keepdims=True)
             all_scores = np.where(all_scores == best, all_scores, 0.0)
@@ -185,6 +240,7 @@ def _decoder(*, square=True, swap=False, per_s=True, half=True, score="both", so
         k = 2 if half else 1
         boxes = np.concatenate([centre - wh / k, centre + wh / k], axis=1)
         return boxes, all_scores[rows, cols, classes], classes
+
     return decode
 
 
@@ -194,26 +250,43 @@ def decode_empty_as_flat(raw, score_threshold=0.3):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("wrong, hint", [
-    (_decoder(square=False), "square roots"),
-    (_decoder(swap=True), "x comes from the column"),
-    (_decoder(per_s=False), "(cell + offset) / S"),
-    (_decoder(half=False), "HALF"),
-    (_decoder(score="probs"), "not the probability alone"),
-    (_decoder(score="conf"), "not the confidence alone"),
-    (_decoder(softmax=False), "softmax"),
-    (_decoder(every_class=False), "one class per cell"),
-    (_decoder(corners=False), "not centre and size"),
-    (_decoder(order="class"), "order"),
-    (decode_empty_as_flat, "shape (0, 4)"),
-], ids=["unsquared", "rows_for_x", "not_per_S", "full_size", "prob_only", "conf_only",
-        "sigmoid_classes", "best_class_only", "centre_size", "class_order", "flat_empty"])
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (_decoder(square=False), "square roots"),
+        (_decoder(swap=True), "x comes from the column"),
+        (_decoder(per_s=False), "(cell + offset) / S"),
+        (_decoder(half=False), "HALF"),
+        (_decoder(score="probs"), "not the probability alone"),
+        (_decoder(score="conf"), "not the confidence alone"),
+        (_decoder(softmax=False), "softmax"),
+        (_decoder(every_class=False), "one class per cell"),
+        (_decoder(corners=False), "not centre and size"),
+        (_decoder(order="class"), "order"),
+        (decode_empty_as_flat, "shape (0, 4)"),
+    ],
+    ids=[
+        "unsquared",
+        "rows_for_x",
+        "not_per_S",
+        "full_size",
+        "prob_only",
+        "conf_only",
+        "sigmoid_classes",
+        "best_class_only",
+        "centre_size",
+        "class_order",
+        "flat_empty",
+    ],
+)
 def test_decode_mistakes_fail(capsys, seed, wrong, hint):
     line = outcome(capsys, ch13.check_decode_grid, wrong, seed=seed)
     assert line.startswith("FAIL") and hint in line, line
 
 
-# --- 13.3 -----------------------------------------------------------------------------------------
+# --- 13.3
+# -----------------------------------------------------------------------------------------
+
 
 def easiest_negatives(matches, loss, ratio=3):
     negatives = np.flatnonzero(matches == -1)
@@ -234,7 +307,7 @@ def no_cap(matches, loss, ratio=3):  # more negatives asked for than there are
     negative = matches == -1
     ranked = np.argsort(-np.where(negative, loss, -np.inf))
     mask = np.zeros(len(matches), bool)
-    mask[ranked[:ratio * np.sum(~negative)]] = True
+    mask[ranked[: ratio * np.sum(~negative)]] = True
     return mask
 
 
@@ -265,14 +338,25 @@ def all_when_no_positive(matches, loss, ratio=3):  # "no positive: keep every ne
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("wrong, hint", [
-    (easiest_negatives, "largest losses"),
-    (positives_compete, "only boxes with matches == -1"),
-    (no_cap, "only boxes with matches == -1"),
-    (object_zero_is_background, "matched to object 0"),
-    (threshold_with_ties, "ties at the cut (60 default boxes, 5 positive, 55 negative): you keep 17 negatives, expected 15"),
-    (all_when_no_positive, "no positives (40 default boxes, 0 positive, 40 negative): you keep 40"),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (easiest_negatives, "largest losses"),
+        (positives_compete, "only boxes with matches == -1"),
+        (no_cap, "only boxes with matches == -1"),
+        (object_zero_is_background, "matched to object 0"),
+        (
+            threshold_with_ties,
+            "ties at the cut (60 default boxes, 5 positive, 55 negative): you keep 17 negatives, "
+            "expected 15",
+        ),
+        (
+            all_when_no_positive,
+            "no positives (40 default boxes, 0 positive, 40 negative): you keep 40",
+        ),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
 def test_hard_negative_mistakes_fail(capsys, seed, wrong, hint):
     line = outcome(capsys, ch13.check_hard_negatives, wrong, seed=seed)
     assert line.startswith("FAIL") and hint in line, line

@@ -19,7 +19,12 @@ def test_compare_explains_shape_nan_and_the_worst_value():
     ok, why = checking.compare([1.0, np.nan], [1.0, 2.0])
     assert not ok and "1 NaN" in why
     ok, why = checking.compare([1.0, 2.0, 7.0], [1.0, 2.0, 3.0])
-    assert not ok and "your result: 1 of 3 values differ" in why and "index (2,)" in why and "yours 7" in why
+    assert (
+        not ok
+        and "your result: 1 of 3 values differ" in why
+        and "index (2,)" in why
+        and "yours 7" in why
+    )
     ok, why = checking.compare(0.5, 0.75, what="your accuracy")
     assert not ok and why == "your accuracy is 0.5, expected 0.75 (allowed difference 7.6e-08)"
 
@@ -30,7 +35,12 @@ def test_run_reports_pass_fail_not_done_and_a_student_error(capsys):
         return True, ""
 
     assert checking.run("9.1", lambda: (True, "fine")).status == checking.PASS
-    assert checking.run("9.1", lambda: (False, "off by one"), seed=7, repeat="again(seed={seed})").status == checking.FAIL
+    assert (
+        checking.run(
+            "9.1", lambda: (False, "off by one"), seed=7, repeat="again(seed={seed})"
+        ).status
+        == checking.FAIL
+    )
     assert checking.run("9.1", lambda: checking.call(stub_fn)).status == checking.NOT_DONE
     assert checking.run("9.1", student_error).status == checking.FAIL
     out = capsys.readouterr().out

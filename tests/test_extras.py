@@ -74,7 +74,11 @@ def test_person_model_comes_out_of_a_wheel_only_when_it_is_the_right_file(tmp_pa
     dest = tmp_path / "out" / "model.tflite"
     assert extras.extract_person_model(good, dest) == dest and extras.person_model_ready(dest)
 
-    tampered = _wheel(tmp_path / "mediapipe-bad.whl", extras.PERSON_MODEL_MEMBER, real[:-1] + bytes([real[-1] ^ 0xFF]))
+    tampered = _wheel(
+        tmp_path / "mediapipe-bad.whl",
+        extras.PERSON_MODEL_MEMBER,
+        real[:-1] + bytes([real[-1] ^ 0xFF]),
+    )
     with pytest.raises(extras.ExtraUnavailableError, match="not the expected file"):
         extras.extract_person_model(tampered, tmp_path / "t.tflite")
     assert not (tmp_path / "t.tflite").exists()
@@ -125,8 +129,9 @@ def test_the_setup_extras_bring_opencv_and_a_tflite_interpreter_only_where_missi
 
     real = importlib.util.find_spec
     missing = {"cv2", "tensorflow", "ai_edge_litert"}
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in missing else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in missing else real(name, *a)
+    )
     assert not extras.available("opencv") and not extras.available("person_model")
     extras.install_opencv()
     extras.install_person_model()

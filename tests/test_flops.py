@@ -9,21 +9,30 @@ from course_utils import flops
 
 
 def test_a_small_convnet_trained_whole():
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
-                              keras.layers.Flatten(), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
     conv = 6 * 6 * (3 * 3 * 3) * 4  # 36 positions x a 3x3x3 window x 4 filters = 3,888
     dense = 144 * 10
     assert [c.macs for c in flops.layer_costs(model)] == [conv, dense]
     assert flops.forward_macs(model) == conv + dense
     # the first layer needs no gradient for its input; the dense layer needs all three passes
     assert flops.training_macs(model) == 2 * conv + 3 * dense
-    assert flops.fit_flops(model, examples=100, epochs=3, validation_examples=10) == \
-        2 * 3 * (100 * (2 * conv + 3 * dense) + 10 * (conv + dense))
+    assert flops.fit_flops(model, examples=100, epochs=3, validation_examples=10) == 2 * 3 * (
+        100 * (2 * conv + 3 * dense) + 10 * (conv + dense)
+    )
 
 
 def test_a_frozen_base_costs_only_its_forward_pass():
-    base = keras.Sequential([keras.Input((16, 16, 1)),
-                             keras.layers.Conv2D(2, 3, strides=2, padding="same")], name="base")
+    base = keras.Sequential(
+        [keras.Input((16, 16, 1)), keras.layers.Conv2D(2, 3, strides=2, padding="same")],
+        name="base",
+    )
     base.trainable = False
     inputs = keras.Input((16, 16, 1))
     x = base(inputs)
@@ -37,7 +46,11 @@ def test_a_frozen_base_costs_only_its_forward_pass():
     dense = 3 * 1
     costs = flops.layer_costs(model)
     assert [(c.macs, c.trainable) for c in costs] == [
-        (frozen, False), (separable, True), (transposed, True), (dense, True)]
+        (frozen, False),
+        (separable, True),
+        (transposed, True),
+        (dense, True),
+    ]
     assert flops.training_macs(model) == frozen + 2 * separable + 3 * transposed + 3 * dense
 
 

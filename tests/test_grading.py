@@ -24,9 +24,17 @@ _spec.loader.exec_module(nb_tool)
 def nbgrader(course: Path, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_GRADING", "COURSE_MODE")}
     env["COURSE_CHECKPOINT_DIR"] = str(course / "checkpoints")
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # its alembic
-    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                         capture_output=True, text=True, timeout=900)
+    env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), env.get("PATH", "")]
+    )  # its alembic
+    run = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
 
 
@@ -44,7 +52,9 @@ def test_nbgrader_grades_a_chapter_with_the_course_config(tmp_path):
     solved = nbformat.read(course / "source" / "ch01" / f"{STEM}.ipynb", as_version=4)
     planted = nbformat.from_dict(solved)  # L2 squared where L1 was asked: exercise 1.1 fails
     cell = next(c for c in planted.cells if "def l1_no_loop" in c.source)
-    cell.source = cell.source.replace("np.abs(A[:, None, :] - B[None, :, :])", "(A[:, None, :] - B[None, :, :]) ** 2")
+    cell.source = cell.source.replace(
+        "np.abs(A[:, None, :] - B[None, :, :])", "(A[:, None, :] - B[None, :, :]) ** 2"
+    )
     assert "** 2" in cell.source
     for who, nb in (("stubs", student), ("solved", solved), ("planted", planted)):
         folder = course / "submitted" / who / "ch01"
@@ -54,5 +64,8 @@ def test_nbgrader_grades_a_chapter_with_the_course_config(tmp_path):
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
 
     with open(course / "grades.csv") as f:
-        scores = {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(f)}
+        scores = {
+            row["student_id"]: (float(row["score"]), float(row["max_score"]))
+            for row in csv.DictReader(f)
+        }
     assert scores == {"stubs": (0.0, 3.0), "solved": (3.0, 3.0), "planted": (2.0, 3.0)}, scores

@@ -29,8 +29,11 @@ def _tree(base: Path, layout: dict[str, dict[str, int]]) -> None:
                 (folder / f"{cls}.{i}.jpg").write_bytes(next(photos))
 
 
-GOOD = {"train": {"cat": 3, "dog": 3}, "validation": {"cat": 2, "dog": 2},
-        "test": {"cat": 2, "dog": 2}}
+GOOD = {
+    "train": {"cat": 3, "dog": 3},
+    "validation": {"cat": 2, "dog": 2},
+    "test": {"cat": 2, "dog": 2},
+}
 
 
 def test_good_tree_is_counted(tmp_path):
@@ -77,29 +80,38 @@ def test_unreadable_image_is_moved_aside_and_reported(tmp_path, capsys):
     # Keras now reads the folder without meeting the broken file.
     import keras
 
-    ds = keras.utils.image_dataset_from_directory(tmp_path / "train", image_size=(32, 32),
-                                                  batch_size=8, verbose=False)
+    ds = keras.utils.image_dataset_from_directory(
+        tmp_path / "train", image_size=(32, 32), batch_size=8, verbose=False
+    )
     assert sum(int(x.shape[0]) for x, _ in ds) == 5
 
 
-def test_without_tensorflow_pil_decides_and_keras_grain_format_reads_the_rest(tmp_path, monkeypatch):
+def test_without_tensorflow_pil_decides_and_keras_grain_format_reads_the_rest(
+    tmp_path, monkeypatch
+):
     """Colab's TPU runtime has no TensorFlow: Keras reads folders with PIL (format="grain")."""
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorflow" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorflow" else real_find_spec(name, *a),
+    )
     _tree(tmp_path, GOOD)
     bad = tmp_path / "train" / "cat" / "cat.2.jpg"
     bad.write_bytes(bad.read_bytes()[:200])  # truncated
     (tmp_path / "train" / "dog" / "dog.0.jpg").write_bytes(b"<html>not an image</html>")
     counts = check_image_folders(tmp_path, classes=("cat", "dog"))
     assert counts["train"] == {"cat": 2, "dog": 2}
-    assert sorted(p.name for p in (tmp_path / UNREADABLE_DIR / "train").rglob("*.jpg")) == \
-        ["cat.2.jpg", "dog.0.jpg"]
+    assert sorted(p.name for p in (tmp_path / UNREADABLE_DIR / "train").rglob("*.jpg")) == [
+        "cat.2.jpg",
+        "dog.0.jpg",
+    ]
     pytest.importorskip("grain")
     import keras
 
-    ds = keras.utils.image_dataset_from_directory(tmp_path / "train", image_size=(32, 32),
-                                                  batch_size=8, verbose=False, format="grain")
+    ds = keras.utils.image_dataset_from_directory(
+        tmp_path / "train", image_size=(32, 32), batch_size=8, verbose=False, format="grain"
+    )
     assert sum(int(x.shape[0]) for x, _ in ds) == 4

@@ -20,7 +20,9 @@ def test_iou_by_hand_on_a_worked_example():
     # class 0: TP 1, FP 0, FN 1 -> 1/2; class 1: TP 1, FP 2, FN 1 -> 1/4; class 2: TP 0 -> 0
     y_true = np.array([0, 0, 1, 1, 2])
     y_pred = np.array([0, 1, 1, 2, 1])
-    np.testing.assert_allclose(metrics.per_class_iou(metrics.confusion_matrix(y_true, y_pred, 3)), [0.5, 0.25, 0.0])
+    np.testing.assert_allclose(
+        metrics.per_class_iou(metrics.confusion_matrix(y_true, y_pred, 3)), [0.5, 0.25, 0.0]
+    )
     assert metrics.mean_iou(y_true, y_pred, 3) == pytest.approx(0.25)
 
 
@@ -38,7 +40,9 @@ def test_agrees_with_keras_mean_iou(seed):
     rng = np.random.default_rng(seed)
     y_true = rng.integers(0, 5, size=(3, 17, 19))
     y_true[0, :4] = 255
-    y_pred = np.where(rng.random(y_true.shape) < 0.6, y_true, rng.integers(0, 5, size=y_true.shape))
+    y_pred = np.where(
+        rng.random(y_true.shape) < 0.6, y_true, rng.integers(0, 5, size=y_true.shape)
+    )
     y_pred[y_pred == 255] = 0
     m = keras.metrics.MeanIoU(num_classes=5, ignore_class=255)
     m.update_state(y_true, y_pred)
@@ -97,4 +101,5 @@ def test_probabilities_are_refused_with_what_to_pass_instead():
     as_float = y_true.astype("float32")
     assert metrics.mean_iou(as_float, y_true, 2) == 1.0
     assert metrics.mean_iou(y_true, (sigmoid > 0.5).astype(int), 2) == pytest.approx(
-        metrics.mean_iou(y_true, sigmoid.round(), 2))
+        metrics.mean_iou(y_true, sigmoid.round(), 2)
+    )

@@ -36,14 +36,20 @@ def test_full_mode_downloads_and_loads_the_npz(file_server, course_dirs, monkeyp
     """The full path end to end: registry -> local server -> checksum -> np.load."""
     (xtr, ytr), (xte, yte) = mnist.load_mnist_quick()
     buf = io.BytesIO()
-    np.savez_compressed(buf, x_train=xtr, y_train=ytr.astype(np.uint8),
-                        x_test=xte, y_test=yte.astype(np.uint8))  # the layout of Keras' mnist.npz
+    np.savez_compressed(
+        buf, x_train=xtr, y_train=ytr.astype(np.uint8), x_test=xte, y_test=yte.astype(np.uint8)
+    )  # the layout of Keras' mnist.npz
     data = buf.getvalue()
     (file_server.root / "mnist.npz").write_bytes(data)
     real = registry.get("mnist")
-    local = DataFile(name="mnist", filename=real.filename, urls=(file_server.url("mnist.npz"),),
-                     checksum="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data),
-                     licence=real.licence)
+    local = DataFile(
+        name="mnist",
+        filename=real.filename,
+        urls=(file_server.url("mnist.npz"),),
+        checksum="sha256:" + hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        licence=real.licence,
+    )
     monkeypatch.setitem(registry.REGISTRY, "mnist", local)
     monkeypatch.setenv("COURSE_MODE", "full")
     (a, b), (c, d) = mnist.load_mnist()
@@ -55,8 +61,14 @@ def test_full_mode_downloads_and_loads_the_npz(file_server, course_dirs, monkeyp
 def test_full_mode_with_a_tampered_file_keeps_nothing(file_server, course_dirs, monkeypatch):
     (file_server.root / "mnist.npz").write_bytes(b"not the real file")
     real = registry.get("mnist")
-    local = DataFile(name="mnist", filename=real.filename, urls=(file_server.url("mnist.npz"),),
-                     checksum=real.checksum, size=real.size, licence=real.licence)
+    local = DataFile(
+        name="mnist",
+        filename=real.filename,
+        urls=(file_server.url("mnist.npz"),),
+        checksum=real.checksum,
+        size=real.size,
+        licence=real.licence,
+    )
     monkeypatch.setitem(registry.REGISTRY, "mnist", local)
     monkeypatch.setenv("COURSE_MODE", "full")
     with pytest.raises(Exception, match="checksum"):

@@ -31,13 +31,17 @@ def test_the_object_fills_its_box_and_only_its_box():
     inside_share, outside_share = [], []
     for image, (x0, y0, x1, y1) in zip(images.astype(float), boxes, strict=True):
         cy, cx = int((y0 + y1) / 2), int((x0 + x1) / 2)
-        colour = np.median(image[cy - 1:cy + 2, cx - 1:cx + 2].reshape(-1, 3), axis=0)
+        colour = np.median(image[cy - 1 : cy + 2, cx - 1 : cx + 2].reshape(-1, 3), axis=0)
         close = np.abs(image - colour).max(axis=2) < 30
         core = np.zeros(close.shape, bool)  # the middle of the box: inside both shapes
-        core[int(y0 + 0.2 * (y1 - y0)) + 1:int(y1 - 0.2 * (y1 - y0)),
-             int(x0 + 0.2 * (x1 - x0)) + 1:int(x1 - 0.2 * (x1 - x0))] = True
+        core[
+            int(y0 + 0.2 * (y1 - y0)) + 1 : int(y1 - 0.2 * (y1 - y0)),
+            int(x0 + 0.2 * (x1 - x0)) + 1 : int(x1 - 0.2 * (x1 - x0)),
+        ] = True
         outside = np.ones(close.shape, bool)
-        outside[max(int(y0) - 1, 0):int(np.ceil(y1)) + 1, max(int(x0) - 1, 0):int(np.ceil(x1)) + 1] = False
+        outside[
+            max(int(y0) - 1, 0) : int(np.ceil(y1)) + 1, max(int(x0) - 1, 0) : int(np.ceil(x1)) + 1
+        ] = False
         inside_share.append(close[core].mean())
         outside_share.append(close[outside].mean() if outside.any() else 0.0)
     assert np.mean(inside_share) > 0.98

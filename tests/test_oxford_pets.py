@@ -1,4 +1,5 @@
-"""Oxford-IIIT Pet, chapters 10 and 11's data: the quick loader announces its generated stand-in; the Pet
+"""Oxford-IIIT Pet, chapters 10 and 11's data: the quick loader announces its generated stand-in;
+the Pet
 trimaps come through the registry, served by a real local HTTP server."""
 
 from __future__ import annotations
@@ -62,21 +63,33 @@ def pet_archives(n: int = 3) -> tuple[bytes, bytes]:
     photo = data.astronaut()
     names = [f"Abyssinian_{i + 1}" for i in range(n)] + ["beagle_1"]
     images, annotations = io.BytesIO(), io.BytesIO()
-    with tarfile.open(fileobj=images, mode="w:gz") as img_tar, tarfile.open(fileobj=annotations, mode="w:gz") as ann_tar:
+    with (
+        tarfile.open(fileobj=images, mode="w:gz") as img_tar,
+        tarfile.open(fileobj=annotations, mode="w:gz") as ann_tar,
+    ):
+
         def add(tar, name, payload):
             info = tarfile.TarInfo(name)
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
 
         for i, name in enumerate(names):
-            crop = photo[i * 40: i * 40 + 120, i * 30: i * 30 + 90]  # 120 x 90, not square
+            crop = photo[i * 40 : i * 40 + 120, i * 30 : i * 30 + 90]  # 120 x 90, not square
             ext = ".png" if name == "beagle_1" else ".jpg"
             add(img_tar, f"images/{name}.jpg", cv2.imencode(ext, crop[:, :, ::-1])[1].tobytes())
             trimap = np.full(crop.shape[:2], 2, np.uint8)
             trimap[30:90, 20:70] = 3
             trimap[35:85, 25:65] = 1
-            add(ann_tar, f"annotations/trimaps/{name}.png", cv2.imencode(".png", trimap)[1].tobytes())
-        add(ann_tar, "annotations/trainval.txt", "".join(f"{n} 1 1 1\n" for n in names[:2]).encode())
+            add(
+                ann_tar,
+                f"annotations/trimaps/{name}.png",
+                cv2.imencode(".png", trimap)[1].tobytes(),
+            )
+        add(
+            ann_tar,
+            "annotations/trainval.txt",
+            "".join(f"{n} 1 1 1\n" for n in names[:2]).encode(),
+        )
         add(ann_tar, "annotations/test.txt", "".join(f"{n} 1 1 1\n" for n in names[2:]).encode())
     return images.getvalue(), annotations.getvalue()
 
@@ -88,14 +101,24 @@ def served_pets(file_server, course_dirs, monkeypatch):
     images, annotations = pet_archives()
     for filename, payload in (("images.tar.gz", images), ("annotations.tar.gz", annotations)):
         (file_server.root / filename).write_bytes(payload)
-    for name, filename, payload in (("oxford_pets_images", "images.tar.gz", images),
-                                    ("oxford_pets_annotations", "annotations.tar.gz", annotations)):
+    for name, filename, payload in (
+        ("oxford_pets_images", "images.tar.gz", images),
+        ("oxford_pets_annotations", "annotations.tar.gz", annotations),
+    ):
         real = registry.get(name)
-        monkeypatch.setitem(registry.REGISTRY, name, DataFile(
-            name=name, filename=real.filename,
-            urls=(file_server.url(f"moved/{filename}"), file_server.url(filename)),
-            checksum="sha256:" + hashlib.sha256(payload).hexdigest(), size=len(payload),
-            licence=real.licence, extract=True))
+        monkeypatch.setitem(
+            registry.REGISTRY,
+            name,
+            DataFile(
+                name=name,
+                filename=real.filename,
+                urls=(file_server.url(f"moved/{filename}"), file_server.url(filename)),
+                checksum="sha256:" + hashlib.sha256(payload).hexdigest(),
+                size=len(payload),
+                licence=real.licence,
+                extract=True,
+            ),
+        )
     monkeypatch.setenv("COURSE_MODE", "full")
     return file_server
 
@@ -118,7 +141,8 @@ def test_full_mode_downloads_extracts_and_reads_the_pet_layout(served_pets, caps
 
 
 def test_with_drive_pet_archives_stay_on_drive_and_are_unpacked_again_after_a_disconnect(
-        served_pets, colab_drive, capsys):
+    served_pets, colab_drive, capsys
+):
     (xtr, ytr), (xva, yva) = pets.load_oxford_pets(full_size=48)
     for filename in ("images.tar.gz", "annotations.tar.gz"):
         assert (colab_drive.downloads / filename).is_file()
@@ -155,12 +179,32 @@ def test_quick_mode_never_downloads(served_pets, monkeypatch):
 def test_unreachable_host_gives_manual_instructions(course_dirs, monkeypatch):
     monkeypatch.setenv("COURSE_MODE", "full")
     real = registry.get("oxford_pets_annotations")
-    monkeypatch.setitem(registry.REGISTRY, real.name, DataFile(
-        name=real.name, filename=real.filename, urls=("http://127.0.0.1:9/annotations.tar.gz",),
-        checksum=real.checksum, size=real.size, licence=real.licence, extract=True))
-    monkeypatch.setitem(registry.REGISTRY, "oxford_pets_images", DataFile(
-        name="oxford_pets_images", filename="images.tar.gz", urls=("http://127.0.0.1:9/images.tar.gz",),
-        checksum=registry.get("oxford_pets_images").checksum, size=None, licence="", extract=True))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        real.name,
+        DataFile(
+            name=real.name,
+            filename=real.filename,
+            urls=("http://127.0.0.1:9/annotations.tar.gz",),
+            checksum=real.checksum,
+            size=real.size,
+            licence=real.licence,
+            extract=True,
+        ),
+    )
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        "oxford_pets_images",
+        DataFile(
+            name="oxford_pets_images",
+            filename="images.tar.gz",
+            urls=("http://127.0.0.1:9/images.tar.gz",),
+            checksum=registry.get("oxford_pets_images").checksum,
+            size=None,
+            licence="",
+            extract=True,
+        ),
+    )
     with pytest.raises(DownloadError, match="place it by hand"):
         pets.load_oxford_pets_full(size=48)
 
@@ -178,8 +222,9 @@ def test_a_limit_reads_photos_spread_over_the_list(tmp_path):
         trimap[: k + 1] = 1  # the photo's index, readable in its mask: k + 1 pet rows
         cv2.imwrite(str(tmp_path / "annotations" / "trimaps" / f"{name}.png"), trimap)
     (tmp_path / "annotations" / "test.txt").write_text("".join(f"{n} 1 1 1\n" for n in names))
-    _, masks = pets.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32,
-                                    limit=4)
+    _, masks = pets.read_pets_split(
+        tmp_path / "images", tmp_path / "annotations", "test", 32, limit=4
+    )
     read = [int((m == 1).any(axis=1).sum()) - 1 for m in masks]
     assert read == [0, 4, 7, 11]  # the first and the last, evenly spaced: every breed
     _, every = pets.read_pets_split(tmp_path / "images", tmp_path / "annotations", "test", 32)
@@ -199,9 +244,11 @@ def test_missing_trimap_is_named(tmp_path):
 
 # --- head boxes (chapter 13) --------------------------------------------------------------------
 
-HEAD_XML = ("<annotation><filename>{name}.jpg</filename><size><width>{w}</width><height>{h}</height>"
-            "<depth>3</depth></size><object><name>{species}</name><bndbox><xmin>{x0}</xmin>"
-            "<ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object></annotation>")
+HEAD_XML = (
+    "<annotation><filename>{name}.jpg</filename><size><width>{w}</width><height>{h}</height>"
+    "<depth>3</depth></size><object><name>{species}</name><bndbox><xmin>{x0}</xmin>"
+    "<ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox></object></annotation>"
+)
 
 
 def head_archives() -> tuple[bytes, bytes]:
@@ -213,20 +260,32 @@ def head_archives() -> tuple[bytes, bytes]:
     shapes = {"Bengal_1": (120, 90), "pug_1": (100, 160), "pug_2": (80, 80), "Bengal_2": (90, 90)}
     heads = {"Bengal_1": (1, 11, 45, 60), "pug_1": (81, 1, 160, 50)}  # VOC: 1-based, inclusive
     images, annotations = io.BytesIO(), io.BytesIO()
-    with tarfile.open(fileobj=images, mode="w:gz") as img_tar, \
-            tarfile.open(fileobj=annotations, mode="w:gz") as ann_tar:
+    with (
+        tarfile.open(fileobj=images, mode="w:gz") as img_tar,
+        tarfile.open(fileobj=annotations, mode="w:gz") as ann_tar,
+    ):
+
         def add(tar, name, payload):
             info = tarfile.TarInfo(name)
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))
 
         for name, (h, w) in shapes.items():
-            add(img_tar, f"images/{name}.jpg", cv2.imencode(".jpg", photo[:h, :w, ::-1])[1].tobytes())
+            add(
+                img_tar,
+                f"images/{name}.jpg",
+                cv2.imencode(".jpg", photo[:h, :w, ::-1])[1].tobytes(),
+            )
         for name, (x0, y0, x1, y1) in heads.items():
             h, w = shapes[name]
             species = "cat" if name[0].isupper() else "dog"
-            add(ann_tar, f"annotations/xmls/{name}.xml", HEAD_XML.format(
-                name=name, w=w, h=h, species=species, x0=x0, y0=y0, x1=x1, y1=y1).encode())
+            add(
+                ann_tar,
+                f"annotations/xmls/{name}.xml",
+                HEAD_XML.format(
+                    name=name, w=w, h=h, species=species, x0=x0, y0=y0, x1=x1, y1=y1
+                ).encode(),
+            )
         add(ann_tar, "annotations/trainval.txt", b"Bengal_1 6 1 1\npug_1 26 2 1\npug_2 26 2 2\n")
         add(ann_tar, "annotations/test.txt", b"Bengal_2 6 1 2\n")
     return images.getvalue(), annotations.getvalue()
@@ -246,9 +305,14 @@ def test_voc_boxes_become_corners_counted_from_0(tmp_path):
 
 def test_split_objects_keeps_each_box_with_its_image():
     images = np.arange(5)[:, None, None, None] * np.ones((5, 2, 2, 3), np.uint8)
-    objects = pets.Objects(np.arange(24, dtype=float).reshape(6, 4) / 24,
-                           np.array([0, 1, 1, 0, 1, 0]), np.array([0, 1, 1, 2, 4, 4]))
-    (x_tr, o_tr), (x_te, o_te) = pets.split_objects(images, objects, np.array([0, 1, 0, 0, 1], bool))
+    objects = pets.Objects(
+        np.arange(24, dtype=float).reshape(6, 4) / 24,
+        np.array([0, 1, 1, 0, 1, 0]),
+        np.array([0, 1, 1, 2, 4, 4]),
+    )
+    (x_tr, o_tr), (x_te, o_te) = pets.split_objects(
+        images, objects, np.array([0, 1, 0, 0, 1], bool)
+    )
     assert x_tr[:, 0, 0, 0].tolist() == [0, 2, 3] and x_te[:, 0, 0, 0].tolist() == [1, 4]
     assert o_tr.image.tolist() == [0, 1] and o_te.image.tolist() == [0, 0, 1, 1]
     np.testing.assert_array_equal(o_te.boxes, objects.boxes[[1, 2, 4, 5]])
@@ -259,14 +323,25 @@ def test_split_objects_keeps_each_box_with_its_image():
 def served_heads(file_server, course_dirs, monkeypatch):
     """head_archives() on a local HTTP server under the real registry names."""
     images, annotations = head_archives()
-    for name, filename, payload in (("oxford_pets_images", "images.tar.gz", images),
-                                    ("oxford_pets_annotations", "annotations.tar.gz", annotations)):
+    for name, filename, payload in (
+        ("oxford_pets_images", "images.tar.gz", images),
+        ("oxford_pets_annotations", "annotations.tar.gz", annotations),
+    ):
         (file_server.root / filename).write_bytes(payload)
         real = registry.get(name)
-        monkeypatch.setitem(registry.REGISTRY, name, DataFile(
-            name=name, filename=real.filename, urls=(file_server.url(filename),),
-            checksum="sha256:" + hashlib.sha256(payload).hexdigest(), size=len(payload),
-            licence=real.licence, extract=True))
+        monkeypatch.setitem(
+            registry.REGISTRY,
+            name,
+            DataFile(
+                name=name,
+                filename=real.filename,
+                urls=(file_server.url(filename),),
+                checksum="sha256:" + hashlib.sha256(payload).hexdigest(),
+                size=len(payload),
+                licence=real.licence,
+                extract=True,
+            ),
+        )
     monkeypatch.setenv("COURSE_MODE", "full")
     return file_server
 
@@ -275,7 +350,9 @@ def test_full_mode_reads_head_boxes_as_fractions_of_the_photo(served_heads, caps
     (x_tr, o_tr), (x_te, o_te) = pets.load_pet_heads(full_size=40, test_fraction=0.0)
     assert x_tr.shape == (2, 40, 40, 3) and len(x_te) == 0 and len(o_te.boxes) == 0
     # Bengal_1 is 90 wide and 120 high; pug_1 160 wide and 100 high
-    np.testing.assert_allclose(o_tr.boxes, [[0, 10 / 120, 45 / 90, 60 / 120], [80 / 160, 0, 1, 50 / 100]])
+    np.testing.assert_allclose(
+        o_tr.boxes, [[0, 10 / 120, 45 / 90, 60 / 120], [80 / 160, 0, 1, 50 / 100]]
+    )
     assert o_tr.labels.tolist() == [0, 1] and o_tr.image.tolist() == [0, 1]  # cat, dog
     said = capsys.readouterr().out
     assert "Oxford-IIIT Pet head boxes: 2 train / 0 test photos, 40x40" in said

@@ -31,7 +31,9 @@ def test_png_files_round_trip_through_opencv_pillow_and_tensorflow(images, tmp_p
         path.write_bytes(png)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), images[i])
-        np.testing.assert_array_equal(cv2.imread(str(path))[..., ::-1], images[i])  # BGR on disk read
+        np.testing.assert_array_equal(
+            cv2.imread(str(path))[..., ::-1], images[i]
+        )  # BGR on disk read
         np.testing.assert_array_equal(pl.decode_image(png).numpy(), images[i])
 
 
@@ -49,7 +51,11 @@ def _padded_views(src: np.ndarray) -> list[np.ndarray]:
     out = []
     for candidate in (src, src[:, ::-1]):
         padded = np.pad(candidate, ((pl.PAD, pl.PAD), (pl.PAD, pl.PAD), (0, 0)), mode="reflect")
-        out += [padded[y:y + h, x:x + w] / 255.0 for y in range(2 * pl.PAD + 1) for x in range(2 * pl.PAD + 1)]
+        out += [
+            padded[y : y + h, x : x + w] / 255.0
+            for y in range(2 * pl.PAD + 1)
+            for x in range(2 * pl.PAD + 1)
+        ]
     return out
 
 
@@ -93,8 +99,8 @@ def test_tuned_variants_deliver_every_image(images, parallel, prefetch):
 def test_cache_keeps_decoding_once_but_reshuffles_and_reaugments(images):
     encoded, labels = pl.encode_png(images), np.arange(len(images))
     ds = pl.tuned_dataset(encoded, labels, batch_size=len(images), cache=True)
-    (x1, y1), = [(x.numpy(), y.numpy()) for x, y in ds]
-    (x2, y2), = [(x.numpy(), y.numpy()) for x, y in ds]
+    ((x1, y1),) = [(x.numpy(), y.numpy()) for x, y in ds]
+    ((x2, y2),) = [(x.numpy(), y.numpy()) for x, y in ds]
     assert sorted(y1) == sorted(y2) == list(range(len(images)))
     assert not np.array_equal(y1, y2), "the order must change between passes (shuffle after cache)"
     x2_in_order_1 = x2[np.argsort(y2)][y1]
@@ -141,7 +147,9 @@ def test_measure_throughput_counts_images_and_time_but_not_warmup():
 def test_compare_pipelines_table_and_the_tuned_pipeline_is_faster(images):
     rng = np.random.default_rng(1)
     encoded = pl.encode_png(rng.integers(0, 256, (384, 32, 32, 3), dtype=np.uint8))
-    results = pl.compare_pipelines(encoded, rng.integers(0, 10, 384), batch_size=64, repeats=1, epochs=1)
+    results = pl.compare_pipelines(
+        encoded, rng.integers(0, 10, 384), batch_size=64, repeats=1, epochs=1
+    )
     assert len(results) == 6 and all(r.images == 384 for r in results.values())
     table = pl.format_table(results)
     assert table.splitlines()[1].startswith("naive Python generator") and "1.0x" in table
@@ -162,8 +170,10 @@ def test_numpy_batches_decode_augment_and_keep_every_label_once():
     first, label = batches[0][0][0], batches[0][1][0]
     assert first.dtype == np.float32 and 0.0 <= first.min() and first.max() <= 1.0
     original = images[label] / 255.0
-    padded = [np.pad(o, ((4, 4), (4, 4), (0, 0)), mode="reflect") for o in (original, original[:, ::-1])]
-    windows = [p[dy:dy + 32, dx:dx + 32] for p in padded for dy in range(9) for dx in range(9)]
+    padded = [
+        np.pad(o, ((4, 4), (4, 4), (0, 0)), mode="reflect") for o in (original, original[:, ::-1])
+    ]
+    windows = [p[dy : dy + 32, dx : dx + 32] for p in padded for dy in range(9) for dx in range(9)]
     assert any(np.allclose(first, w, atol=1e-6) for w in windows)  # a flipped or not, shifted copy
 
 
@@ -171,7 +181,10 @@ def test_plot_throughput_draws_one_bar_per_pipeline_with_its_speedup():
     results = {"naive": pl.Throughput(100, 1.0), "tuned": pl.Throughput(100, 0.25)}
     fig = pl.plot_throughput(results, title="t")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == [pl.PIPELINES["naive"], pl.PIPELINES["tuned"]]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        pl.PIPELINES["naive"],
+        pl.PIPELINES["tuned"],
+    ]
     assert [t.get_text() for t in ax.texts] == [" 100/s (1.0x)", " 400/s (4.0x)"]
 
 
@@ -190,11 +203,17 @@ def test_grain_does_the_same_work_as_tf_data_on_the_same_files(images):
         assert sorted(np.concatenate([y for _, y in run])) == list(range(len(images)))
         for x, y in run:
             assert x.dtype == np.float32 and x.shape[1:] == images.shape[1:]
-            assert all(_is_augmentation_of(image, images[label]) for image, label in zip(x, y, strict=True))
+            assert all(
+                _is_augmentation_of(image, images[label])
+                for image, label in zip(x, y, strict=True)
+            )
     again = [np.asarray(x) for x, _ in pl.grain_dataset(encoded, labels, 10)]
     assert all(np.array_equal(a, b) for a, (b, _) in zip(again, batches, strict=True))
-    flipped = sum(not any(np.allclose(img, v, atol=1e-6) for v in _padded_views(images[lab])[:81])
-                  for x, y in batches for img, lab in zip(x, y, strict=True))
+    flipped = sum(
+        not any(np.allclose(img, v, atol=1e-6) for v in _padded_views(images[lab])[:81])
+        for x, y in batches
+        for img, lab in zip(x, y, strict=True)
+    )
     assert 0 < flipped < len(images)  # some flipped, some not
 
 
@@ -204,8 +223,11 @@ def test_without_tensorflow_the_table_compares_what_runs_here(images, monkeypatc
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorflow" else real(name, *a),
+    )
     encoded, labels = pl.encode_png(images), np.arange(len(images))
     assert list(pl.available_pipelines(encoded, labels, 8)) == ["numpy", "grain"]
     results = pl.compare_pipelines(encoded, labels, batch_size=8, repeats=1, epochs=1)

@@ -17,8 +17,12 @@ def test_smooth_curve_is_an_exponential_moving_average():
 
 
 def test_plot_history_draws_train_and_validation_per_metric():
-    hist = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
-            "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7]}
+    hist = {
+        "loss": [1.0, 0.5, 0.3],
+        "val_loss": [1.1, 0.7, 0.6],
+        "accuracy": [0.5, 0.7, 0.8],
+        "val_accuracy": [0.4, 0.6, 0.7],
+    }
     fig = plots.plot_history(hist)
     axes = fig.axes
     assert [ax.get_ylabel() for ax in axes] == ["loss", "accuracy"]
@@ -50,7 +54,9 @@ def test_overlay_labels_tints_classes_and_whitens_ignored_pixels():
     out = plots.overlay_labels(image, mask, alpha=0.5)
     assert out.dtype == np.uint8 and out.shape == image.shape
     np.testing.assert_array_equal(out[:, 0], image[:, 0])  # background untouched
-    np.testing.assert_array_equal(out[0, 1], (0.5 * 100 + 0.5 * plots.LABEL_PALETTE[1]).astype(np.uint8))
+    np.testing.assert_array_equal(
+        out[0, 1], (0.5 * 100 + 0.5 * plots.LABEL_PALETTE[1]).astype(np.uint8)
+    )
     assert not np.array_equal(out[0, 1], out[0, 2])  # two classes, two colours
     np.testing.assert_array_equal(out[:, 3], 255)
     with pytest.raises(ValueError, match="does not cover"):
@@ -65,14 +71,18 @@ def test_show_segmentations_draws_solid_label_maps_rgb_rows_and_a_legend():
     truth[:, :2] = 2
     pred = truth.copy()
     pred[0, 0, 0] = 1
-    fig = plots.show_segmentations(images, {"image": None, "truth": truth,
-                                            "errors": plots.error_map(truth, pred)},
-                                   class_names=["background", "disc", "triangle"])
+    fig = plots.show_segmentations(
+        images,
+        {"image": None, "truth": truth, "errors": plots.error_map(truth, pred)},
+        class_names=["background", "disc", "triangle"],
+    )
     axes = np.array(fig.axes).reshape(3, 3)
     assert [axes[r, 0].get_title(loc="left") for r in range(3)] == ["image", "truth", "errors"]
     np.testing.assert_array_equal(axes[1, 2].images[0].get_array(), plots.label_map_rgb(truth[2]))
     np.testing.assert_array_equal(axes[1, 2].images[0].get_array()[0, 0], plots.LABEL_PALETTE[2])
-    np.testing.assert_array_equal(axes[2, 0].images[0].get_array()[0, 0], [0, 0, 0])  # the wrong pixel
+    np.testing.assert_array_equal(
+        axes[2, 0].images[0].get_array()[0, 0], [0, 0, 0]
+    )  # the wrong pixel
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["background", "disc", "triangle"]
     with pytest.raises(ValueError, match="2 maps for 3 images"):
         plots.show_segmentations(images, {"truth": truth[:2]})
@@ -88,22 +98,33 @@ def test_label_map_rgb_and_error_map_colour_every_pixel_by_rule():
         plots.label_map_rgb(np.full((2, 2), 9))
     errors = plots.error_map(mask, np.array([[0, 2], [1, 3]]))
     assert [tuple(errors[i, j]) for i in range(2) for j in range(2)] == [
-        (200, 200, 200), (0, 0, 0), (255, 255, 255), (200, 200, 200)]
-    class_colours = {tuple(c) for c in plots.LABEL_PALETTE[1:].astype(int)} | {tuple(plots.BACKGROUND_GREY.astype(int))}
+        (200, 200, 200),
+        (0, 0, 0),
+        (255, 255, 255),
+        (200, 200, 200),
+    ]
+    class_colours = {tuple(c) for c in plots.LABEL_PALETTE[1:].astype(int)} | {
+        tuple(plots.BACKGROUND_GREY.astype(int))
+    }
     assert tuple(plots.WRONG_PIXEL) not in class_colours  # a wrong pixel never looks like a class
 
 
 def test_plot_class_iou_draws_one_bar_group_per_class_with_values():
-    fig = plots.plot_class_iou({"network": [0.9, 0.5], "+ CRF": [0.92, 0.6]}, ["background", "disc"])
+    fig = plots.plot_class_iou(
+        {"network": [0.9, 0.5], "+ CRF": [0.92, 0.6]}, ["background", "disc"]
+    )
     ax = fig.axes[0]
     assert len(ax.patches) == 4
     assert sorted(t.get_text() for t in ax.texts) == ["0.50", "0.60", "0.90", "0.92"]
     with pytest.raises(ValueError, match="1 IoUs for 2 classes"):
         plots.plot_class_iou({"network": [0.9]}, ["background", "disc"])
 
+
 def test_compare_histories_draws_every_run_on_one_axis_per_metric():
-    runs = {"baseline": {"val_loss": [0.9, 0.5, 0.7]},
-            "dropout": {"val_loss": [0.8, 0.6, 0.5, 0.45], "val_accuracy": [0.5, 0.6, 0.7, 0.8]}}
+    runs = {
+        "baseline": {"val_loss": [0.9, 0.5, 0.7]},
+        "dropout": {"val_loss": [0.8, 0.6, 0.5, 0.45], "val_accuracy": [0.5, 0.6, 0.7, 0.8]},
+    }
     fig = plots.compare_histories(runs)
     loss_ax, acc_ax = fig.axes
     assert [line.get_label() for line in loss_ax.get_lines()] == ["baseline", "dropout"]
@@ -151,7 +172,9 @@ def test_show_filter_positions_draws_one_panel_per_output_pixel():
     corners = [next(p for p in ax.patches if isinstance(p, Rectangle)).get_xy() for ax in fig.axes]
     assert corners == [(x, y) for y in (0, 2, 4) for x in (0, 2, 4)]
     matplotlib.pyplot.close(fig)
-    fig = plots.show_filter_positions(5, 3, padding=1)  # "same": 5x5 positions on a 7x7 padded grid
+    fig = plots.show_filter_positions(
+        5, 3, padding=1
+    )  # "same": 5x5 positions on a 7x7 padded grid
     assert len(fig.axes) == 25 and fig.axes[0].get_images()[0].get_array().shape == (7, 7)
     matplotlib.pyplot.close(fig)
     with pytest.raises(ValueError, match="do not fit"):
@@ -159,7 +182,13 @@ def test_show_filter_positions_draws_one_panel_per_output_pixel():
 
 
 def test_draw_graph_writes_values_and_gradients_on_every_edge():
-    nodes = {"x": (0, 2, "x"), "y": (0, 1, "y"), "z": (0, 0, "z"), "q": (1, 1.5, "+"), "f": (2, 0.75, "*")}
+    nodes = {
+        "x": (0, 2, "x"),
+        "y": (0, 1, "y"),
+        "z": (0, 0, "z"),
+        "q": (1, 1.5, "+"),
+        "f": (2, 0.75, "*"),
+    }
     edges = [("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")]
     values = {"x": -2, "y": 5, "z": -4, "q": 3, "f": -12}
     grads = {"x": -4, "y": -4, "z": 3, "q": -4, "f": 1}
@@ -177,9 +206,15 @@ def test_draw_graph_writes_values_and_gradients_on_every_edge():
 
 
 def test_compare_histories_can_name_axes_and_put_one_legend_below_the_panels():
-    runs = {name: {"loss": [1.0, 0.5, 0.2], "accuracy": [0.5, 0.7, 0.9]} for name in ("a", "b", "c")}
-    fig = plots.compare_histories(runs, metrics=("loss", "accuracy"), legend_below=True,
-                                  ylabels={"accuracy": "training accuracy"})
+    runs = {
+        name: {"loss": [1.0, 0.5, 0.2], "accuracy": [0.5, 0.7, 0.9]} for name in ("a", "b", "c")
+    }
+    fig = plots.compare_histories(
+        runs,
+        metrics=("loss", "accuracy"),
+        legend_below=True,
+        ylabels={"accuracy": "training accuracy"},
+    )
     loss_ax, acc_ax = fig.axes
     assert [loss_ax.get_ylabel(), acc_ax.get_ylabel()] == ["loss", "training accuracy"]
     assert loss_ax.get_legend() is None and acc_ax.get_legend() is None
@@ -187,10 +222,11 @@ def test_compare_histories_can_name_axes_and_put_one_legend_below_the_panels():
     assert [t.get_text() for t in legend.get_texts()] == ["a", "b", "c"]
     fig.canvas.draw()
     box = legend.get_window_extent()
-    assert all(box.y1 <= ax.get_tightbbox().y0 for ax in fig.axes)  # under the panels and their labels
+    assert all(
+        box.y1 <= ax.get_tightbbox().y0 for ax in fig.axes
+    )  # under the panels and their labels
     assert box.y0 >= 0  # and inside the figure
     matplotlib.pyplot.close(fig)
-
 
 
 def _labels_clear_the_row_above(fig, ncols: int) -> None:
@@ -205,23 +241,45 @@ def _labels_clear_the_row_above(fig, ncols: int) -> None:
             label, image = title.get_window_extent(renderer), ax.get_window_extent(renderer)
             assert label.y0 >= image.y1, title.get_text()
             if i >= ncols:
-                assert label.y1 + 3 <= fig.axes[i - ncols].get_window_extent(renderer).y0, title.get_text()
+                assert label.y1 + 3 <= fig.axes[i - ncols].get_window_extent(renderer).y0, (
+                    title.get_text()
+                )
     matplotlib.pyplot.close(fig)
 
 
 def test_image_grids_keep_every_label_between_its_image_and_the_row_above():
     digits = np.zeros((16, 28, 28))
-    _labels_clear_the_row_above(plots.show_predictions(digits, [4] * 16, [9] * 16, title="9 (is 4)"), 8)
-    two_lines = plots.show_images(digits, ["rotated\nL2 1234"] * 16, ncols=8, title="two-line labels")
-    assert two_lines.get_size_inches()[1] > plots.show_images(digits, ["one line"] * 16).get_size_inches()[1]
+    _labels_clear_the_row_above(
+        plots.show_predictions(digits, [4] * 16, [9] * 16, title="9 (is 4)"), 8
+    )
+    two_lines = plots.show_images(
+        digits, ["rotated\nL2 1234"] * 16, ncols=8, title="two-line labels"
+    )
+    assert (
+        two_lines.get_size_inches()[1]
+        > plots.show_images(digits, ["one line"] * 16).get_size_inches()[1]
+    )
     _labels_clear_the_row_above(two_lines, 8)
-    _labels_clear_the_row_above(plots.show_images(np.zeros((10, 32, 32, 3), np.uint8), list("abcdefghij"),
-                                                  ncols=5, size=2.0), 5)
+    _labels_clear_the_row_above(
+        plots.show_images(
+            np.zeros((10, 32, 32, 3), np.uint8), list("abcdefghij"), ncols=5, size=2.0
+        ),
+        5,
+    )
     masks = np.zeros((6, 64, 64), np.uint8)
-    _labels_clear_the_row_above(plots.show_segmentations(
-        np.zeros((6, 64, 64, 3), np.uint8), {"image": None, "truth": masks, "network": masks,
-                                              "wrong pixels": plots.error_map(masks, masks)},
-        class_names=["background", "disc"]), 6)
+    _labels_clear_the_row_above(
+        plots.show_segmentations(
+            np.zeros((6, 64, 64, 3), np.uint8),
+            {
+                "image": None,
+                "truth": masks,
+                "network": masks,
+                "wrong pixels": plots.error_map(masks, masks),
+            },
+            class_names=["background", "disc"],
+        ),
+        6,
+    )
 
 
 def test_show_filters_draws_framed_tiles_on_one_scale_centred_on_zero():
@@ -249,13 +307,15 @@ def test_plot_bilateral_kernel_draws_the_photo_both_weight_maps_and_the_weight_f
     image = np.zeros((20, 30, 3), np.uint8)
     image[:, 15:] = 200  # two flat halves: the colour term cuts the kernel at the edge
     rows, cols = np.mgrid[:20, :30]
-    position = np.exp(-((rows - 10) ** 2 + (cols - 12) ** 2) / (2 * 5.0 ** 2))
+    position = np.exp(-((rows - 10) ** 2 + (cols - 12) ** 2) / (2 * 5.0**2))
     colour = ((image.astype(float) - image[10, 12]) ** 2).sum(-1)
-    appearance = position * np.exp(-colour / (2 * 13.0 ** 2))
+    appearance = position * np.exp(-colour / (2 * 13.0**2))
     fig = plots.plot_bilateral_kernel(image, (10, 12), position, appearance, 5.0, 13.0)
     panels = fig.axes[:4]
-    assert [ax.get_title() for ax in panels[1:3]] == ["position only: theta_alpha = 5 px",
-                                                      "position and colour: theta_beta = 13"]
+    assert [ax.get_title() for ax in panels[1:3]] == [
+        "position only: theta_alpha = 5 px",
+        "position and colour: theta_beta = 13",
+    ]
     np.testing.assert_allclose(panels[1].images[0].get_array(), position)
     np.testing.assert_allclose(panels[2].images[0].get_array(), appearance)
     assert panels[2].images[0].get_array()[:, 15:].max() < 1e-20  # nothing across the edge
@@ -272,8 +332,9 @@ def test_show_filter_responses_puts_each_kernel_above_its_map():
     rng = np.random.default_rng(0)
     kernel, response = rng.normal(size=(3, 3)), rng.normal(size=(8, 8))
     image = rng.uniform(size=(10, 10))
-    fig = plots.show_filter_responses({"image": (None, image), "k": (kernel, response)},
-                                      title="two columns")
+    fig = plots.show_filter_responses(
+        {"image": (None, image), "k": (kernel, response)}, title="two columns"
+    )
     assert sorted(ax.get_title() for ax in fig.axes if ax.get_title()) == ["image", "k"]
     top = [ax for ax in fig.axes if ax.images and ax.get_title() == "k"]
     k_img = top[0].images[0]

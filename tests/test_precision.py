@@ -1,4 +1,5 @@
-"""course_utils.precision: which dtype policy a machine gets, and what float16 costs in accuracy."""
+"""course_utils.precision: which dtype policy a machine gets, and what float16 costs in
+accuracy."""
 
 from __future__ import annotations
 
@@ -51,12 +52,18 @@ def chapter_05_convnet(policy: str) -> keras.Model:
     """Chapter 05's MNIST convnet (smaller), its last layer in float32 as mixed precision asks."""
     keras.mixed_precision.set_global_policy(policy)
     try:
-        return keras.Sequential([
-            keras.Input((28, 28, 1)), keras.layers.Conv2D(32, 3, activation="relu"),
-            keras.layers.MaxPooling2D(), keras.layers.Conv2D(64, 3, activation="relu"),
-            keras.layers.MaxPooling2D(), keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(10, activation="softmax", dtype="float32")])
+        return keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Conv2D(32, 3, activation="relu"),
+                keras.layers.MaxPooling2D(),
+                keras.layers.Conv2D(64, 3, activation="relu"),
+                keras.layers.MaxPooling2D(),
+                keras.layers.Flatten(),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(10, activation="softmax", dtype="float32"),
+            ]
+        )
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

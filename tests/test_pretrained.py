@@ -21,7 +21,9 @@ import skimage  # noqa: E402
 from course_utils import download, pretrained, registry  # noqa: E402
 from course_utils.registry import DataFile  # noqa: E402
 
-CONV_LAYERS = [f"block{b}_conv{i + 1}" for b, n in pretrained.VGG16_BLOCKS.items() for i in range(n)]
+CONV_LAYERS = [
+    f"block{b}_conv{i + 1}" for b, n in pretrained.VGG16_BLOCKS.items() for i in range(n)
+]
 
 
 def test_quick_mode_loads_hed_filters_into_keras_vgg16(monkeypatch, capsys):
@@ -40,15 +42,19 @@ def test_quick_mode_loads_hed_filters_into_keras_vgg16(monkeypatch, capsys):
     # Every conv layer was replaced (a fresh random VGG16 differs everywhere).
     fresh = keras.applications.VGG16(weights=None, include_top=False, input_shape=(150, 150, 3))
     for name in CONV_LAYERS:
-        assert not np.allclose(base.get_layer(name).get_weights()[0],
-                               fresh.get_layer(name).get_weights()[0]), name
+        assert not np.allclose(
+            base.get_layer(name).get_weights()[0], fresh.get_layer(name).get_weights()[0]
+        ), name
 
 
 def _colour_agreement(base: keras.Model) -> float:
     """Mean correlation between the R, G and B parts of each first-layer 3x3 filter."""
     kernel = base.get_layer("block1_conv1").get_weights()[0]  # (3, 3, 3, 64)
-    corr = [np.corrcoef(kernel[:, :, c, f].ravel(), kernel[:, :, c + 1, f].ravel())[0, 1]
-            for f in range(kernel.shape[-1]) for c in (0, 1)]
+    corr = [
+        np.corrcoef(kernel[:, :, c, f].ravel(), kernel[:, :, c + 1, f].ravel())[0, 1]
+        for f in range(kernel.shape[-1])
+        for c in (0, 1)
+    ]
     return float(np.mean(corr))
 
 
@@ -64,11 +70,13 @@ def test_hed_filters_are_trained_not_noise():
 def test_other_input_sizes_and_sources():
     base = pretrained.load_vgg16_conv_base(input_shape=(64, 64, 3), weights="hed", verbose=False)
     assert base.output.shape == (None, 2, 2, 512)
-    random_base = pretrained.load_vgg16_conv_base(input_shape=(32, 32, 3), weights="random",
-                                                  verbose=False)
+    random_base = pretrained.load_vgg16_conv_base(
+        input_shape=(32, 32, 3), weights="random", verbose=False
+    )
     assert random_base.output.shape == (None, 1, 1, 512)
-    any_size = pretrained.load_vgg16_conv_base(input_shape=(None, None, 3), weights="hed",
-                                               verbose=False)
+    any_size = pretrained.load_vgg16_conv_base(
+        input_shape=(None, None, 3), weights="hed", verbose=False
+    )
     assert any_size(np.zeros((1, 96, 64, 3), "float32")).shape == (1, 3, 2, 512)
     with pytest.raises(ValueError, match="imagenet"):
         pretrained.load_vgg16_conv_base(weights="vgg-face")
@@ -93,7 +101,9 @@ def test_wrong_shapes_are_refused(tmp_path):
                 for k in ("0", "1"):
                     dst.create_dataset(f"{name}/{k}", data=src[f"{name}/{k}"][()])
         del dst["block3/layers/conv2d/vars/0"]
-        dst.create_dataset("block3/layers/conv2d/vars/0", data=np.zeros((5, 5, 128, 256), "float32"))
+        dst.create_dataset(
+            "block3/layers/conv2d/vars/0", data=np.zeros((5, 5, 128, 256), "float32")
+        )
     with pytest.raises(ValueError, match="block3_conv1"):
         pretrained.load_hed_conv_weights(base, wrong)
 
@@ -115,19 +125,27 @@ def served_imagenet_file(file_server, tmp_path):
 
 
 def test_full_mode_downloads_imagenet_weights_through_the_registry(
-        served_imagenet_file, file_server, course_dirs, monkeypatch, capsys):
+    served_imagenet_file, file_server, course_dirs, monkeypatch, capsys
+):
     path, expected = served_imagenet_file
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    entry = DataFile(name="vgg16_imagenet_notop", filename=registry.get("vgg16_imagenet_notop").filename,
-                     urls=(file_server.url("nothing-here.h5"), file_server.url("vgg16_notop.h5")),
-                     checksum=f"md5:{md5}", size=path.stat().st_size, licence="test")
+    entry = DataFile(
+        name="vgg16_imagenet_notop",
+        filename=registry.get("vgg16_imagenet_notop").filename,
+        urls=(file_server.url("nothing-here.h5"), file_server.url("vgg16_notop.h5")),
+        checksum=f"md5:{md5}",
+        size=path.stat().st_size,
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "vgg16_imagenet_notop", entry)
     monkeypatch.setenv("COURSE_MODE", "full")
     base = pretrained.load_vgg16_conv_base()
     assert "ImageNet weights" in capsys.readouterr().out
     assert base.output.shape == (None, 4, 4, 512)
     for name in ("block1_conv1", "block5_conv3"):
-        for got, want in zip(base.get_layer(name).get_weights(), expected.get_layer(name).get_weights(), strict=True):
+        for got, want in zip(
+            base.get_layer(name).get_weights(), expected.get_layer(name).get_weights(), strict=True
+        ):
             np.testing.assert_array_equal(got, want)
     # Cached: a second load makes no request.
     before = list(file_server.requests)
@@ -145,18 +163,26 @@ def test_quick_mode_never_downloads_imagenet_weights(course_dirs, monkeypatch):
 
 
 def test_the_classifier_arrives_through_the_registry_and_is_built_on_that_file(
-        file_server, course_dirs, monkeypatch, capsys):
+    file_server, course_dirs, monkeypatch, capsys
+):
     """The real file is 553 MB: a small stand-in is served, and keras.applications.VGG16 is
     replaced by a recorder, to check which file the classifier is built from and how."""
     data = b"stand-in for the 553 MB weights file"
     (file_server.root / "vgg16_full.h5").write_bytes(data)
-    entry = DataFile(name="vgg16_imagenet", filename=registry.get("vgg16_imagenet").filename,
-                     urls=(file_server.url("vgg16_full.h5"),),
-                     checksum="md5:" + hashlib.md5(data).hexdigest(), size=len(data), licence="test")
+    entry = DataFile(
+        name="vgg16_imagenet",
+        filename=registry.get("vgg16_imagenet").filename,
+        urls=(file_server.url("vgg16_full.h5"),),
+        checksum="md5:" + hashlib.md5(data).hexdigest(),
+        size=len(data),
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "vgg16_imagenet", entry)
     monkeypatch.setenv("COURSE_MODE", "full")
     calls = []
-    monkeypatch.setattr(keras.applications, "VGG16", lambda **kwargs: calls.append(kwargs) or "model")
+    monkeypatch.setattr(
+        keras.applications, "VGG16", lambda **kwargs: calls.append(kwargs) or "model"
+    )
     assert pretrained.load_vgg16_classifier() == "model"
     assert "ImageNet classifier" in capsys.readouterr().out
     [kwargs] = calls
@@ -184,9 +210,14 @@ def test_class_names_downloaded_through_the_registry_decode_predictions(
     index["386"] = ["n02504458", "African_elephant"]
     data = json.dumps(index).encode()
     (file_server.root / "imagenet_class_index.json").write_bytes(data)
-    entry = DataFile(name="imagenet_class_index", filename="imagenet_class_index.json",
-                     urls=(file_server.url("imagenet_class_index.json"),),
-                     checksum="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data), licence="test")
+    entry = DataFile(
+        name="imagenet_class_index",
+        filename="imagenet_class_index.json",
+        urls=(file_server.url("imagenet_class_index.json"),),
+        checksum="sha256:" + hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "imagenet_class_index", entry)
     monkeypatch.setenv("COURSE_MODE", "full")
     file_server.cut_next["imagenet_class_index.json"] = 1
@@ -202,7 +233,8 @@ def test_class_names_downloaded_through_the_registry_decode_predictions(
         pretrained.decode_imagenet(np.ones(7), path)
 
 
-# --- MediaPipe's person-segmentation model on a real photo ----------------------------------------
+# --- MediaPipe's person-segmentation model on a real photo
+# ----------------------------------------
 
 
 def test_mediapipe_model_segments_the_astronaut():
@@ -225,12 +257,16 @@ def test_person_probability_refuses_bad_images():
 
 
 def test_resnet50_conv_base_has_the_layers_deeplab_reads():
-    base = pretrained.load_resnet50_conv_base(input_shape=(128, 128, 3), weights="random", verbose=False)
+    base = pretrained.load_resnet50_conv_base(
+        input_shape=(128, 128, 3), weights="random", verbose=False
+    )
     assert base.get_layer("conv2_block3_2_relu").output.shape == (None, 32, 32, 64)
     assert base.get_layer("conv4_block6_2_relu").output.shape == (None, 8, 8, 256)
     assert base.output.shape == (None, 4, 4, 2048)
     inputs = keras.Input((64, 64, 3))
-    on_tensor = pretrained.load_resnet50_conv_base(input_tensor=inputs, weights="random", verbose=False)
+    on_tensor = pretrained.load_resnet50_conv_base(
+        input_tensor=inputs, weights="random", verbose=False
+    )
     assert on_tensor.input is inputs or on_tensor.inputs[0] is inputs
     with pytest.raises(ValueError, match="imagenet"):
         pretrained.load_resnet50_conv_base(weights="hed")
@@ -243,21 +279,30 @@ def test_quick_mode_never_downloads_resnet50_weights(course_dirs, monkeypatch):
 
 
 def test_full_mode_loads_resnet50_imagenet_weights_through_the_registry(
-        file_server, course_dirs, monkeypatch, capsys):
+    file_server, course_dirs, monkeypatch, capsys
+):
     from keras.src.legacy.saving import legacy_h5_format
 
-    expected = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    expected = keras.applications.ResNet50(
+        weights=None, include_top=False, input_shape=(64, 64, 3)
+    )
     kernel = expected.get_layer("conv1_conv").weights[0]
     kernel.assign(np.random.default_rng(0).normal(size=kernel.shape).astype("float32"))
     path = file_server.root / "resnet50_notop.h5"
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, expected)
-    entry = DataFile(name="resnet50_imagenet_notop", filename=registry.get("resnet50_imagenet_notop").filename,
-                     urls=(file_server.url("resnet50_notop.h5"),),
-                     checksum=f"md5:{hashlib.md5(path.read_bytes()).hexdigest()}",
-                     size=path.stat().st_size, licence="test")
+    entry = DataFile(
+        name="resnet50_imagenet_notop",
+        filename=registry.get("resnet50_imagenet_notop").filename,
+        urls=(file_server.url("resnet50_notop.h5"),),
+        checksum=f"md5:{hashlib.md5(path.read_bytes()).hexdigest()}",
+        size=path.stat().st_size,
+        licence="test",
+    )
     monkeypatch.setitem(registry.REGISTRY, "resnet50_imagenet_notop", entry)
     monkeypatch.setenv("COURSE_MODE", "full")
     base = pretrained.load_resnet50_conv_base(input_shape=(96, 96, 3))
     assert "ImageNet weights" in capsys.readouterr().out
-    np.testing.assert_array_equal(base.get_layer("conv1_conv").get_weights()[0], np.asarray(kernel))
+    np.testing.assert_array_equal(
+        base.get_layer("conv1_conv").get_weights()[0], np.asarray(kernel)
+    )

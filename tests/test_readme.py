@@ -11,8 +11,11 @@ README = (ROOT / "README.md").read_text()
 
 
 def test_ci_runs_the_readme_test_command():
-    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
-          if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    ci = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd "))
+    ]
     assert ci[0] == "make test"  # then the Colab checks (make test-colab ...)
     missing = [command for command in ci if command not in README]
     assert not missing, f"CI runs commands the README does not show: {missing}"
@@ -25,15 +28,19 @@ def test_readme_lists_every_download_of_the_data_hub():
 
 
 def test_readme_download_sizes_are_the_registrys():
-    """| `name` | what | size | chapters |: the size is DataFile.size, as DataFile.size_text writes it."""
+    """| `name` | what | size | chapters |: the size is DataFile.size, as DataFile.size_text
+    writes it."""
     rows = {}
     for line in README.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].strip("`") in registry.REGISTRY:
             rows[cells[0].strip("`")] = cells[2]
     assert sorted(rows) == sorted(registry.REGISTRY)
-    wrong = {name: (size, registry.get(name).size_text) for name, size in rows.items()
-             if size != registry.get(name).size_text}
+    wrong = {
+        name: (size, registry.get(name).size_text)
+        for name, size in rows.items()
+        if size != registry.get(name).size_text
+    }
     assert not wrong, f"README size vs registry (README, registry): {wrong}"
 
 

@@ -60,8 +60,9 @@ def test_install_refuses_outside_a_rehearsal(monkeypatch):
 def test_fit_is_capped_and_logs_what_the_full_run_would_take(rehearsing):
     x, y = np.random.rand(1000, 4), np.random.randint(0, 2, 1000)
     seen = Batches()
-    history = tiny_model().fit(x, y, batch_size=10, epochs=30, validation_data=(x, y),
-                               callbacks=[seen], verbose=0)
+    history = tiny_model().fit(
+        x, y, batch_size=10, epochs=30, validation_data=(x, y), callbacks=[seen], verbose=0
+    )
     assert len(history.history["loss"]) == rehearsal.CAP_EPOCHS
     assert seen.train == rehearsal.CAP_EPOCHS * rehearsal.CAP_STEPS
     assert seen.test == rehearsal.CAP_EPOCHS * rehearsal.CAP_VALIDATION_STEPS
@@ -95,10 +96,16 @@ def test_a_run_resumed_by_backup_and_restore_trains_on_from_its_backup(rehearsin
     x, y = np.random.rand(200, 4), np.random.randint(0, 2, 200)
     backup = str(tmp_path / "backup")
     with pytest.raises(ConnectionError):
-        tiny_model().fit(x, y, epochs=20, verbose=0,
-                         callbacks=[keras.callbacks.BackupAndRestore(backup), Disconnect()])
-    history = tiny_model().fit(x, y, epochs=20, verbose=0,
-                               callbacks=[keras.callbacks.BackupAndRestore(backup)])
+        tiny_model().fit(
+            x,
+            y,
+            epochs=20,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), Disconnect()],
+        )
+    history = tiny_model().fit(
+        x, y, epochs=20, verbose=0, callbacks=[keras.callbacks.BackupAndRestore(backup)]
+    )
     assert history.epoch == [1, 2]  # epoch 1 was backed up; two more run, then the cap stops it
     record = json.loads(rehearsing.read_text().splitlines()[-1])
     assert record["planned_epochs"] == 19 and record["epochs_run"] == 2
@@ -121,14 +128,21 @@ def test_expect_checks_outside_a_rehearsal_and_only_reports_inside(monkeypatch, 
     monkeypatch.setenv("COURSE_MODE", "full")
     monkeypatch.setenv("COURSE_REHEARSAL", "1")
     env.expect(False, "accuracy 0.1 above 0.8", passed="PASS")
-    assert capsys.readouterr().out == "rehearsal: accuracy not checked (expected accuracy 0.1 above 0.8)\n"
+    assert (
+        capsys.readouterr().out
+        == "rehearsal: accuracy not checked (expected accuracy 0.1 above 0.8)\n"
+    )
 
 
 def test_estimate_scales_each_fit_to_its_full_length():
-    fits = [{"planned_steps": 100, "planned_epochs": 30, "median_step_s": 0.01, "wall_s": 2.0},
-            {"planned_steps": 10, "planned_epochs": 5, "median_step_s": 0.2, "wall_s": 3.0}]
+    fits = [
+        {"planned_steps": 100, "planned_epochs": 30, "median_step_s": 0.01, "wall_s": 2.0},
+        {"planned_steps": 10, "planned_epochs": 5, "median_step_s": 0.2, "wall_s": 3.0},
+    ]
     cpu, t4 = rehearse_full.estimate(fits, wall_s=15.0, speedup=10.0)
-    assert cpu == pytest.approx(10.0 + 30.0 + 10.0)  # the rest as run, plus 30 s and 10 s of training
+    assert cpu == pytest.approx(
+        10.0 + 30.0 + 10.0
+    )  # the rest as run, plus 30 s and 10 s of training
     assert t4 == pytest.approx(10.0 + 4.0)
     finished = {"planned_steps": 100, "planned_epochs": 0, "median_step_s": None, "wall_s": 0.0}
     assert rehearse_full.estimate([*fits, finished], wall_s=15.0, speedup=10.0) == (cpu, t4)
@@ -142,8 +156,10 @@ def test_peak_memory_names_the_cell_that_was_running(tmp_path):
     import nbformat
 
     notebook = tmp_path / "chapter.ipynb"
-    cells = [nbformat.v4.new_markdown_cell("# title"),
-             nbformat.v4.new_code_cell("# a comment first\nbig = bytearray(300_000_000)")]
+    cells = [
+        nbformat.v4.new_markdown_cell("# title"),
+        nbformat.v4.new_code_cell("# a comment first\nbig = bytearray(300_000_000)"),
+    ]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
     assert rehearse_full.cell_label(notebook, 1) == "cell 1: big = bytearray(300_000_000)"
     assert rehearse_full.cell_label(notebook, None) == "?"
@@ -154,9 +170,13 @@ def test_peak_memory_names_the_cell_that_was_running(tmp_path):
     sys.path.insert(0, str(Path(rehearse_full.__file__).parent))
     import executor
 
-    kernel = subprocess.Popen([sys.executable, "-c",
-                               "import time; time.sleep(1.0); b = bytearray(300_000_000); "
-                               "time.sleep(1.2)"])
+    kernel = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(1.0); b = bytearray(300_000_000); time.sleep(1.2)",
+        ]
+    )
     memory = executor.PeakMemory(kernel.pid).start()
     memory.cell = 0
     time.sleep(0.8)
@@ -167,17 +187,28 @@ def test_peak_memory_names_the_cell_that_was_running(tmp_path):
 
 
 def test_counted_estimate_adds_each_fits_arithmetic_at_the_t4_rate():
-    fit = {"planned_steps": 100, "planned_epochs": 10, "batch": 32, "validation_examples": 500,
-           "train_macs": 3e9, "forward_macs": 1e9, "wall_s": 5.0, "median_step_s": 0.5}
+    fit = {
+        "planned_steps": 100,
+        "planned_epochs": 10,
+        "batch": 32,
+        "validation_examples": 500,
+        "train_macs": 3e9,
+        "forward_macs": 1e9,
+        "wall_s": 5.0,
+        "median_step_s": 0.5,
+    }
     flops = 2 * 10 * (100 * 32 * 3e9 + 500 * 1e9)
     assert rehearse_full.fit_flops(fit) == flops
     rate = rehearse_full.T4_SUSTAINED_GFLOPS["mixed_float16"] * 1e9
     assert rehearse_full.flop_estimate([fit], wall_s=65.0) == pytest.approx(60.0 + flops / rate)
-    assert rehearse_full.fit_flops({**fit, "planned_epochs": 0}) == 0.0  # finished: nothing to train
+    assert (
+        rehearse_full.fit_flops({**fit, "planned_epochs": 0}) == 0.0
+    )  # finished: nothing to train
     assert rehearse_full.flop_estimate([{**fit, "train_macs": None}], wall_s=65.0) is None
     needed = rate / (2 * 3e9)  # examples per second a T4 trains this model at
-    assert rehearse_full.pipeline_margin([{**fit, "pipeline_examples_per_s": 2 * needed}]) == \
-        pytest.approx(2.0)
+    assert rehearse_full.pipeline_margin(
+        [{**fit, "pipeline_examples_per_s": 2 * needed}]
+    ) == pytest.approx(2.0)
     assert rehearse_full.pipeline_margin([fit]) is None
 
 

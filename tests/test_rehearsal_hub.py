@@ -29,28 +29,50 @@ def small_hub(monkeypatch):
 
 def test_cats_vs_dogs_zip_has_the_release_layout_and_its_broken_files(small_hub, tmp_path):
     hub.write_cats_vs_dogs(tmp_path)
-    root = cats_vs_dogs.extract_release(tmp_path / REGISTRY["cats_vs_dogs"].filename, tmp_path / "x")
+    root = cats_vs_dogs.extract_release(
+        tmp_path / REGISTRY["cats_vs_dogs"].filename, tmp_path / "x"
+    )
     files = cats_vs_dogs.collect_class_files(root)
-    assert {k: len(v) for k, v in files.items()} == {"cat": 14, "dog": 14}  # 12 photos + 2 broken each
+    assert {k: len(v) for k, v in files.items()} == {
+        "cat": 14,
+        "dog": 14,
+    }  # 12 photos + 2 broken each
     report = cats_vs_dogs.scrub_unreadable(root)
     assert report["removed"] == 4
-    assert sorted(Path(f).name for f in report["files"]) == ["10404.jpg", "11702.jpg", "2317.jpg", "666.jpg"]
+    assert sorted(Path(f).name for f in report["files"]) == [
+        "10404.jpg",
+        "11702.jpg",
+        "2317.jpg",
+        "666.jpg",
+    ]
 
 
 def test_cifar10_batches_read_with_the_course_reader(small_hub, tmp_path):
     hub.write_cifar10(tmp_path)
-    root = download.safe_extract(tmp_path / "cifar-10-python.tar.gz", tmp_path / "x") / "cifar-10-batches-py"
+    root = (
+        download.safe_extract(tmp_path / "cifar-10-python.tar.gz", tmp_path / "x")
+        / "cifar-10-batches-py"
+    )
     images, labels = cifar10.read_batch(root / "data_batch_3")
     assert images.shape == (20, 32, 32, 3) and images.dtype == np.uint8 and labels.max() < 10
     assert sorted(p.name for p in root.iterdir()) == [
-        "batches.meta", "data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
-        "readme.html", "test_batch"]
+        "batches.meta",
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "readme.html",
+        "test_batch",
+    ]
 
 
 def test_oxford_pets_tarballs_read_with_the_course_reader(small_hub, tmp_path):
     hub.write_oxford_pets(tmp_path)
     images = download.safe_extract(tmp_path / "images.tar.gz", tmp_path / "i") / "images"
-    annotations = download.safe_extract(tmp_path / "annotations.tar.gz", tmp_path / "a") / "annotations"
+    annotations = (
+        download.safe_extract(tmp_path / "annotations.tar.gz", tmp_path / "a") / "annotations"
+    )
     x, y = oxford_pets.read_pets_split(images, annotations, "trainval", size=32)
     x_test, _ = oxford_pets.read_pets_split(images, annotations, "test", size=32)
     assert x.shape == (6, 32, 32, 3) and len(x_test) == 6
@@ -81,13 +103,22 @@ def test_oxford_pets_head_boxes_read_with_the_course_reader(small_hub, tmp_path)
     none, as in the real release; the box sits in the top half of the pet's trimap region."""
     hub.write_oxford_pets(tmp_path)
     images = download.safe_extract(tmp_path / "images.tar.gz", tmp_path / "i") / "images"
-    annotations = download.safe_extract(tmp_path / "annotations.tar.gz", tmp_path / "a") / "annotations"
-    trainval = [line.split()[0] for line in (annotations / "trainval.txt").read_text().splitlines()]
+    annotations = (
+        download.safe_extract(tmp_path / "annotations.tar.gz", tmp_path / "a") / "annotations"
+    )
+    trainval = [
+        line.split()[0] for line in (annotations / "trainval.txt").read_text().splitlines()
+    ]
     assert sorted(p.stem for p in (annotations / "xmls").iterdir()) == sorted(trainval)
     x, objects, missing = oxford_pets.read_pet_heads(images, annotations, size=32)
     assert x.shape == (6, 32, 32, 3) and missing == 0
     assert len(objects.boxes) == 6 and np.array_equal(objects.image, np.arange(6))
-    species = [int(line.split()[2]) - 1 for line in (annotations / "trainval.txt").read_text().splitlines()]
+    species = [
+        int(line.split()[2]) - 1
+        for line in (annotations / "trainval.txt").read_text().splitlines()
+    ]
     assert np.array_equal(objects.labels, species)
     assert (objects.boxes[:, 2:] > objects.boxes[:, :2]).all()
-    assert (objects.boxes[:, 3] < 0.5).all() and (objects.boxes[:, 1] > 0.1).all()  # the head is on top
+    assert (objects.boxes[:, 3] < 0.5).all() and (
+        objects.boxes[:, 1] > 0.1
+    ).all()  # the head is on top

@@ -12,7 +12,9 @@ from course_utils.datasets import synthetic
 
 def test_cifar10_standin_classes_are_balanced_and_the_noise_is_smooth():
     images, labels = synthetic.cifar10_standin(100, seed=0)
-    assert images.shape == (100, 32, 32, 3) and np.array_equal(np.bincount(labels), np.full(10, 10))
+    assert images.shape == (100, 32, 32, 3) and np.array_equal(
+        np.bincount(labels), np.full(10, 10)
+    )
     grid = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype(np.float32)
     noise = synthetic.smooth_noise(grid, 32)
     assert noise.shape == (2, 32, 32, 3)
@@ -41,8 +43,10 @@ def test_masks_follow_the_image_edges_exactly():
     def edge_contrast(shift: int) -> float:
         m = np.roll(masks, shift, axis=2)
         img = images.astype(np.float32)
-        step = np.abs(img[:, :, 1:] - img[:, :, :-1]).sum(-1)  # colour change to the right neighbour
-        boundary = (m[:, :, 1:] != m[:, :, :-1])
+        step = np.abs(img[:, :, 1:] - img[:, :, :-1]).sum(
+            -1
+        )  # colour change to the right neighbour
+        boundary = m[:, :, 1:] != m[:, :, :-1]
         inside = (m[:, :, 1:] == m[:, :, :-1]) & (m[:, :, 1:] > 0)
         return float(step[boundary].mean() / step[inside].mean())
 
@@ -82,7 +86,9 @@ def test_clutter_scenes_put_each_object_inside_its_box():
     for image, here, scene_boxes in zip(images[..., 0], present, boxes, strict=True):
         object_pixels = image >= 0.95  # objects are drawn at 0.95, clutter at most 0.9
         inside = np.zeros_like(object_pixels)
-        for on, (left, top, right, bottom) in zip(here, scene_boxes, strict=True):  # corners, as boxes.py
+        for on, (left, top, right, bottom) in zip(
+            here, scene_boxes, strict=True
+        ):  # corners, as boxes.py
             if not on:
                 assert (bottom, right) == (0, 0)
                 continue
@@ -102,7 +108,9 @@ def test_detector_output_is_reproducible_and_imperfect():
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert len(a["det_boxes"]) == len(a["det_scores"]) == len(a["det_image"])
     assert set(a["truth_image"]) == set(range(30))
-    ap = bx.average_precision(a["det_boxes"], a["det_scores"], a["det_image"], a["truth_boxes"], a["truth_image"])
+    ap = bx.average_precision(
+        a["det_boxes"], a["det_scores"], a["det_image"], a["truth_boxes"], a["truth_image"]
+    )
     assert 0.3 < ap < 0.95  # some misses, some false alarms: neither useless nor perfect
 
 
@@ -132,7 +140,7 @@ def test_detection_scene_boxes_hold_their_shapes_exactly():
         image, boxes, labels = synthetic.detection_scene(rng, background, grid=8, n_objects=1)
         changed = np.abs(image.astype(float) - 128).max(axis=2) > 40
         ys, xs = np.nonzero(changed)
-        (x0, y0, x1, y1), = boxes * 64
+        ((x0, y0, x1, y1),) = boxes * 64
         assert xs.min() + 0.5 >= x0 - 0.01 and xs.max() + 0.5 <= x1 + 0.01
         assert ys.min() + 0.5 >= y0 - 0.01 and ys.max() + 0.5 <= y1 + 0.01
         assert xs.min() < x0 + 1.5 and xs.max() > x1 - 2.5 and ys.max() > y1 - 1.5

@@ -1,4 +1,5 @@
-"""Resumable training, for real: a training process killed with SIGKILL resumes where it stopped."""
+"""Resumable training, for real: a training process killed with SIGKILL resumes where it
+stopped."""
 
 from __future__ import annotations
 
@@ -84,8 +85,12 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     killed_root, reference_root = tmp_path / "killed", tmp_path / "reference"
 
     # 1. Start training and kill it hard as soon as the backup says two epochs are done.
-    child = subprocess.Popen(_child_cmd(script, killed_root, tmp_path / "first.json", 1.5),
-                             env=_child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        _child_cmd(script, killed_root, tmp_path / "first.json", 1.5),
+        env=_child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     epoch_at_kill = 0
     while time.monotonic() < deadline and child.poll() is None:
@@ -102,8 +107,13 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     assert len(history_after_kill["loss"]) in (2, 3)  # epoch 3 may have logged before the kill
 
     # 2. Run the same script again: it must resume at epoch 3 and run exactly epochs 3..5.
-    subprocess.run(_child_cmd(script, killed_root, tmp_path / "resumed.json", 0.0),
-                   env=_child_env(), check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        _child_cmd(script, killed_root, tmp_path / "resumed.json", 0.0),
+        env=_child_env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     resumed = json.loads((tmp_path / "resumed.json").read_text())
     assert resumed["initial_epoch"] == 2
     assert resumed["epochs_run_now"] == EPOCHS - 2
@@ -113,13 +123,19 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     assert resumed["history"]["loss"][:2] == history_after_kill["loss"][:2]
 
     # 3. An uninterrupted run gives the same numbers: weights and optimizer state were restored.
-    subprocess.run(_child_cmd(script, reference_root, tmp_path / "reference.json", 0.0),
-                   env=_child_env(), check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        _child_cmd(script, reference_root, tmp_path / "reference.json", 0.0),
+        env=_child_env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     reference = json.loads((tmp_path / "reference.json").read_text())
     assert reference["initial_epoch"] == 0 and reference["epochs_run_now"] == EPOCHS
     np.testing.assert_allclose(resumed["history"]["loss"], reference["history"]["loss"], rtol=1e-4)
-    np.testing.assert_allclose(resumed["history"]["val_loss"], reference["history"]["val_loss"],
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        resumed["history"]["val_loss"], reference["history"]["val_loss"], rtol=1e-4
+    )
 
     # 4. The best-model file loads, and it is the epoch with the lowest validation loss.
     best = keras.models.load_model(killed_root / "run" / "best.keras")
@@ -128,9 +144,11 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     assert val_loss == pytest.approx(min(resumed["history"]["val_loss"]), rel=1e-4)
 
 
-def _backed_up_epochs(run_dir: Path, every_seconds: float, seconds_per_epoch: float,
-                      epochs: int = 5) -> tuple[list[int], int]:
-    """Train with `checkpoint_callback` on a fake clock that advances `seconds_per_epoch` per epoch;
+def _backed_up_epochs(
+    run_dir: Path, every_seconds: float, seconds_per_epoch: float, epochs: int = 5
+) -> tuple[list[int], int]:
+    """Train with `checkpoint_callback` on a fake clock that advances `seconds_per_epoch` per
+    epoch;
     return the epoch the backup held at the start of each epoch, and the one it held at the end."""
     now = [0.0]
 
@@ -141,14 +159,16 @@ def _backed_up_epochs(run_dir: Path, every_seconds: float, seconds_per_epoch: fl
 
     seen: list[int] = []
     x, y = _data()
-    checkpoints = training.checkpoint_callback(run_dir, "loss", None, every_seconds,
-                                               clock=lambda: now[0])
+    checkpoints = training.checkpoint_callback(
+        run_dir, "loss", None, every_seconds, clock=lambda: now[0]
+    )
     _small_model().fit(x, y, epochs=epochs, callbacks=[Clock(), checkpoints], verbose=0)
     return seen, training.backed_up_epoch(run_dir)
 
 
 def test_backup_is_written_once_enough_time_has_passed_and_after_the_last_epoch(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     # Epochs of 0.6 s against a 1 s interval: written after epochs 2 and 4, and the last, 5.
     assert _backed_up_epochs(tmp_path / "a", 1.0, 0.6) == ([0, 0, 2, 2, 4], 5)
     # Epochs longer than the interval, or an interval of 0: written after every epoch.
@@ -159,14 +179,24 @@ def test_backup_is_written_once_enough_time_has_passed_and_after_the_last_epoch(
 
 
 def test_best_model_kept_in_memory_is_the_best_epoch_and_training_goes_on_from_the_last(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """Written only at the end, best.keras still holds the best epoch, and the model in memory
     ends with the last epoch's weights, not the best one's."""
     x, y = _data()
     x_val, y_val = x[:16] + 0.8, y[:16]  # shifted: validation loss turns up while training goes on
     model = _small_model(lr=5e-2)
-    run = fit_resumable(model, x, y=y, validation_data=(x_val, y_val), epochs=12, run_name="r",
-                        checkpoint_root=tmp_path, verbose=0, backup_seconds=1e9)
+    run = fit_resumable(
+        model,
+        x,
+        y=y,
+        validation_data=(x_val, y_val),
+        epochs=12,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+        backup_seconds=1e9,
+    )
     val_loss = run.history["val_loss"]
     assert run.best_epoch() < 12, val_loss  # else this test would not tell best from last
     best = keras.models.load_model(run.best_model_path)
@@ -183,17 +213,31 @@ def test_run_stopped_early_is_backed_up_at_the_epoch_it_stopped(tmp_path: Path) 
             if epoch == 1:
                 self.model.stop_training = True
 
-    run = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=5, run_name="r",
-                        checkpoint_root=tmp_path, callbacks=[StopAfterTwo()], verbose=0,
-                        backup_seconds=1e9)
+    run = fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=5,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        callbacks=[StopAfterTwo()],
+        verbose=0,
+        backup_seconds=1e9,
+    )
     assert len(run.history["loss"]) == 2
     assert training.backed_up_epoch(run.run_dir) == 2
 
 
 def _small_model(seed: int = 0, lr: float = 1e-2) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=["accuracy"])
     return model
 
@@ -206,14 +250,30 @@ def _data():
 
 def test_finished_run_is_not_trained_again(tmp_path: Path) -> None:
     x, y = _data()
-    first = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=3,
-                          run_name="r", checkpoint_root=tmp_path, verbose=0)
+    first = fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=3,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     assert trained_now(first) == 3 and len(first.history["val_loss"]) == 3
     trained = keras.models.load_model(first.best_model_path)
 
     model = _small_model(seed=5)  # other initial weights: the backup must replace them
-    again = fit_resumable(model, x, y=y, validation_data=(x, y), epochs=3,
-                          run_name="r", checkpoint_root=tmp_path, verbose=0)
+    again = fit_resumable(
+        model,
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=3,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     assert trained_now(again) == 0
     assert again.history == first.history
     assert "already finished" in again.notes[0]
@@ -223,8 +283,16 @@ def test_finished_run_is_not_trained_again(tmp_path: Path) -> None:
 
 def test_more_epochs_continue_and_best_threshold_survives_restart(tmp_path: Path) -> None:
     x, y = _data()
-    run = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=2,
-                        run_name="r", checkpoint_root=tmp_path, verbose=0)
+    run = fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=2,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     best_file = run.best_model_path
     # Pretend epoch 1 was unbeatable: after the restart no epoch may overwrite best.keras.
     history = json.loads((run.run_dir / "history.json").read_text())
@@ -232,8 +300,16 @@ def test_more_epochs_continue_and_best_threshold_survives_restart(tmp_path: Path
     (run.run_dir / "history.json").write_text(json.dumps(history))
     stamp = best_file.stat().st_mtime_ns
 
-    more = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=4,
-                         run_name="r", checkpoint_root=tmp_path, verbose=0)
+    more = fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=4,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     assert more.initial_epoch == 2 and trained_now(more) == 2
     assert len(more.history["loss"]) == 4
     assert best_file.stat().st_mtime_ns == stamp
@@ -242,29 +318,70 @@ def test_more_epochs_continue_and_best_threshold_survives_restart(tmp_path: Path
 
 def test_changed_model_starts_fresh_and_keeps_old_run(tmp_path: Path) -> None:
     x, y = _data()
-    fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=2,
-                  run_name="r", checkpoint_root=tmp_path, verbose=0)
-    changed = fit_resumable(_small_model(lr=1e-3), x, y=y, validation_data=(x, y), epochs=2,
-                            run_name="r", checkpoint_root=tmp_path, verbose=0)
+    fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=2,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
+    changed = fit_resumable(
+        _small_model(lr=1e-3),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=2,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     assert changed.initial_epoch == 0 and trained_now(changed) == 2
     assert "differs" in changed.notes[0]
     assert len(list(tmp_path.glob("r.old-*"))) == 1
 
-    fresh = fit_resumable(_small_model(lr=1e-3), x, y=y, validation_data=(x, y), epochs=2,
-                          run_name="r", checkpoint_root=tmp_path, verbose=0, fresh=True)
+    fresh = fit_resumable(
+        _small_model(lr=1e-3),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=2,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+        fresh=True,
+    )
     assert fresh.initial_epoch == 0 and "fresh=True" in fresh.notes[0]
 
 
 def test_history_is_trimmed_to_the_backup(tmp_path: Path) -> None:
     """A kill between the history write and the backup write: the extra epoch is dropped."""
     x, y = _data()
-    run = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=2,
-                        run_name="r", checkpoint_root=tmp_path, verbose=0)
+    run = fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=2,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     history = json.loads((run.run_dir / "history.json").read_text())
     history = {k: v + [v[-1]] for k, v in history.items()}  # an epoch 3 the backup never saw
     (run.run_dir / "history.json").write_text(json.dumps(history))
-    more = fit_resumable(_small_model(), x, y=y, validation_data=(x, y), epochs=3,
-                         run_name="r", checkpoint_root=tmp_path, verbose=0)
+    more = fit_resumable(
+        _small_model(),
+        x,
+        y=y,
+        validation_data=(x, y),
+        epochs=3,
+        run_name="r",
+        checkpoint_root=tmp_path,
+        verbose=0,
+    )
     assert more.initial_epoch == 2 and len(more.history["loss"]) == 3
 
 
@@ -280,11 +397,25 @@ def test_bad_calls_get_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run_name"):
         fit_resumable(_small_model(), x, y=y, epochs=1, run_name="a/b", checkpoint_root=tmp_path)
     with pytest.raises(ValueError, match="backup_seconds"):
-        fit_resumable(_small_model(), x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path,
-                      backup_seconds=-1)
+        fit_resumable(
+            _small_model(),
+            x,
+            y=y,
+            epochs=1,
+            run_name="r",
+            checkpoint_root=tmp_path,
+            backup_seconds=-1,
+        )
     with pytest.raises(ValueError, match="initial_epoch"):
-        fit_resumable(_small_model(), x, y=y, epochs=1, run_name="r", checkpoint_root=tmp_path,
-                      initial_epoch=1)
+        fit_resumable(
+            _small_model(),
+            x,
+            y=y,
+            epochs=1,
+            run_name="r",
+            checkpoint_root=tmp_path,
+            initial_epoch=1,
+        )
 
 
 def test_fingerprint_ignores_layer_names_but_not_shapes() -> None:
@@ -304,13 +435,13 @@ def test_log_epochs_shows_first_last_and_at_most_the_asked_lines() -> None:
     # Many metrics: the seconds are left out rather than the line made wider than 79.
     wide = {k: [0.5] for k in ("accuracy", "loss", "val_accuracy", "val_loss")}
     line = training.log_epochs(wide, 29, 30, lines=8, seconds=1.25)
-    assert line == ("epoch 30/30  accuracy 0.5000  loss 0.5000  val_accuracy 0.5000  "
-                    "val_loss 0.5000")
+    assert line == (
+        "epoch 30/30  accuracy 0.5000  loss 0.5000  val_accuracy 0.5000  val_loss 0.5000"
+    )
     assert len(line) <= training.WIDTH
     # More still (a 3-digit epoch count): 'accuracy' shortened; then wrapped, indented.
     line = training.log_epochs(wide, 99, 100, lines=8, seconds=1.25)
-    assert line == ("epoch 100/100  acc 0.5000  loss 0.5000  val_acc 0.5000  "
-                    "val_loss 0.5000")
+    assert line == ("epoch 100/100  acc 0.5000  loss 0.5000  val_acc 0.5000  val_loss 0.5000")
     wider = dict(wide, mean_io_u=[0.5], val_mean_io_u=[0.4])
     lines = training.log_epochs(wider, 29, 30, lines=8).splitlines()
     assert len(lines) == 2 and all(len(x) <= training.WIDTH for x in lines), lines
@@ -322,15 +453,26 @@ def test_log_epochs_shows_first_last_and_at_most_the_asked_lines() -> None:
 def test_best_epoch_line_follows_the_monitor_direction() -> None:
     hist = {"val_loss": [0.9, 0.4, 0.7], "val_accuracy": [0.5, 0.6, 0.8]}
     assert training.best_epoch_line(hist, "val_loss") == "best val_loss 0.4000 at epoch 2 of 3"
-    assert training.best_epoch_line(hist, "val_accuracy") == "best val_accuracy 0.8000 at epoch 3 of 3"
+    assert (
+        training.best_epoch_line(hist, "val_accuracy")
+        == "best val_accuracy 0.8000 at epoch 3 of 3"
+    )
     assert "not logged" in training.best_epoch_line(hist, "val_auc")
 
 
 def test_fit_resumable_prints_a_compact_log(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     x, y = _data()
     model = _small_model()
-    training.fit_resumable(model, x, y=y, epochs=20, validation_split=0.25, batch_size=32,
-                           run_name="r", checkpoint_root=tmp_path)
+    training.fit_resumable(
+        model,
+        x,
+        y=y,
+        epochs=20,
+        validation_split=0.25,
+        batch_size=32,
+        run_name="r",
+        checkpoint_root=tmp_path,
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 9, lines  # eight epoch lines and the best epoch
     assert lines[0].startswith("epoch  1/20") and lines[7].startswith("epoch 20/20")

@@ -36,8 +36,13 @@ def _data():
 
 def _model() -> keras.Model:
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy", metrics=["accuracy"])
     return model
 
@@ -45,9 +50,19 @@ def _model() -> keras.Model:
 def _fit(root: Path, epochs: int = EPOCHS, model: keras.Model | None = None):
     x, y, val = _data()
     model = model or _model()
-    run = fit_resumable(model, x, y=y, validation_data=val, epochs=epochs, run_name="run",
-                        checkpoint_root=root, shuffle=False, batch_size=32, verbose=0,
-                        backup_seconds=0)
+    run = fit_resumable(
+        model,
+        x,
+        y=y,
+        validation_data=val,
+        epochs=epochs,
+        run_name="run",
+        checkpoint_root=root,
+        shuffle=False,
+        batch_size=32,
+        verbose=0,
+        backup_seconds=0,
+    )
     return run, model
 
 
@@ -62,7 +77,9 @@ def _assert_same_as(reference, run, model) -> None:
     history, weights = reference
     assert sorted(run.history) == sorted(history)
     for key in history:
-        np.testing.assert_allclose(run.history[key], history[key], rtol=1e-5, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(
+            run.history[key], history[key], rtol=1e-5, atol=1e-6, err_msg=key
+        )
     for got, want in zip(model.get_weights(), weights, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
@@ -78,7 +95,10 @@ def _lines(out: str) -> list[str]:
 
 # --- 5. truncated weights -----------------------------------------------------------------------
 
-def test_truncated_weights_of_the_only_backup_restart_cleanly_with_one_line(tmp_path, reference, capsys):
+
+def test_truncated_weights_of_the_only_backup_restart_cleanly_with_one_line(
+    tmp_path, reference, capsys
+):
     _fit(tmp_path, epochs=3)
     weights = _newest(tmp_path / "run" / "backup", "*.weights.h5")
     for other in (tmp_path / "run" / "backup").rglob("*.weights.h5*"):
@@ -102,7 +122,9 @@ def test_truncated_weights_of_the_only_backup_restart_cleanly_with_one_line(tmp_
     assert "damaged" not in capsys.readouterr().out
 
 
-def test_truncated_weights_of_the_newest_backup_resume_from_the_one_before(tmp_path, reference, capsys):
+def test_truncated_weights_of_the_newest_backup_resume_from_the_one_before(
+    tmp_path, reference, capsys
+):
     _fit(tmp_path, epochs=3)
     weights = _newest(tmp_path / "run" / "backup", "*.weights.h5")
     weights.write_bytes(weights.read_bytes()[:2000])
@@ -110,22 +132,29 @@ def test_truncated_weights_of_the_newest_backup_resume_from_the_one_before(tmp_p
     run, model = _fit(tmp_path)
     lines = _lines(capsys.readouterr().out)
     assert len(lines) == 1, lines
-    assert lines[0].startswith("resuming 'run' after epoch 2 of 5, at epoch 3 (a newer backup was "
-                               "damaged and deleted: the backup of epoch 3:")
+    assert lines[0].startswith(
+        "resuming 'run' after epoch 2 of 5, at epoch 3 (a newer backup was "
+        "damaged and deleted: the backup of epoch 3:"
+    )
     assert run.initial_epoch == 2
     _assert_same_as(reference, run, model)
 
 
 # --- 6. truncated or invalid metadata -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("damage", ["truncated", "not a number", "not an object"])
 def test_damaged_metadata_resumes_from_the_last_whole_backup(tmp_path, reference, capsys, damage):
     _fit(tmp_path, epochs=3)
     meta = _newest(tmp_path / "run" / "backup", "training_metadata.json")
     text = meta.read_text()
-    meta.write_text({"truncated": text[: len(text) // 2],
-                     "not a number": json.dumps({**json.loads(text), "epoch": "3"}),
-                     "not an object": "[3]"}[damage])
+    meta.write_text(
+        {
+            "truncated": text[: len(text) // 2],
+            "not a number": json.dumps({**json.loads(text), "epoch": "3"}),
+            "not an object": "[3]",
+        }[damage]
+    )
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert len(history["loss"]) == 3
     capsys.readouterr()
@@ -148,20 +177,39 @@ def test_history_is_not_cut_when_no_backup_can_be_restored(tmp_path, reference, 
     _assert_same_as(reference, run, model)
 
 
-def test_keras_own_backup_of_an_earlier_version_is_resumed_and_replaced(tmp_path, reference, capsys):
+def test_keras_own_backup_of_an_earlier_version_is_resumed_and_replaced(
+    tmp_path, reference, capsys
+):
     """Runs backed up by Keras' BackupAndRestore (the course before issue 31): a truncated
     latest.weights.h5 falls back to Keras' previous copy, and the model gets none of the
     half-loaded weights."""
     x, y, val = _data()
     first = _model()
-    keras_backup = keras.callbacks.BackupAndRestore(tmp_path / "run" / "backup",
-                                                    double_checkpoint=True, delete_checkpoint=False)
-    first.fit(x, y, validation_data=val, epochs=3, shuffle=False, batch_size=32, verbose=0,
-              callbacks=[keras_backup])
-    (tmp_path / "run" / "run.json").write_text(json.dumps(
-        {"fingerprint": training.model_fingerprint(first), "model": first.name, "monitor": "val_loss"}))
-    (tmp_path / "run" / "history.json").write_text(json.dumps(
-        {k: v[:3] for k, v in reference[0].items()}))
+    keras_backup = keras.callbacks.BackupAndRestore(
+        tmp_path / "run" / "backup", double_checkpoint=True, delete_checkpoint=False
+    )
+    first.fit(
+        x,
+        y,
+        validation_data=val,
+        epochs=3,
+        shuffle=False,
+        batch_size=32,
+        verbose=0,
+        callbacks=[keras_backup],
+    )
+    (tmp_path / "run" / "run.json").write_text(
+        json.dumps(
+            {
+                "fingerprint": training.model_fingerprint(first),
+                "model": first.name,
+                "monitor": "val_loss",
+            }
+        )
+    )
+    (tmp_path / "run" / "history.json").write_text(
+        json.dumps({k: v[:3] for k, v in reference[0].items()})
+    )
     latest = tmp_path / "run" / "backup" / "latest.weights.h5"
     latest.write_bytes(latest.read_bytes()[:5000])
     os.utime(latest, ns=(0, 0))  # older than its metadata: only the truncation is wrong
@@ -171,7 +219,10 @@ def test_keras_own_backup_of_an_earlier_version_is_resumed_and_replaced(tmp_path
     assert len(lines) == 1 and "after epoch 2 of 5, at epoch 3" in lines[0]
     assert "Keras' backup: latest.weights.h5 does not load" in lines[0]
     _assert_same_as(reference, run, model)
-    assert sorted(p.name for p in (tmp_path / "run" / "backup").iterdir()) == ["epoch-0004", "epoch-0005"]
+    assert sorted(p.name for p in (tmp_path / "run" / "backup").iterdir()) == [
+        "epoch-0004",
+        "epoch-0005",
+    ]
 
 
 # --- 7. a kill between two writes, and at every step of a backup write ------------------------
@@ -269,8 +320,13 @@ def _child(tmp_path: Path, root: Path, mode: str, stop: int) -> tuple[list[str],
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    child = subprocess.Popen([sys.executable, str(script), str(root), mode, str(stop)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(root), mode, str(stop)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     steps, killed = [], False
     for line in child.stdout:
         if line.startswith("STEP"):
@@ -308,7 +364,10 @@ def test_a_kill_at_every_step_of_a_backup_write_leaves_a_whole_backup(tmp_path, 
         lines = _lines(capsys.readouterr().out)
         committed = any("replace" in s and "epoch-0003.tmp" in s for s in steps)
         done = 3 if committed or not killed else 2
-        assert lines == [f"resuming 'run' after epoch {done} of 5, at epoch {done + 1}"], (stop, steps)
+        assert lines == [f"resuming 'run' after epoch {done} of 5, at epoch {done + 1}"], (
+            stop,
+            steps,
+        )
         _assert_same_as(reference, run, model)
         backups = sorted(p.name for p in (root / "run" / "backup").iterdir())
         assert backups == ["epoch-0004", "epoch-0005"], (stop, backups)  # nothing left behind

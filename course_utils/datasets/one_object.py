@@ -35,8 +35,11 @@ def one_object_images(n: int, size: int = 48, seed: int = 0) -> Split:
     yy, xx = np.mgrid[0:size, 0:size] + 0.5  # pixel centres
     for i in range(n):
         photo = photos[rng.integers(len(photos))]
-        y0, x0 = rng.integers(0, photo.shape[0] - 2 * size), rng.integers(0, photo.shape[1] - 2 * size)
-        background = photo[y0:y0 + 2 * size:2, x0:x0 + 2 * size:2].astype(np.float32)
+        y0, x0 = (
+            rng.integers(0, photo.shape[0] - 2 * size),
+            rng.integers(0, photo.shape[1] - 2 * size),
+        )
+        background = photo[y0 : y0 + 2 * size : 2, x0 : x0 + 2 * size : 2].astype(np.float32)
         w, h = rng.uniform(0.25, 0.9, 2) * size
         cx, cy = rng.uniform(w / 2, size - w / 2), rng.uniform(h / 2, size - h / 2)
         u, v = (xx - cx) / (w / 2), (yy - cy) / (h / 2)
@@ -51,6 +54,8 @@ def load_one_object(n_train: int, n_test: int = 1_000, size: int = 48) -> tuple[
     """((x_train, box_train), (x_test, box_test)) from two separate seeds, announced."""
     train = one_object_images(n_train, size, seed=1)
     test = one_object_images(n_test, size, seed=2)  # a separate stream: never seen in training
-    announce(f"generated, a shape on crops of 2 photos, {size}x{size}: "
-             f"{n_train:,} train / {n_test:,} test")
+    announce(
+        f"generated, a shape on crops of 2 photos, {size}x{size}: "
+        f"{n_train:,} train / {n_test:,} test"
+    )
     return train, test

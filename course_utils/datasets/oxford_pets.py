@@ -41,11 +41,14 @@ PET_HEAD_CLASSES = ("cat", "dog")  # trainval.txt's species 1 and 2
 
 
 def trimap_to_mask(trimap: np.ndarray) -> np.ndarray:
-    """Pet trimap (1 pet, 2 background, 3 border) -> class mask (1 pet, 0 background, 255 ignore)."""
+    """Pet trimap (1 pet, 2 background, 3 border) -> class mask (1 pet, 0 background, 255
+    ignore)."""
     trimap = np.asarray(trimap)
     unknown = set(np.unique(trimap).tolist()) - {1, 2, 3}
     if unknown:
-        raise ValueError(f"a Pet trimap holds only 1, 2 and 3; this one also holds {sorted(unknown)}")
+        raise ValueError(
+            f"a Pet trimap holds only 1, 2 and 3; this one also holds {sorted(unknown)}"
+        )
     mask = np.full(trimap.shape, IGNORE_LABEL, np.uint8)
     mask[trimap == 1] = 1
     mask[trimap == 2] = 0
@@ -63,8 +66,9 @@ def _read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def read_pets_split(images_dir: Path, annotations_dir: Path, list_name: str, size: int,
-                    limit: int | None = None) -> Split:
+def read_pets_split(
+    images_dir: Path, annotations_dir: Path, list_name: str, size: int, limit: int | None = None
+) -> Split:
     """Read one official Pet split list ('trainval' or 'test'), resized to size x size.
 
     With `limit`, that many photos spread evenly over the list (it is sorted by breed, so its
@@ -74,20 +78,27 @@ def read_pets_split(images_dir: Path, annotations_dir: Path, list_name: str, siz
 
     list_file = Path(annotations_dir) / f"{list_name}.txt"
     if not list_file.exists():
-        raise FileNotFoundError(f"{list_file} is missing: is this an unpacked Pet annotations.tar.gz?")
+        raise FileNotFoundError(
+            f"{list_file} is missing: is this an unpacked Pet annotations.tar.gz?"
+        )
     names = [line.split()[0] for line in list_file.read_text().splitlines() if line.strip()]
     if limit and limit < len(names):
         names = [names[i] for i in np.linspace(0, len(names) - 1, limit).round().astype(int)]
     images = np.empty((len(names), size, size, 3), np.uint8)
     masks = np.empty((len(names), size, size), np.uint8)
     for i, name in enumerate(names):
-        images[i] = cv2.resize(_read_rgb(Path(images_dir) / f"{name}.jpg"), (size, size),
-                               interpolation=cv2.INTER_AREA)
-        trimap = cv2.imread(str(Path(annotations_dir) / "trimaps" / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+        images[i] = cv2.resize(
+            _read_rgb(Path(images_dir) / f"{name}.jpg"), (size, size), interpolation=cv2.INTER_AREA
+        )
+        trimap = cv2.imread(
+            str(Path(annotations_dir) / "trimaps" / f"{name}.png"), cv2.IMREAD_UNCHANGED
+        )
         if trimap is None:
             raise FileNotFoundError(f"trimap for {name} is missing in {annotations_dir}/trimaps")
         # nearest neighbour: a resized mask must hold class ids, never blends of them
-        masks[i] = trimap_to_mask(cv2.resize(trimap, (size, size), interpolation=cv2.INTER_NEAREST))
+        masks[i] = trimap_to_mask(
+            cv2.resize(trimap, (size, size), interpolation=cv2.INTER_NEAREST)
+        )
     return images, masks
 
 
@@ -102,7 +113,9 @@ def load_oxford_pets_full(size: int = 384, test_limit: int | None = None) -> tup
 
 
 def load_oxford_pets(
-    quick_sizes: tuple[int, int] = (1200, 150), quick_size: int = 64, full_size: int = 384,
+    quick_sizes: tuple[int, int] = (1200, 150),
+    quick_size: int = 64,
+    full_size: int = 384,
     full_test_limit: int | None = None,
 ) -> tuple[Split, Split]:
     """Segmentation data for the current mode: ((x_train, y_train), (x_test, y_test)).
@@ -137,8 +150,10 @@ def hold_out(split: Split, every: int) -> tuple[Split, Split]:
     """
     images, masks = split
     if every < 2 or len(images) < every:
-        raise ValueError(f"hold_out needs every >= 2 and at least that many images; got every={every} "
-                         f"for {len(images)} images")
+        raise ValueError(
+            f"hold_out needs every >= 2 and at least that many images; got every={every} "
+            f"for {len(images)} images"
+        )
     out = np.arange(len(images)) % every == every - 1
     return (images[~out], masks[~out]), (images[out], masks[out])
 
@@ -162,27 +177,36 @@ def read_head_boxes(xml_path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     width, height = (int(float(size.findtext(key, "0"))) for key in ("width", "height"))
     boxes = []
     for box in root.iter("bndbox"):
-        x0, y0, x1, y1 = (float(box.findtext(key, "nan")) for key in ("xmin", "ymin", "xmax", "ymax"))
+        x0, y0, x1, y1 = (
+            float(box.findtext(key, "nan")) for key in ("xmin", "ymin", "xmax", "ymax")
+        )
         if not (np.isfinite([x0, y0, x1, y1]).all() and x1 >= x0 and y1 >= y0):
             raise ValueError(f"{xml_path}: a <bndbox> is incomplete or has a max below its min")
         boxes.append([x0 - 1, y0 - 1, x1, y1])
     return np.array(boxes, float).reshape(-1, 4), (width, height)
 
 
-def read_pet_heads(images_dir: Path, annotations_dir: Path, size: int,
-                   limit: int | None = None) -> tuple[np.ndarray, Objects, int]:
+def read_pet_heads(
+    images_dir: Path, annotations_dir: Path, size: int, limit: int | None = None
+) -> tuple[np.ndarray, Objects, int]:
     """The trainval photos that have a head box, resized to size x size, their `Objects` (cat 0,
     dog 1) and how many trainval photos had no box file."""
     import cv2
 
     list_file = Path(annotations_dir) / "trainval.txt"
     if not list_file.exists():
-        raise FileNotFoundError(f"{list_file} is missing: is this an unpacked Pet annotations.tar.gz?")
-    rows = [line.split() for line in list_file.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+        raise FileNotFoundError(
+            f"{list_file} is missing: is this an unpacked Pet annotations.tar.gz?"
+        )
+    rows = [
+        line.split()
+        for line in list_file.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     xmls = Path(annotations_dir) / "xmls"
-    with_box = [(name, int(species)) for name, _, species, *_ in rows
-                if (xmls / f"{name}.xml").is_file()]
+    with_box = [
+        (name, int(species)) for name, _, species, *_ in rows if (xmls / f"{name}.xml").is_file()
+    ]
     missing = len(rows) - len(with_box)
     with_box = with_box[:limit] if limit else with_box
     images = np.empty((len(with_box), size, size, 3), np.uint8)
@@ -195,27 +219,34 @@ def read_pet_heads(images_dir: Path, annotations_dir: Path, size: int,
         boxes.append(np.clip(heads / [width, height, width, height], 0.0, 1.0))
         labels.append(np.full(len(heads), species - 1))
         image_ids.append(np.full(len(heads), i))
-    objects = Objects(np.concatenate(boxes) if boxes else np.zeros((0, 4)),
-                      np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64),
-                      np.concatenate(image_ids) if image_ids else np.zeros(0, np.int64))
+    objects = Objects(
+        np.concatenate(boxes) if boxes else np.zeros((0, 4)),
+        np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64),
+        np.concatenate(image_ids) if image_ids else np.zeros(0, np.int64),
+    )
     return images, objects, missing
 
 
-def split_objects(images: np.ndarray, objects: Objects, test: np.ndarray
-                  ) -> tuple[tuple[np.ndarray, Objects], tuple[np.ndarray, Objects]]:
+def split_objects(
+    images: np.ndarray, objects: Objects, test: np.ndarray
+) -> tuple[tuple[np.ndarray, Objects], tuple[np.ndarray, Objects]]:
     """Split a detection set by image: `test` is a boolean mask over the images."""
     parts = []
     for keep in (~test, test):
         new_index = np.cumsum(keep) - 1  # old image index -> index among the kept images
         mine = keep[objects.image]
-        parts.append((images[keep], Objects(objects.boxes[mine], objects.labels[mine],
-                                            new_index[objects.image[mine]])))
+        parts.append(
+            (
+                images[keep],
+                Objects(objects.boxes[mine], objects.labels[mine], new_index[objects.image[mine]]),
+            )
+        )
     return parts[0], parts[1]
 
 
-def load_pet_heads(quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 224,
-                   test_fraction: float = 0.2) -> tuple[tuple[np.ndarray, Objects],
-                                                        tuple[np.ndarray, Objects]]:
+def load_pet_heads(
+    quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 224, test_fraction: float = 0.2
+) -> tuple[tuple[np.ndarray, Objects], tuple[np.ndarray, Objects]]:
     """Detection data for the current mode: ((x_train, objects_train), (x_test, objects_test)).
 
     Class names: PET_HEAD_CLASSES in full mode, synthetic.SCENE_CLASSES for the quick stand-in.
@@ -230,12 +261,15 @@ def load_pet_heads(quick_sizes: tuple[int, int] = (2000, 300), full_size: int = 
         return train, test
     images_root = fetch("oxford_pets_images")
     annotations_root = fetch("oxford_pets_annotations")
-    images, objects, missing = read_pet_heads(images_root / "images",
-                                              annotations_root / "annotations", full_size)
+    images, objects, missing = read_pet_heads(
+        images_root / "images", annotations_root / "annotations", full_size
+    )
     in_test = np.random.default_rng(0).random(len(images)) < test_fraction
     train, held_out = split_objects(images, objects, in_test)
-    announce(f"Oxford-IIIT Pet head boxes: {len(train[0]):,} train / {len(held_out[0]):,} test "
-             f"photos, {full_size}x{full_size}")
+    announce(
+        f"Oxford-IIIT Pet head boxes: {len(train[0]):,} train / {len(held_out[0]):,} test "
+        f"photos, {full_size}x{full_size}"
+    )
     if missing:
         announce(f"{missing} trainval photos have no head box file: left out")
     return train, held_out

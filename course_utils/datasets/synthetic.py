@@ -28,20 +28,50 @@ SHAPE_CLASSES = ("background", "disc", "triangle", "cross")
 SCENE_CLASSES = ("disc", "square", "triangle")  # the classes of detection_scenes
 # What each class of the CIFAR-10 stand-in draws (same index as cifar10.CIFAR10_CLASSES).
 CIFAR10_STANDIN_PATTERNS: tuple[str, ...] = (
-    "disc", "square", "triangle", "ring", "bars",
-    "cross", "diagonal stripes", "checker patch", "two blobs", "bar pair",
+    "disc",
+    "square",
+    "triangle",
+    "ring",
+    "bars",
+    "cross",
+    "diagonal stripes",
+    "checker patch",
+    "two blobs",
+    "bar pair",
 )
 
 # Mean foreground / background colour of each CIFAR-10 stand-in class. Several classes share a
 # colour family on purpose, so colour alone cannot tell them apart.
-_FG = np.array([
-    [220, 60, 50], [60, 110, 220], [230, 200, 60], [220, 60, 50], [60, 180, 80],
-    [60, 110, 220], [230, 200, 60], [200, 90, 200], [60, 180, 80], [200, 90, 200],
-], dtype=np.float32)
-_BG = np.array([
-    [90, 130, 170], [120, 110, 90], [80, 120, 80], [150, 150, 150], [110, 90, 130],
-    [100, 140, 120], [130, 110, 140], [90, 130, 170], [120, 110, 90], [80, 120, 80],
-], dtype=np.float32)
+_FG = np.array(
+    [
+        [220, 60, 50],
+        [60, 110, 220],
+        [230, 200, 60],
+        [220, 60, 50],
+        [60, 180, 80],
+        [60, 110, 220],
+        [230, 200, 60],
+        [200, 90, 200],
+        [60, 180, 80],
+        [200, 90, 200],
+    ],
+    dtype=np.float32,
+)
+_BG = np.array(
+    [
+        [90, 130, 170],
+        [120, 110, 90],
+        [80, 120, 80],
+        [150, 150, 150],
+        [110, 90, 130],
+        [100, 140, 120],
+        [130, 110, 140],
+        [90, 130, 170],
+        [120, 110, 90],
+        [80, 120, 80],
+    ],
+    dtype=np.float32,
+)
 
 
 # --- shared by the generators ----------------------------------------------------------------
@@ -92,7 +122,10 @@ def _cifar10_masks(label: int, rng: np.random.Generator, n: int) -> np.ndarray:
     if label == 1:  # square
         return _soft(0.85 * r - np.maximum(np.abs(u), np.abs(v)))
     if label == 2:  # triangle: three half-planes 120 degrees apart
-        sides = [u * np.cos(t) + v * np.sin(t) for t in (np.pi / 2, np.pi / 2 + 2.094, np.pi / 2 + 4.189)]
+        sides = [
+            u * np.cos(t) + v * np.sin(t)
+            for t in (np.pi / 2, np.pi / 2 + 2.094, np.pi / 2 + 4.189)
+        ]
         return _soft(0.55 * r - np.max(np.stack(sides), axis=0))
     if label == 3:  # ring
         return _soft(0.3 * r - np.abs(dist - 0.8 * r))
@@ -142,9 +175,12 @@ def _cifar10_class(label: int, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def cifar10_standin(n: int, seed: int | np.random.SeedSequence = 0) -> Split:
-    """n CIFAR-10 stand-in images, 32x32x3 uint8 (n // 10 per class, shuffled), and int64 labels."""
+    """n CIFAR-10 stand-in images, 32x32x3 uint8 (n // 10 per class, shuffled), and int64
+    labels."""
     if n < 10 or n % 10:
-        raise ValueError(f"n={n}: the stand-in has ten balanced classes, so n must be a multiple of 10.")
+        raise ValueError(
+            f"n={n}: the stand-in has ten balanced classes, so n must be a multiple of 10."
+        )
     rng = np.random.default_rng(seed)
     per = n // 10
     images = np.concatenate([_cifar10_class(c, rng, per) for c in range(10)])
@@ -164,7 +200,9 @@ def _texture(rng: np.random.Generator, size: int, base: np.ndarray) -> np.ndarra
     else:
         yy, xx = _grid(size)
         angle, period = rng.uniform(0, np.pi), rng.uniform(4, 12)
-        pattern = 0.5 + 0.5 * np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period)
+        pattern = 0.5 + 0.5 * np.sin(
+            (xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period
+        )
     tint = rng.uniform(-60, 60, size=3).astype(np.float32)
     return base[None, None, :] + (pattern[..., None] - 0.5) * tint[None, None, :] * 1.5
 
@@ -187,7 +225,9 @@ def _shape_mask(rng: np.random.Generator, size: int, kind: int) -> np.ndarray:
         c, s = np.cos(tilt), np.sin(tilt)
         polygons = []
         for half_w, half_h in ((r, 0.35 * r), (0.35 * r, r)):
-            corners = np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+            corners = np.array(
+                [[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]]
+            )
             polygons.append(corners @ np.array([[c, s], [-s, c]]) + [cx, cy])
     for polygon in polygons:  # one call per polygon: a single call would XOR their overlap
         cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
@@ -199,7 +239,9 @@ def _object_colour(rng: np.random.Generator) -> np.ndarray:
     saturated), so colour says where an object is but not which one: shape and context do."""
     import colorsys
 
-    rgb = colorsys.hsv_to_rgb(rng.uniform(0.0, 1.0), rng.uniform(0.45, 1.0), rng.uniform(0.35, 0.95))
+    rgb = colorsys.hsv_to_rgb(
+        rng.uniform(0.0, 1.0), rng.uniform(0.45, 1.0), rng.uniform(0.35, 0.95)
+    )
     return np.array(rgb, np.float32) * 255
 
 
@@ -212,8 +254,13 @@ def shapes_scene(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, 
         colour = tuple(float(c) for c in rng.uniform(0, 255, size=3))
         if rng.random() < 0.6:
             p1, p2 = rng.integers(0, size, size=(2, 2))
-            cv2.line(image, tuple(int(v) for v in p1), tuple(int(v) for v in p2), colour,
-                     thickness=int(rng.integers(1, 3)))
+            cv2.line(
+                image,
+                tuple(int(v) for v in p1),
+                tuple(int(v) for v in p2),
+                colour,
+                thickness=int(rng.integers(1, 3)),
+            )
         else:
             centre = tuple(int(v) for v in rng.integers(0, size, size=2))
             axes = tuple(int(v) for v in rng.integers(1, 4, size=2))
@@ -238,7 +285,8 @@ def shapes_scene(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, 
 
 
 def shapes_scenes(n: int, size: int = 64, seed: int = 0) -> Split:
-    """n scenes for segmentation: images (n, size, size, 3) uint8 and class masks (n, size, size) uint8."""
+    """n scenes for segmentation: images (n, size, size, 3) uint8 and class masks (n, size,
+    size) uint8."""
     if n < 1 or size < 16:
         raise ValueError(f"need n >= 1 and size >= 16, got n={n}, size={size}")
     rng = np.random.default_rng(seed)
@@ -299,7 +347,9 @@ def clutter_scenes(
             if rng.uniform() < 0.5:  # one bar, at most as long as a plus's arm pair
                 mask = _bar_mask(yy, xx, y0, x0, rng.uniform(0, np.pi), rng.uniform(3, c + 1))
             else:  # an open arc of a ring, at most half of it
-                mask = _ring_mask(yy, xx, y0, x0, c, rng.uniform(0, 2 * np.pi), rng.uniform(0.5, np.pi))
+                mask = _ring_mask(
+                    yy, xx, y0, x0, c, rng.uniform(0, 2 * np.pi), rng.uniform(0.5, np.pi)
+                )
             canvas[mask] = rng.uniform(0.5, 0.9)
         for kind in np.flatnonzero(present[i]):
             while True:  # a place that does not overlap the other object
@@ -320,7 +370,9 @@ def clutter_scenes(
     return images[..., None], present, boxes
 
 
-def detector_output(n_images: int = 40, seed: int = 0, found: float = 0.85) -> dict[str, np.ndarray]:
+def detector_output(
+    n_images: int = 40, seed: int = 0, found: float = 0.85
+) -> dict[str, np.ndarray]:
     """True boxes of one class on `n_images` images and an imperfect detector's output for them.
 
     1-3 objects per image; the detector finds each with probability `found`, more or less
@@ -335,7 +387,9 @@ def detector_output(n_images: int = 40, seed: int = 0, found: float = 0.85) -> d
             (x0, y0), (w, h) = rng.uniform(0, 0.6, 2), rng.uniform(0.15, 0.4, 2)
             truth.append([x0, y0, x0 + w, y0 + h])
             truth_image.append(i)
-            if rng.random() < found:  # centre shifted, size scaled: a valid box, more or less right
+            if (
+                rng.random() < found
+            ):  # centre shifted, size scaled: a valid box, more or less right
                 (dx, dy), (sw, sh) = rng.normal(0, 0.02, 2), np.exp(rng.normal(0, 0.08, 2))
                 cx, cy = x0 + w / 2 + dx, y0 + h / 2 + dy
                 dets.append([cx - w * sw / 2, cy - h * sh / 2, cx + w * sw / 2, cy + h * sh / 2])
@@ -347,16 +401,25 @@ def detector_output(n_images: int = 40, seed: int = 0, found: float = 0.85) -> d
             dets.append([x0, y0, x0 + side, y0 + side])
             scores.append(rng.uniform(0.05, 0.7))
             det_image.append(i)
-    return {"truth_boxes": np.array(truth), "truth_image": np.array(truth_image),
-            "det_boxes": np.array(dets).reshape(-1, 4), "det_scores": np.clip(scores, 0, 1),
-            "det_image": np.array(det_image)}
+    return {
+        "truth_boxes": np.array(truth),
+        "truth_image": np.array(truth_image),
+        "det_boxes": np.array(dets).reshape(-1, 4),
+        "det_scores": np.clip(scores, 0, 1),
+        "det_image": np.array(det_image),
+    }
 
 
 # --- detection stand-in: several shapes per scene, with boxes and classes ---------------------
 
 
-def _scene_object(rng: np.random.Generator, size: int, grid: int, boxes: list[list[float]],
-                  cells: set[tuple[int, int]]) -> tuple[float, float, float] | None:
+def _scene_object(
+    rng: np.random.Generator,
+    size: int,
+    grid: int,
+    boxes: list[list[float]],
+    cells: set[tuple[int, int]],
+) -> tuple[float, float, float] | None:
     """Centre and half-size (pixels) of a new object whose centre is in a free grid cell and
     whose box overlaps no earlier box by more than IoU 0.1; None after 30 tries."""
     for _ in range(30):
@@ -368,7 +431,9 @@ def _scene_object(rng: np.random.Generator, size: int, grid: int, boxes: list[li
             continue
         if boxes:
             others = np.array(boxes)
-            wh = np.clip(np.minimum(box[2:], others[:, 2:]) - np.maximum(box[:2], others[:, :2]), 0, None)
+            wh = np.clip(
+                np.minimum(box[2:], others[:, 2:]) - np.maximum(box[:2], others[:, :2]), 0, None
+            )
             inter = wh[:, 0] * wh[:, 1]
             union = (2 * r) ** 2 + np.prod(others[:, 2:] - others[:, :2], axis=1) - inter
             if (inter / union).max() > 0.1:
@@ -378,8 +443,9 @@ def _scene_object(rng: np.random.Generator, size: int, grid: int, boxes: list[li
     return None
 
 
-def detection_scene(rng: np.random.Generator, background: np.ndarray, grid: int = 8,
-                    n_objects: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def detection_scene(
+    rng: np.random.Generator, background: np.ndarray, grid: int = 8, n_objects: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw up to `n_objects` shapes on `background` (size, size, 3) float32, in place.
 
     Each shape is a disc, square or triangle (SCENE_CLASSES) of one random colour that stands out
@@ -417,13 +483,16 @@ def detection_scene(rng: np.random.Generator, background: np.ndarray, grid: int 
     return image, np.array(boxes, float).reshape(-1, 4) / size, np.array(labels, np.int64)
 
 
-def detection_scenes(n: int, size: int = 64, grid: int = 8, objects: tuple[int, int] = (2, 5),
-                     seed: int = 0) -> tuple[np.ndarray, Objects]:
+def detection_scenes(
+    n: int, size: int = 64, grid: int = 8, objects: tuple[int, int] = (2, 5), seed: int = 0
+) -> tuple[np.ndarray, Objects]:
     """n scenes (n, size, size, 3) uint8, each with objects[0] to objects[1] shapes, and their
     `Objects` (boxes as corners in fractions of the image, SCENE_CLASSES ids, image index)."""
     if n < 1 or size < 16 or grid < 1 or not 1 <= objects[0] <= objects[1]:
-        raise ValueError(f"need n >= 1, size >= 16, grid >= 1 and 1 <= objects[0] <= objects[1]; "
-                         f"got n={n}, size={size}, grid={grid}, objects={objects}")
+        raise ValueError(
+            f"need n >= 1, size >= 16, grid >= 1 and 1 <= objects[0] <= objects[1]; "
+            f"got n={n}, size={size}, grid={grid}, objects={objects}"
+        )
     rng = np.random.default_rng(seed)
     images = np.empty((n, size, size, 3), np.uint8)
     boxes, labels, image_ids = [], [], []
@@ -437,4 +506,6 @@ def detection_scenes(n: int, size: int = 64, grid: int = 8, objects: tuple[int, 
             boxes.append(b)
             labels.append(lab)
             image_ids.append(np.full(len(lab), i))
-    return images, Objects(np.concatenate(boxes), np.concatenate(labels), np.concatenate(image_ids))
+    return images, Objects(
+        np.concatenate(boxes), np.concatenate(labels), np.concatenate(image_ids)
+    )

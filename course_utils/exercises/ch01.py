@@ -32,11 +32,17 @@ def check_l1_no_loop(fn: Callable, seed: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         # uint8 pixels as the loader gives them; one row; random floats
         cases: list[tuple[str, np.ndarray, np.ndarray]] = [
-            ("uint8 pixels", rng.integers(0, 256, size=(4, 48)).astype(np.uint8),
-             rng.integers(0, 256, size=(6, 48)).astype(np.uint8)),
+            (
+                "uint8 pixels",
+                rng.integers(0, 256, size=(4, 48)).astype(np.uint8),
+                rng.integers(0, 256, size=(6, 48)).astype(np.uint8),
+            ),
             ("one row against many", rng.normal(size=(1, 5)), rng.normal(size=(7, 5))),
-            ("random floats", rng.normal(size=(int(rng.integers(3, 9)), 12)),
-             rng.normal(size=(int(rng.integers(3, 9)), 12))),
+            (
+                "random floats",
+                rng.normal(size=(int(rng.integers(3, 9)), 12)),
+                rng.normal(size=(int(rng.integers(3, 9)), 12)),
+            ),
         ]
         for name, A, B in cases:
             given = (A.copy(), B.copy())
@@ -54,23 +60,32 @@ def check_l1_no_loop(fn: Callable, seed: int | None = None) -> None:
                 if np.allclose(got, wrapped):
                     j = int(np.argmax(A[0] < B[0]))  # a coordinate where A[0] is below B[0]
                     a, b = int(A[0, j]), int(B[0, j])
-                    detail += (f"; in uint8 a subtraction wraps around (A[0, {j}] - B[0, {j}] = "
-                               f"{a} - {b} gives {(a - b) % 256}, not {a - b}): convert A and B "
-                               "to a signed or float type first")
+                    detail += (
+                        f"; in uint8 a subtraction wraps around (A[0, {j}] - B[0, {j}] = "
+                        f"{a} - {b} gives {(a - b) % 256}, not {a - b}): convert A and B "
+                        "to a signed or float type first"
+                    )
             elif got.shape == expected.shape[::-1] and expected.shape[0] != expected.shape[1]:
                 detail += "; your table is transposed: row i is A[i], column j is B[j]"
             return False, detail
         if uses_a_loop(fn):
             return False, f"right numbers, but {fn.__name__} uses a Python loop or comprehension"
-        return True, ("uint8 pixels, one row against seven, and random floats: every table "
-                      "equals the two-loop one")
+        return True, (
+            "uint8 pixels, one row against seven, and random floats: every table "
+            "equals the two-loop one"
+        )
 
-    run("1.1 (L1 without a loop)", body, seed=seed,
-        repeat="ch01.check_l1_no_loop(l1_no_loop, seed={seed})")
+    run(
+        "1.1 (L1 without a loop)",
+        body,
+        seed=seed,
+        repeat="ch01.check_l1_no_loop(l1_no_loop, seed={seed})",
+    )
 
 
-def _vote(D: np.ndarray, y_train: np.ndarray, k: int, n_classes: int,
-          power: float = 1.0) -> np.ndarray:
+def _vote(
+    D: np.ndarray, y_train: np.ndarray, k: int, n_classes: int, power: float = 1.0
+) -> np.ndarray:
     """Each row's class with the largest sum of 1 / (distance**power + 1e-8) over its k nearest
     (power 0: one vote each); ties go to the smaller label, as np.argmax gives them."""
     answers = []
@@ -137,8 +152,10 @@ def check_knn_weighted(fn: Callable, seed: int | None = None) -> None:
             if not (np.array_equal(given[0], D) and np.array_equal(given[1], y_train)):
                 return False, "your function changed D or y_train: work on new arrays"
             if got.shape != expected.shape:
-                return False, (f"your answers have shape {got.shape}, expected {expected.shape} "
-                               "(one label per row of D)")
+                return False, (
+                    f"your answers have shape {got.shape}, expected {expected.shape} "
+                    "(one label per row of D)"
+                )
             wrong = np.flatnonzero(got != expected)
             if not len(wrong):
                 summary.append(f"{what} ({len(D)} rows, k={k})")
@@ -146,10 +163,12 @@ def check_knn_weighted(fn: Callable, seed: int | None = None) -> None:
             i = int(wrong[0])
             nearest = np.argsort(D[i], kind="stable")[:k]
             totals = np.bincount(y_train[nearest], 1.0 / (D[i, nearest] + 1e-8), n_classes)
-            detail = (f"{what}, k={k}: {len(wrong)} of {len(D)} rows wrong. Row {i}: the {k} "
-                      f"nearest have labels {show(y_train[nearest])} at distances "
-                      f"{show(D[i, nearest], 3)}, so the classes' total weights are "
-                      f"{show(totals, 4)}: class {expected[i]}; yours {show(got[i])}")
+            detail = (
+                f"{what}, k={k}: {len(wrong)} of {len(D)} rows wrong. Row {i}: the {k} "
+                f"nearest have labels {show(y_train[nearest])} at distances "
+                f"{show(D[i, nearest], 3)}, so the classes' total weights are "
+                f"{show(totals, 4)}: class {expected[i]}; yours {show(got[i])}"
+            )
             if np.array_equal(got, _vote(D, y_train, k, n_classes, power=0)):
                 detail += "; your answers are the unweighted majority vote"
             elif np.array_equal(got, _vote(D, y_train, k, n_classes, power=2)):
@@ -159,16 +178,27 @@ def check_knn_weighted(fn: Callable, seed: int | None = None) -> None:
             return False, detail
         return True, "right on " + ", ".join(summary) + " (a zero distance and a tie among them)"
 
-    run("1.2 (distance-weighted vote)", body, seed=seed,
-        repeat="ch01.check_knn_weighted(knn_predict_weighted, seed={seed})")
+    run(
+        "1.2 (distance-weighted vote)",
+        body,
+        seed=seed,
+        repeat="ch01.check_knn_weighted(knn_predict_weighted, seed={seed})",
+    )
 
 
 SortKind = Literal["stable", "quicksort"]
 
 
-def _loo_reference(X: np.ndarray, y: np.ndarray, k: int, *, metric: str = "l2",
-                   ties: str = "smaller", own: str = "excluded",
-                   kind: SortKind = "stable") -> float:
+def _loo_reference(
+    X: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    *,
+    metric: str = "l2",
+    ties: str = "smaller",
+    own: str = "excluded",
+    kind: SortKind = "stable",
+) -> float:
     """Leave-one-out accuracy; the keyword arguments give the usual mistakes: L1 distances, a
     tie going to the label met first, the point voting for itself, or the first sorted
     neighbour dropped (wrong when points coincide), with either sort order among ties."""
@@ -181,7 +211,7 @@ def _loo_reference(X: np.ndarray, y: np.ndarray, k: int, *, metric: str = "l2",
         if own == "excluded":
             d[i] = np.inf  # a point is not its own neighbour
         order = np.argsort(d, kind=kind)
-        labels = y[order[1:k + 1] if own == "drop first" else order[:k]]
+        labels = y[order[1 : k + 1] if own == "drop first" else order[:k]]
         if ties == "smaller":
             vote = np.bincount(labels, minlength=y.max() + 1).argmax()
         else:  # Counter: among equal counts, the label met first (the nearer)
@@ -191,28 +221,43 @@ def _loo_reference(X: np.ndarray, y: np.ndarray, k: int, *, metric: str = "l2",
 
 
 MISTAKES = (  # (how the reference goes wrong, what the FAIL line says)
-    ({"own": "included"}, "is each point its own nearest neighbour? Set the diagonal of the "
-                          "table to infinity first"),
+    (
+        {"own": "included"},
+        "is each point its own nearest neighbour? Set the diagonal of the table to infinity first",
+    ),
     ({"metric": "l1"}, "that is the accuracy with L1 distances: this exercise uses L2"),
-    ({"ties": "nearer"}, "a vote that ties goes to the smaller label (np.argmax of the counts), "
-                         "not to the label met first"),
-    ({"own": "drop first"}, "when two points are at the same place the first sorted neighbour "
-                            "is not always the point itself: set the diagonal of the table to "
-                            "infinity instead of dropping a column"),
+    (
+        {"ties": "nearer"},
+        "a vote that ties goes to the smaller label (np.argmax of the counts), "
+        "not to the label met first",
+    ),
+    (
+        {"own": "drop first"},
+        "when two points are at the same place the first sorted neighbour "
+        "is not always the point itself: set the diagonal of the table to "
+        "infinity instead of dropping a column",
+    ),
 )
 
 
-def _named_mistakes(value: float, X: np.ndarray, y: np.ndarray, k: int,
-                    passed: list[tuple[np.ndarray, np.ndarray, int]]) -> list[str]:
+def _named_mistakes(
+    value: float,
+    X: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    passed: list[tuple[np.ndarray, np.ndarray, int]],
+) -> list[str]:
     """The mistakes that give `value` here and were right on every case passed before."""
     named = []
     kinds: tuple[SortKind, ...] = ("stable", "quicksort")
     for told, words in MISTAKES:
         for kind in kinds:
             if np.isclose(value, _loo_reference(X, y, k, kind=kind, **told)) and all(
-                    np.isclose(_loo_reference(Xp, yp, kp, kind=kind, **told),
-                               _loo_reference(Xp, yp, kp))
-                    for Xp, yp, kp in passed):
+                np.isclose(
+                    _loo_reference(Xp, yp, kp, kind=kind, **told), _loo_reference(Xp, yp, kp)
+                )
+                for Xp, yp, kp in passed
+            ):
                 named.append(words)
                 break
     return named
@@ -230,9 +275,11 @@ def _loo_cases(rng: np.random.Generator) -> list[tuple[str, np.ndarray, np.ndarr
     line = np.array([[0, 0], [1, 0], [-2.1, 0], [3.3, 0], [-4.6, 0]])
     y = np.repeat(np.arange(3), 16)
     clouds = rng.normal(size=(48, 2)) + 1.5 * np.array([[0, 0], [1, 0], [0, 1]])[y]
-    fixed = [("3 points", corner, np.array([2, 1, 2]), 1),
-             ("6 points, in pairs at the same place", pairs, np.array([0, 1, 1, 2, 2, 0]), 1),
-             ("5 points on a line", line, np.array([0, 2, 0, 2, 0]), 4)]
+    fixed = [
+        ("3 points", corner, np.array([2, 1, 2]), 1),
+        ("6 points, in pairs at the same place", pairs, np.array([0, 1, 1, 2, 2, 0]), 1),
+        ("5 points on a line", line, np.array([0, 2, 0, 2, 0]), 4),
+    ]
     return fixed + [("48 points in 3 overlapping clouds", clouds, y, k) for k in (1, 4, 5)]
 
 
@@ -260,9 +307,16 @@ def check_leave_one_out(fn: Callable, seed: int | None = None) -> None:
             if named:
                 how += "; " + "; or ".join(named)
             return False, how
-        return True, ("L1 against L2, pairs of points at the same place, a tie in a vote of "
-                      "four, and 48 random points for k = 1, 4, 5: accuracies "
-                      + ", ".join(parts) + ", as expected")
+        return True, (
+            "L1 against L2, pairs of points at the same place, a tie in a vote of "
+            "four, and 48 random points for k = 1, 4, 5: accuracies "
+            + ", ".join(parts)
+            + ", as expected"
+        )
 
-    run("1.3 (leave-one-out accuracy)", body, seed=seed,
-        repeat="ch01.check_leave_one_out(leave_one_out_accuracy, seed={seed})")
+    run(
+        "1.3 (leave-one-out accuracy)",
+        body,
+        seed=seed,
+        repeat="ch01.check_leave_one_out(leave_one_out_accuracy, seed={seed})",
+    )

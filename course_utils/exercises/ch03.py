@@ -35,9 +35,11 @@ def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
         def loss(X, W, b):  # its gradient is the backward pass for the upstream gradient dout
             return float(np.sum(dout * _sigmoid(X @ W + b)))
 
-        expected = {"dX": numeric_gradient(lambda v: loss(v, W, b), X.copy()),
-                    "dW": numeric_gradient(lambda v: loss(X, v, b), W.copy()),
-                    "db": numeric_gradient(lambda v: loss(X, W, v), b.copy())}
+        expected = {
+            "dX": numeric_gradient(lambda v: loss(v, W, b), X.copy()),
+            "dW": numeric_gradient(lambda v: loss(X, v, b), W.copy()),
+            "db": numeric_gradient(lambda v: loss(X, W, v), b.copy()),
+        }
         given = (X.copy(), W.copy(), b.copy(), dout.copy())
         got = call(fn, *given)
         if any(not np.array_equal(g, o) for g, o in zip(given, (X, W, b, dout), strict=True)):
@@ -48,9 +50,17 @@ def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
         for (name, want), have in zip(expected.items(), got, strict=True):
             have = np.asarray(have, dtype=np.float64)
             if name == "dW" and have.shape == want.T.shape:
-                return False, f"dW has shape {have.shape}, expected {want.shape} like W: a transpose is missing"
+                return (
+                    False,
+                    f"dW has shape {have.shape}, expected {want.shape} like W: a transpose is "
+                    "missing",
+                )
             if name == "db" and have.shape == (N, H):
-                return False, f"db has shape {have.shape}, expected {want.shape}: b is used by every row, so add over the batch"
+                return (
+                    False,
+                    f"db has shape {have.shape}, expected {want.shape}: b is used by every row, "
+                    "so add over the batch",
+                )
             passed, how = compare(have, want, rtol=1e-5, atol=1e-7, what=name)
             if not passed:
                 z = X @ W + b
@@ -60,11 +70,17 @@ def check_sigmoid_layer_backward(fn: Callable, seed: int | None = None) -> None:
                     how += " (the sigmoid's local gradient is (1 - s) s, not s)"
                 return False, how + " (against the numerical gradient)"
             errors.append(f"{name} {rel_error(have, want):.0e}")
-        return True, (f"X {N}x{D}, W {D}x{H}: relative error against the numerical gradient "
-                      + ", ".join(errors))
+        return True, (
+            f"X {N}x{D}, W {D}x{H}: relative error against the numerical gradient "
+            + ", ".join(errors)
+        )
 
-    run("3.1 (sigmoid layer backward)", body, seed=seed,
-        repeat="ch03.check_sigmoid_layer_backward(sigmoid_layer_backward, seed={seed})")
+    run(
+        "3.1 (sigmoid layer backward)",
+        body,
+        seed=seed,
+        repeat="ch03.check_sigmoid_layer_backward(sigmoid_layer_backward, seed={seed})",
+    )
 
 
 def _random_problem(rng: np.random.Generator) -> tuple[dict, Callable[[dict], dict]]:
@@ -76,8 +92,9 @@ def _random_problem(rng: np.random.Generator) -> tuple[dict, Callable[[dict], di
     return start, lambda p: {k: curv[k] * (p[k] - centre[k]) for k in p}
 
 
-def _adam_l2_path(start: dict, grad: Callable, lr: float, wd: float, b1: float, b2: float,
-                  eps: float, steps: int) -> list[dict]:
+def _adam_l2_path(
+    start: dict, grad: Callable, lr: float, wd: float, b1: float, b2: float, eps: float, steps: int
+) -> list[dict]:
     """Adam with weight_decay * w added to the gradient (L2), for the hint only."""
     p = {k: v.copy() for k, v in start.items()}
     m = {k: np.zeros_like(v) for k, v in p.items()}
@@ -133,7 +150,8 @@ def _keras_adamw_path(seed: int, steps: int) -> tuple:
 
 
 def check_adamw(cls: type, seed: int | None = None) -> None:
-    """Exercise 3.2: AdamW(lr, weight_decay, beta1, beta2, eps).step, against keras.optimizers.AdamW."""
+    """Exercise 3.2: AdamW(lr, weight_decay, beta1, beta2, eps).step, against
+    keras.optimizers.AdamW."""
     seed = fresh_seed(seed)
 
     def body() -> tuple[bool, str]:
@@ -150,16 +168,24 @@ def check_adamw(cls: type, seed: int | None = None) -> None:
         for t in range(steps):
             call(step, p, grad(p))
             for k in p:
-                passed, how = compare(p[k], keras_path[t][k], **_keras_tolerance(),
-                                      what=f"params['{k}'] after step {t + 1}")
+                passed, how = compare(
+                    p[k],
+                    keras_path[t][k],
+                    **_keras_tolerance(),
+                    what=f"params['{k}'] after step {t + 1}",
+                )
                 if not passed:
                     if np.allclose(p[k], l2[t][k], **_keras_tolerance()):
-                        how += (" (you added weight_decay * w to the gradient: that is L2 inside "
-                                "Adam, which Adam's scaling then divides away; AdamW shrinks w "
-                                "directly)")
+                        how += (
+                            " (you added weight_decay * w to the gradient: that is L2 inside "
+                            "Adam, which Adam's scaling then divides away; AdamW shrinks w "
+                            "directly)"
+                        )
                     return False, f"{how} (lr {lr}, weight_decay {wd})"
-        return True, (f"{steps} steps on a random bowl (lr {lr}, weight_decay {wd}) == "
-                      "keras.optimizers.AdamW at every step")
+        return True, (
+            f"{steps} steps on a random bowl (lr {lr}, weight_decay {wd}) == "
+            "keras.optimizers.AdamW at every step"
+        )
 
     run("3.2 (AdamW)", body, seed=seed, repeat="ch03.check_adamw(AdamW, seed={seed})")
 
@@ -172,7 +198,7 @@ def _keras_nesterov_path(seed: int, steps: int) -> tuple:
     rng = np.random.default_rng(seed)
     d = int(rng.integers(3, 6))
     Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T   # a tilted, ill-conditioned bowl
+    A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T  # a tilted, ill-conditioned bowl
     c = rng.normal(size=d)
     w0, lr, mu = rng.normal(size=d), float(rng.choice([1 / 16, 1 / 32])), _f32(0.9)
     var = keras.Variable(w0.copy(), dtype=keras.backend.result_type("float64"))
@@ -199,23 +225,36 @@ def check_nesterov_lookahead(fn: Callable, seed: int | None = None) -> None:
         given = w0.copy()
         paths = call(fn, grad, given, lr, mu, steps)
         if not (isinstance(paths, (tuple, list)) and len(paths) == 2):
-            return False, f"{fn.__name__} should return two arrays, the paths (w, v); got {paths!r:.60}"
+            return (
+                False,
+                f"{fn.__name__} should return two arrays, the paths (w, v); got {paths!r:.60}",
+            )
         ws, vs = (as_array(a, "a path") for a in paths)
         if not np.array_equal(given, w0):
             return False, "your function changed w0: start from a copy"
         if ws.shape != (steps + 1, d) or vs.shape != (steps + 1, d):
-            return False, (f"the paths have shapes {ws.shape} and {vs.shape}, expected "
-                           f"{(steps + 1, d)} each (the start, then one row per step)")
+            return False, (
+                f"the paths have shapes {ws.shape} and {vs.shape}, expected "
+                f"{(steps + 1, d)} each (the start, then one row per step)"
+            )
         if not np.allclose(ws[0], w0) or not np.allclose(vs[0], 0):
             return False, "the paths must start at w0 and at a velocity of 0"
         passed, how = compare(ws + mu * vs, keras_path, **_keras_tolerance(), what="w + mu v")
         if not passed:
             if np.allclose(ws, keras_path, **_keras_tolerance()):
-                how += (" (your w path is Keras' own path: write the original rule, gradient "
-                        "at w + mu v)")
+                how += (
+                    " (your w path is Keras' own path: write the original rule, gradient "
+                    "at w + mu v)"
+                )
             return False, f"{how} (on a {d}-dimensional bowl, lr {lr})"
-        return True, (f"{steps} steps on a random {d}-dimensional bowl: w + mu v == the path of "
-                      f"keras.optimizers.SGD(nesterov=True) ({how})")
+        return True, (
+            f"{steps} steps on a random {d}-dimensional bowl: w + mu v == the path of "
+            f"keras.optimizers.SGD(nesterov=True) ({how})"
+        )
 
-    run("3.3 (Nesterov's look-ahead)", body, seed=seed,
-        repeat="ch03.check_nesterov_lookahead(nesterov_lookahead, seed={seed})")
+    run(
+        "3.3 (Nesterov's look-ahead)",
+        body,
+        seed=seed,
+        repeat="ch03.check_nesterov_lookahead(nesterov_lookahead, seed={seed})",
+    )

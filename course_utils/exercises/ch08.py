@@ -23,30 +23,49 @@ def ten_crops_reference(image: np.ndarray, size: int, rounding: str = "down") ->
     centre starts at ((height - size) // 2, (width - size) // 2); `rounding` gives the usual
     mistakes (rounded up, or Python's round(), which sends a half to the even neighbour)."""
     h, w = image.shape[:2]
-    half = {"down": lambda m: m // 2, "up": lambda m: -(-m // 2), "half-even": lambda m: round(m / 2)}
-    corners = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size),
-               (half[rounding](h - size), half[rounding](w - size))]
-    crops = np.stack([image[y:y + size, x:x + size] for y, x in corners])
+    half = {
+        "down": lambda m: m // 2,
+        "up": lambda m: -(-m // 2),
+        "half-even": lambda m: round(m / 2),
+    }
+    corners = [
+        (0, 0),
+        (0, w - size),
+        (h - size, 0),
+        (h - size, w - size),
+        (half[rounding](h - size), half[rounding](w - size)),
+    ]
+    crops = np.stack([image[y : y + size, x : x + size] for y, x in corners])
     return np.concatenate([crops, crops[:, :, ::-1]])
 
 
-def _ten_crops_hint(got: np.ndarray, image: np.ndarray, size: int,
-                    passed: list[tuple[int, np.ndarray]]) -> str:
+def _ten_crops_hint(
+    got: np.ndarray, image: np.ndarray, size: int, passed: list[tuple[int, np.ndarray]]
+) -> str:
     """What the crops' difference shows; a rounding is named only if it also gives the crops of
     the images passed before."""
     expected = ten_crops_reference(image, size)
     h, w = image.shape[:2]
     if np.array_equal(got[:5], expected[:5]) and np.array_equal(got[5:], expected[:5, ::-1]):
-        return " (crops 6-10 are mirrored upside down: a left-right mirror reverses the width axis)"
-    for rounding, words in (("up", "rounds the start up"),
-                            ("half-even", "uses round(), which sends a half to the even neighbour")):
+        return (
+            " (crops 6-10 are mirrored upside down: a left-right mirror reverses the width axis)"
+        )
+    for rounding, words in (
+        ("up", "rounds the start up"),
+        ("half-even", "uses round(), which sends a half to the even neighbour"),
+    ):
         if np.array_equal(got, ten_crops_reference(image, size, rounding)) and all(
-                np.array_equal(ten_crops_reference(im, n, rounding), ten_crops_reference(im, n))
-                for n, im in passed):
-            return (f" (your centre crop {words}: for margins of {h - size} and {w - size} "
-                    f"pixels it starts at ({(h - size) // 2}, {(w - size) // 2}), rounded down)")
+            np.array_equal(ten_crops_reference(im, n, rounding), ten_crops_reference(im, n))
+            for n, im in passed
+        ):
+            return (
+                f" (your centre crop {words}: for margins of {h - size} and {w - size} "
+                f"pixels it starts at ({(h - size) // 2}, {(w - size) // 2}), rounded down)"
+            )
     if np.array_equal(got[:4], expected[:4]) and not np.array_equal(got[4], expected[4]):
-        return " (crop 5 is not the centre: it starts at ((height - size) // 2, (width - size) // 2))"
+        return (
+            " (crop 5 is not the centre: it starts at ((height - size) // 2, (width - size) // 2))"
+        )
     if np.array_equal(got[:5], expected[:5]):
         return " (crops 6-10 should be crops 1-5 mirrored left-right, in the same order)"
     return ""
@@ -56,11 +75,16 @@ def _crop_images(rng: np.random.Generator) -> list[tuple[int, np.ndarray]]:
     """Margins (height - size, width - size) of 5 and 4 (5 // 2 = round(5 / 2), rounding up
     differs), of 3 and 7 (odd margins 2m + 1 with m odd: round() differs too), then random."""
     images: list[tuple[int, np.ndarray]] = []
-    for size, (dh, dw) in ((int(rng.integers(8, 14)), (5, 4)), (int(rng.integers(8, 14)), (3, 7)),
-                           (int(rng.integers(8, 20)), tuple(int(v) for v in rng.integers(1, 12, 2)))):
+    for size, (dh, dw) in (
+        (int(rng.integers(8, 14)), (5, 4)),
+        (int(rng.integers(8, 14)), (3, 7)),
+        (int(rng.integers(8, 20)), tuple(int(v) for v in rng.integers(1, 12, 2))),
+    ):
         if dh == dw:
             dw += 1  # not square: a mixed-up height and width shows
-        images.append((size, rng.integers(0, 256, size=(size + dh, size + dw, 3)).astype(np.uint8)))
+        images.append(
+            (size, rng.integers(0, 256, size=(size + dh, size + dw, 3)).astype(np.uint8))
+        )
     return images
 
 
@@ -78,16 +102,22 @@ def check_ten_crops(fn: Callable, seed: int | None = None) -> None:
             got = np.asarray(call(fn, given, size))
             if not np.array_equal(given, image):
                 return False, "your function changed the image it was given"
-            passed, how = compare(got, ten_crops_reference(image, size), rtol=0, atol=0,
-                                  what="your crops")
+            passed, how = compare(
+                got, ten_crops_reference(image, size), rtol=0, atol=0, what="your crops"
+            )
             if not passed:
-                hint = (_ten_crops_hint(got, image, size, done)
-                        if got.shape == (10, size, size, 3) else "")
+                hint = (
+                    _ten_crops_hint(got, image, size, done)
+                    if got.shape == (10, size, size, 3)
+                    else ""
+                )
                 return False, f"{h}x{w} image, crops of {size}: {how}{hint}"
             shown.append(f"{h}x{w}")
             done.append((size, image))
-        return True, (f"ten crops of images {', '.join(shown)} (odd and even margins), every "
-                      "pixel as expected")
+        return True, (
+            f"ten crops of images {', '.join(shown)} (odd and even margins), every "
+            "pixel as expected"
+        )
 
     run("8.1 (ten crops)", body, seed=seed, repeat="ch08.check_ten_crops(ten_crops, seed={seed})")
 
@@ -122,8 +152,10 @@ def _why_same_order(ds: Any) -> str:
         return "the training pipeline must shuffle, after the cache"
     above = [i for i in shuffles if not caches or i < caches[0]]  # nearer the end: after the cache
     if above and not getattr(steps[above[0]][1], "_reshuffle_each_iteration", True):
-        return ("your shuffle has reshuffle_each_iteration=False, so every pass replays the first "
-                "pass's order: leave it at True (the default) for training")
+        return (
+            "your shuffle has reshuffle_each_iteration=False, so every pass replays the first "
+            "pass's order: leave it at True (the default) for training"
+        )
     return "shuffle after the cache (a shuffle before it is replayed every pass)"
 
 
@@ -162,7 +194,10 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
             what = "training" if training else "validation"
             ds = call(fn, files, decode, augment, batch_size, training)
             if not isinstance(ds, tf.data.Dataset):
-                return False, f"the {what} pipeline is a {type(ds).__name__}, not a tf.data.Dataset"
+                return (
+                    False,
+                    f"the {what} pipeline is a {type(ds).__name__}, not a tf.data.Dataset",
+                )
             passes = []
             for _ in range(2):
                 orders: list[int] = []
@@ -170,17 +205,27 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
                 for x, y in ds:
                     x, y = np.asarray(x), np.asarray(y)
                     if x.shape[1:] != (6, 5, 3) or x.ndim != 4 or len(x) != len(y):
-                        return False, (f"a {what} batch has images {x.shape} and labels {y.shape}; "
-                                       f"expected ({batch_size}, 6, 5, 3) and ({batch_size},)")
+                        return False, (
+                            f"a {what} batch has images {x.shape} and labels {y.shape}; "
+                            f"expected ({batch_size}, 6, 5, 3) and ({batch_size},)"
+                        )
                     if len(x) != batch_size and len(orders) + len(y) != n:
                         return False, f"a {what} batch of {len(x)} images before the last one"
                     delta = x - np.stack([by_label[int(k)] for k in y])
                     shifts += list(delta.mean(axis=(1, 2, 3)))
                     if np.ptp(delta, axis=(1, 2, 3)).max() > 1e-5:
-                        return False, f"{what}: an image does not match its label (decoded by another file?)"
+                        return (
+                            False,
+                            f"{what}: an image does not match its label (decoded by another "
+                            "file?)",
+                        )
                     orders += [int(k) for k in y]
                 if sorted(orders) != sorted(int(k) for k in labels):
-                    return False, f"{what}: one pass gave {len(orders)} images, not each of the {n} files once"
+                    return (
+                        False,
+                        f"{what}: one pass gave {len(orders)} images, not each of the {n} files "
+                        "once",
+                    )
                 passes.append((orders, np.array(shifts)))
             (order1, shift1), (order2, shift2) = passes
             steps = f"{what}: {decoded[0]} decodes for {n} files in two passes"
@@ -188,32 +233,52 @@ def check_make_pipeline(fn: Callable, seed: int | None = None) -> None:
                 return False, steps + " (decode once, then cache what it gave)"
             if training:
                 if order1 == order2:
-                    return False, "training: both passes came in the same order: " + _why_same_order(ds)
+                    return (
+                        False,
+                        "training: both passes came in the same order: " + _why_same_order(ds),
+                    )
                 if np.all(shift1 == 0):
                     return False, "training: the images are not augmented"
                 if np.any(shift1 >= 1) or np.any(shift1 < 0):
                     return False, "training: some images were augmented twice (or more)"
                 same = {k: s for k, s in zip(order1, shift1, strict=True)}
                 if all(np.isclose(same[k], s) for k, s in zip(order2, shift2, strict=True)):
-                    return False, ("training: each image got the same augmentation in both passes: "
-                                   "augment after the cache")
+                    return False, (
+                        "training: each image got the same augmentation in both passes: "
+                        "augment after the cache"
+                    )
                 first = shift1[:batch_size]
                 if np.allclose(first, first[0]):
-                    return False, ("training: every image of a batch got the same shift: augment "
-                                   "single images, before batch")
+                    return False, (
+                        "training: every image of a batch got the same shift: augment "
+                        "single images, before batch"
+                    )
             else:
                 if order1 != [int(k) for k in labels] or order2 != order1:
-                    return False, "validation: the files should come in their own order, every pass"
+                    return (
+                        False,
+                        "validation: the files should come in their own order, every pass",
+                    )
                 if np.any(shift1 != 0) or np.any(shift2 != 0):
                     return False, "validation: the images were augmented; only training images are"
             if "Prefetch" not in type(ds).__name__:
-                return False, f"{what}: the last step is {type(ds).__name__.strip('_')}, not prefetch"
+                return (
+                    False,
+                    f"{what}: the last step is {type(ds).__name__.strip('_')}, not prefetch",
+                )
             found.append(steps)
-        return True, (f"{n} files in batches of {batch_size}: " + "; ".join(found) +
-                      "; training order and augmentations change between passes, validation's not")
+        return True, (
+            f"{n} files in batches of {batch_size}: "
+            + "; ".join(found)
+            + "; training order and augmentations change between passes, validation's not"
+        )
 
-    run("8.2 (a training and a validation pipeline)", body, seed=seed,
-        repeat="ch08.check_make_pipeline(make_pipeline, seed={seed})")
+    run(
+        "8.2 (a training and a validation pipeline)",
+        body,
+        seed=seed,
+        repeat="ch08.check_make_pipeline(make_pipeline, seed={seed})",
+    )
 
 
 def _skip_without_tensorflow(fn: Callable) -> None:
@@ -230,25 +295,35 @@ def _skip_without_tensorflow(fn: Callable) -> None:
     try:
         run("8.2 (a training and a validation pipeline)", stub_or_not)
     except _Skipped:
-        print("skipped   Exercise 8.2 (a training and a validation pipeline): it\n"
-              "          builds a tf.data pipeline and needs TensorFlow, which is not\n"
-              "          installed here: nothing was checked")
+        print(
+            "skipped   Exercise 8.2 (a training and a validation pipeline): it\n"
+            "          builds a tf.data pipeline and needs TensorFlow, which is not\n"
+            "          installed here: nothing was checked"
+        )
 
 
 class _Skipped(Exception):
     """Raised inside a check that cannot run here; never a PASS."""
 
 
-def pca_colour_reference(images: np.ndarray, alphas: np.ndarray, *, vectors: str = "columns",
-                         scale: str = "eigenvalue", ddof: int = 1,
-                         over: str = "all pixels") -> np.ndarray:
+def pca_colour_reference(
+    images: np.ndarray,
+    alphas: np.ndarray,
+    *,
+    vectors: str = "columns",
+    scale: str = "eigenvalue",
+    ddof: int = 1,
+    over: str = "all pixels",
+) -> np.ndarray:
     """Each image plus the RGB offset P @ (alpha * lambda), P and lambda the eigenvectors
     (columns) and eigenvalues, ascending, of the covariance of all the pixels' RGB values. The
     keyword arguments give the usual mistakes: eigenvectors taken as rows, the square root of
     the eigenvalues, the covariance divided by N, each image's own covariance."""
     out = np.array(images, dtype=np.float64)
     for n in range(len(out)):
-        pixels = (out[n] if over == "each image" else np.asarray(images, np.float64)).reshape(-1, 3)
+        pixels = (out[n] if over == "each image" else np.asarray(images, np.float64)).reshape(
+            -1, 3
+        )
         values, P = np.linalg.eigh(np.cov(pixels, rowvar=False, ddof=ddof))
         if vectors == "rows":
             P = P.T
@@ -276,13 +351,21 @@ def _same_up_to_signs(got: np.ndarray, want: np.ndarray) -> bool:
 
 
 PCA_MISTAKES = (
-    ({"vectors": "rows"}, "np.linalg.eigh returns the eigenvectors as the columns of its "
-                          "second result, not its rows"),
-    ({"scale": "sqrt"}, "weigh each eigenvector by alpha times its eigenvalue, not the "
-                        "eigenvalue's square root"),
+    (
+        {"vectors": "rows"},
+        "np.linalg.eigh returns the eigenvectors as the columns of its "
+        "second result, not its rows",
+    ),
+    (
+        {"scale": "sqrt"},
+        "weigh each eigenvector by alpha times its eigenvalue, not the eigenvalue's square root",
+    ),
     ({"ddof": 0}, "np.cov divides by N - 1: your covariance divides by N"),
-    ({"over": "each image"}, "the covariance is the whole training set's, over all the pixels "
-                             "of all the images, not each image's own"),
+    (
+        {"over": "each image"},
+        "the covariance is the whole training set's, over all the pixels "
+        "of all the images, not each image's own",
+    ),
 )
 
 
@@ -303,21 +386,26 @@ def check_pca_colour(fn: Callable, seed: int | None = None) -> None:
         got = as_array(call(fn, *given))
         if not (np.array_equal(given[0], images) and np.array_equal(given[1], alphas)):
             return False, "your function changed images or alphas: return new arrays"
-        setting = (f"{n} images of {h}x{w}, eigenvalues of the colour covariance "
-                   f"{show(values, 3)}")
+        setting = f"{n} images of {h}x{w}, eigenvalues of the colour covariance {show(values, 3)}"
         if got.shape != images.shape:
             return False, f"{setting}: your result has shape {got.shape}, expected {images.shape}"
         coefficients, spread = _coefficients(images, got)
         if coefficients is None:
-            return False, (f"{setting}: your offsets differ from pixel to pixel (by up to "
-                           f"{spread:.3g}): add one RGB offset to all the pixels of an image")
+            return False, (
+                f"{setting}: your offsets differ from pixel to pixel (by up to "
+                f"{spread:.3g}): add one RGB offset to all the pixels of an image"
+            )
         want = alphas * values
         if _same_up_to_signs(coefficients, want):
-            return True, (f"{setting}: every image's offset is sum alpha_i lambda_i p_i, "
-                          f"the largest {show(np.abs(want).max(axis=0), 3)} along p_1, p_2, p_3")
-        detail = (f"{setting}: image 0's offset in the eigenvector basis (ascending eigenvalues) "
-                  f"is {show(coefficients[0], 4)}, expected alpha * lambda = {show(want[0], 4)} "
-                  "(up to the sign of each eigenvector)")
+            return True, (
+                f"{setting}: every image's offset is sum alpha_i lambda_i p_i, "
+                f"the largest {show(np.abs(want).max(axis=0), 3)} along p_1, p_2, p_3"
+            )
+        detail = (
+            f"{setting}: image 0's offset in the eigenvector basis (ascending eigenvalues) "
+            f"is {show(coefficients[0], 4)}, expected alpha * lambda = {show(want[0], 4)} "
+            "(up to the sign of each eigenvector)"
+        )
         for told, words in PCA_MISTAKES:
             other, _ = _coefficients(images, pca_colour_reference(images, alphas, **told))
             if other is not None and _same_up_to_signs(coefficients, other):
@@ -325,5 +413,9 @@ def check_pca_colour(fn: Callable, seed: int | None = None) -> None:
                 break
         return False, detail
 
-    run("8.3 (AlexNet's colour augmentation)", body, seed=seed,
-        repeat="ch08.check_pca_colour(pca_colour_shift, seed={seed})")
+    run(
+        "8.3 (AlexNet's colour augmentation)",
+        body,
+        seed=seed,
+        repeat="ch08.check_pca_colour(pca_colour_shift, seed={seed})",
+    )

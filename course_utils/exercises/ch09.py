@@ -24,17 +24,26 @@ def small_convnet(index: int) -> Any:
 
     keras.utils.set_random_seed(100 + index)
     bias = keras.initializers.RandomNormal(0.0, 0.3)  # not 0: relu(a x) != a relu(x), so the
-    return keras.Sequential([                         # gradient changes along a path to x
-        keras.Input((None, None, 3)),
-        keras.layers.Conv2D(6, 3, padding="same", activation="relu", bias_initializer=bias),
-        keras.layers.Conv2D(8, 3, padding="same", activation="relu", bias_initializer=bias),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(4, bias_initializer=bias),
-    ], name=f"small_convnet_{index}")
+    return keras.Sequential(
+        [  # gradient changes along a path to x
+            keras.Input((None, None, 3)),
+            keras.layers.Conv2D(6, 3, padding="same", activation="relu", bias_initializer=bias),
+            keras.layers.Conv2D(8, 3, padding="same", activation="relu", bias_initializer=bias),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(4, bias_initializer=bias),
+        ],
+        name=f"small_convnet_{index}",
+    )
 
 
-def _gradients(model: Any, images: np.ndarray, class_index: int, *, softmax: bool = False,
-               all_classes: bool = False) -> np.ndarray:
+def _gradients(
+    model: Any,
+    images: np.ndarray,
+    class_index: int,
+    *,
+    softmax: bool = False,
+    all_classes: bool = False,
+) -> np.ndarray:
     """d y_c / d images for a batch (each image its own), optionally of the softmax's p_c or of
     the sum of every class's score (two of the usual mistakes). Every Keras backend: the
     gradient comes from its own mechanism (course_utils.backends.gradient)."""
@@ -52,8 +61,9 @@ def _gradients(model: Any, images: np.ndarray, class_index: int, *, softmax: boo
     return ops.convert_to_numpy(grads).astype(np.float64)
 
 
-def saliency_reference(model: Any, images: np.ndarray, class_index: int, *, reduce: str = "max abs",
-                       **gradient: bool) -> np.ndarray:
+def saliency_reference(
+    model: Any, images: np.ndarray, class_index: int, *, reduce: str = "max abs", **gradient: bool
+) -> np.ndarray:
     grads = _gradients(model, images, class_index, **gradient)
     if reduce == "max abs":
         return np.abs(grads).max(axis=-1)
@@ -63,13 +73,21 @@ def saliency_reference(model: Any, images: np.ndarray, class_index: int, *, redu
 
 
 SALIENCY_MISTAKES = (
-    ({"reduce": "max"}, "take the absolute value first: a pixel that pulls the score down "
-                        "matters as much as one that pushes it up"),
+    (
+        {"reduce": "max"},
+        "take the absolute value first: a pixel that pulls the score down "
+        "matters as much as one that pushes it up",
+    ),
     ({"reduce": "mean abs"}, "take the largest of the three channels' |gradient|, not their mean"),
-    ({"softmax": True}, "that is the gradient of the probability after the softmax: take the "
-                        "score before it (section 4.3)"),
-    ({"all_classes": True}, "that is the gradient of the sum of every class's score: take "
-                            "class_index's only"),
+    (
+        {"softmax": True},
+        "that is the gradient of the probability after the softmax: take the "
+        "score before it (section 4.3)",
+    ),
+    (
+        {"all_classes": True},
+        "that is the gradient of the sum of every class's score: take class_index's only",
+    ),
 )
 
 
@@ -92,15 +110,21 @@ def check_saliency(fn: Callable, seed: int | None = None) -> None:
         setting = f"{n} random {h}x{w}x3 images, a small random convnet, class {class_index}"
         if passed:
             peak = np.unravel_index(np.argmax(expected[0]), expected[0].shape)
-            return True, (f"{setting}: {how}; image 0's most salient pixel is at "
-                          f"{tuple(int(i) for i in peak)}")
+            return True, (
+                f"{setting}: {how}; image 0's most salient pixel is at "
+                f"{tuple(int(i) for i in peak)}"
+            )
         detail = f"{setting}: {how}"
         if got.shape == images.shape:
             detail += "; reduce the 3 channels to one number per pixel: the largest |gradient|"
         elif got.shape == expected.shape:
             for told, words in SALIENCY_MISTAKES:
-                if np.allclose(got, saliency_reference(model, images, class_index, **told),
-                               rtol=1e-4, atol=1e-7):
+                if np.allclose(
+                    got,
+                    saliency_reference(model, images, class_index, **told),
+                    rtol=1e-4,
+                    atol=1e-7,
+                ):
                     detail += f"; {words}"
                     break
         return False, detail
@@ -108,9 +132,19 @@ def check_saliency(fn: Callable, seed: int | None = None) -> None:
     run("9.1 (saliency map)", body, seed=seed, repeat="ch09.check_saliency(saliency, seed={seed})")
 
 
-def occlusion_reference(model: Any, image: np.ndarray, class_index: int, patch: int, stride: int,
-                        fill: float, *, sign: int = 1, last: bool = True, scale: bool = True,
-                        value: float | None = None) -> np.ndarray:
+def occlusion_reference(
+    model: Any,
+    image: np.ndarray,
+    class_index: int,
+    patch: int,
+    stride: int,
+    fill: float,
+    *,
+    sign: int = 1,
+    last: bool = True,
+    scale: bool = True,
+    value: float | None = None,
+) -> np.ndarray:
     """Drop of the class score when a patch x patch square at (i * stride, j * stride), wholly
     inside the image, is set to `fill`. The keyword arguments give the usual mistakes: the
     sign, the last position left out, corners at (i, j), another fill value."""
@@ -122,7 +156,7 @@ def occlusion_reference(model: Any, image: np.ndarray, class_index: int, patch: 
         for j, left in enumerate(cols):
             top_, left_ = (top, left) if scale else (i, j)
             copy = np.array(image, dtype=np.float32)
-            copy[top_:top_ + patch, left_:left_ + patch] = fill if value is None else value
+            copy[top_ : top_ + patch, left_ : left_ + patch] = fill if value is None else value
             copies.append(copy)
     scores = np.asarray(model(np.stack([np.asarray(image, np.float32)] + copies)))[:, class_index]
     return (sign * (scores[0] - scores[1:])).reshape(len(rows), len(cols)).astype(np.float64)
@@ -130,8 +164,11 @@ def occlusion_reference(model: Any, image: np.ndarray, class_index: int, patch: 
 
 OCCLUSION_MISTAKES = (
     ({"sign": -1}, "the drop is the image's score minus the occluded copy's score"),
-    ({"last": False}, "the last position, where the square touches the bottom or right edge, "
-                      "counts too: (H - patch) // stride + 1 positions"),
+    (
+        {"last": False},
+        "the last position, where the square touches the bottom or right edge, "
+        "counts too: (H - patch) // stride + 1 positions",
+    ),
     ({"scale": False}, "the square's corner is at (i * stride, j * stride), not (i, j)"),
     ({"value": 0.0}, "fill the square with `fill`, not with 0"),
 )
@@ -160,17 +197,20 @@ def check_occlusion(fn: Callable, seed: int | None = None) -> None:
             class_index = int(rng.integers(4))
             expected = occlusion_reference(model, image, class_index, patch, stride, fill)
             given = image.copy()
-            got = as_array(call(fn, model, given, class_index, patch, stride, fill),
-                           "your map")
+            got = as_array(call(fn, model, given, class_index, patch, stride, fill), "your map")
             if not np.array_equal(given, image):
-                return False, ("your function changed the image it was given: occlude a copy "
-                               "(image.copy()), one square at a time")
+                return False, (
+                    "your function changed the image it was given: occlude a copy "
+                    "(image.copy()), one square at a time"
+                )
             passed, how = compare(got, expected, rtol=1e-4, atol=1e-5, what="your map")
             if passed:
                 shown.append(f"{h}x{w} patch {patch} stride {stride} -> {expected.shape}")
                 continue
-            detail = (f"a {h}x{w} image, patch {patch}, stride {stride}, fill {fill}, class "
-                      f"{class_index}: {how}")
+            detail = (
+                f"a {h}x{w} image, patch {patch}, stride {stride}, fill {fill}, class "
+                f"{class_index}: {how}"
+            )
             if got.shape == expected.shape[::-1] and got.shape != expected.shape:
                 detail += "; rows and columns swapped: the map is (rows, columns) like the image"
             for told, words in OCCLUSION_MISTAKES:
@@ -181,13 +221,25 @@ def check_occlusion(fn: Callable, seed: int | None = None) -> None:
             return False, detail
         return True, "maps right for " + "; ".join(shown)
 
-    run("9.2 (occlusion map)", body, seed=seed,
-        repeat="ch09.check_occlusion(occlusion_map, seed={seed})")
+    run(
+        "9.2 (occlusion map)",
+        body,
+        seed=seed,
+        repeat="ch09.check_occlusion(occlusion_map, seed={seed})",
+    )
 
 
-def integrated_gradients_reference(model: Any, image: np.ndarray, class_index: int, steps: int,
-                                   *, points: str = "right", times_input: bool = True,
-                                   average: bool = True, softmax: bool = False) -> np.ndarray:
+def integrated_gradients_reference(
+    model: Any,
+    image: np.ndarray,
+    class_index: int,
+    steps: int,
+    *,
+    points: str = "right",
+    times_input: bool = True,
+    average: bool = True,
+    softmax: bool = False,
+) -> np.ndarray:
     """(x - 0) * mean over k = 1..steps of d y_c / d x at (k / steps) x. The keyword arguments
     give the usual mistakes: the points k = 0..steps-1 or linspace(0, 1, steps), no
     multiplication by x, the sum instead of the mean, the probability after the softmax."""
@@ -204,10 +256,16 @@ def integrated_gradients_reference(model: Any, image: np.ndarray, class_index: i
 
 
 IG_MISTAKES = (
-    ({"points": "left"}, "the points are k / steps for k = 1 .. steps: yours start at the "
-                         "baseline (k = 0) and stop short of the image"),
-    ({"points": "linspace"}, "the points are k / steps for k = 1 .. steps: np.linspace(0, 1, "
-                             "steps) puts one at the baseline and spaces them 1 / (steps - 1)"),
+    (
+        {"points": "left"},
+        "the points are k / steps for k = 1 .. steps: yours start at the "
+        "baseline (k = 0) and stop short of the image",
+    ),
+    (
+        {"points": "linspace"},
+        "the points are k / steps for k = 1 .. steps: np.linspace(0, 1, "
+        "steps) puts one at the baseline and spaces them 1 / (steps - 1)",
+    ),
     ({"times_input": False}, "multiply the averaged gradient by (x - baseline), here x"),
     ({"average": False}, "average the gradients over the steps, do not add them up"),
     ({"softmax": True}, "take the score before the softmax"),
@@ -234,20 +292,30 @@ def check_integrated_gradients(fn: Callable, seed: int | None = None) -> None:
             passed, how = compare(got, expected, rtol=1e-4, atol=1e-6, what="your attributions")
             scores = np.asarray(model(np.stack([np.zeros_like(image), image])))[:, class_index]
             if passed:
-                shown.append(f"{steps} steps: attributions add up to {expected.sum():.4f}, "
-                             f"y_c(x) - y_c(black) = {scores[1] - scores[0]:.4f}")
+                shown.append(
+                    f"{steps} steps: attributions add up to {expected.sum():.4f}, "
+                    f"y_c(x) - y_c(black) = {scores[1] - scores[0]:.4f}"
+                )
                 continue
             detail = f"a {h}x{w}x3 image, class {class_index}, {steps} steps: {how}"
             if got.shape == expected.shape:
                 for told, words in IG_MISTAKES:
-                    other = integrated_gradients_reference(model, image, class_index, steps, **told)
+                    other = integrated_gradients_reference(
+                        model, image, class_index, steps, **told
+                    )
                     if np.allclose(got, other, rtol=1e-4, atol=1e-6):
                         detail += f"; {words}"
                         break
-                detail += (f" (yours add up to {got.sum():.4f}; y_c(x) - y_c(black) = "
-                           f"{scores[1] - scores[0]:.4f})")
+                detail += (
+                    f" (yours add up to {got.sum():.4f}; y_c(x) - y_c(black) = "
+                    f"{scores[1] - scores[0]:.4f})"
+                )
             return False, detail
         return True, "; ".join(shown) + ": the more steps, the closer (the gradient theorem)"
 
-    run("9.3 (integrated gradients)", body, seed=seed,
-        repeat="ch09.check_integrated_gradients(integrated_gradients, seed={seed})")
+    run(
+        "9.3 (integrated gradients)",
+        body,
+        seed=seed,
+        repeat="ch09.check_integrated_gradients(integrated_gradients, seed={seed})",
+    )

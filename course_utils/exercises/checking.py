@@ -61,9 +61,16 @@ class Result:
         """The status, the exercise and the explanation, wrapped to fit the page (79 chars)."""
         text = f"{self.status:<9} Exercise {self.exercise}: {self.detail}"
         return "\n".join(
-            textwrap.fill(line, 79, subsequent_indent=" " * 10, break_long_words=False,
-                          break_on_hyphens=False) or line
-            for line in text.split("\n"))
+            textwrap.fill(
+                line,
+                79,
+                subsequent_indent=" " * 10,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or line
+            for line in text.split("\n")
+        )
 
 
 def grading() -> bool:
@@ -87,8 +94,9 @@ def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise StudentError(name, err) from err
 
 
-def compare(got: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-9,
-            what: str = "your result") -> tuple[bool, str]:
+def compare(
+    got: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-9, what: str = "your result"
+) -> tuple[bool, str]:
     """Shape, finiteness and values of `got` against `expected`, with the numbers that explain."""
     try:
         got = np.asarray(got, dtype=np.float64)
@@ -106,16 +114,25 @@ def compare(got: Any, expected: Any, *, rtol: float = 1e-7, atol: float = 1e-9,
         return True, f"largest difference {largest:.1e}"
     at = np.unravel_index(np.argmax(gap - allowed), gap.shape)
     if gap.size == 1:
-        return False, (f"{what} is {got[at]:.6g}, expected {expected[at]:.6g} "
-                       f"(allowed difference {allowed[at]:.1e})")
+        return False, (
+            f"{what} is {got[at]:.6g}, expected {expected[at]:.6g} "
+            f"(allowed difference {allowed[at]:.1e})"
+        )
     wrong = int(np.sum(gap > allowed))
-    return False, (f"{what}: {wrong} of {gap.size} values differ; worst at index "
-                   f"{tuple(int(i) for i in at)}: yours {got[at]:.6g}, expected "
-                   f"{expected[at]:.6g} (allowed difference {allowed[at]:.1e})")
+    return False, (
+        f"{what}: {wrong} of {gap.size} values differ; worst at index "
+        f"{tuple(int(i) for i in at)}: yours {got[at]:.6g}, expected "
+        f"{expected[at]:.6g} (allowed difference {allowed[at]:.1e})"
+    )
 
 
-def run(exercise: str, body: Callable[[], tuple[bool, str]], *, seed: int | None = None,
-        repeat: str = "") -> Result:
+def run(
+    exercise: str,
+    body: Callable[[], tuple[bool, str]],
+    *,
+    seed: int | None = None,
+    repeat: str = "",
+) -> Result:
     """Run one check's body, print its line, and (in grading mode) raise if it did not pass.
 
     `body` returns (passed, explanation). `repeat` is the call that repeats a failed test with
@@ -125,9 +142,13 @@ def run(exercise: str, body: Callable[[], tuple[bool, str]], *, seed: int | None
         passed, detail = body()
         status = PASS if passed else FAIL
     except NotDone as err:
-        status, detail = NOT_DONE, (
-            f"{err.name} still raises NotImplementedError: replace that line (under "
-            f"# YOUR CODE HERE) with your code, run its cell, then this one")
+        status, detail = (
+            NOT_DONE,
+            (
+                f"{err.name} still raises NotImplementedError: replace that line (under "
+                f"# YOUR CODE HERE) with your code, run its cell, then this one"
+            ),
+        )
     except (StudentError, BadAnswer) as err:
         status, detail = FAIL, str(err)
     if status == FAIL and seed is not None and repeat:
@@ -145,8 +166,9 @@ def as_array(value: Any, what: str = "your result") -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise BadAnswer(f"{what} is not an array of numbers: it is {type(value).__name__} "
-                        f"{value!r:.60}") from err
+        raise BadAnswer(
+            f"{what} is not an array of numbers: it is {type(value).__name__} {value!r:.60}"
+        ) from err
 
 
 def number(value: Any) -> float:
@@ -165,8 +187,15 @@ def show(values: Any, precision: int = 4) -> str:
     if array.ndim == 0:
         value = array.item()
         return f"{value:.{precision}g}" if isinstance(value, float) else str(value)
-    return np.array2string(array, precision=precision, threshold=16, edgeitems=4,
-                           separator=", ", max_line_width=10_000, suppress_small=True)
+    return np.array2string(
+        array,
+        precision=precision,
+        threshold=16,
+        edgeitems=4,
+        separator=", ",
+        max_line_width=10_000,
+        suppress_small=True,
+    )
 
 
 def uses_a_loop(fn: Callable[..., Any]) -> bool:
