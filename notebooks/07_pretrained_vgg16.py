@@ -375,8 +375,9 @@ def unfreeze_from(first: str) -> list[str]:
 
 for first in ("block5_conv1", "block1_conv1"):
     convs = unfreeze_from(first)
+    tensors = len(model.trainable_weights)
     print(f"from {first}: {len(convs)} conv layers, {convs[0]} to "
-          f"{convs[-1]};\n    {len(model.trainable_weights)} trainable tensors")
+          f"{convs[-1]};\n    {tensors} trainable tensors")
 
 # %% [markdown]
 # Block 5 alone means 10 trainable tensors in both networks: three kernels, three biases
