@@ -108,7 +108,7 @@ def pretrain_digit_vgg_base(
         print(
             f"pretrained on {record['train_images']:,} digits "
             f"({', '.join(map(str, OTHER_DIGITS))}) "
-            f"in {seconds:.0f} s: {accuracy:.3f} accuracy on {held_out} held-out ones"
+            f"in {seconds:.0f} s:\n{accuracy:.3f} accuracy on {held_out} held-out ones"
         )
     return base, record
 
