@@ -424,7 +424,7 @@ def test_quick_mode_pages_say_so(pages):
 
 # Chapters whose code or printed lines are still over 79 characters (issue 33 stays open for
 # them); every other page, the home page included, must fit, and each listed one must not yet.
-WIDE_LEFT = {"07"}
+WIDE_LEFT: set[str] = set()
 
 
 def _chapter_number(path: str) -> str:
