@@ -192,7 +192,7 @@ def backbone() -> keras.Model:
     return keras.Model(inputs, x, name="small_convnet")
 
 
-# %% tags=["nbval-check-output"]
+# %%
 features = backbone()
 x = layers.Conv2D(env.by_mode(quick=64, full=256), 3, padding="same",
                   activation="relu")(features.output)
