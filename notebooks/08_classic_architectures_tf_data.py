@@ -146,11 +146,11 @@ if backends.installed("tensorflow", "the split's check"):
 # pixels, the usual CIFAR-10 augmentation:
 #
 # ```python
-# image = tf.io.decode_png(png, channels=3)                       # decode_image
-# image = tf.image.convert_image_dtype(image, tf.float32)         # augment_image: [0, 1]
+# image = tf.io.decode_png(png, channels=3)               # decode_image
+# image = tf.image.convert_image_dtype(image, tf.float32)  # to [0, 1]
 # image = tf.image.random_flip_left_right(image)
 # padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
-# image = tf.image.random_crop(padded, tf.shape(image))           # a random 32x32 window
+# image = tf.image.random_crop(padded, tf.shape(image))    # a 32x32 window
 # ```
 
 # %%
@@ -275,7 +275,8 @@ print("a training batch:", images.shape, images.dtype, "labels:",
 # for start in range(0, len(order), batch_size):
 #     images, batch_labels = [], []
 #     for i in order[start:start + batch_size]:
-#         image, label = decode_and_augment(tf.constant(encoded[i]), tf.constant(labels[i]))
+#         image, label = decode_and_augment(tf.constant(encoded[i]),
+#                                           tf.constant(labels[i]))
 #         images.append(image.numpy())
 #         batch_labels.append(label.numpy())
 #     yield np.stack(images), np.array(batch_labels)

@@ -185,11 +185,12 @@ plot_bilateral_kernel(photo, (row, col), position, appearance, sxy, srgb);
 # $\theta_\beta = 13$ colour levels, $w_1 = 5$):
 #
 # ```python
-# crf = dcrf.DenseCRF2D(w, h, c)                       # width first: pydensecrf's order
-# crf.setUnaryEnergy(unary_from_probs(probs))         # -log p as (C, H*W): the unary term
-# crf.addPairwiseGaussian(sxy=3.0, compat=3.0)         # smoothness kernel
-# crf.addPairwiseBilateral(sxy=20.0, srgb=13.0, rgbim=image, compat=5.0)  # appearance
-# q = np.array(crf.inference(5))                       # (C, H*W) refined probabilities
+# crf = dcrf.DenseCRF2D(w, h, c)                # width first: pydensecrf's order
+# crf.setUnaryEnergy(unary_from_probs(probs))  # -log p as (C, H*W): unary term
+# crf.addPairwiseGaussian(sxy=3.0, compat=3.0)  # smoothness kernel
+# crf.addPairwiseBilateral(sxy=20.0, srgb=13.0, rgbim=image,
+#                          compat=5.0)         # appearance kernel
+# q = np.array(crf.inference(5))               # (C, H*W) refined probabilities
 # ```
 #
 # In Colab, `extras.ensure("crf")` compiles `pydensecrf2` the first time (about a minute); if

@@ -37,6 +37,21 @@ def long_lines(source: Path) -> list[str]:
         for m, line in enumerate(cell.source.splitlines(), start=1):
             if len(line) > LIMIT:
                 found.append(f"code cell {n}, line {m} ({len(line)} chars): {line.strip()[:60]}")
+    return found + fenced_long_lines(source)
+
+
+def fenced_long_lines(source: Path) -> list[str]:
+    """The same for code quoted in Markdown cells (between ``` fences): the site shows it as
+    a code block too."""
+    found = []
+    cells = [c for c in jupytext.read(source).cells if c.cell_type == "markdown"]
+    for n, cell in enumerate(cells):
+        fenced = False
+        for line in cell.source.splitlines():
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif fenced and len(line) > LIMIT:
+                found.append(f"markdown cell {n} ({len(line)} chars): {line.strip()[:60]}")
     return found
 
 
@@ -46,6 +61,8 @@ def test_a_long_line_is_found(tmp_path: Path):
         "# %% [markdown]\n# " + "prose " * 30 + "\n\n# %%\nx = 1\n" + "y = " + "1 + " * 20 + "1\n"
     )
     assert [re.sub(r" \(.*", "", f) for f in long_lines(chapter)] == ["code cell 0, line 2"]
+    chapter.write_text("# %% [markdown]\n# ```python\n# " + "z = 1 + " * 12 + "1\n# ```\n")
+    assert [re.sub(r" \(.*", "", f) for f in long_lines(chapter)] == ["markdown cell 0"]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name[:2])
