@@ -681,9 +681,8 @@ ch04.check_batch_norm_train(batch_norm_train)
 #   and is not zero-centred; tanh is zero-centred but saturates; ReLU is cheap and does not
 #   saturate for $x > 0$ but can die; Leaky ReLU, ELU and GELU keep a gradient for $x < 0$.
 # - Equal initial weights never break symmetry. Too small: activations and gradients vanish; too
-#   large: units saturate. Xavier/Glorot suits tanh, He suits ReLU, and Keras' initialisers
-#   follow the formulas.
-# - Same network, same budget, only the start changed: zero and tiny starts never leave
+#   large: units saturate. Xavier/Glorot suits tanh, He suits ReLU.
+# - Only the start changed: zero and tiny starts never leave
 #   $\ln 10$; Glorot and He learn. A lower training loss is not a better model.
 # - Batch normalisation: per feature, over the batch, with learnt $\gamma, \beta$; moving
 #   averages at inference. To freeze it (fine-tuning), set `trainable = False`: the layer then

@@ -796,8 +796,7 @@ ch06.check_early_stopping(early_stopping)
 # - The 150x150 convnet has 3,453,121 parameters, 93% of them in the dense
 #   layer after `Flatten`.
 # - With little data it overfits: training loss falls towards 0 while
-#   validation loss turns back up (medians of five epochs tell a trend
-#   from a jump).
+#   validation loss turns back up.
 # - Augmentation (only changes that keep the label true) and
 #   `Dropout(0.5)` fight overfitting; EMA smoothing makes noisy curves
 #   readable.
