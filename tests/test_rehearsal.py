@@ -4,6 +4,7 @@ estimates of tools/rehearse_full.py."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -222,3 +223,34 @@ def test_a_fit_on_a_pipeline_logs_what_the_pipeline_delivers(rehearsing):
     record = json.loads(rehearsing.read_text().splitlines()[-1])
     assert record["pipeline_examples_per_s"] > 0 and record["batch"] == 32
     assert rehearsal.pipeline_rate(np.zeros((10, 4))) is None  # arrays are no pipeline
+
+
+def test_a_second_rehearsal_in_the_same_folder_is_refused(tmp_path):
+    """Two rehearsals at once would wipe each other's data folder and checkpoints: while one holds
+    the folder's lock, a second exits 2 naming the first, before it writes or deletes anything."""
+    import subprocess
+
+    out = tmp_path / "rehearsal"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "unpacked.txt").write_text("the first run's files")
+    first = rehearse_full.hold_lock(out)
+    try:
+        with pytest.raises(rehearse_full.RehearsalRunning, match=f"pid {os.getpid()}"):
+            rehearse_full.hold_lock(out)  # a second open file, even in this process, is refused
+        second = subprocess.run(
+            [sys.executable, rehearse_full.__file__, "--out", str(out), "notebooks/none.ipynb"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2, second.stderr
+        assert "another rehearsal is running" in second.stderr
+        assert f"pid {os.getpid()}" in second.stderr  # names the run that holds the folder
+        assert "--out" in second.stderr  # and says what to do
+        # Nothing of the first run was touched: no hub written, data and lock note kept.
+        assert sorted(p.name for p in out.iterdir()) == ["data", rehearse_full.LOCK_NAME]
+        assert (out / "data" / "unpacked.txt").read_text() == "the first run's files"
+        assert f"pid {os.getpid()}" in (out / rehearse_full.LOCK_NAME).read_text()
+    finally:
+        first.close()
+    rehearse_full.hold_lock(out).close()  # released: the next run may start

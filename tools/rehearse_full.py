@@ -18,12 +18,16 @@
    chapter added to the data folder, and estimates a full run's time on this CPU and on a
    Colab T4 (see `estimate`). Prints a table and writes build/rehearsal/report.md.
 
-Exit 1 when a chapter fails (its executed notebook is in build/rehearsal/executed/).
+Exit 1 when a chapter fails (its executed notebook is in build/rehearsal/executed/). Exit 2,
+before touching anything, when another rehearsal holds the same folder (`hold_lock`): two runs
+would share and wipe each other's data folder and checkpoints.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import fcntl
 import json
 import os
 import shutil
@@ -31,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -46,6 +51,41 @@ sys.path.insert(0, str(ROOT / "tools"))
 T4_SUSTAINED_GFLOPS = {"float32": 3520.0, "mixed_float16": 8150.0}
 T4_POLICY = "mixed_float16"
 COLAB_RAM_GB = 12.7
+
+
+LOCK_NAME = "rehearsal.lock"
+
+
+class RehearsalRunning(RuntimeError):
+    """Another rehearsal holds the output folder."""
+
+
+def hold_lock(out: Path) -> IO[str]:
+    """Take `out`/rehearsal.lock exclusively, without waiting, and write who holds it.
+
+    Keep the returned file open for the whole run: the operating system releases the lock when
+    it is closed or the process ends, however it ends (so a killed run leaves no stale lock).
+    Raises RehearsalRunning, naming the run that holds it, when another process does.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    handle = (out / LOCK_NAME).open("a+", encoding="utf-8")  # "a+": keep the holder's note
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "a process that wrote no note"
+        handle.close()
+        raise RehearsalRunning(
+            f"another rehearsal is running in {out}/ ({holder}). Two at once would share and "
+            "wipe each other's data folder and checkpoints: wait for it to finish, or give this "
+            "one its own folder with --out."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    handle.write(f"pid {os.getpid()}, started {started}: {' '.join(sys.argv)}\n")
+    handle.flush()
+    return handle
 
 
 def cpu_gflops() -> float:
@@ -165,6 +205,11 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args()
+    try:
+        lock = hold_lock(args.out)  # noqa: F841 (kept open: the lock lasts until the end)
+    except RehearsalRunning as error:
+        print(error, file=sys.stderr)
+        return 2
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     hub, data, executed = args.out / "hub", args.out / "data", args.out / "executed"
     manifest = hub / "rehearsal-checksums.json"
