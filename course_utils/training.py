@@ -631,8 +631,8 @@ def fit_resumable(
     # Order matters: the history file is written first and the backup last, so the history never
     # holds fewer epochs than the backup; epochs it holds beyond the backup are trimmed above.
     all_callbacks = [*callbacks, _history_logger(run_dir / HISTORY_FILE, history), checkpoints]
-    if "shuffle" not in fit_kwargs and type(x).__module__.startswith("tensorflow"):
-        fit_kwargs["shuffle"] = False  # a tf.data pipeline shuffles itself; Keras would warn
+    if "shuffle" not in fit_kwargs and type(x).__module__.startswith(("tensorflow", "grain")):
+        fit_kwargs["shuffle"] = False  # tf.data and grain shuffle themselves; Keras would warn
     compact = verbose == "compact"
     if compact:
         all_callbacks.insert(0, compact_log(epochs, monitor=None))

@@ -67,14 +67,23 @@ env.banner(
               "1st ed., 5.2)")
 
 # %%
+import warnings
 import numpy as np
-import tensorflow as tf
 import keras
 from keras import layers
+from course_utils import backends
 from course_utils.plots import (compare_histories, plot_history,
                                 show_heatmaps, show_images,
                                 show_predictions, smooth_curve)
 from course_utils.training import fit_resumable
+
+# %%
+HAS_TF = backends.has("tensorflow")  # Colab's TPU runtime has none
+if HAS_TF:
+    import tensorflow as tf
+else:  # grain data sets; Keras warns when one ends (it can't tell length)
+    import grain
+    warnings.filterwarnings("ignore", "Your input ran out of data")
 
 # %% [markdown]
 # In Colab, mount Google Drive now: the checkpoints of this chapter then go to Drive and
@@ -113,6 +122,8 @@ for split in ("train", "validation", "test"):
 # `keras.utils.image_dataset_from_directory` turns such a folder into a `tf.data.Dataset` of
 # `(images, labels)` batches. The label is the index of the class folder in alphabetical order,
 # every image is resized to `image_size`, and only the training set is shuffled.
+# Without TensorFlow (Colab's TPU runtime), `format="grain"` gives a grain
+# dataset, shuffled once: every epoch sees one order.
 #
 # Quick mode feeds its 48x48 canvases as they are: at 150x150 every
 # convolution would cost almost ten times as much.
@@ -120,13 +131,16 @@ for split in ("train", "validation", "test"):
 # %%
 IMAGE_SIZE = env.by_mode(quick=(48, 48), full=(150, 150))
 BATCH_SIZE = env.by_mode(quick=8, full=32)  # quick: more, smaller steps
+GRAIN = {} if HAS_TF else {"format": "grain"}  # Keras 3.11 or later
 
 
-def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
+def image_folder(split: str, shuffle: bool):
     ds = keras.utils.image_dataset_from_directory(
         base_dir / split, image_size=IMAGE_SIZE, label_mode="binary",
         batch_size=BATCH_SIZE if shuffle else 100,  # evaluation: big batches
-        shuffle=shuffle, seed=ENV.seed)
+        shuffle=shuffle, seed=ENV.seed, **GRAIN)
+    if not HAS_TF:  # grain: decode once, keep the batches (as cache())
+        return grain.MapDataset.source(list(ds))
     if not shuffle:
         ds = ds.cache()  # same images, same order: decode them only once
     return ds.prefetch(tf.data.AUTOTUNE)  # next batch ready while training
@@ -135,8 +149,10 @@ def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
 # %%
 train_ds = image_folder("train", shuffle=True)
 val_ds = image_folder("validation", shuffle=False)
-if ENV.quick:  # every second validation image: half the cost per epoch
+if ENV.quick and HAS_TF:  # every second validation image: half the cost
     val_ds = val_ds.map(lambda x, y: (x[::2], y[::2])).cache()
+elif ENV.quick:  # the same with grain, whose map gets one (x, y) pair
+    val_ds = val_ds.map(lambda xy: (xy[0][::2], xy[1][::2]))
 test_ds = image_folder("test", shuffle=False)
 class_names = sorted(d.name for d in (base_dir / "train").iterdir())
 print("classes (label 0, label 1):", class_names)
@@ -797,11 +813,8 @@ ch06.check_early_stopping(early_stopping)
 #   layer after `Flatten`.
 # - With little data it overfits: training loss falls towards 0 while
 #   validation loss turns back up.
-# - Augmentation (only changes that keep the label true) and
-#   `Dropout(0.5)` fight overfitting; EMA smoothing makes noisy curves
-#   readable.
-# - A controlled experiment (one change per model, same budget) tells which
-#   cure does the work; global average pooling replaces a 3.2-million-weight
+# - Augmentation and `Dropout(0.5)` fight overfitting.
+# - A controlled experiment tells which cure does the work; global average pooling replaces a 3.2-million-weight
 #   head with 129 weights.
 # - `BackupAndRestore` + `ModelCheckpoint(save_best_only=True,
 #   initial_value_threshold=...)` + a history file, on Drive: a disconnect

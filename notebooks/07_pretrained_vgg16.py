@@ -70,11 +70,12 @@ env.banner(
               "1st ed., 5.3)")
 
 # %%
+import warnings
 import numpy as np
-import tensorflow as tf
 import keras
 import matplotlib.pyplot as plt
 from keras import layers
+from course_utils import backends
 from course_utils.convnets import augmentation, small_convnet
 from course_utils.plots import (compare_histories, plot_history,
                                 show_predictions)
@@ -83,6 +84,14 @@ from course_utils.pretrained import load_vgg16_conv_base
 from course_utils.digit_vgg import load_digit_vgg_base
 from course_utils.datasets.cats_vs_dogs import (load_cats_vs_dogs_split,
                                                 training_subset)
+
+# %%
+HAS_TF = backends.has("tensorflow")  # Colab's TPU runtime has none
+if HAS_TF:
+    import tensorflow as tf
+else:  # grain data sets; Keras warns when one ends (it can't tell length)
+    import grain
+    warnings.filterwarnings("ignore", "Your input ran out of data")
 
 env.mount_drive();  # Colab: checkpoints on Drive; elsewhere: says where
 
@@ -192,6 +201,7 @@ print("   ", keras.applications.vgg16.preprocess_input(pixel)[0, 0, 0])
 # small for cats and dogs; chapter 06's 100 digits are plenty for 4s vs 9s. So quick mode
 # keeps only the first 10 training images of each class, and validates on every second
 # validation image; the test set stays whole.
+# As in chapter 06: `tf.data` datasets, or grain ones without TensorFlow.
 
 # %%
 TRAIN_PER_CLASS = env.by_mode(quick=10, full=1000)
@@ -201,13 +211,16 @@ data_name = env.by_mode(quick="4s vs 9s stand-in", full="cats vs dogs")
 
 # %%
 BATCH_SIZE = 20  # as in the book
+GRAIN = {} if HAS_TF else {"format": "grain"}  # Keras 3.11 or later
 
 
-def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
+def image_folder(split: str, shuffle: bool):
     ds = keras.utils.image_dataset_from_directory(
         base_dir / split, image_size=IMAGE_SIZE, label_mode="binary",
         batch_size=BATCH_SIZE if shuffle else 100, shuffle=shuffle,
-        seed=ENV.seed, verbose=False)
+        seed=ENV.seed, verbose=False, **GRAIN)
+    if not HAS_TF:  # grain reads ahead itself; keep evaluation batches
+        return ds if shuffle else grain.MapDataset.source(list(ds))
     if not shuffle:
         ds = ds.cache()  # validation and test: decoded once (as in 06)
     return ds.prefetch(tf.data.AUTOTUNE)  # raw RGB, 0..255
@@ -216,8 +229,10 @@ def image_folder(split: str, shuffle: bool) -> tf.data.Dataset:
 # %%
 train_ds = image_folder("train", True)
 val_ds = image_folder("validation", False)
-if ENV.quick:  # every second validation image: half the cost per epoch
+if ENV.quick and HAS_TF:  # every second validation image: half the cost
     val_ds = val_ds.map(lambda x, y: (x[::2], y[::2])).cache()
+elif ENV.quick:  # the same with grain, whose map gets one (x, y) pair
+    val_ds = val_ds.map(lambda xy: (xy[0][::2], xy[1][::2]))
 test_ds = image_folder("test", False)
 print("classes (label 0, label 1):", class_names)
 print("images:", {name: sum(int(y.shape[0]) for _, y in ds) for name, ds
@@ -232,14 +247,14 @@ print("images:", {name: sum(int(y.shape[0]) for _, y in ds) for name, ds
 # by hand.
 
 # %%
-def as_arrays(ds: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+def as_arrays(ds) -> tuple[np.ndarray, np.ndarray]:
     batches = [(keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y))
                for x, y in ds]
     images, labels = zip(*batches)
     return np.concatenate(images), np.concatenate(labels)
 
 
-def extract_features(ds: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+def extract_features(ds) -> tuple[np.ndarray, np.ndarray]:
     images, labels = as_arrays(ds)
     preprocessed = keras.applications.vgg16.preprocess_input(images)
     return conv_base.predict(preprocessed, batch_size=200, verbose=0), labels
@@ -704,11 +719,10 @@ ch07.check_unfreeze_schedule(unfreeze_schedule)
 # - With augmentation the frozen base (`trainable = False`, then compile) sits inside the
 #   model, with `preprocess_input`, so the saved `.keras` file takes raw images (about 96%).
 # - Fine-tuning unfreezes the top of the base and trains it slowly with the new classifier
-#   (about 97% test accuracy); how far down to unfreeze depends on the base and the data:
-#   measure it, as section 6 did with block 5 against the whole base.
+#   (about 97% test accuracy); how far down: measure, as section 6 did.
 # - A BN layer with `trainable = False` runs in inference mode; `training=False` in the call
 #   may not hold in `fit`. Whether to freeze BN while fine-tuning: measure, do not assume.
-# - With little data and a fixed budget, every way of reusing a pretrained network beat the
+# - With little data, every way of reusing a pretrained network beat the
 #   same convnet trained from scratch.
 #
 # **Next**: chapter 08 trains classic architectures on CIFAR-10 with a `tf.data` pipeline.
