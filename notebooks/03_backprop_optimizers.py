@@ -22,7 +22,7 @@
 #   CS231n examples $f = (x + y)z$ and a sigmoid neuron
 # - how to check an analytic gradient against a numerical one, and what "relative error" to trust
 # - a two-layer network written in NumPy, forward and backward, whose gradients match automatic
-#   differentiation (`tf.GradientTape` or `jax.grad`)
+#   differentiation (`tf.GradientTape`, `jax.grad` or `torch.autograd`)
 # - SGD, momentum, Nesterov, AdaGrad, RMSprop and Adam written from scratch, matching
 #   `keras.optimizers` step for step, and their paths on an ill-conditioned loss surface
 #
@@ -113,6 +113,8 @@ draw_graph(nodes={"x": (0, 2.5, "x"), "y": (0, 1.1, "y"), "z": (0, -0.2, "z"),
 # **Automatic differentiation** does this for us: the library records the graph while the
 # function runs, then walks it backwards. TensorFlow's recorder is `tf.GradientTape`; JAX
 # instead transforms the function: `jax.grad(f)` is a new function that returns the gradient.
+# PyTorch records on the tensors: `f.backward()` fills in the `.grad` of each tensor made with
+# `requires_grad=True`.
 
 # %%
 from course_utils import backends
@@ -140,6 +142,19 @@ if backends.installed("jax", "the jax.grad version"):
     assert grads_jax == [df_dx, df_dy, df_dz], grads_jax
     print("jax.grad:        f =", float(f_of(x, y, z)),
           " grads =", grads_jax, " PASS")
+
+# %%
+if backends.installed("torch", "the torch.autograd version"):
+    import torch
+
+    xp, yp, zp = (torch.tensor(v, dtype=torch.float64, requires_grad=True)
+                  for v in (x, y, z))
+    fp = (xp + yp) * zp
+    fp.backward()  # walks back from fp: each leaf tensor gets its .grad
+    grads_torch = [float(v.grad) for v in (xp, yp, zp)]
+    f_torch = float(fp.detach())  # the value, off the recorded graph
+    assert f_torch == f and grads_torch == [df_dx, df_dy, df_dz]
+    print("torch.autograd:  f =", f_torch, " grads =", grads_torch, " PASS")
 
 # %% [markdown]
 # Three patterns show up in every backward pass: an **add** gate gives its incoming gradient to
@@ -359,7 +374,8 @@ loss_np, grads_np = two_layer_loss(params, X_big, y_big, reg=0.1)
 # %% [markdown]
 # The backward pass comes from this run's Keras backend: with TensorFlow, `tape.gradient`
 # walks the recorded forward pass backwards; with JAX, `jax.value_and_grad` turns the loss
-# function into one that also returns its gradient.
+# function into one that also returns its gradient; PyTorch's `loss.backward()` leaves each
+# gradient in `.grad`.
 
 # %%
 if backends.runs_on("tensorflow", "tf.GradientTape"):
@@ -373,10 +389,20 @@ if backends.runs_on("jax", "jax.value_and_grad"):
     loss_and_grads = jax.value_and_grad(two_layer_loss_ops)  # d loss / d p
     loss_auto, grads_auto = loss_and_grads(params, X_big, y_big, 0.1)
 
+# %%
+if backends.runs_on("torch", "torch.autograd"):
+    pt_params = {k: ops.convert_to_tensor(v).requires_grad_()
+                 for k, v in params.items()}  # leaf tensors, recorded
+    loss_auto = two_layer_loss_ops(pt_params, X_big, y_big, reg=0.1)
+    loss_auto.backward()
+    loss_auto = loss_auto.detach()
+    grads_auto = {k: v.grad for k, v in pt_params.items()}
+
 # %% [markdown]
-# `keras.ops` keeps `float64` only on TensorFlow; on JAX Keras computes in `float32`, about 7
-# digits, where an entry near 0 keeps few of them. So in `float64` every entry must agree to
-# 1e-6; in `float32` whole arrays, $\lVert a - b \rVert / \lVert a \rVert$, to 1e-5.
+# `keras.ops` keeps `float64` only on TensorFlow; on JAX and PyTorch Keras computes in
+# `float32`, about 7 digits, where an entry near 0 keeps few of them. So in `float64` every
+# entry must agree to 1e-6; in `float32` whole arrays, $\lVert a - b \rVert / \lVert a \rVert$,
+# to 1e-5.
 
 # %%
 dtype = keras.backend.result_type("float64")  # what keras.ops computes in
@@ -492,8 +518,8 @@ class Adam:
 # ## 6. Step for step against `keras.optimizers`
 # The test problem: an ill-conditioned bowl, $L(w) = \tfrac12(0.25\,w_0^2 + 20\,w_1^2)$, steep in one
 # direction and shallow in the other, starting at $w = (-4.5, 1.5)$. Each optimiser takes 60
-# steps with our code and with Keras (on a `keras.Variable` in `float64`, `float32` on JAX),
-# and every point on the way must agree.
+# steps with our code and with Keras (on a `keras.Variable`, `float64` on TensorFlow, else
+# `float32`), and every point on the way must agree.
 #
 # Keras turns Python numbers into `float32` (a momentum of 0.9 becomes 0.89999998), so both
 # sides get settings that `float32` holds exactly: learning rates such as 1/64, the others
@@ -542,11 +568,12 @@ setups = {  # name: (our optimiser, the Keras one with the same settings)
 # %%
 def run_both(ours, theirs, steps: int):
     p = {"w": start.copy()}
-    var = keras.Variable(start.copy(), dtype=dtype)  # float32 on JAX
+    var = keras.Variable(start.copy(), dtype=dtype)  # float32: JAX, PyTorch
     path, keras_path = [start.copy()], [start.copy()]
     for _ in range(steps):
         ours.step(p, {"w": bowl_grad(p["w"])})
-        theirs.apply_gradients([(bowl_grad(ops.convert_to_numpy(var)), var)])
+        grad = bowl_grad(ops.convert_to_numpy(var))
+        theirs.apply_gradients([(ops.convert_to_tensor(grad, dtype), var)])
         path.append(p["w"].copy())
         keras_path.append(ops.convert_to_numpy(var))
     return np.array(path), np.array(keras_path)

@@ -139,11 +139,13 @@ def _keras_adamw_path(seed: int, steps: int) -> tuple:
     lr, wd = float(rng.choice([1 / 8, 1 / 16, 1 / 32])), float(rng.choice([1 / 2, 1 / 4, 1 / 8]))
     b1, b2, eps = _f32(0.9), _f32(0.999), _f32(1e-7)
     keras_opt = keras.optimizers.AdamW(lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=eps)
-    dtype = keras.backend.result_type("float64")  # float32 on JAX: no float64 warnings
+    dtype = keras.backend.result_type("float64")  # float32 on JAX, PyTorch: no float64 warnings
     var = {k: keras.Variable(v.copy(), dtype=dtype) for k, v in start.items()}
     path = []
     for _ in range(steps):
         g = grad({k: v.numpy() for k, v in var.items()})
+        # as tensors: Keras' optimisers on PyTorch take no NumPy arrays
+        g = {k: keras.ops.convert_to_tensor(v, dtype) for k, v in g.items()}
         keras_opt.apply_gradients([(g[k], var[k]) for k in var])
         path.append({k: v.numpy().copy() for k, v in var.items()})
     return start, grad, lr, wd, (b1, b2, eps), path
@@ -201,11 +203,13 @@ def _keras_nesterov_path(seed: int, steps: int) -> tuple:
     A = Q @ np.diag(rng.uniform(0.5, 5.0, size=d)) @ Q.T  # a tilted, ill-conditioned bowl
     c = rng.normal(size=d)
     w0, lr, mu = rng.normal(size=d), float(rng.choice([1 / 16, 1 / 32])), _f32(0.9)
-    var = keras.Variable(w0.copy(), dtype=keras.backend.result_type("float64"))
+    dtype = keras.backend.result_type("float64")
+    var = keras.Variable(w0.copy(), dtype=dtype)
     opt = keras.optimizers.SGD(lr, momentum=mu, nesterov=True)
     path = [w0.copy()]
     for _ in range(steps):
-        opt.apply_gradients([(A @ var.numpy() - c, var)])
+        grad = keras.ops.convert_to_tensor(A @ var.numpy() - c, dtype)  # a tensor: PyTorch
+        opt.apply_gradients([(grad, var)])
         path.append(var.numpy())
     return A, c, w0, lr, mu, np.array(path)
 
