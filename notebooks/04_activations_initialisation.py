@@ -376,13 +376,20 @@ print(f"HeUniform:     max |w| {np.abs(he_uniform).max():.4f} "
 # %% [markdown]
 # The checks: each limit holds (and Glorot's is reached), each standard deviation is within 1%
 # of its formula, and He normal never goes past two standard deviations of the normal it
-# truncates (0.8796 is the standard deviation left after the cut).
+# truncates (0.8796 is the standard deviation left after the cut). On PyTorch, Keras lets about one
+# weight in 230,000 past the cut.
 
 # %%
 assert 0.999 * glorot_limit < np.abs(glorot).max() <= glorot_limit
 assert abs(glorot.std() / glorot_std - 1) < 0.01
 assert abs(he.std() / he_std - 1) < 0.01
-assert np.abs(he).max() <= 2 * he_std / 0.87962566103423978 + 1e-6
+cut = 2 * he_std / 0.87962566103423978
+past = int(np.sum(np.abs(he) > cut + 1e-6))
+if backends.backend() == "torch":  # 4 tries a weight, see above
+    print(f"PyTorch: {past} of {he.size:,} He weights past the cut")
+    assert past <= 10  # about 0.6 expected
+else:
+    assert past == 0
 assert np.abs(he_uniform).max() <= he_limit
 print("Keras initialisers match their formulas: PASS")
 
@@ -679,13 +686,13 @@ ch04.check_batch_norm_train(batch_norm_train)
 # - Activations make depth worth having; their derivatives multiply the gradient in backprop.
 # - Sigmoid saturates (largest derivative 0.25; $0.25^{10} \approx 10^{-6}$ through ten layers)
 #   and is not zero-centred; tanh is zero-centred but saturates; ReLU is cheap and does not
-#   saturate for $x > 0$ but can die; Leaky ReLU, ELU and GELU keep a gradient for $x < 0$.
+#   saturate for $x > 0$ but can die.
 # - Equal initial weights never break symmetry. Too small: activations and gradients vanish; too
 #   large: units saturate. Xavier/Glorot suits tanh, He suits ReLU.
-# - Only the start changed: zero and tiny starts never leave
+# - Zero and tiny starts never leave
 #   $\ln 10$; Glorot and He learn. A lower training loss is not a better model.
 # - Batch normalisation: per feature, over the batch, with learnt $\gamma, \beta$; moving
-#   averages at inference. To freeze it (fine-tuning), set `trainable = False`: the layer then
-#   runs in inference mode, even inside `fit`.
+#   averages at inference. Frozen (`trainable = False`), it runs in
+#   inference mode, even inside `fit`.
 #
 # **Next**: chapter 05 replaces the dense layers with convolutions.
