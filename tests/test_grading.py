@@ -1,6 +1,6 @@
-"""An instructor grades chapter 01 with nbgrader and the course's tools/nbgrader_config.py:
-the assignment nbgrader releases is the student notebook, stubs score 0, the solutions score
-every point, and a planted mistake loses exactly its exercise's point."""
+"""An instructor grades chapter 00 (the quickest) with nbgrader and the course's
+tools/nbgrader_config.py: the assignment nbgrader releases is the student notebook, stubs score
+0, the solutions score every point, and a planted mistake loses exactly its exercise's point."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-STEM = "01_knn_cross_validation"
+STEM = "00_setup_and_image_basics"
 _spec = importlib.util.spec_from_file_location("nb_tool", ROOT / "tools" / "nb.py")
 nb_tool = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(nb_tool)
@@ -40,27 +40,25 @@ def nbgrader(course: Path, *args: str) -> None:
 
 def test_nbgrader_grades_a_chapter_with_the_course_config(tmp_path):
     course = tmp_path / "course"
-    (course / "source" / "ch01").mkdir(parents=True)
+    (course / "source" / "ch00").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "nbgrader_config.py", course / "nbgrader_config.py")
-    nb_tool.write_instructor(ROOT / "notebooks" / f"{STEM}.py", course / "source" / "ch01")
-    nbgrader(course, "generate_assignment", "ch01", "--force")
+    nb_tool.write_instructor(ROOT / "notebooks" / f"{STEM}.py", course / "source" / "ch00")
+    nbgrader(course, "generate_assignment", "ch00", "--force")
 
-    released = nbformat.read(course / "release" / "ch01" / f"{STEM}.ipynb", as_version=4)
+    released = nbformat.read(course / "release" / "ch00" / f"{STEM}.ipynb", as_version=4)
     student = nbformat.read(ROOT / "notebooks" / f"{STEM}.ipynb", as_version=4)
     assert [c.source for c in released.cells] == [c.source for c in student.cells]
 
-    solved = nbformat.read(course / "source" / "ch01" / f"{STEM}.ipynb", as_version=4)
-    planted = nbformat.from_dict(solved)  # L2 squared where L1 was asked: exercise 1.1 fails
-    cell = next(c for c in planted.cells if "def l1_no_loop" in c.source)
-    cell.source = cell.source.replace(
-        "np.abs(A[:, None, :] - B[None, :, :])", "(A[:, None, :] - B[None, :, :]) ** 2"
-    )
-    assert "** 2" in cell.source
+    solved = nbformat.read(course / "source" / "ch00" / f"{STEM}.ipynb", as_version=4)
+    planted = nbformat.from_dict(solved)  # weights in RGB order on BGR pixels: 0.1 fails
+    cell = next(c for c in planted.cells if "def bgr_to_grey" in c.source)
+    cell.source = cell.source.replace("[0.114, 0.587, 0.299]", "[0.299, 0.587, 0.114]")
+    assert "[0.299, 0.587, 0.114]" in cell.source
     for who, nb in (("stubs", student), ("solved", solved), ("planted", planted)):
-        folder = course / "submitted" / who / "ch01"
+        folder = course / "submitted" / who / "ch00"
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{STEM}.ipynb")
-    nbgrader(course, "autograde", "ch01", "--create", "--force")
+    nbgrader(course, "autograde", "ch00", "--create", "--force")
     nbgrader(course, "export", "--to", str(course / "grades.csv"))
 
     with open(course / "grades.csv") as f:

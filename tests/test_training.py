@@ -84,6 +84,13 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     script.write_text(CHILD)
     killed_root, reference_root = tmp_path / "killed", tmp_path / "reference"
 
+    # An uninterrupted run, started now beside the one to be killed (compared in step 3).
+    reference_run = subprocess.Popen(
+        _child_cmd(script, reference_root, tmp_path / "reference.json", 0.0),
+        env=_child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     # 1. Start training and kill it hard as soon as the backup says two epochs are done.
     child = subprocess.Popen(
         _child_cmd(script, killed_root, tmp_path / "first.json", 1.5),
@@ -123,13 +130,7 @@ def test_sigkill_after_epoch_2_resumes_at_epoch_3(tmp_path: Path) -> None:
     assert resumed["history"]["loss"][:2] == history_after_kill["loss"][:2]
 
     # 3. An uninterrupted run gives the same numbers: weights and optimizer state were restored.
-    subprocess.run(
-        _child_cmd(script, reference_root, tmp_path / "reference.json", 0.0),
-        env=_child_env(),
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    assert reference_run.wait(timeout=300) == 0, reference_run.stderr.read().decode()[-2000:]
     reference = json.loads((tmp_path / "reference.json").read_text())
     assert reference["initial_epoch"] == 0 and reference["epochs_run_now"] == EPOCHS
     np.testing.assert_allclose(resumed["history"]["loss"], reference["history"]["loss"], rtol=1e-4)

@@ -1,11 +1,13 @@
-"""Resumable training under faults (issue 31): damaged backups, and real SIGKILLs at every step
-of a backup write. Each fault ends in an exact resume from the last whole backup, or a clean
-restart, with one line saying which and why; history.json is never cut before a restore."""
+"""Resumable training under faults (issue 31): damaged backups, and a kill at every step of a
+backup write (the folder as each step leaves it, and real SIGKILLs). Each fault ends in an exact
+resume from the last whole backup, or a clean restart, with one line saying which and why;
+history.json is never cut before a restore."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,7 +231,7 @@ def test_keras_own_backup_of_an_earlier_version_is_resumed_and_replaced(
 
 CHILD = textwrap.dedent(
     """
-    import builtins, io, os, sys, time
+    import builtins, io, os, shutil, sys, time
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import numpy as np, keras
     from course_utils import training
@@ -241,7 +243,13 @@ CHILD = textwrap.dedent(
     def pause(what):
         steps.append(what)
         print(f"STEP {len(steps)} {what}", flush=True)
-        if len(steps) == stop:
+        if stop == 0:  # copy the folder as a kill here would leave it, and go on
+            counting.append(False)  # the copy's own writes are not steps
+            try:
+                shutil.copytree(root, f"{root}-step-{len(steps)}")
+            finally:
+                counting.pop()
+        elif len(steps) == stop:
             print("PAUSED", flush=True)
             time.sleep(600)  # the parent kills us here
 
@@ -316,7 +324,8 @@ CHILD = textwrap.dedent(
 
 def _child(tmp_path: Path, root: Path, mode: str, stop: int) -> tuple[list[str], bool]:
     """Run the child; kill it with SIGKILL when it pauses at step `stop`. Returns its STEP lines
-    and whether it was killed (False: it had fewer steps and finished)."""
+    and whether it was killed (False: it had fewer steps and finished). With `stop` 0 it copies
+    `root` to `root`-step-N after each step N and finishes."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -351,25 +360,43 @@ def test_a_kill_between_the_weights_and_the_metadata_resumes_exactly(tmp_path, r
     _assert_same_as(reference, run, model)
 
 
+def _listing(root: Path) -> list[str]:
+    """The files and folders under `root`, temporary folders' random suffixes left out."""
+    names = (str(p.relative_to(root)) for p in root.rglob("*"))
+    return sorted(re.sub(r"\.tmp-[^/]+", ".tmp-*", name) for name in names)
+
+
+def _resumes_exactly(root: Path, done: int, reference, capsys, why) -> None:
+    capsys.readouterr()
+    run, model = _fit(root)
+    lines = _lines(capsys.readouterr().out)
+    assert lines == [f"resuming 'run' after epoch {done} of 5, at epoch {done + 1}"], why
+    _assert_same_as(reference, run, model)
+    backups = sorted(p.name for p in (root / "run" / "backup").iterdir())
+    assert backups == ["epoch-0004", "epoch-0005"], (why, backups)  # nothing left behind
+
+
 def test_a_kill_at_every_step_of_a_backup_write_leaves_a_whole_backup(tmp_path, reference, capsys):
-    """Kill the child after step 1, 2, ... of the write of epoch 3's backup (every change it
-    makes to the disk), until it has no step left to be killed after and finishes."""
-    stop, killed, steps = 0, True, []
-    while killed:
-        stop += 1
-        root = tmp_path / f"kill-{stop}"
-        steps, killed = _child(tmp_path, root, "steps", stop)
-        capsys.readouterr()
-        run, model = _fit(root)
-        lines = _lines(capsys.readouterr().out)
-        committed = any("replace" in s and "epoch-0003.tmp" in s for s in steps)
-        done = 3 if committed or not killed else 2
-        assert lines == [f"resuming 'run' after epoch {done} of 5, at epoch {done + 1}"], (
-            stop,
-            steps,
-        )
-        _assert_same_as(reference, run, model)
-        backups = sorted(p.name for p in (root / "run" / "backup").iterdir())
-        assert backups == ["epoch-0004", "epoch-0005"], (stop, backups)  # nothing left behind
+    """The child copies its checkpoint folder after step 1, 2, ... of the write of epoch 3's
+    backup (every change it makes to the disk): each copy, what a kill at that instant leaves,
+    resumes exactly. Then a real SIGKILL just before the rename leaves the same folder."""
+    root = tmp_path / "ckpt"
+    steps, killed = _child(tmp_path, root, "steps", 0)
     # the folder, the weights, the metadata, the rename, the old backup's two files and folder
-    assert stop - 1 == len(steps) >= 7, steps
+    assert not killed and len(steps) >= 7, steps
+    renamed = next(n for n, s in enumerate(steps, 1) if "replace" in s and "epoch-0003.tmp" in s)
+    listings = {}
+    for n in range(1, len(steps) + 1):
+        copy = Path(f"{root}-step-{n}")
+        listings[n] = _listing(copy)
+        _resumes_exactly(copy, 3 if n >= renamed else 2, reference, capsys, (n, steps))
+
+    stop = renamed - 1  # the new backup whole in its temporary folder, not yet renamed
+    killed_steps, killed = _child(tmp_path, tmp_path / "killed", "steps", stop)
+
+    def same(lines, root):  # a step's text without the folder's name and random suffix
+        return [re.sub(r"\.tmp-[^/ ]+", ".tmp-*", s.replace(str(root), "ROOT")) for s in lines]
+
+    assert killed and same(killed_steps, tmp_path / "killed") == same(steps[:stop], root)
+    assert _listing(tmp_path / "killed") == listings[stop]
+    _resumes_exactly(tmp_path / "killed", 2, reference, capsys, killed_steps)
