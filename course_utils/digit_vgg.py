@@ -15,7 +15,7 @@ InceptionV3: the normalisation's shift does the bias's job, and the next convolu
 It takes images prepared with `keras.applications.vgg16.preprocess_input`, as VGG16 does.
 
 The trained base is saved once, as `.keras`, in `env.checkpoint_dir()/digit_vgg_base/` (Drive in
-Colab), and read from there afterwards. Pretraining (2 epochs) takes about 15 s on a quiet 2-core
+Colab), and read from there afterwards. Pretraining (1 epoch) takes about 8 s on a quiet 2-core
 CPU.
 """
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 CONVS_PER_BLOCK = (2, 2, 3, 3, 3)  # as VGG16
 FILTERS = (8, 16, 32, 64, 64)  # VGG16: 64, 128, 256, 512, 512
 INPUT_SHAPE = (48, 48, 3)
-PRETRAIN_EPOCHS = 2
+PRETRAIN_EPOCHS = 1
 BN_MOMENTUM = 0.9  # Keras: 0.99; the moving statistics must catch up within a few hundred steps
 PRETRAIN_SEED = 0
 FOLDER = "digit_vgg_base"

@@ -29,7 +29,7 @@
 # - what batch normalisation does while fine-tuning, measured
 # - how the three compare with chapter 06's convnet trained from scratch
 #
-# **Run time**: quick mode 85-650 s on a 2-core CPU (chapter 06's stand-in
+# **Run time**: quick mode 45-450 s on a 2-core CPU (chapter 06's stand-in
 # data at 48x48, 20 training images, and a small digit network pretrained
 # here instead of VGG16; the lower figure on an idle machine, the higher
 # with other work beside it); full mode (2,000 photos at 150x150, ImageNet

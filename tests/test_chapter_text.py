@@ -22,7 +22,7 @@ BUDGET = 60  # seconds of quick mode on a quiet 2-core CPU (the header's lower f
 # Chapters not yet within the limits (issues 27 and 29 stay open for them); each entry must
 # still be over, so the list shrinks as chapters are fixed.
 OVER_WORDS: set[str] = set()
-OVER_BUDGET = {"07"}
+OVER_BUDGET: set[str] = set()
 # Phrases that speak to the course's authors or describe how the course was verified.
 FOR_AUTHORS = re.compile(
     r"when we tried|we measured|over (five|ten|\d+) seeds|fingerprint|test machine|benchmarks/"
